@@ -1,0 +1,156 @@
+//! Events a suite emits while it runs, and the JSON Lines protocol of external suites.
+//!
+//! Built-in suites send [`SuiteEvent`]s through the [`crate::EventSink`]; an external
+//! suite (any executable, in any language) writes the same events as JSON Lines on its
+//! standard output, so a lab can add a check without rebuilding iotcert.
+//!
+//! # External-suite protocol
+//!
+//! The harness runs the program twice.
+//!
+//! 1. `PROGRAM [ARGS..] describe` must print one line, a [`crate::SuiteDescriptor`]:
+//!
+//! ```json
+//! {"id":"vendor-x","version":"1.0.0","title":"Vendor X checks","checks":[{"id":"vendor-x.no-debug-uart","title":"No debug console on the network","modal":"shall","scope":"per_unit","description":"...","remediation":"...","standards":{"en_303_645":["5.6-4"],"ts_103_701":["5.6-4-2"],"owasp_isvs":[],"owasp_iot_top10":["I9"]}}]}
+//! ```
+//!
+//! 2. `PROGRAM [ARGS..] run` receives one JSON object on standard input, an
+//!    [`ExternalRunRequest`]: the sample units, the profile, the checks still pending
+//!    and the seconds left. It then prints one event per line:
+//!
+//! ```json
+//! {"type":"started","check":"vendor-x.no-debug-uart","unit":"unit-1"}
+//! {"type":"progress","done":1,"total":2,"message":"probing 127.0.0.1"}
+//! {"type":"result","check":"vendor-x.no-debug-uart","unit":"unit-1","verdict":"PASS","summary":"no console answered on 23/tcp","evidence":[{"kind":"note","label":"probe","media_type":"text/plain","data":"bm8gYW5zd2Vy"}]}
+//! {"type":"log","level":"info","message":"done"}
+//! ```
+//!
+//! Evidence `data` is base64. Lines longer than the harness's cap (1 MiB), malformed
+//! lines, results for unknown checks and the program's exit status are all recorded:
+//! a broken external suite yields ERROR results, never a crash of the harness. The
+//! program is killed when the suite deadline passes. An external suite is lab code that
+//! the lab trusts: the harness gives it only in-scope addresses, but cannot stop it from
+//! opening sockets of its own.
+
+use crate::evidence::Evidence;
+use crate::profile::{Profile, SampleUnit};
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+
+/// The decision for one check on one unit (or across units), with its evidence.
+// No `deny_unknown_fields`: serde cannot combine it with the internally tagged
+// `SuiteEvent::Result` variant (the `type` tag would count as unknown).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's stable id.
+    pub check: String,
+    /// The sample unit's id; `None` for checks decided across units.
+    #[serde(default)]
+    pub unit: Option<String>,
+    pub verdict: Verdict,
+    /// One or two sentences: what was found, or why no decision was possible.
+    pub summary: String,
+    /// What to change, when the verdict is FAIL; defaults to the check's remediation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+impl CheckResult {
+    /// A result without evidence; add it with [`CheckResult::with_evidence`].
+    pub fn new(
+        check: impl Into<String>,
+        unit: Option<&str>,
+        verdict: Verdict,
+        summary: impl Into<String>,
+    ) -> Self {
+        CheckResult {
+            check: check.into(),
+            unit: unit.map(str::to_owned),
+            verdict,
+            summary: summary.into(),
+            remediation: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+
+    pub fn with_remediation(mut self, remediation: impl Into<String>) -> Self {
+        self.remediation = Some(remediation.into());
+        self
+    }
+}
+
+/// Severity of a log event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+}
+
+/// One thing a suite reports while it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SuiteEvent {
+    /// Work on a check began.
+    Started {
+        check: String,
+        #[serde(default)]
+        unit: Option<String>,
+    },
+    /// A check was decided.
+    Result(CheckResult),
+    /// Progress of long work, for progress bars.
+    Progress {
+        done: u64,
+        total: u64,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// A remark for the campaign log.
+    Log { level: LogLevel, message: String },
+}
+
+/// What an external suite receives on standard input for `run`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExternalRunRequest {
+    pub units: Vec<SampleUnit>,
+    pub profile: Profile,
+    /// `(check, unit)` pairs still to decide; skip the rest (a resumed campaign).
+    pub pending: Vec<crate::PlanKey>,
+    pub seconds_left: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_lines_parse() {
+        let lines = [
+            r#"{"type":"started","check":"vendor-x.no-debug-uart","unit":"unit-1"}"#,
+            r#"{"type":"progress","done":1,"total":2,"message":"probing 127.0.0.1"}"#,
+            r#"{"type":"result","check":"vendor-x.no-debug-uart","unit":"unit-1","verdict":"PASS","summary":"no console answered on 23/tcp","evidence":[{"kind":"note","label":"probe","media_type":"text/plain","data":"bm8gYW5zd2Vy"}]}"#,
+            r#"{"type":"log","level":"info","message":"done"}"#,
+        ];
+        for line in lines {
+            let event: SuiteEvent = serde_json::from_str(line).unwrap();
+            let again: SuiteEvent =
+                serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+            assert_eq!(event, again);
+        }
+    }
+
+    #[test]
+    fn unknown_verdict_is_refused() {
+        let line = r#"{"type":"result","check":"x","verdict":"MAYBE","summary":""}"#;
+        assert!(serde_json::from_str::<SuiteEvent>(line).is_err());
+    }
+}

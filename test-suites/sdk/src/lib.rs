@@ -1,0 +1,30 @@
+//! The contract between the iotcert harness and its conformance suites.
+//!
+//! A suite is a set of checks, each mapped to the standards it serves, that it runs
+//! against the sample units of one device model. It receives a [`RunContext`] (units,
+//! profile, pacer, deadline, cancellation, scope guard, event sink) and emits a
+//! [`CheckResult`] with evidence for every check it decides. This crate depends on no
+//! other crate of the project, so a suite can be written against it alone, and its
+//! event types double as the JSON Lines protocol of external suites (see [`event`]).
+
+pub mod check;
+pub mod context;
+pub mod event;
+pub mod evidence;
+pub mod net;
+pub mod pacer;
+pub mod profile;
+pub mod scope;
+pub mod suite;
+pub mod verdict;
+
+pub use check::{CheckScope, CheckSpec, Modal, Standards};
+pub use context::{EventSink, PlanKey, RunContext};
+pub use event::{CheckResult, SuiteEvent};
+pub use evidence::{Evidence, EvidenceKind, Transcript};
+pub use net::{GuardedTcp, NetError};
+pub use pacer::Pacer;
+pub use profile::{Profile, ProfileError, SampleUnit};
+pub use scope::{OutOfScope, ScopeGuard};
+pub use suite::{Applicability, Suite, SuiteDescriptor, SuiteError};
+pub use verdict::Verdict;

@@ -1,0 +1,222 @@
+//! Network access for suites: scope-checked, paced, and bounded in time and bytes.
+//!
+//! Suites open connections only through [`crate::RunContext::connect_tcp`] and
+//! [`crate::RunContext::udp_exchange`], which land here. Every operation has a timeout
+//! and every read a byte cap, because a device may never answer, answer forever, or
+//! answer garbage.
+
+use crate::pacer::ConnectionPermit;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+/// Why a network operation did not complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The scope guard refused the address; nothing was sent.
+    OutOfScope(String),
+    /// No answer within the time allowed.
+    Timeout,
+    /// The port is closed (TCP RST, or ICMP port unreachable for UDP).
+    Refused,
+    /// The peer reset an established connection.
+    Reset,
+    /// No route to the address.
+    Unreachable,
+    /// The local machine ran out of a resource (file descriptors, ephemeral ports).
+    LocalResources(String),
+    /// The campaign was cancelled.
+    Cancelled,
+    /// Any other I/O error.
+    Io(String),
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::OutOfScope(why) => write!(f, "refused by scope guard: {why}"),
+            NetError::Timeout => f.write_str("timed out"),
+            NetError::Refused => f.write_str("connection refused"),
+            NetError::Reset => f.write_str("connection reset by peer"),
+            NetError::Unreachable => f.write_str("network or host unreachable"),
+            NetError::LocalResources(why) => write!(f, "local resources exhausted: {why}"),
+            NetError::Cancelled => f.write_str("cancelled"),
+            NetError::Io(why) => write!(f, "i/o error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+impl From<io::Error> for NetError {
+    fn from(error: io::Error) -> Self {
+        match error.kind() {
+            io::ErrorKind::ConnectionRefused => NetError::Refused,
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => NetError::Reset,
+            io::ErrorKind::TimedOut => NetError::Timeout,
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+                NetError::Unreachable
+            }
+            io::ErrorKind::AddrNotAvailable | io::ErrorKind::OutOfMemory => {
+                NetError::LocalResources(error.to_string())
+            }
+            _ => match error.raw_os_error() {
+                // EMFILE, ENFILE, ENOBUFS: too many open files or no buffer space.
+                Some(24) | Some(23) | Some(105) => NetError::LocalResources(error.to_string()),
+                _ => NetError::Io(error.to_string()),
+            },
+        }
+    }
+}
+
+/// A TCP connection opened through the scope guard and the device's pacer.
+///
+/// The pacer slot is held until this value is dropped.
+#[derive(Debug)]
+pub struct GuardedTcp {
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: ConnectionPermit,
+}
+
+impl GuardedTcp {
+    pub(crate) async fn connect(
+        peer: SocketAddr,
+        permit: ConnectionPermit,
+        timeout: Duration,
+    ) -> Result<Self, NetError> {
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(peer)).await {
+            Err(_) => return Err(NetError::Timeout),
+            Ok(Err(error)) => return Err(error.into()),
+            Ok(Ok(stream)) => stream,
+        };
+        let _ = stream.set_nodelay(true);
+        Ok(GuardedTcp {
+            stream,
+            peer,
+            permit,
+        })
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Write all of `bytes` within `timeout`.
+    pub async fn send(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), NetError> {
+        match tokio::time::timeout(timeout, self.stream.write_all(bytes)).await {
+            Err(_) => Err(NetError::Timeout),
+            Ok(result) => result.map_err(NetError::from),
+        }
+    }
+
+    /// Read whatever arrives within `timeout`, at most `cap` bytes. Returns an empty
+    /// vector when the peer closed the connection. A timeout with nothing read is
+    /// [`NetError::Timeout`].
+    pub async fn recv_some(&mut self, cap: usize, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let mut buffer = vec![0u8; cap.clamp(1, 64 * 1024)];
+        match tokio::time::timeout(timeout, self.stream.read(&mut buffer)).await {
+            Err(_) => Err(NetError::Timeout),
+            Ok(Err(error)) => Err(error.into()),
+            Ok(Ok(read)) => {
+                buffer.truncate(read);
+                Ok(buffer)
+            }
+        }
+    }
+
+    /// Read until `done` says the bytes so far are complete, the peer closes, `cap`
+    /// bytes arrived, or `timeout` passes in total; returns what arrived (possibly
+    /// nothing) and why reading stopped.
+    pub async fn recv_until(
+        &mut self,
+        cap: usize,
+        timeout: Duration,
+        mut done: impl FnMut(&[u8]) -> bool,
+    ) -> (Vec<u8>, ReadEnd) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut received = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            if received.len() >= cap {
+                received.truncate(cap);
+                return (received, ReadEnd::Cap);
+            }
+            let want = chunk.len().min(cap - received.len());
+            let Some(window) = chunk.get_mut(..want) else {
+                return (received, ReadEnd::Cap);
+            };
+            match tokio::time::timeout_at(deadline, self.stream.read(window)).await {
+                Err(_) => return (received, ReadEnd::Timeout),
+                Ok(Err(error)) => return (received, ReadEnd::Error(error.into())),
+                Ok(Ok(0)) => return (received, ReadEnd::Closed),
+                Ok(Ok(read)) => {
+                    received.extend_from_slice(window.get(..read).unwrap_or_default());
+                    if done(&received) {
+                        return (received, ReadEnd::Complete);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The raw stream and the pacer permit, for protocols layered on top (TLS).
+    /// Keep the permit alive as long as the stream.
+    pub fn into_parts(self) -> (TcpStream, ConnectionPermit) {
+        (self.stream, self.permit)
+    }
+}
+
+/// Why [`GuardedTcp::recv_until`] stopped reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The predicate was satisfied.
+    Complete,
+    /// The peer closed the connection.
+    Closed,
+    /// The byte cap was reached.
+    Cap,
+    /// The time allowed ran out.
+    Timeout,
+    /// The connection failed.
+    Error(NetError),
+}
+
+/// Send one datagram and wait for one answer of at most `cap` bytes.
+///
+/// `Ok(Some(bytes))` is an answer, `Ok(None)` silence until `wait` passed, and
+/// `Err(NetError::Refused)` an ICMP port unreachable (closed port).
+pub(crate) async fn udp_exchange(
+    peer: SocketAddr,
+    payload: &[u8],
+    wait: Duration,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, NetError> {
+    let local: SocketAddr = if peer.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(peer).await?;
+    match tokio::time::timeout(wait, socket.send(payload)).await {
+        Err(_) => return Err(NetError::Timeout),
+        Ok(result) => {
+            result?;
+        }
+    }
+    let mut buffer = vec![0u8; cap.clamp(1, 65_535)];
+    match tokio::time::timeout(wait, socket.recv(&mut buffer)).await {
+        Err(_) => Ok(None),
+        Ok(Err(error)) => Err(error.into()),
+        Ok(Ok(read)) => {
+            buffer.truncate(read);
+            Ok(Some(buffer))
+        }
+    }
+}

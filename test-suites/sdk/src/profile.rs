@@ -1,0 +1,540 @@
+//! The device profile: what the manufacturer declares about the device under test.
+//!
+//! It plays the part of the ICS/IXIT of TS 103 701: identity, sample units, declared
+//! interfaces, pacing and scope, and the options of each suite. Unknown fields are
+//! refused, and every error names the line, the column and the field, because a typo in
+//! a profile must never silently widen or narrow what gets tested.
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+/// A parsed, validated device profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub device: DeviceIdentity,
+    /// One or more units of the same model; two let suites prove per-device uniqueness.
+    pub units: Vec<SampleUnit>,
+    /// Every network interface the manufacturer declares; anything else open is a finding.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    #[serde(default)]
+    pub pacing: Pacing,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub campaign: CampaignOptions,
+    #[serde(default)]
+    pub ports: PortsOptions,
+    /// Executables that speak the external-suite protocol (see [`crate::event`]).
+    #[serde(default)]
+    pub external_suites: Vec<ExternalSuite>,
+}
+
+/// Who made the device and which firmware it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceIdentity {
+    pub manufacturer: String,
+    pub model: String,
+    #[serde(default)]
+    pub hardware_version: Option<String>,
+    pub firmware_version: String,
+    /// Path of the firmware image, relative to the profile file.
+    #[serde(default)]
+    pub firmware_image: Option<PathBuf>,
+    /// Declared sha256 of the firmware image, lowercase hex.
+    #[serde(default)]
+    pub firmware_sha256: Option<String>,
+}
+
+/// One physical unit of the model on the bench.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleUnit {
+    /// Short stable name, used in reports and result keys.
+    pub id: String,
+    pub address: IpAddr,
+    /// The name the unit's certificates should carry, when it has one.
+    #[serde(default)]
+    pub hostname: Option<String>,
+}
+
+/// Transport of a declared interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        })
+    }
+}
+
+/// How a declared interface authenticates its users.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Authentication {
+    #[default]
+    None,
+    Password,
+    Key,
+    Certificate,
+    Token,
+}
+
+/// A network interface the manufacturer declares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    pub port: u16,
+    pub transport: Transport,
+    /// Service name as the manufacturer calls it: `https`, `mqtt`, `coap`, `telnet`...
+    pub service: String,
+    #[serde(default)]
+    pub authentication: Authentication,
+    /// Whether the service is wrapped in TLS (or DTLS).
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// How hard the harness may press one device (one sample unit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pacing {
+    /// Connections (or outstanding datagrams) open at once, over all suites.
+    #[serde(default = "Pacing::default_max_connections")]
+    pub max_connections: NonZeroU32,
+    /// New connections (or datagrams) per second, over all suites.
+    #[serde(default = "Pacing::default_connections_per_second")]
+    pub connections_per_second: NonZeroU32,
+}
+
+impl Pacing {
+    /// Gentle enough for a fragile embedded TCP stack.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 32;
+    pub const DEFAULT_CONNECTIONS_PER_SECOND: u32 = 500;
+
+    fn default_max_connections() -> NonZeroU32 {
+        NonZeroU32::new(Self::DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroU32::MIN)
+    }
+    fn default_connections_per_second() -> NonZeroU32 {
+        NonZeroU32::new(Self::DEFAULT_CONNECTIONS_PER_SECOND).unwrap_or(NonZeroU32::MIN)
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            max_connections: Self::default_max_connections(),
+            connections_per_second: Self::default_connections_per_second(),
+        }
+    }
+}
+
+/// The networks the harness may send to. Default: loopback only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default = "Scope::loopback")]
+    pub allow: Vec<IpNet>,
+}
+
+impl Scope {
+    /// 127.0.0.0/8 and ::1/128.
+    pub fn loopback() -> Vec<IpNet> {
+        ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .filter_map(|net| net.parse().ok())
+            .collect()
+    }
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            allow: Self::loopback(),
+        }
+    }
+}
+
+/// Which suites run, and for how long each may.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignOptions {
+    /// Run only these suite ids; default every suite.
+    #[serde(default)]
+    pub suites: Option<Vec<String>>,
+    /// Wall-clock budget of each suite; undecided checks then become INCONCLUSIVE.
+    #[serde(default = "CampaignOptions::default_deadline")]
+    pub suite_deadline_seconds: u64,
+}
+
+impl CampaignOptions {
+    fn default_deadline() -> u64 {
+        900
+    }
+}
+
+impl Default for CampaignOptions {
+    fn default() -> Self {
+        CampaignOptions {
+            suites: None,
+            suite_deadline_seconds: Self::default_deadline(),
+        }
+    }
+}
+
+/// Options of the listening-ports suite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortsOptions {
+    /// TCP ports to scan, as ranges such as `"1-1024"`; default all 65,535.
+    #[serde(default = "PortsOptions::all_ports")]
+    pub tcp: Vec<String>,
+    /// Send the UDP service probes.
+    #[serde(default = "default_true")]
+    pub udp: bool,
+    /// Timeout of one TCP connect attempt, in milliseconds.
+    #[serde(default = "PortsOptions::default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// Extra attempts for a port whose first attempt timed out or was refused for lack
+    /// of local resources, so that nothing is missed under load.
+    #[serde(default = "PortsOptions::default_retries")]
+    pub retries: u8,
+    /// Ports that are open but do not belong to the device (for example a listener of
+    /// the test host on a shared loopback); reported as ignored, with the reason.
+    #[serde(default)]
+    pub ignore: Vec<IgnoredPort>,
+}
+
+impl PortsOptions {
+    fn all_ports() -> Vec<String> {
+        vec!["1-65535".to_owned()]
+    }
+    fn default_connect_timeout() -> u64 {
+        1500
+    }
+    fn default_retries() -> u8 {
+        2
+    }
+}
+
+impl Default for PortsOptions {
+    fn default() -> Self {
+        PortsOptions {
+            tcp: Self::all_ports(),
+            udp: true,
+            connect_timeout_ms: Self::default_connect_timeout(),
+            retries: Self::default_retries(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// A port excluded from the findings, with the reason it does not belong to the device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoredPort {
+    pub port: u16,
+    pub transport: Transport,
+    pub reason: String,
+}
+
+/// An executable suite speaking the JSON Lines protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSuite {
+    /// Program to run, relative to the profile file or on `PATH`.
+    pub program: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Why a profile was refused: the place in the file, the field, and the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileError {
+    /// 1-based line, when the error has a place in the file.
+    pub line: Option<usize>,
+    /// 1-based column, when the error has a place in the file.
+    pub column: Option<usize>,
+    /// Dotted path of the field, such as `interfaces[2].port`.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: ")?,
+            (Some(line), None) => write!(f, "line {line}: ")?,
+            _ => {}
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+impl Profile {
+    /// Parse and validate a profile from TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Profile, ProfileError> {
+        let deserializer = toml::Deserializer::new(text);
+        let profile: Profile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let (line, column) = match inner.span() {
+                Some(span) => {
+                    let (line, column) = line_and_column(text, span.start);
+                    (Some(line), Some(column))
+                }
+                None => (None, None),
+            };
+            ProfileError {
+                line,
+                column,
+                field: (path != ".").then_some(path),
+                message: inner.message().to_owned(),
+            }
+        })?;
+        profile.validate(text)?;
+        Ok(profile)
+    }
+
+    /// The sha256 of a profile file's exact bytes, lowercase hex: what a label binds.
+    pub fn digest(text: &str) -> String {
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
+    /// Rules serde cannot express: at least one unit, unique unit ids and addresses,
+    /// well-formed port ranges and digests.
+    fn validate(&self, text: &str) -> Result<(), ProfileError> {
+        let refuse = |field: String, message: String| {
+            let key = field.rsplit('.').next().unwrap_or(&field).to_owned();
+            let key = key.split('[').next().unwrap_or(&key).to_owned();
+            let (line, column) = find_key(text, &key)
+                .map(|(l, c)| (Some(l), Some(c)))
+                .unwrap_or((None, None));
+            Err(ProfileError {
+                line,
+                column,
+                field: Some(field),
+                message,
+            })
+        };
+        if self.units.is_empty() {
+            return refuse("units".into(), "at least one sample unit is needed".into());
+        }
+        let mut ids = BTreeSet::new();
+        let mut addresses = BTreeSet::new();
+        for (index, unit) in self.units.iter().enumerate() {
+            if unit.id.is_empty()
+                || !unit
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return refuse(
+                    format!("units[{index}].id"),
+                    format!(
+                        "unit id {:?} must be non-empty ASCII letters, digits, '-', '_' or '.'",
+                        unit.id
+                    ),
+                );
+            }
+            if !ids.insert(unit.id.as_str()) {
+                return refuse(
+                    format!("units[{index}].id"),
+                    format!("unit id {:?} appears twice", unit.id),
+                );
+            }
+            if !addresses.insert(unit.address) {
+                return refuse(
+                    format!("units[{index}].address"),
+                    format!("address {} is given to two units", unit.address),
+                );
+            }
+        }
+        for (index, range) in self.ports.tcp.iter().enumerate() {
+            if let Err(message) = parse_port_range(range) {
+                return refuse(format!("ports.tcp[{index}]"), message);
+            }
+        }
+        if let Some(digest) = &self.device.firmware_sha256 {
+            if digest.len() != 64
+                || !digest
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return refuse(
+                    "device.firmware_sha256".into(),
+                    "expected 64 lowercase hex digits".into(),
+                );
+            }
+        }
+        if self.campaign.suite_deadline_seconds == 0 {
+            return refuse(
+                "campaign.suite_deadline_seconds".into(),
+                "a deadline of zero seconds leaves nothing to test".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every TCP port the profile asks to scan, sorted and without repeats.
+    pub fn tcp_ports(&self) -> Vec<u16> {
+        let mut ports = BTreeSet::new();
+        for range in &self.ports.tcp {
+            if let Ok((low, high)) = parse_port_range(range) {
+                ports.extend(low..=high);
+            }
+        }
+        ports.into_iter().collect()
+    }
+
+    /// The declared interface on this port and transport, if any.
+    pub fn interface(&self, port: u16, transport: Transport) -> Option<&Interface> {
+        self.interfaces
+            .iter()
+            .find(|i| i.port == port && i.transport == transport)
+    }
+}
+
+/// `"22"` or `"1-1024"` to an inclusive range of non-zero ports.
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let port = |part: &str| -> Result<u16, String> {
+        match part.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("{part:?} is not a port number from 1 to 65535")),
+            Ok(port) => Ok(port),
+        }
+    };
+    match text.split_once('-') {
+        None => port(text).map(|p| (p, p)),
+        Some((low, high)) => {
+            let (low, high) = (port(low)?, port(high)?);
+            if low > high {
+                return Err(format!("range {text:?} runs backwards"));
+            }
+            Ok((low, high))
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where a key is first assigned in the text (`key =` at the start of a line).
+fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(key)?;
+        rest.trim_start()
+            .starts_with('=')
+            .then(|| (index + 1, line.len() - trimmed.len() + 1))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[device]
+manufacturer = "Acme"
+model = "Cam"
+firmware_version = "1.0"
+
+[[units]]
+id = "unit-1"
+address = "127.0.0.1"
+"#;
+
+    #[test]
+    fn minimal_profile_gets_safe_defaults() {
+        let profile = Profile::from_toml_str(MINIMAL).unwrap();
+        assert_eq!(profile.pacing, Pacing::default());
+        assert_eq!(profile.scope, Scope::default());
+        assert_eq!(profile.tcp_ports().len(), 65_535);
+    }
+
+    #[test]
+    fn unknown_field_names_line_column_and_field() {
+        let text = format!(
+            "{MINIMAL}\n[[interfaces]]\nport = 80\ntransport = \"tcp\"\nservise = \"http\"\n"
+        );
+        let error = Profile::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.line, Some(14), "{error}");
+        assert_eq!(error.column, Some(1), "{error}");
+        assert!(error.message.contains("servise"), "{error}");
+        assert!(
+            error
+                .field
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("interfaces"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_field() {
+        let text = format!("{MINIMAL}\n[[interfaces]]\nport = \"eighty\"\ntransport = \"tcp\"\nservice = \"http\"\n");
+        let error = Profile::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.line, Some(12), "{error}");
+        assert_eq!(
+            error.field.as_deref(),
+            Some("interfaces[0].port"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn duplicate_unit_is_refused_with_place() {
+        let text = format!("{MINIMAL}\n[[units]]\nid = \"unit-1\"\naddress = \"127.0.0.2\"\n");
+        let error = Profile::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("units[1].id"));
+        assert!(error.line.is_some());
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("1-1024"), Ok((1, 1024)));
+        assert_eq!(parse_port_range("443"), Ok((443, 443)));
+        assert!(parse_port_range("0").is_err());
+        assert!(parse_port_range("90-80").is_err());
+        assert!(parse_port_range("70000").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = Profile::from_toml_str(&text);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The `Suite` trait: what a conformance suite must provide to the engine.
+
+use crate::check::CheckSpec;
+use crate::context::RunContext;
+use crate::profile::Profile;
+use serde::{Deserialize, Serialize};
+
+/// A suite's identity and the checks it can decide.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteDescriptor {
+    /// Stable id: `ports`, `credentials`, `tls`, `update`, `protofuzz`, or an external name.
+    pub id: String,
+    /// Semantic version; a change of verdict logic bumps it.
+    pub version: String,
+    pub title: String,
+    pub checks: Vec<CheckSpec>,
+}
+
+/// Whether a check applies to a device, decided from its profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Applicability {
+    Applicable,
+    /// Never without a reason a reader can check against the profile.
+    NotApplicable {
+        reason: String,
+    },
+}
+
+/// A failure of the suite itself (never of the device): becomes ERROR results.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SuiteError(pub String);
+
+/// A conformance suite.
+#[async_trait::async_trait]
+pub trait Suite: Send + Sync {
+    /// Identity and checks; must not change between calls.
+    fn descriptor(&self) -> SuiteDescriptor;
+
+    /// Whether `check` applies to the device described by `profile`.
+    fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability;
+
+    /// Exercise the device and emit a result for every pending, applicable check.
+    ///
+    /// Return when done, or soon after the context's deadline or cancellation; the
+    /// engine records every pending check left undecided as INCONCLUSIVE (deadline or
+    /// cancellation) or ERROR (the suite returned without deciding it).
+    async fn run(&self, ctx: RunContext) -> Result<(), SuiteError>;
+}
