@@ -1,1 +1,47 @@
-//! placeholder
+//! Virtual IoT devices on loopback, each flaw a switch.
+//!
+//! iotcert needs devices to certify that behave the same on every machine: for the demo,
+//! for the tests of every suite, and for benchmarks against peer tools. A device here is a
+//! set of real network services (telnet, an HTTP(S) admin interface, an MQTT broker, an
+//! update endpoint, CoAP, and an ADB-like debug port) bound to one loopback address, each
+//! speaking its protocol well enough that stock clients (curl, mosquitto_pub, openssl
+//! s_client, telnet, coap-client) work against it.
+//!
+//! Every weakness is a field of [`Flaws`]: [`DeviceConfig::secure`] switches them all off
+//! and passes every check of every suite; [`DeviceConfig::insecure`] switches them all on
+//! and fails each check for a known reason.
+//!
+//! The devices are hosted inside test and harness processes that fuzz and brute-force
+//! them, so every read is bounded in bytes and time, concurrent connections are capped per
+//! device, and [`RunningDevice::shutdown`] (or dropping the device) ends every task.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), iotcert_testbed::TestbedError> {
+//! use iotcert_testbed::{start, DeviceConfig};
+//! let device = start(DeviceConfig::insecure("acmecam-1", "127.77.0.1".parse().unwrap())).await?;
+//! for service in device.listening() {
+//!     println!("{}/{} {}", service.port, service.transport, service.name);
+//! }
+//! device.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod accounts;
+pub mod adb;
+mod admin;
+mod broker;
+pub mod coap;
+mod config;
+mod device;
+pub mod http;
+mod limits;
+pub mod mqtt;
+pub mod telnet;
+mod tls;
+pub mod update;
+
+pub use accounts::{FAILED_LOGINS_BEFORE_LOCKOUT, LOCKOUT_DURATION};
+pub use config::{port, DeviceConfig, Flaws};
+pub use device::{start, RunningDevice, Service, TestbedError};
+pub use limits::MAX_CONNECTIONS_PER_DEVICE;

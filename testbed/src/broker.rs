@@ -1,0 +1,376 @@
+//! The MQTT 3.1.1 broker of a virtual device: sessions, subscriptions and delivery.
+//!
+//! Devices of this kind publish telemetry to a broker they embed, so certification tests
+//! need one that stock clients (mosquitto_pub, mosquitto_sub) can log in to, publish to
+//! and subscribe at. This one keeps what a test needs and no more: CONNECT with the
+//! device's credentials, PUBLISH at QoS 0, 1 and 2 (QoS 2 acknowledged with PUBREC and
+//! PUBCOMP, delivered once on arrival), SUBSCRIBE with `+` and `#` wildcards granted at
+//! most QoS 1, UNSUBSCRIBE, PINGREQ and DISCONNECT. Sessions are never persisted (every
+//! session is clean), retained flags and will messages are accepted but not acted on, and
+//! a client id already connected does not take over the older session.
+//!
+//! Every client is bounded: packets are capped at [`mqtt::MAX_PACKET_SIZE`], each
+//! subscriber's undelivered messages at [`OUTBOX_CAPACITY`] (later ones are dropped for
+//! that subscriber rather than slowing the publisher), and each connection at
+//! [`MAX_FILTERS_PER_CONNECTION`] subscriptions.
+
+use crate::accounts::LoginOutcome;
+use crate::device::DeviceState;
+use crate::limits;
+use crate::mqtt::{self, return_code, Connect, Packet, Publish, QoS};
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+
+/// Messages waiting for one subscriber before further ones are dropped.
+pub(crate) const OUTBOX_CAPACITY: usize = 256;
+/// Subscriptions one connection may hold.
+pub(crate) const MAX_FILTERS_PER_CONNECTION: usize = 64;
+/// Time a client has to send CONNECT after connecting.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time allowed to a client that turned keep-alive off.
+const IDLE_WITHOUT_KEEP_ALIVE: Duration = Duration::from_secs(120);
+/// Longest idle time allowed whatever the keep-alive asked.
+const MAX_IDLE: Duration = Duration::from_secs(600);
+/// Bytes buffered from a client: one packet of the maximum size and its header.
+const MAX_BUFFERED: usize = mqtt::MAX_PACKET_SIZE + 5;
+
+/// A message on its way to one subscriber.
+#[derive(Clone, Debug)]
+struct Delivery {
+    topic: Arc<str>,
+    payload: Arc<[u8]>,
+    qos: QoS,
+}
+
+struct Subscriber {
+    filters: Vec<(String, QoS)>,
+    outbox: mpsc::Sender<Delivery>,
+}
+
+/// Subscriptions of every connected client of one device.
+#[derive(Default)]
+pub(crate) struct Broker {
+    next_session: AtomicU64,
+    subscribers: Mutex<HashMap<u64, Subscriber>>,
+}
+
+impl Broker {
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subscriber>> {
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a session and returns its id and the receiving end of its outbox. The
+    /// returned guard closes the session when dropped.
+    fn open_session(&self) -> (SessionGuard<'_>, mpsc::Receiver<Delivery>) {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+        self.subscribers().insert(
+            id,
+            Subscriber {
+                filters: Vec::new(),
+                outbox,
+            },
+        );
+        (SessionGuard { broker: self, id }, inbox)
+    }
+
+    /// Adds or replaces a subscription; refused (false) past the per-connection cap.
+    fn subscribe(&self, session: u64, filter: &str, qos: QoS) -> bool {
+        let mut subscribers = self.subscribers();
+        let Some(subscriber) = subscribers.get_mut(&session) else {
+            return false;
+        };
+        if let Some(existing) = subscriber.filters.iter_mut().find(|(f, _)| f == filter) {
+            existing.1 = qos;
+            return true;
+        }
+        if subscriber.filters.len() >= MAX_FILTERS_PER_CONNECTION {
+            return false;
+        }
+        subscriber.filters.push((filter.to_owned(), qos));
+        true
+    }
+
+    fn unsubscribe(&self, session: u64, filter: &str) {
+        if let Some(subscriber) = self.subscribers().get_mut(&session) {
+            subscriber.filters.retain(|(f, _)| f != filter);
+        }
+    }
+
+    /// Hands a message to every matching subscriber once, at the lower of its QoS and the
+    /// highest granted QoS among the subscriber's matching filters.
+    fn publish(&self, topic: &str, payload: &[u8], qos: QoS) {
+        let topic: Arc<str> = Arc::from(topic);
+        let payload: Arc<[u8]> = Arc::from(payload);
+        for subscriber in self.subscribers().values() {
+            let granted = subscriber
+                .filters
+                .iter()
+                .filter(|(filter, _)| mqtt::topic_matches(filter, &topic))
+                .map(|(_, granted)| *granted)
+                .max();
+            if let Some(granted) = granted {
+                // A full outbox means a slow subscriber: it loses this message.
+                let _ = subscriber.outbox.try_send(Delivery {
+                    topic: Arc::clone(&topic),
+                    payload: Arc::clone(&payload),
+                    qos: qos.min(granted),
+                });
+            }
+        }
+    }
+}
+
+/// Removes a session's subscriptions when its connection ends, however it ends.
+struct SessionGuard<'a> {
+    broker: &'a Broker,
+    id: u64,
+}
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        self.broker.subscribers().remove(&self.id);
+    }
+}
+
+/// The CONNACK return code for a CONNECT on this device.
+fn connect_return_code(connect: &Connect, state: &DeviceState) -> u8 {
+    if connect.protocol_name != mqtt::PROTOCOL_NAME
+        || connect.protocol_level != mqtt::PROTOCOL_LEVEL
+    {
+        return return_code::UNACCEPTABLE_PROTOCOL_VERSION;
+    }
+    if connect.client_id.is_empty() && !connect.clean_session {
+        return return_code::IDENTIFIER_REJECTED;
+    }
+    let Some(username) = &connect.username else {
+        return if state.flaws.anonymous_mqtt {
+            return_code::ACCEPTED
+        } else {
+            return_code::NOT_AUTHORIZED
+        };
+    };
+    let password = connect.password.as_deref().unwrap_or_default();
+    match state.accounts.login(username.as_bytes(), password) {
+        LoginOutcome::Accepted => return_code::ACCEPTED,
+        LoginOutcome::Refused => return_code::BAD_USERNAME_OR_PASSWORD,
+        LoginOutcome::LockedOut => return_code::NOT_AUTHORIZED,
+    }
+}
+
+/// Reads until one whole packet is buffered, then decodes and removes it from `buffer`.
+/// `Ok(None)` is a clean end of stream between packets.
+async fn read_packet<S>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    timeout: Duration,
+) -> io::Result<Option<Packet>>
+where
+    S: AsyncRead + Unpin,
+{
+    loop {
+        if let Some(packet) = take_packet(buffer)? {
+            return Ok(Some(packet));
+        }
+        if limits::read_into(stream, buffer, MAX_BUFFERED, timeout).await? == 0 {
+            return if buffer.is_empty() {
+                Ok(None)
+            } else {
+                Err(io::ErrorKind::UnexpectedEof.into())
+            };
+        }
+    }
+}
+
+/// Decodes and removes the first packet of `buffer`, if it is all there.
+fn take_packet(buffer: &mut Vec<u8>) -> io::Result<Option<Packet>> {
+    match mqtt::decode(buffer) {
+        Ok(Some((packet, used))) => {
+            buffer.drain(..used.min(buffer.len()));
+            Ok(Some(packet))
+        }
+        Ok(None) => Ok(None),
+        Err(error) => Err(io::Error::new(io::ErrorKind::InvalidData, error)),
+    }
+}
+
+/// Serves one MQTT client until it disconnects, breaks the protocol or goes idle.
+pub(crate) async fn serve<S>(mut stream: S, state: Arc<DeviceState>) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buffer = Vec::new();
+    let Some(Packet::Connect(connect)) =
+        read_packet(&mut stream, &mut buffer, CONNECT_TIMEOUT).await?
+    else {
+        // The first packet must be CONNECT (MQTT 3.1.1 section 3.1): anything else closes.
+        return Ok(());
+    };
+    let code = connect_return_code(&connect, &state);
+    let connack = Packet::ConnAck {
+        session_present: false,
+        return_code: code,
+    };
+    limits::write_all(&mut stream, &mqtt::encode(&connack)).await?;
+    if code != return_code::ACCEPTED {
+        limits::close(&mut stream).await;
+        return Ok(());
+    }
+    let idle_timeout = match connect.keep_alive {
+        0 => IDLE_WITHOUT_KEEP_ALIVE,
+        // The server allows one and a half keep-alive periods (section 3.1.2.10).
+        seconds => Duration::from_millis(u64::from(seconds) * 1500).min(MAX_IDLE),
+    };
+    let (session, mut inbox) = state.broker.open_session();
+    let mut next_packet_id: u16 = 0;
+    loop {
+        while let Some(packet) = take_packet(&mut buffer)? {
+            match handle_packet(packet, &state.broker, session.id) {
+                Reply::Send(reply) => limits::write_all(&mut stream, &mqtt::encode(&reply)).await?,
+                Reply::Nothing => {}
+                Reply::Close => {
+                    limits::close(&mut stream).await;
+                    return Ok(());
+                }
+            }
+        }
+        tokio::select! {
+            read = limits::read_into(&mut stream, &mut buffer, MAX_BUFFERED, idle_timeout) => {
+                if read? == 0 {
+                    return Ok(());
+                }
+            }
+            Some(delivery) = inbox.recv() => {
+                let packet_id = (delivery.qos != QoS::AtMostOnce).then(|| {
+                    next_packet_id = next_packet_id.checked_add(1).unwrap_or(1);
+                    next_packet_id
+                });
+                let publish = Packet::Publish(Publish {
+                    dup: false,
+                    qos: delivery.qos,
+                    retain: false,
+                    topic: delivery.topic.to_string(),
+                    packet_id,
+                    payload: delivery.payload.to_vec(),
+                });
+                limits::write_all(&mut stream, &mqtt::encode(&publish)).await?;
+            }
+        }
+    }
+}
+
+/// What the broker answers to one packet of a connected client.
+enum Reply {
+    Send(Packet),
+    Nothing,
+    Close,
+}
+
+fn handle_packet(packet: Packet, broker: &Broker, session: u64) -> Reply {
+    match packet {
+        Packet::Publish(publish) => {
+            if !mqtt::valid_topic_name(&publish.topic) {
+                return Reply::Close;
+            }
+            broker.publish(&publish.topic, &publish.payload, publish.qos);
+            match (publish.qos, publish.packet_id) {
+                (QoS::AtLeastOnce, Some(packet_id)) => Reply::Send(Packet::PubAck { packet_id }),
+                (QoS::ExactlyOnce, Some(packet_id)) => Reply::Send(Packet::PubRec { packet_id }),
+                _ => Reply::Nothing,
+            }
+        }
+        Packet::PubRel { packet_id } => Reply::Send(Packet::PubComp { packet_id }),
+        Packet::PubAck { .. } | Packet::PubRec { .. } | Packet::PubComp { .. } => Reply::Nothing,
+        Packet::Subscribe { packet_id, filters } => {
+            let return_codes = filters
+                .iter()
+                .map(|(filter, requested)| {
+                    let granted = (*requested).min(QoS::AtLeastOnce);
+                    if mqtt::valid_topic_filter(filter)
+                        && broker.subscribe(session, filter, granted)
+                    {
+                        granted as u8
+                    } else {
+                        mqtt::SUBSCRIPTION_FAILURE
+                    }
+                })
+                .collect();
+            Reply::Send(Packet::SubAck {
+                packet_id,
+                return_codes,
+            })
+        }
+        Packet::Unsubscribe { packet_id, filters } => {
+            for filter in &filters {
+                broker.unsubscribe(session, filter);
+            }
+            Reply::Send(Packet::UnsubAck { packet_id })
+        }
+        Packet::PingReq => Reply::Send(Packet::PingResp),
+        // DISCONNECT ends the session; a second CONNECT or a packet only a server sends
+        // is a protocol violation, which also closes the connection.
+        Packet::Disconnect
+        | Packet::Connect(_)
+        | Packet::ConnAck { .. }
+        | Packet::SubAck { .. }
+        | Packet::UnsubAck { .. }
+        | Packet::PingResp => Reply::Close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_subscriptions_deliver_once_at_the_highest_grant() {
+        let broker = Broker::default();
+        let (session, mut inbox) = broker.open_session();
+        assert!(broker.subscribe(session.id, "a/#", QoS::AtMostOnce));
+        assert!(broker.subscribe(session.id, "a/+", QoS::AtLeastOnce));
+        broker.publish("a/b", b"x", QoS::ExactlyOnce);
+        let delivery = inbox.try_recv().unwrap();
+        assert_eq!(delivery.qos, QoS::AtLeastOnce);
+        assert!(inbox.try_recv().is_err());
+    }
+
+    #[test]
+    fn closed_session_leaves_no_subscriber() {
+        let broker = Broker::default();
+        {
+            let (session, _inbox) = broker.open_session();
+            broker.subscribe(session.id, "#", QoS::AtMostOnce);
+        }
+        assert!(broker.subscribers().is_empty());
+    }
+
+    #[test]
+    fn subscriptions_are_capped() {
+        let broker = Broker::default();
+        let (session, _inbox) = broker.open_session();
+        for index in 0..MAX_FILTERS_PER_CONNECTION {
+            assert!(broker.subscribe(session.id, &format!("t/{index}"), QoS::AtMostOnce));
+        }
+        assert!(!broker.subscribe(session.id, "one/too/many", QoS::AtMostOnce));
+    }
+
+    #[test]
+    fn slow_subscriber_loses_messages_instead_of_blocking() {
+        let broker = Broker::default();
+        let (session, mut inbox) = broker.open_session();
+        broker.subscribe(session.id, "t", QoS::AtMostOnce);
+        for _ in 0..OUTBOX_CAPACITY + 10 {
+            broker.publish("t", b"x", QoS::AtMostOnce);
+        }
+        let mut received = 0;
+        while inbox.try_recv().is_ok() {
+            received += 1;
+        }
+        assert_eq!(received, OUTBOX_CAPACITY);
+    }
+}

@@ -1,0 +1,632 @@
+//! CoAP (RFC 7252) on UDP port 5683: the constrained-device protocol both devices declare.
+//!
+//! Port and protocol-robustness suites need a UDP service that answers real clients
+//! (`coap-client` of libcoap) and survives malformed datagrams. [`parse`] reads a message
+//! (header, token, options with extended deltas and lengths, payload) without ever
+//! panicking, and [`answer`] decides the reply to one datagram, both pure so that fuzz
+//! targets can call them. The device serves:
+//!
+//! - `GET /.well-known/core`: the resource list in link format (RFC 6690);
+//! - `GET /status`: a small JSON status (with firmware and kernel versions only with
+//!   [`crate::Flaws::version_banners`]);
+//! - anything else: 4.04, or 4.05 for another method on a known resource.
+//!
+//! A confirmable request gets a piggybacked ACK; a non-confirmable one a non-confirmable
+//! reply. A confirmable empty message (a "CoAP ping") and a confirmable message with a
+//! format error get a Reset; other malformed datagrams are ignored (RFC 7252 section 4).
+//! Block2 (RFC 7959) is honoured so block-wise clients work, and Accept is checked.
+
+use crate::device::DeviceState;
+use crate::limits::WRITE_TIMEOUT;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+/// The only CoAP version.
+pub const VERSION: u8 = 1;
+/// Options accepted in one message.
+pub const MAX_OPTIONS: usize = 64;
+/// Bytes read of one datagram; longer ones are cut (and then usually malformed).
+const MAX_DATAGRAM: usize = 2048;
+/// Pause after a failed receive, so a persistent socket error cannot spin the loop.
+const RECEIVE_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Message codes (class.detail as `class << 5 | detail`).
+pub mod code {
+    pub const EMPTY: u8 = 0x00;
+    pub const GET: u8 = 0x01;
+    pub const CONTENT: u8 = 0x45;
+    pub const BAD_REQUEST: u8 = 0x80;
+    pub const BAD_OPTION: u8 = 0x82;
+    pub const NOT_FOUND: u8 = 0x84;
+    pub const METHOD_NOT_ALLOWED: u8 = 0x85;
+    pub const NOT_ACCEPTABLE: u8 = 0x86;
+}
+
+/// Option numbers the device understands.
+pub mod option {
+    pub const URI_HOST: u16 = 3;
+    pub const OBSERVE: u16 = 6;
+    pub const URI_PORT: u16 = 7;
+    pub const URI_PATH: u16 = 11;
+    pub const CONTENT_FORMAT: u16 = 12;
+    pub const URI_QUERY: u16 = 15;
+    pub const ACCEPT: u16 = 17;
+    pub const BLOCK2: u16 = 23;
+    pub const SIZE2: u16 = 28;
+}
+
+/// Content formats the device serves.
+pub mod content_format {
+    pub const LINK_FORMAT: u16 = 40;
+    pub const JSON: u16 = 50;
+}
+
+/// The four message types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    Confirmable = 0,
+    NonConfirmable = 1,
+    Acknowledgement = 2,
+    Reset = 3,
+}
+
+impl MessageType {
+    fn from_bits(bits: u8) -> MessageType {
+        match bits & 0b11 {
+            0 => MessageType::Confirmable,
+            1 => MessageType::NonConfirmable,
+            2 => MessageType::Acknowledgement,
+            _ => MessageType::Reset,
+        }
+    }
+}
+
+/// One option: its number and raw value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoapOption {
+    pub number: u16,
+    pub value: Vec<u8>,
+}
+
+/// A CoAP message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub message_type: MessageType,
+    pub code: u8,
+    pub message_id: u16,
+    /// 0 to 8 bytes.
+    pub token: Vec<u8>,
+    /// In the order they appear, which is by number.
+    pub options: Vec<CoapOption>,
+    pub payload: Vec<u8>,
+}
+
+/// Why a datagram is not a valid CoAP message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Fewer than the 4 bytes of the header.
+    TooShort,
+    /// A version other than 1; such messages are silently ignored.
+    UnsupportedVersion(u8),
+    /// Token length 9 to 15.
+    TokenTooLong(u8),
+    /// The token, an option or its extended fields run past the end.
+    Truncated,
+    /// Option delta or length nibble 15 outside a payload marker.
+    ReservedNibble,
+    /// Option numbers add up past 65,535.
+    OptionNumberOverflow,
+    /// More than [`MAX_OPTIONS`] options.
+    TooManyOptions,
+    /// A payload marker followed by nothing.
+    EmptyPayload,
+    /// An empty message (code 0.00) with a token, options or payload.
+    NonEmptyEmptyMessage,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::TooShort => f.write_str("shorter than the 4-byte header"),
+            ParseError::UnsupportedVersion(version) => write!(f, "CoAP version {version}"),
+            ParseError::TokenTooLong(length) => write!(f, "token length {length} over 8"),
+            ParseError::Truncated => f.write_str("message ends inside a field"),
+            ParseError::ReservedNibble => f.write_str("reserved option nibble 15"),
+            ParseError::OptionNumberOverflow => f.write_str("option number over 65535"),
+            ParseError::TooManyOptions => write!(f, "more than {MAX_OPTIONS} options"),
+            ParseError::EmptyPayload => f.write_str("payload marker without payload"),
+            ParseError::NonEmptyEmptyMessage => f.write_str("empty message carries data"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses one datagram as a CoAP message.
+pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
+    let (header, rest) = datagram
+        .split_first_chunk::<4>()
+        .ok_or(ParseError::TooShort)?;
+    let [first, code, id_high, id_low] = *header;
+    let version = first >> 6;
+    if version != VERSION {
+        return Err(ParseError::UnsupportedVersion(version));
+    }
+    let token_length = first & 0x0f;
+    if token_length > 8 {
+        return Err(ParseError::TokenTooLong(token_length));
+    }
+    let (token, mut rest) = rest
+        .split_at_checked(usize::from(token_length))
+        .ok_or(ParseError::Truncated)?;
+    if code == code::EMPTY && (token_length != 0 || !rest.is_empty()) {
+        return Err(ParseError::NonEmptyEmptyMessage);
+    }
+    let mut options = Vec::new();
+    let mut payload = Vec::new();
+    let mut number: u32 = 0;
+    while let Some((&byte, after)) = rest.split_first() {
+        rest = after;
+        if byte == 0xff {
+            if rest.is_empty() {
+                return Err(ParseError::EmptyPayload);
+            }
+            payload = rest.to_vec();
+            break;
+        }
+        let delta = extended_value(byte >> 4, &mut rest)?;
+        let length = extended_value(byte & 0x0f, &mut rest)?;
+        number += delta;
+        let option_number = u16::try_from(number).map_err(|_| ParseError::OptionNumberOverflow)?;
+        let length = usize::try_from(length).map_err(|_| ParseError::Truncated)?;
+        let (value, after_value) = rest.split_at_checked(length).ok_or(ParseError::Truncated)?;
+        rest = after_value;
+        if options.len() == MAX_OPTIONS {
+            return Err(ParseError::TooManyOptions);
+        }
+        options.push(CoapOption {
+            number: option_number,
+            value: value.to_vec(),
+        });
+    }
+    Ok(Message {
+        message_type: MessageType::from_bits(first >> 4),
+        code,
+        message_id: u16::from_be_bytes([id_high, id_low]),
+        token: token.to_vec(),
+        options,
+        payload,
+    })
+}
+
+/// An option delta or length from its nibble and extended bytes (RFC 7252 section 3.1).
+fn extended_value(nibble: u8, rest: &mut &[u8]) -> Result<u32, ParseError> {
+    match nibble {
+        0..=12 => Ok(u32::from(nibble)),
+        13 => {
+            let (&byte, after) = rest.split_first().ok_or(ParseError::Truncated)?;
+            *rest = after;
+            Ok(u32::from(byte) + 13)
+        }
+        14 => {
+            let (bytes, after) = rest.split_first_chunk::<2>().ok_or(ParseError::Truncated)?;
+            *rest = after;
+            Ok(u32::from(u16::from_be_bytes(*bytes)) + 269)
+        }
+        _ => Err(ParseError::ReservedNibble),
+    }
+}
+
+/// Encodes a message; options are written sorted by number, as the format requires.
+/// A token longer than 8 bytes is cut to 8.
+pub fn encode(message: &Message) -> Vec<u8> {
+    let token = message.token.get(..8).unwrap_or(&message.token);
+    let token_length = u8::try_from(token.len()).unwrap_or(8);
+    let mut bytes = vec![
+        VERSION << 6 | (message.message_type as u8) << 4 | token_length,
+        message.code,
+    ];
+    bytes.extend_from_slice(&message.message_id.to_be_bytes());
+    bytes.extend_from_slice(token);
+    let mut options: Vec<&CoapOption> = message.options.iter().collect();
+    options.sort_by_key(|option| option.number);
+    let mut previous = 0u16;
+    for option in options {
+        let delta = u32::from(option.number - previous);
+        previous = option.number;
+        let length = u32::try_from(option.value.len())
+            .unwrap_or(u32::MAX)
+            .min(65_535 + 269);
+        let (delta_nibble, delta_extension) = nibble_and_extension(delta);
+        let (length_nibble, length_extension) = nibble_and_extension(length);
+        bytes.push(delta_nibble << 4 | length_nibble);
+        bytes.extend_from_slice(&delta_extension);
+        bytes.extend_from_slice(&length_extension);
+        let length = usize::try_from(length).unwrap_or(option.value.len());
+        bytes.extend_from_slice(option.value.get(..length).unwrap_or(&option.value));
+    }
+    if !message.payload.is_empty() {
+        bytes.push(0xff);
+        bytes.extend_from_slice(&message.payload);
+    }
+    bytes
+}
+
+fn nibble_and_extension(value: u32) -> (u8, Vec<u8>) {
+    match value {
+        0..=12 => (value as u8, Vec::new()),
+        13..=268 => (13, vec![(value - 13) as u8]),
+        _ => (
+            14,
+            u16::try_from(value - 269)
+                .unwrap_or(u16::MAX)
+                .to_be_bytes()
+                .to_vec(),
+        ),
+    }
+}
+
+/// An unsigned integer option value (0 to 4 bytes, big-endian), `None` if longer.
+fn uint_value(value: &[u8]) -> Option<u32> {
+    if value.len() > 4 {
+        return None;
+    }
+    Some(value.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)))
+}
+
+/// The shortest unsigned integer encoding of `value`.
+fn uint_bytes(value: u32) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let leading_zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    bytes.get(leading_zeros..).unwrap_or_default().to_vec()
+}
+
+/// The link-format description of the device's resources.
+const RESOURCE_LINKS: &str = "</status>;ct=50;title=\"Device status\"";
+
+/// The reply to one datagram, if any. `status` is the JSON body of `/status` and
+/// `message_id` the id to give a non-confirmable reply.
+pub fn answer(datagram: &[u8], status: &str, message_id: u16) -> Option<Vec<u8>> {
+    let request = match parse(datagram) {
+        Ok(request) => request,
+        Err(ParseError::TooShort | ParseError::UnsupportedVersion(_)) => return None,
+        Err(_) => {
+            // A format error: reject a confirmable message with a Reset, ignore others.
+            let (&[first, _, id_high, id_low], _) = datagram.split_first_chunk::<4>()?;
+            let confirmable = MessageType::from_bits(first >> 4) == MessageType::Confirmable;
+            return confirmable.then(|| reset(u16::from_be_bytes([id_high, id_low])));
+        }
+    };
+    let confirmable = request.message_type == MessageType::Confirmable;
+    let is_request = request.code != code::EMPTY && request.code >> 5 == 0;
+    match request.message_type {
+        MessageType::Acknowledgement | MessageType::Reset => return None,
+        MessageType::Confirmable | MessageType::NonConfirmable if !is_request => {
+            // A ping, or a response sent to a server: answered by a Reset when confirmable.
+            return confirmable.then(|| reset(request.message_id));
+        }
+        MessageType::Confirmable | MessageType::NonConfirmable => {}
+    }
+    let (code, options, payload) = serve_resource(&request, status);
+    let reply = Message {
+        message_type: if confirmable {
+            MessageType::Acknowledgement
+        } else {
+            MessageType::NonConfirmable
+        },
+        code,
+        message_id: if confirmable {
+            request.message_id
+        } else {
+            message_id
+        },
+        token: request.token,
+        options,
+        payload,
+    };
+    Some(encode(&reply))
+}
+
+fn reset(message_id: u16) -> Vec<u8> {
+    encode(&Message {
+        message_type: MessageType::Reset,
+        code: code::EMPTY,
+        message_id,
+        token: Vec::new(),
+        options: Vec::new(),
+        payload: Vec::new(),
+    })
+}
+
+/// Code, options and payload of the response to a request.
+fn serve_resource(request: &Message, status: &str) -> (u8, Vec<CoapOption>, Vec<u8>) {
+    let error = |code, text: &str| (code, Vec::new(), text.as_bytes().to_vec());
+    const UNDERSTOOD: [u16; 9] = [
+        option::URI_HOST,
+        option::OBSERVE,
+        option::URI_PORT,
+        option::URI_PATH,
+        option::CONTENT_FORMAT,
+        option::URI_QUERY,
+        option::ACCEPT,
+        option::BLOCK2,
+        option::SIZE2,
+    ];
+    // Odd option numbers are critical: one not understood fails the request.
+    if request
+        .options
+        .iter()
+        .any(|o| o.number % 2 == 1 && !UNDERSTOOD.contains(&o.number))
+    {
+        return error(code::BAD_OPTION, "unrecognized critical option");
+    }
+    let mut path = Vec::new();
+    for segment in request
+        .options
+        .iter()
+        .filter(|o| o.number == option::URI_PATH)
+    {
+        match std::str::from_utf8(&segment.value) {
+            Ok(text) => path.push(text),
+            Err(_) => return error(code::BAD_REQUEST, "Uri-Path is not UTF-8"),
+        }
+    }
+    let (format, body) = match path.as_slice() {
+        [".well-known", "core"] => (content_format::LINK_FORMAT, RESOURCE_LINKS.as_bytes()),
+        ["status"] => (content_format::JSON, status.as_bytes()),
+        _ => return error(code::NOT_FOUND, "not found"),
+    };
+    if request.code != code::GET {
+        return error(code::METHOD_NOT_ALLOWED, "only GET");
+    }
+    let option_value = |number| {
+        request
+            .options
+            .iter()
+            .find(|o| o.number == number)
+            .map(|o| uint_value(&o.value))
+    };
+    match option_value(option::ACCEPT) {
+        Some(None) => return error(code::BAD_OPTION, "Accept is too long"),
+        Some(Some(accept)) if accept != u32::from(format) => {
+            return error(code::NOT_ACCEPTABLE, "not acceptable")
+        }
+        _ => {}
+    }
+    let mut options = vec![CoapOption {
+        number: option::CONTENT_FORMAT,
+        value: uint_bytes(u32::from(format)),
+    }];
+    let payload = match option_value(option::BLOCK2) {
+        None => body.to_vec(),
+        Some(None) => return error(code::BAD_OPTION, "Block2 is too long"),
+        Some(Some(block)) => {
+            let size_exponent = block & 0b111;
+            if size_exponent == 7 {
+                return error(code::BAD_REQUEST, "reserved block size");
+            }
+            let block_size = 16usize << size_exponent;
+            let block_number = usize::try_from(block >> 4).unwrap_or(usize::MAX);
+            let start = block_number.saturating_mul(block_size);
+            let Some(rest) = body.get(start..) else {
+                return error(code::BAD_OPTION, "block out of range");
+            };
+            let chunk = rest.get(..block_size).unwrap_or(rest);
+            let more = u32::from(rest.len() > block_size);
+            options.push(CoapOption {
+                number: option::BLOCK2,
+                value: uint_bytes(block & !0b1111 | more << 3 | size_exponent),
+            });
+            chunk.to_vec()
+        }
+    };
+    (code::CONTENT, options, payload)
+}
+
+/// The JSON body of `/status`.
+fn status_json(state: &DeviceState) -> String {
+    let mut status = serde_json::json!({
+        "status": "ok",
+        "uptime_seconds": state.uptime().as_secs(),
+    });
+    if state.flaws.version_banners {
+        status["firmware_version"] = state.firmware_version().into();
+        status["kernel"] = "Linux 4.14.98 armv7l".into();
+    }
+    status.to_string()
+}
+
+/// Answers datagrams on the device's CoAP socket until the device shuts down.
+pub(crate) async fn serve(socket: UdpSocket, state: Arc<DeviceState>, cancel: CancellationToken) {
+    let mut datagram = [0u8; MAX_DATAGRAM];
+    let mut next_message_id: u16 = 1;
+    loop {
+        let received = tokio::select! {
+            _ = cancel.cancelled() => return,
+            received = socket.recv_from(&mut datagram) => received,
+        };
+        let (length, peer) = match received {
+            Ok(received) => received,
+            Err(_) => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(RECEIVE_BACKOFF) => {}
+                }
+                continue;
+            }
+        };
+        next_message_id = next_message_id.wrapping_add(1);
+        let request = datagram.get(..length).unwrap_or_default();
+        if let Some(reply) = answer(request, &status_json(&state), next_message_id) {
+            // UDP has no delivery to wait for; a reply that cannot be sent is lost.
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send_to(&reply, peer)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn get(path: &[&str], confirmable: bool) -> Message {
+        Message {
+            message_type: if confirmable {
+                MessageType::Confirmable
+            } else {
+                MessageType::NonConfirmable
+            },
+            code: code::GET,
+            message_id: 0x1234,
+            token: vec![0xab, 0xcd],
+            options: path
+                .iter()
+                .map(|segment| CoapOption {
+                    number: option::URI_PATH,
+                    value: segment.as_bytes().to_vec(),
+                })
+                .collect(),
+            payload: Vec::new(),
+        }
+    }
+
+    fn ask(request: &Message) -> Message {
+        parse(&answer(&encode(request), "{}", 7).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn well_known_core_is_a_piggybacked_ack() {
+        let reply = ask(&get(&[".well-known", "core"], true));
+        assert_eq!(reply.message_type, MessageType::Acknowledgement);
+        assert_eq!(reply.message_id, 0x1234);
+        assert_eq!(reply.token, [0xab, 0xcd]);
+        assert_eq!(reply.code, code::CONTENT);
+        assert_eq!(
+            reply.options,
+            [CoapOption {
+                number: option::CONTENT_FORMAT,
+                value: vec![40]
+            }]
+        );
+        assert_eq!(reply.payload, RESOURCE_LINKS.as_bytes());
+    }
+
+    #[test]
+    fn non_confirmable_gets_non_confirmable_reply() {
+        let reply = ask(&get(&["status"], false));
+        assert_eq!(reply.message_type, MessageType::NonConfirmable);
+        assert_eq!(reply.message_id, 7);
+        assert_eq!(reply.payload, b"{}");
+    }
+
+    #[test]
+    fn unknown_path_and_method() {
+        assert_eq!(ask(&get(&["nope"], true)).code, code::NOT_FOUND);
+        let mut post = get(&["status"], true);
+        post.code = 0x02;
+        assert_eq!(ask(&post).code, code::METHOD_NOT_ALLOWED);
+        let mut critical = get(&["status"], true);
+        critical.options.push(CoapOption {
+            number: 1,
+            value: vec![],
+        });
+        assert_eq!(ask(&critical).code, code::BAD_OPTION);
+    }
+
+    #[test]
+    fn block2_serves_the_asked_block() {
+        let mut request = get(&[".well-known", "core"], true);
+        // Block 1 of size 16 (szx 0).
+        request.options.push(CoapOption {
+            number: option::BLOCK2,
+            value: vec![0x10],
+        });
+        let reply = ask(&request);
+        assert_eq!(reply.payload, &RESOURCE_LINKS.as_bytes()[16..32]);
+        let block2 = reply.options.iter().find(|o| o.number == option::BLOCK2);
+        assert_eq!(block2.map(|o| o.value.clone()), Some(vec![0x18]));
+    }
+
+    #[test]
+    fn ping_and_format_errors_get_reset() {
+        // Confirmable empty message: CoAP ping.
+        let reply = parse(&answer(&[0x40, 0x00, 0x00, 0x05], "", 1).unwrap()).unwrap();
+        assert_eq!(reply.message_type, MessageType::Reset);
+        assert_eq!(reply.message_id, 5);
+        // Confirmable with token length 9: format error, reset.
+        let reply = parse(&answer(&[0x49, 0x01, 0x00, 0x06], "", 1).unwrap()).unwrap();
+        assert_eq!(reply.message_type, MessageType::Reset);
+        // Non-confirmable format error, version 2, too short: ignored.
+        assert_eq!(answer(&[0x59, 0x01, 0x00, 0x06], "", 1), None);
+        assert_eq!(answer(&[0x80, 0x01, 0x00, 0x06], "", 1), None);
+        assert_eq!(answer(&[0x40, 0x01], "", 1), None);
+        // An ACK sent to the server is not answered.
+        assert_eq!(answer(&[0x60, 0x45, 0x00, 0x06], "", 1), None);
+    }
+
+    #[test]
+    fn malformed_options_are_refused() {
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xf0]),
+            Err(ParseError::ReservedNibble)
+        );
+        assert_eq!(parse(&[0x40, 0x01, 0, 1, 0xd0]), Err(ParseError::Truncated));
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xb3, b'a']),
+            Err(ParseError::Truncated)
+        );
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xff]),
+            Err(ParseError::EmptyPayload)
+        );
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xe0, 0xff, 0xff, 0xe0, 0xff, 0xff]),
+            Err(ParseError::OptionNumberOverflow)
+        );
+    }
+
+    fn message() -> impl Strategy<Value = Message> {
+        (
+            0u8..4,
+            1u8..=255,
+            any::<u16>(),
+            proptest::collection::vec(any::<u8>(), 0..=8),
+            proptest::collection::vec(
+                (0u16..2000, proptest::collection::vec(any::<u8>(), 0..300)),
+                0..6,
+            ),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        )
+            .prop_map(|(kind, code, message_id, token, options, payload)| {
+                let mut options: Vec<CoapOption> = options
+                    .into_iter()
+                    .map(|(number, value)| CoapOption { number, value })
+                    .collect();
+                options.sort_by_key(|o| o.number);
+                Message {
+                    message_type: MessageType::from_bits(kind),
+                    code,
+                    message_id,
+                    token,
+                    options,
+                    payload,
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn encode_then_parse_is_identity(message in message()) {
+            prop_assert_eq!(parse(&encode(&message)), Ok(message));
+        }
+
+        #[test]
+        fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse(&bytes);
+            let _ = answer(&bytes, "{}", 1);
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The telnet management shell of the insecure device: cleartext administration.
+//!
+//! Cheap cameras and routers still ship a BusyBox telnetd, and it is the first thing a
+//! botnet tries; the ports, credentials and banner checks need one to find. This one
+//! negotiates like telnetd (the server will echo and suppress go-ahead, and asks for the
+//! window size), prints the pre-login banner (versions only with
+//! [`crate::Flaws::version_banners`]), asks `login:` and `Password:` (three tries per
+//! connection, each counted by the device's lockout), and then offers a `# ` prompt with
+//! `help`, `uname`, `id` and `exit`.
+//!
+//! The option-negotiation decoder, [`TelnetDecoder`], is a pure state machine so it can be
+//! fuzzed on its own.
+
+use crate::accounts::LoginOutcome;
+use crate::device::DeviceState;
+use crate::limits;
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Interpret As Command: starts every telnet command.
+pub const IAC: u8 = 255;
+pub const DONT: u8 = 254;
+pub const DO: u8 = 253;
+pub const WONT: u8 = 252;
+pub const WILL: u8 = 251;
+/// Subnegotiation begin and end.
+pub const SB: u8 = 250;
+pub const SE: u8 = 240;
+/// Options the server negotiates.
+pub const OPTION_ECHO: u8 = 1;
+pub const OPTION_SUPPRESS_GO_AHEAD: u8 = 3;
+pub const OPTION_WINDOW_SIZE: u8 = 31;
+
+/// Bytes of one subnegotiation kept; the rest is dropped (the server reads none of it).
+const MAX_SUBNEGOTIATION: usize = 64;
+/// Longest input line; further characters are ignored until the line ends.
+const MAX_LINE: usize = 256;
+/// Login attempts per connection.
+const LOGIN_ATTEMPTS: usize = 3;
+/// Time allowed to type a username or password.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle time allowed at the shell prompt.
+const SHELL_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Commands run in one shell session before it is closed.
+const MAX_COMMANDS: usize = 1000;
+
+/// The host name the shell and banners show.
+const HOSTNAME: &str = "acmecam";
+const KERNEL_BANNER: &str = "Linux acmecam 4.14.98 armv7l";
+const BUSYBOX_BANNER: &str = "BusyBox v1.31.1 (2019-03-12 10:02:11 UTC) built-in shell (ash)";
+
+/// What the decoder found in the byte stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TelnetEvent {
+    /// A data byte (an escaped `IAC IAC` gives one 255).
+    Data(u8),
+    /// `IAC verb option` with verb one of WILL, WONT, DO, DONT.
+    Negotiation { verb: u8, option: u8 },
+    /// A complete subnegotiation, its data cut at 64 bytes.
+    Subnegotiation { option: u8, data: Vec<u8> },
+    /// Any other two-byte command (NOP, AYT, go-ahead...).
+    Command(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+enum DecoderState {
+    #[default]
+    Data,
+    Iac,
+    Verb(u8),
+    SubnegotiationOption,
+    Subnegotiation,
+    SubnegotiationIac,
+}
+
+/// Splits a telnet byte stream into data and commands, one byte at a time.
+#[derive(Clone, Debug, Default)]
+pub struct TelnetDecoder {
+    state: DecoderState,
+    subnegotiation_option: u8,
+    subnegotiation_data: Vec<u8>,
+}
+
+impl TelnetDecoder {
+    pub fn new() -> TelnetDecoder {
+        TelnetDecoder::default()
+    }
+
+    /// Feeds one byte; returns the event it completes, if any.
+    pub fn feed(&mut self, byte: u8) -> Option<TelnetEvent> {
+        match std::mem::take(&mut self.state) {
+            DecoderState::Data if byte == IAC => {
+                self.state = DecoderState::Iac;
+                None
+            }
+            DecoderState::Data => Some(TelnetEvent::Data(byte)),
+            DecoderState::Iac => match byte {
+                IAC => Some(TelnetEvent::Data(IAC)),
+                WILL | WONT | DO | DONT => {
+                    self.state = DecoderState::Verb(byte);
+                    None
+                }
+                SB => {
+                    self.state = DecoderState::SubnegotiationOption;
+                    None
+                }
+                other => Some(TelnetEvent::Command(other)),
+            },
+            DecoderState::Verb(verb) => Some(TelnetEvent::Negotiation { verb, option: byte }),
+            DecoderState::SubnegotiationOption => {
+                self.subnegotiation_option = byte;
+                self.subnegotiation_data.clear();
+                self.state = DecoderState::Subnegotiation;
+                None
+            }
+            DecoderState::Subnegotiation => {
+                if byte == IAC {
+                    self.state = DecoderState::SubnegotiationIac;
+                } else {
+                    self.push_subnegotiation(byte);
+                    self.state = DecoderState::Subnegotiation;
+                }
+                None
+            }
+            DecoderState::SubnegotiationIac => match byte {
+                SE => Some(TelnetEvent::Subnegotiation {
+                    option: self.subnegotiation_option,
+                    data: std::mem::take(&mut self.subnegotiation_data),
+                }),
+                _ => {
+                    // IAC IAC is an escaped 255; any other byte is a broken peer, read
+                    // as data so the subnegotiation still ends at the next IAC SE.
+                    self.push_subnegotiation(byte);
+                    self.state = DecoderState::Subnegotiation;
+                    None
+                }
+            },
+        }
+    }
+
+    fn push_subnegotiation(&mut self, byte: u8) {
+        if self.subnegotiation_data.len() < MAX_SUBNEGOTIATION {
+            self.subnegotiation_data.push(byte);
+        }
+    }
+}
+
+/// What the server has agreed to, and what it has already refused (so that it never
+/// answers the same request twice and two peers cannot loop).
+#[derive(Clone, Debug)]
+pub struct Negotiation {
+    /// Options the server offered with WILL.
+    offered: [bool; 256],
+    /// Options the server has answered WONT or DONT to.
+    refused: [bool; 256],
+    /// Whether the client accepted that the server echoes (DO ECHO).
+    echo: bool,
+}
+
+impl Default for Negotiation {
+    fn default() -> Negotiation {
+        Negotiation {
+            offered: [false; 256],
+            refused: [false; 256],
+            echo: false,
+        }
+    }
+}
+
+impl Negotiation {
+    /// The opening of a session: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS.
+    pub fn opening(&mut self) -> Vec<u8> {
+        self.offered[usize::from(OPTION_ECHO)] = true;
+        self.offered[usize::from(OPTION_SUPPRESS_GO_AHEAD)] = true;
+        vec![
+            IAC,
+            WILL,
+            OPTION_ECHO,
+            IAC,
+            WILL,
+            OPTION_SUPPRESS_GO_AHEAD,
+            IAC,
+            DO,
+            OPTION_WINDOW_SIZE,
+        ]
+    }
+
+    /// Whether the server is echoing the client's input.
+    pub fn echo(&self) -> bool {
+        self.echo
+    }
+
+    /// The answer to a client's `IAC verb option`, if one is due.
+    pub fn answer(&mut self, verb: u8, option: u8) -> Option<[u8; 3]> {
+        let index = usize::from(option);
+        match verb {
+            DO if self.offered[index] => {
+                if option == OPTION_ECHO {
+                    self.echo = true;
+                }
+                None
+            }
+            DONT => {
+                if option == OPTION_ECHO {
+                    self.echo = false;
+                }
+                self.offered[index] = false;
+                None
+            }
+            // WILL NAWS answers our DO; WONT needs no answer.
+            WILL if option == OPTION_WINDOW_SIZE => None,
+            DO | WILL if !self.refused[index] => {
+                self.refused[index] = true;
+                Some([IAC, if verb == DO { WONT } else { DONT }, option])
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A telnet session: the stream, the decoder, and decoded data not yet consumed.
+struct Session<S> {
+    stream: S,
+    decoder: TelnetDecoder,
+    negotiation: Negotiation,
+    pending: VecDeque<u8>,
+    /// A CR ended the last line: a following LF or NUL belongs to it.
+    after_carriage_return: bool,
+}
+
+impl<S> Session<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    async fn send(&mut self, text: &str) -> io::Result<()> {
+        limits::write_all(&mut self.stream, text.as_bytes()).await
+    }
+
+    /// Reads more bytes from the client, answering negotiations and queueing data.
+    async fn fill(&mut self, timeout: Duration) -> io::Result<()> {
+        let mut chunk = [0u8; 512];
+        let count = limits::read_some(&mut self.stream, &mut chunk, timeout).await?;
+        if count == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut answers = Vec::new();
+        for &byte in chunk.get(..count).unwrap_or_default() {
+            match self.decoder.feed(byte) {
+                Some(TelnetEvent::Data(data)) => self.pending.push_back(data),
+                Some(TelnetEvent::Negotiation { verb, option }) => {
+                    if let Some(answer) = self.negotiation.answer(verb, option) {
+                        answers.extend_from_slice(&answer);
+                    }
+                }
+                Some(TelnetEvent::Subnegotiation { .. } | TelnetEvent::Command(_)) | None => {}
+            }
+        }
+        if !answers.is_empty() {
+            limits::write_all(&mut self.stream, &answers).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads one line, echoing it when asked to and the client lets the server echo.
+    /// Ctrl-C or Ctrl-D end the session (an `UnexpectedEof` error).
+    async fn read_line(&mut self, echo: bool, timeout: Duration) -> io::Result<Vec<u8>> {
+        let mut line = Vec::new();
+        loop {
+            let Some(byte) = self.pending.pop_front() else {
+                self.fill(timeout).await?;
+                continue;
+            };
+            if std::mem::take(&mut self.after_carriage_return) && (byte == b'\n' || byte == 0) {
+                continue;
+            }
+            let echo = echo && self.negotiation.echo();
+            match byte {
+                b'\r' | b'\n' => {
+                    self.after_carriage_return = byte == b'\r';
+                    if echo {
+                        self.send("\r\n").await?;
+                    }
+                    return Ok(line);
+                }
+                0x03 | 0x04 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                0x08 | 0x7f => {
+                    let erased = line.pop().is_some();
+                    if erased && echo {
+                        self.send("\x08 \x08").await?;
+                    }
+                }
+                0x20..=0x7e if line.len() < MAX_LINE => {
+                    line.push(byte);
+                    if echo {
+                        limits::write_all(&mut self.stream, &[byte]).await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The banner shown before the login prompt.
+fn banner(state: &DeviceState) -> String {
+    if state.flaws.version_banners {
+        format!(
+            "\r\nAcmeCam firmware {}\r\n{KERNEL_BANNER}\r\n{BUSYBOX_BANNER}\r\n\r\n",
+            state.firmware_version()
+        )
+    } else {
+        "\r\n".to_owned()
+    }
+}
+
+/// The output of one shell command, or `None` for a command that ends the session.
+fn run_command(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let output = match words.as_slice() {
+        [] => String::new(),
+        ["exit" | "logout"] => return None,
+        ["help"] => "Built-in commands: help uname id exit\r\n".to_owned(),
+        ["uname"] => "Linux\r\n".to_owned(),
+        ["uname", "-a"] => {
+            format!("{KERNEL_BANNER} #1 SMP PREEMPT Tue Mar 12 10:02:11 UTC 2019 GNU/Linux\r\n")
+        }
+        ["id"] => "uid=0(root) gid=0(root)\r\n".to_owned(),
+        [command, ..] => format!("-sh: {command}: not found\r\n"),
+    };
+    Some(output)
+}
+
+/// Serves one telnet connection: negotiation, login, then the shell.
+pub(crate) async fn serve<S>(stream: S, state: &DeviceState) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut session = Session {
+        stream,
+        decoder: TelnetDecoder::new(),
+        negotiation: Negotiation::default(),
+        pending: VecDeque::new(),
+        after_carriage_return: false,
+    };
+    let opening = session.negotiation.opening();
+    limits::write_all(&mut session.stream, &opening).await?;
+    session.send(&banner(state)).await?;
+    let mut logged_in = false;
+    for _ in 0..LOGIN_ATTEMPTS {
+        session.send(&format!("{HOSTNAME} login: ")).await?;
+        let username = session.read_line(true, LOGIN_TIMEOUT).await?;
+        session.send("Password: ").await?;
+        let password = session.read_line(false, LOGIN_TIMEOUT).await?;
+        if session.negotiation.echo() {
+            // The Enter that ended the password was not echoed either.
+            session.send("\r\n").await?;
+        }
+        match state.accounts.login(&username, &password) {
+            LoginOutcome::Accepted => {
+                logged_in = true;
+                break;
+            }
+            LoginOutcome::Refused => session.send("Login incorrect\r\n").await?,
+            LoginOutcome::LockedOut => {
+                session
+                    .send("Too many failed logins; try again later\r\n")
+                    .await?;
+                break;
+            }
+        }
+    }
+    if logged_in {
+        for _ in 0..MAX_COMMANDS {
+            session.send("# ").await?;
+            let line = session.read_line(true, SHELL_IDLE_TIMEOUT).await?;
+            match run_command(&String::from_utf8_lossy(&line)) {
+                Some(output) => session.send(&output).await?,
+                None => break,
+            }
+        }
+    }
+    limits::close(&mut session.stream).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode_all(bytes: &[u8]) -> Vec<TelnetEvent> {
+        let mut decoder = TelnetDecoder::new();
+        bytes.iter().filter_map(|&b| decoder.feed(b)).collect()
+    }
+
+    #[test]
+    fn decoder_separates_data_and_commands() {
+        let events = decode_all(&[
+            b'a',
+            IAC,
+            DO,
+            OPTION_ECHO,
+            IAC,
+            IAC,
+            IAC,
+            SB,
+            OPTION_WINDOW_SIZE,
+            0,
+            80,
+            0,
+            24,
+            IAC,
+            SE,
+            b'b',
+        ]);
+        assert_eq!(
+            events,
+            [
+                TelnetEvent::Data(b'a'),
+                TelnetEvent::Negotiation {
+                    verb: DO,
+                    option: OPTION_ECHO
+                },
+                TelnetEvent::Data(IAC),
+                TelnetEvent::Subnegotiation {
+                    option: OPTION_WINDOW_SIZE,
+                    data: vec![0, 80, 0, 24]
+                },
+                TelnetEvent::Data(b'b'),
+            ]
+        );
+    }
+
+    #[test]
+    fn endless_subnegotiation_is_capped() {
+        let mut bytes = vec![IAC, SB, 24];
+        bytes.extend(std::iter::repeat_n(b'x', 100_000));
+        bytes.extend([IAC, SE]);
+        let events = decode_all(&bytes);
+        let [TelnetEvent::Subnegotiation { data, .. }] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        assert_eq!(data.len(), MAX_SUBNEGOTIATION);
+    }
+
+    #[test]
+    fn negotiation_acknowledges_offers_and_refuses_others_once() {
+        let mut negotiation = Negotiation::default();
+        negotiation.opening();
+        assert_eq!(negotiation.answer(DO, OPTION_ECHO), None);
+        assert!(negotiation.echo());
+        assert_eq!(negotiation.answer(WILL, OPTION_WINDOW_SIZE), None);
+        assert_eq!(negotiation.answer(DO, 24), Some([IAC, WONT, 24]));
+        assert_eq!(negotiation.answer(DO, 24), None);
+        assert_eq!(negotiation.answer(WILL, 39), Some([IAC, DONT, 39]));
+        assert_eq!(negotiation.answer(DONT, OPTION_ECHO), None);
+        assert!(!negotiation.echo());
+    }
+
+    #[test]
+    fn shell_commands() {
+        assert_eq!(run_command("exit"), None);
+        assert!(run_command("uname -a").unwrap().starts_with(KERNEL_BANNER));
+        assert_eq!(run_command("rm -rf /").unwrap(), "-sh: rm: not found\r\n");
+        assert_eq!(run_command("   ").unwrap(), "");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut negotiation = Negotiation::default();
+            let mut decoder = TelnetDecoder::new();
+            for byte in bytes {
+                if let Some(TelnetEvent::Negotiation { verb, option }) = decoder.feed(byte) {
+                    let _ = negotiation.answer(verb, option);
+                }
+            }
+        }
+    }
+}
