@@ -1,0 +1,583 @@
+//! From what a unit's scan observed to the four verdicts, with their evidence.
+//!
+//! Pure: no I/O, so every verdict rule (undeclared versus ignored, declared but closed,
+//! incomplete sweeps, unreachable units) is unit-tested without a network.
+
+use crate::checks;
+use crate::examine::ServiceFinding;
+use crate::sweep::SweepReport;
+use crate::udp_scan::{UdpResult, UdpState};
+use iotcert_suite::profile::{IgnoredPort, Interface, Transport};
+use iotcert_suite::{CheckResult, Evidence, EvidenceKind, Verdict};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// The most transcripts attached to one result; the port table lists every port.
+const MAX_TRANSCRIPTS: usize = 16;
+
+/// An open TCP port, and what examining it found (`None`: ignored or not examined).
+#[derive(Clone, Debug)]
+pub struct OpenTcpPort {
+    pub port: u16,
+    pub finding: Option<ServiceFinding>,
+}
+
+/// Everything observed on one unit.
+#[derive(Clone, Debug)]
+pub struct UnitScan {
+    pub unit_id: String,
+    pub address: IpAddr,
+    pub sweep: SweepReport,
+    pub tcp: Vec<OpenTcpPort>,
+    /// `None` when the profile turned UDP probes off.
+    pub udp: Option<Vec<UdpResult>>,
+    pub declared: Vec<Interface>,
+    pub ignored: Vec<IgnoredPort>,
+    /// Why some open ports were not examined (too many, deadline), if any were not.
+    pub unexamined: Option<String>,
+}
+
+/// How a port relates to the profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Declared,
+    Undeclared,
+    Ignored,
+}
+
+/// One row of the port table in the evidence.
+#[derive(Clone, Debug, Serialize)]
+struct PortRow {
+    port: u16,
+    transport: Transport,
+    state: &'static str,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declared_service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignore_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    detail: String,
+}
+
+/// The port table: the main evidence of the undeclared-port check.
+#[derive(Serialize)]
+struct PortTable<'a> {
+    unit: &'a str,
+    address: IpAddr,
+    tcp_sweep: &'a SweepReport,
+    open_tcp: Vec<PortRow>,
+    udp: Vec<PortRow>,
+    udp_probes: &'static str,
+    declared_not_found: Vec<DeclaredRow>,
+    ignored: &'a [IgnoredPort],
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct DeclaredRow {
+    port: u16,
+    transport: Transport,
+    service: String,
+    found: &'static str,
+}
+
+impl UnitScan {
+    fn declared(&self, port: u16, transport: Transport) -> Option<&Interface> {
+        self.declared
+            .iter()
+            .find(|i| i.port == port && i.transport == transport)
+    }
+
+    fn ignored(&self, port: u16, transport: Transport) -> Option<&IgnoredPort> {
+        self.ignored
+            .iter()
+            .find(|i| i.port == port && i.transport == transport)
+    }
+
+    fn row(
+        &self,
+        port: u16,
+        transport: Transport,
+        state: &'static str,
+        finding: Option<&ServiceFinding>,
+    ) -> PortRow {
+        let declared = self.declared(port, transport);
+        let ignored = self.ignored(port, transport);
+        let status = match (declared, ignored) {
+            (Some(_), _) => Status::Declared,
+            (None, Some(_)) => Status::Ignored,
+            (None, None) => Status::Undeclared,
+        };
+        PortRow {
+            port,
+            transport,
+            state,
+            status,
+            declared_service: declared.map(|i| i.service.clone()),
+            ignore_reason: ignored.map(|i| i.reason.clone()),
+            service: finding.and_then(|f| f.service).map(|s| s.name().to_owned()),
+            detail: finding.map(|f| f.detail.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn tcp_rows(&self) -> Vec<PortRow> {
+        self.tcp
+            .iter()
+            .map(|open| self.row(open.port, Transport::Tcp, "open", open.finding.as_ref()))
+            .collect()
+    }
+
+    fn udp_rows(&self) -> Vec<PortRow> {
+        self.udp
+            .iter()
+            .flatten()
+            .map(|result| {
+                let state = match result.state {
+                    UdpState::Open => "open",
+                    UdpState::Closed => "closed",
+                    UdpState::OpenFiltered => "open|filtered",
+                    UdpState::NotProbed => "not probed",
+                };
+                self.row(
+                    result.finding.port,
+                    Transport::Udp,
+                    state,
+                    Some(&result.finding),
+                )
+            })
+            .collect()
+    }
+
+    /// Declared interfaces the scan did not find open, and what it found instead.
+    fn declared_not_found(&self) -> Vec<DeclaredRow> {
+        self.declared
+            .iter()
+            .filter_map(|interface| {
+                let found = match interface.transport {
+                    Transport::Tcp => {
+                        if self.tcp.iter().any(|open| open.port == interface.port) {
+                            return None;
+                        }
+                        if self.sweep.filtered.contains(&interface.port) {
+                            "filtered (no answer)"
+                        } else if self.sweep.complete() {
+                            "closed"
+                        } else {
+                            "not decided (incomplete sweep)"
+                        }
+                    }
+                    Transport::Udp => match self
+                        .udp
+                        .iter()
+                        .flatten()
+                        .find(|r| r.finding.port == interface.port)
+                        .map(|r| r.state)
+                    {
+                        Some(UdpState::Open) => return None,
+                        Some(UdpState::Closed) => "closed (ICMP port unreachable)",
+                        Some(UdpState::OpenFiltered) => "open|filtered (no answer)",
+                        Some(UdpState::NotProbed) | None => "not probed",
+                    },
+                };
+                Some(DeclaredRow {
+                    port: interface.port,
+                    transport: interface.transport,
+                    service: interface.service.clone(),
+                    found,
+                })
+            })
+            .collect()
+    }
+
+    fn port_table(&self) -> Evidence {
+        let table = PortTable {
+            unit: &self.unit_id,
+            address: self.address,
+            tcp_sweep: &self.sweep,
+            open_tcp: self.tcp_rows(),
+            udp: self.udp_rows(),
+            udp_probes: if self.udp.is_some() {
+                "sent to the well-known IoT UDP services and every declared UDP port"
+            } else {
+                "turned off by the profile (ports.udp = false)"
+            },
+            declared_not_found: self.declared_not_found(),
+            ignored: &self.ignored,
+        };
+        Evidence::json(format!("port table of {}", self.unit_id), &table)
+    }
+
+    /// Every examined service, TCP and UDP.
+    fn findings(&self) -> impl Iterator<Item = &ServiceFinding> {
+        let tcp = self.tcp.iter().filter_map(|open| open.finding.as_ref());
+        let udp = self
+            .udp
+            .iter()
+            .flatten()
+            .filter(|r| r.state == UdpState::Open)
+            .map(|r| &r.finding);
+        tcp.chain(udp)
+    }
+
+    /// Why the observation is partial, if it is.
+    fn incomplete(&self) -> Option<String> {
+        let mut reasons = Vec::new();
+        if let Some(why) = &self.sweep.interrupted {
+            reasons.push(format!(
+                "the TCP sweep stopped after {} of {} ports: {why}",
+                self.sweep.decided(),
+                self.sweep.ports_requested
+            ));
+        }
+        if !self.sweep.untried.is_empty() {
+            let first = self.sweep.untried.iter().next();
+            reasons.push(format!(
+                "{} ports could not be tried{}",
+                self.sweep.untried.len(),
+                first
+                    .map(|(port, why)| format!(" (port {port}: {why})"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(why) = &self.unexamined {
+            reasons.push(why.clone());
+        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+}
+
+/// The verdicts of the `pending` checks for one unit.
+pub fn decide(scan: &UnitScan, pending: &[&str]) -> Vec<CheckResult> {
+    pending
+        .iter()
+        .map(|&check| {
+            if let Some(reason) = &scan.sweep.unreachable {
+                return CheckResult::new(
+                    check,
+                    Some(&scan.unit_id),
+                    Verdict::Inconclusive,
+                    format!(
+                        "The unit could not be reached, so nothing could be decided: {reason}."
+                    ),
+                )
+                .with_evidence(scan.port_table());
+            }
+            match check {
+                checks::UNDECLARED_OPEN_PORT => undeclared(scan),
+                checks::CLEARTEXT_MANAGEMENT => per_finding(scan, &CLEARTEXT),
+                checks::DEBUG_INTERFACE => per_finding(scan, &DEBUG),
+                _ => per_finding(scan, &DISCLOSURE),
+            }
+        })
+        .collect()
+}
+
+/// A result for every pending check when the unit could not be scanned at all.
+pub fn undecidable(unit_id: &str, pending: &[&str], reason: &str) -> Vec<CheckResult> {
+    pending
+        .iter()
+        .map(|&check| {
+            CheckResult::new(
+                check,
+                Some(unit_id),
+                Verdict::Inconclusive,
+                reason.to_owned(),
+            )
+            .with_evidence(Evidence::text(
+                EvidenceKind::Note,
+                "why nothing was decided",
+                reason,
+            ))
+        })
+        .collect()
+}
+
+fn list(labels: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut text = labels
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if labels.len() > SHOWN {
+        text.push_str(&format!(" and {} more", labels.len() - SHOWN));
+    }
+    text
+}
+
+fn undeclared(scan: &UnitScan) -> CheckResult {
+    let unit = Some(scan.unit_id.as_str());
+    let tcp_rows = scan.tcp_rows();
+    let udp_rows = scan.udp_rows();
+    let offending: Vec<&PortRow> = tcp_rows
+        .iter()
+        .chain(udp_rows.iter().filter(|row| row.state == "open"))
+        .filter(|row| row.status == Status::Undeclared)
+        .collect();
+    let label = |row: &PortRow| match &row.service {
+        Some(service) => format!("{}/{} ({service})", row.port, row.transport),
+        None => format!("{}/{}", row.port, row.transport),
+    };
+    let missing: Vec<String> = scan
+        .declared_not_found()
+        .iter()
+        .map(|row| {
+            format!(
+                "{}/{} ({}) {}",
+                row.port, row.transport, row.service, row.found
+            )
+        })
+        .collect();
+    let mut notes = String::new();
+    if !missing.is_empty() {
+        notes.push_str(&format!(
+            " Declared but not found open: {}.",
+            list(&missing)
+        ));
+    }
+    let ignored: Vec<String> = tcp_rows
+        .iter()
+        .chain(udp_rows.iter().filter(|row| row.state == "open"))
+        .filter(|row| row.status == Status::Ignored)
+        .map(|row| {
+            format!(
+                "{} ({})",
+                label(row),
+                row.ignore_reason.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    if !ignored.is_empty() {
+        notes.push_str(&format!(
+            " Ignored as the profile asks: {}.",
+            list(&ignored)
+        ));
+    }
+    let incomplete = scan.incomplete();
+    let scope = format!(
+        "{} TCP ports swept{}",
+        scan.sweep.ports_requested,
+        if scan.udp.is_some() {
+            " and the common IoT UDP services probed"
+        } else {
+            ", UDP probes off"
+        }
+    );
+    let mut result = if !offending.is_empty() {
+        let labels: Vec<String> = offending.iter().map(|row| label(row)).collect();
+        let partial = incomplete
+            .map(|why| format!(" (observation partial: {why})"))
+            .unwrap_or_default();
+        CheckResult::new(
+            checks::UNDECLARED_OPEN_PORT,
+            unit,
+            Verdict::Fail,
+            format!(
+                "{} service(s) answer that the profile does not declare: {}{partial}.{notes}",
+                offending.len(),
+                list(&labels)
+            ),
+        )
+        .with_remediation(format!(
+            "Close {} or declare them. {}",
+            list(&labels),
+            checks::UNDECLARED_REMEDIATION
+        ))
+    } else if let Some(why) = incomplete {
+        CheckResult::new(
+            checks::UNDECLARED_OPEN_PORT,
+            unit,
+            Verdict::Inconclusive,
+            format!(
+                "No undeclared service found so far, but the observation is partial: {why}.{notes}"
+            ),
+        )
+    } else {
+        let open: Vec<String> = tcp_rows
+            .iter()
+            .chain(udp_rows.iter().filter(|row| row.state == "open"))
+            .filter(|row| row.status == Status::Declared)
+            .map(label)
+            .collect();
+        let open = if open.is_empty() {
+            "none".to_owned()
+        } else {
+            list(&open)
+        };
+        CheckResult::new(
+            checks::UNDECLARED_OPEN_PORT,
+            unit,
+            Verdict::Pass,
+            format!("Every open service is declared ({scope}); open and declared: {open}.{notes}"),
+        )
+    };
+    result = result.with_evidence(scan.port_table());
+    let offending_ports: Vec<(u16, Transport)> = offending
+        .iter()
+        .map(|row| (row.port, row.transport))
+        .collect();
+    for finding in scan
+        .tcp
+        .iter()
+        .filter_map(|open| open.finding.as_ref())
+        .chain(scan.udp.iter().flatten().map(|r| &r.finding))
+        .filter(|f| offending_ports.contains(&(f.port, f.transport)))
+        .take(MAX_TRANSCRIPTS)
+    {
+        if let Some(transcript) = &finding.transcript {
+            result = result.with_evidence(transcript.clone());
+        }
+    }
+    result
+}
+
+/// How one of the per-service checks reads a finding.
+struct FindingCheck {
+    id: &'static str,
+    /// What is wrong with this finding, if anything.
+    problem: fn(&ServiceFinding) -> Option<String>,
+    /// What passing means, completed with the number of services examined.
+    clean: &'static str,
+    /// What failing means, before the list of findings.
+    found: &'static str,
+    remediation: &'static str,
+}
+
+const CLEARTEXT: FindingCheck = FindingCheck {
+    id: checks::CLEARTEXT_MANAGEMENT,
+    problem: |f| f.cleartext_management.clone(),
+    clean: "No management interface answers without TLS",
+    found: "Management reachable without TLS",
+    remediation: checks::CLEARTEXT_REMEDIATION,
+};
+
+const DEBUG: FindingCheck = FindingCheck {
+    id: checks::DEBUG_INTERFACE,
+    problem: |f| f.debug_interface.clone(),
+    clean: "No debug interface answers",
+    found: "Debug interface reachable over the network",
+    remediation: checks::DEBUG_REMEDIATION,
+};
+
+const DISCLOSURE: FindingCheck = FindingCheck {
+    id: checks::BANNER_DISCLOSURE,
+    problem: |f| {
+        let quotes: Vec<String> = f
+            .disclosures
+            .iter()
+            .map(|d| format!("{} {} in \"{}\"", d.product, d.version, d.banner))
+            .collect();
+        (!quotes.is_empty()).then(|| quotes.join("; "))
+    },
+    clean: "No unauthenticated banner names an exact software version",
+    found: "Unauthenticated banners disclose exact versions",
+    remediation: checks::DISCLOSURE_REMEDIATION,
+};
+
+/// One row of a per-service check's evidence.
+#[derive(Serialize)]
+struct FindingRow<'a> {
+    port: u16,
+    transport: Transport,
+    service: Option<&'static str>,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    disclosures: &'a [crate::examine::DisclosedVersion],
+}
+
+fn per_finding(scan: &UnitScan, check: &FindingCheck) -> CheckResult {
+    let unit = Some(scan.unit_id.as_str());
+    let examined: Vec<&ServiceFinding> = scan.findings().collect();
+    let rows: Vec<FindingRow> = examined
+        .iter()
+        .map(|f| FindingRow {
+            port: f.port,
+            transport: f.transport,
+            service: f.service.map(|s| s.name()),
+            detail: &f.detail,
+            problem: (check.problem)(f),
+            disclosures: &f.disclosures,
+        })
+        .collect();
+    let problems: Vec<(&ServiceFinding, String)> = examined
+        .iter()
+        .filter_map(|f| (check.problem)(f).map(|problem| (*f, problem)))
+        .collect();
+    let mut result = if !problems.is_empty() {
+        let described: Vec<String> = problems
+            .iter()
+            .map(|(f, problem)| format!("{}: {problem}", f.label()))
+            .collect();
+        let ports: Vec<String> = problems.iter().map(|(f, _)| f.label()).collect();
+        CheckResult::new(
+            check.id,
+            unit,
+            Verdict::Fail,
+            format!(
+                "{} on {}: {}.",
+                check.found,
+                list(&ports),
+                described.join(" | ")
+            ),
+        )
+        .with_remediation(format!("Fix {}. {}", list(&ports), check.remediation))
+    } else if let Some(why) = scan.incomplete() {
+        CheckResult::new(
+            check.id,
+            unit,
+            Verdict::Inconclusive,
+            format!(
+                "Nothing found among {} examined services, but the observation is partial: {why}.",
+                examined.len()
+            ),
+        )
+    } else {
+        let services: Vec<String> = examined.iter().map(|f| f.label()).collect();
+        let services = if services.is_empty() {
+            "none".to_owned()
+        } else {
+            list(&services)
+        };
+        CheckResult::new(
+            check.id,
+            unit,
+            Verdict::Pass,
+            format!(
+                "{} ({} services examined: {services}).",
+                check.clean,
+                examined.len()
+            ),
+        )
+    };
+    result = result.with_evidence(Evidence::json(
+        format!("services examined on {}", scan.unit_id),
+        &rows,
+    ));
+    if check.id == checks::BANNER_DISCLOSURE && !problems.is_empty() {
+        let quotes: Vec<String> = problems
+            .iter()
+            .flat_map(|(f, _)| {
+                f.disclosures
+                    .iter()
+                    .map(move |d| format!("{}: {}", f.label(), d.banner))
+            })
+            .collect();
+        result = result.with_evidence(Evidence::text(
+            EvidenceKind::Note,
+            "offending banners (escaped)",
+            &quotes.join("\n"),
+        ));
+    }
+    for (finding, _) in problems.iter().take(MAX_TRANSCRIPTS) {
+        if let Some(transcript) = &finding.transcript {
+            result = result.with_evidence(transcript.clone());
+        }
+    }
+    result
+}
