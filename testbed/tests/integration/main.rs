@@ -1,0 +1,16 @@
+//! Integration tests of the testbed: real clients (curl, mosquitto_pub and mosquitto_sub,
+//! openssl s_client, telnet, coap-client, nmap) and raw protocol exchanges against
+//! running devices, each test on its own loopback address and bounded in time.
+//!
+//! A missing client program fails its test with the Debian package to install; the test
+//! entry point (`scripts/`) installs them all.
+
+mod adb;
+mod coap;
+mod http;
+mod lifecycle;
+mod mqtt;
+mod robustness;
+mod support;
+mod telnet;
+mod tls;
