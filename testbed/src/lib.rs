@@ -11,6 +11,22 @@
 //! and passes every check of every suite; [`DeviceConfig::insecure`] switches them all on
 //! and fails each check for a known reason.
 //!
+//! | port | service | secure | insecure | switch |
+//! | --- | --- | --- | --- | --- |
+//! | 2323/tcp | telnet shell | - | declared | [`Flaws::telnet`] |
+//! | 8080/tcp | admin web, HTTP | - | declared | [`Flaws::cleartext_http_admin`] |
+//! | 8443/tcp | admin web, HTTPS | declared | declared | |
+//! | 1883/tcp | MQTT | - | declared | [`Flaws::cleartext_mqtt`] |
+//! | 8883/tcp | MQTT over TLS | declared | declared | |
+//! | 8081/tcp | update endpoint, HTTP | - | declared | [`Flaws::cleartext_update`] |
+//! | 8444/tcp | update endpoint, HTTPS | declared | declared | |
+//! | 5683/udp | CoAP | declared | declared | |
+//! | 5555/tcp | ADB-like debug | - | listening, undeclared | [`Flaws::debug_service`] |
+//!
+//! The other switches change behaviour rather than ports: default credentials, no login
+//! lockout, anonymous MQTT, unsigned updates installed, version banners, and a
+//! self-signed TLS certificate. The port numbers are in [`port`].
+//!
 //! The devices are hosted inside test and harness processes that fuzz and brute-force
 //! them, so every read is bounded in bytes and time, concurrent connections are capped per
 //! device, and [`RunningDevice::shutdown`] (or dropping the device) ends every task.
