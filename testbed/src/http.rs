@@ -534,6 +534,7 @@ where
         }
     }
     limits::close(&mut connection.stream).await;
+    limits::linger(&mut connection.stream).await;
     Ok(())
 }
 

@@ -96,6 +96,28 @@ where
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
 }
 
+/// Bytes read and thrown away after a close, at most.
+const MAX_LINGER_BYTES: usize = 256 * 1024;
+
+/// Reads and discards what the peer still sends after the device closed its side, for at
+/// most [`CLOSE_TIMEOUT`] and [`MAX_LINGER_BYTES`]. Closing a socket with unread input
+/// makes the kernel send a reset, which can destroy the response the peer has not read
+/// yet (an early 413, say); lingering a moment lets it arrive.
+pub(crate) async fn linger<S>(stream: &mut S)
+where
+    S: AsyncRead + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+    let mut discarded = 0;
+    let mut sink = [0u8; READ_CHUNK];
+    while discarded < MAX_LINGER_BYTES {
+        match tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
+            Ok(Ok(count)) if count > 0 => discarded += count,
+            _ => break,
+        }
+    }
+}
+
 /// Fills `buffer` exactly, within `timeout` for the whole of it.
 pub(crate) async fn read_exact<S>(
     stream: &mut S,
