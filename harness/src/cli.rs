@@ -1,0 +1,332 @@
+//! The `iotcert` command line: argument parsing and one function per subcommand.
+//!
+//! `main` stays thin (see `main.rs`); every subcommand returns the exit code it wants,
+//! and every error is reported once, on standard error, with exit code 2.
+
+use crate::engine::{self, Observer};
+use crate::exit;
+use crate::model::CampaignRecord;
+use crate::registry;
+use crate::render::{self, Format};
+use crate::report::Report;
+use crate::store::Store;
+use crate::terminal::{self, TerminalObserver, Verbosity};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use iotcert_suite::Profile;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// iotcert: certify connected devices against EN 303 645 / TS 103 701.
+#[derive(Debug, Parser)]
+#[command(name = "iotcert", version, about, long_about = None)]
+pub struct Cli {
+    /// Where campaigns, results and evidence are stored.
+    #[arg(long, global = true, default_value = "./iotcert-data")]
+    pub data_dir: PathBuf,
+    /// Print nothing but errors and the requested output.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a campaign against the device a profile describes (or resume one).
+    Run {
+        /// The device profile (TOML).
+        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+        profile: Option<PathBuf>,
+        /// Finish an interrupted campaign without re-running decided checks.
+        #[arg(long, value_name = "CAMPAIGN")]
+        resume: Option<String>,
+        /// Write report.json, report.md and report.html into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the report in this format on standard output instead of the table.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Directory of templates overriding the embedded ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// Start a secure and an insecure virtual device and run every suite against each.
+    Demo {
+        /// Where to write the reports.
+        #[arg(long, default_value = "./iotcert-out")]
+        out: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// List the suites, their checks and the provisions they serve.
+    Suites {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stored campaigns.
+    Campaigns {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a campaign's results.
+    Show {
+        campaign: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a stored campaign's report.
+    Report {
+        campaign: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+}
+
+/// Parse arguments, run, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::HARNESS_FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit::HARNESS_FAILURE)
+        }
+    }
+}
+
+/// Run one subcommand; the returned number is the process exit code.
+pub async fn run(cli: Cli) -> Result<u8> {
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
+    match cli.command {
+        Command::Run {
+            profile,
+            resume,
+            out,
+            format,
+            templates,
+        } => {
+            let store_dir = cli.data_dir;
+            let report = match (profile, resume) {
+                (Some(path), None) => run_profile(&path, &store_dir, verbosity).await?,
+                (None, Some(id)) => resume_campaign(&id, &store_dir, verbosity).await?,
+                _ => bail!("give a profile or --resume CAMPAIGN"),
+            };
+            if let Some(dir) = &out {
+                write_reports(&report, dir, templates.as_deref())?;
+            }
+            match format {
+                Some(format) => {
+                    print!("{}", render::render(&report, format, templates.as_deref())?)
+                }
+                None if verbosity == Verbosity::Normal => {
+                    let device = report.device.model.clone();
+                    print!("{}", terminal::summary_table(&[(&device, &report)]));
+                }
+                None => {}
+            }
+            Ok(report.summary.exit_code)
+        }
+        Command::Demo { out, templates } => {
+            crate::demo::run(&cli.data_dir, &out, templates.as_deref(), verbosity).await
+        }
+        Command::Suites { json } => {
+            let descriptors: Vec<_> = registry::builtin_suites()
+                .iter()
+                .map(|s| s.descriptor())
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&descriptors)?);
+            } else {
+                for suite in descriptors {
+                    println!("{} {}: {}", suite.id, suite.version, suite.title);
+                    for check in suite.checks {
+                        println!(
+                            "  {:<36} {:<6} EN {:<10} TS {:<10} {}",
+                            check.id,
+                            format!("{:?}", check.modal).to_lowercase(),
+                            check.standards.en_303_645.join(","),
+                            check.standards.ts_103_701.join(","),
+                            check.title
+                        );
+                    }
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Campaigns { json } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let campaigns = store.campaigns()?;
+            if json {
+                let rows: Vec<_> = campaigns
+                    .iter()
+                    .map(|c| serde_json::json!({"id": c.id, "status": c.status, "started_at": c.started_at.to_string(), "profile": c.profile_path}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for campaign in campaigns {
+                    let decided = store.results(&campaign.id)?.len();
+                    println!(
+                        "{}  {:<11}  {}/{} decided  {}",
+                        campaign.id,
+                        format!("{:?}", campaign.status).to_lowercase(),
+                        decided,
+                        campaign.plan.len(),
+                        campaign.profile_path
+                    );
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Show { campaign, json } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let report = Report::build(&store, &store.campaign(&campaign)?)?;
+            if json {
+                print!("{}", render::render(&report, Format::Json, None)?);
+            } else {
+                print!(
+                    "{}",
+                    terminal::summary_table(&[(&report.device.model, &report)])
+                );
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Report {
+            campaign,
+            format,
+            output,
+            templates,
+        } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let report = Report::build(&store, &store.campaign(&campaign)?)?;
+            let text = render::render(&report, format, templates.as_deref())?;
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+/// Parse and check a profile before anything is written or sent.
+pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read profile {}", path.display()))?;
+    let profile =
+        Profile::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    engine::check_scope(&profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((text, profile))
+}
+
+async fn run_profile(path: &Path, data_dir: &Path, verbosity: Verbosity) -> Result<Report> {
+    let (text, profile) = load_profile(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let suites = registry::suites_for(&profile, base).await?;
+    let store = Store::open(data_dir)?;
+    let record = engine::plan_campaign(&path.display().to_string(), &text, &profile, &suites);
+    if verbosity == Verbosity::Normal {
+        eprintln!(
+            "campaign {} ({} planned checks)",
+            record.id,
+            record.plan.len()
+        );
+    }
+    execute_with_terminal(&store, record, &suites, verbosity, &profile.device.model).await
+}
+
+async fn resume_campaign(id: &str, data_dir: &Path, verbosity: Verbosity) -> Result<Report> {
+    let store = open_existing_store(data_dir)?;
+    let record = store.campaign(id)?;
+    let profile = Profile::from_toml_str(&record.profile_toml)?;
+    let base = Path::new(&record.profile_path)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    let suites = registry::suites_for(&profile, &base).await?;
+    if verbosity == Verbosity::Normal {
+        let decided = store.results(id)?.len();
+        eprintln!(
+            "resuming campaign {id}: {decided}/{} already decided",
+            record.plan.len()
+        );
+    }
+    execute_with_terminal(&store, record, &suites, verbosity, &profile.device.model).await
+}
+
+/// Execute with progress on the terminal; Ctrl-C cancels cleanly.
+pub async fn execute_with_terminal(
+    store: &Store,
+    record: CampaignRecord,
+    suites: &[std::sync::Arc<dyn iotcert_suite::Suite>],
+    verbosity: Verbosity,
+    device: &str,
+) -> Result<Report> {
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let mut observer = TerminalObserver::new(verbosity, device);
+    let finished = engine::execute(
+        store,
+        record,
+        suites,
+        &mut observer as &mut dyn Observer,
+        cancel.clone(),
+    )
+    .await;
+    watcher.abort();
+    let finished = finished?;
+    if cancel.is_cancelled() {
+        bail!(
+            "interrupted; what was decided is stored. Finish with: iotcert run --resume {}",
+            finished.id
+        );
+    }
+    Ok(Report::build(store, &finished)?)
+}
+
+fn open_existing_store(dir: &Path) -> Result<Store> {
+    if !dir.exists() {
+        bail!(
+            "no data directory at {} (run a campaign first, or pass --data-dir)",
+            dir.display()
+        );
+    }
+    Ok(Store::open(dir)?)
+}
+
+/// Write the JSON, Markdown and HTML renderings of `report` into `dir`.
+pub fn write_reports(report: &Report, dir: &Path, templates: Option<&Path>) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for format in [Format::Json, Format::Md, Format::Html] {
+        let path = dir.join(format!("report.{}", format.extension()));
+        let text = render::render(report, format, templates)?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Which suites a campaign can use: the built-in ones and the profile's external ones.
+
+use crate::external::ExternalProgramSuite;
+use iotcert_suite::{Profile, Suite, SuiteError};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The suites compiled into this build, in report order.
+pub fn builtin_suites() -> Vec<Arc<dyn Suite>> {
+    vec![Arc::new(iotcert_suite_ports::PortsSuite::new())]
+}
+
+/// Built-in suites plus the external suites the profile names; relative program paths
+/// are resolved against `profile_dir`.
+pub async fn suites_for(
+    profile: &Profile,
+    profile_dir: &Path,
+) -> Result<Vec<Arc<dyn Suite>>, SuiteError> {
+    let mut suites = builtin_suites();
+    for spec in &profile.external_suites {
+        let suite = ExternalProgramSuite::load(spec, profile_dir).await?;
+        let id = suite.descriptor().id;
+        if suites.iter().any(|s| s.descriptor().id == id) {
+            return Err(SuiteError(format!(
+                "external suite id {id:?} is already taken"
+            )));
+        }
+        suites.push(Arc::new(suite));
+    }
+    Ok(suites)
+}

@@ -1,0 +1,259 @@
+//! The report: one type that is the JSON schema of every iotcert output.
+//!
+//! Markdown and HTML are renderings of this type (see [`crate::render`]); a manufacturer's
+//! CI reads the JSON. The schema is versioned by [`REPORT_SCHEMA`]; fields are only ever
+//! added within a version. An example of a whole report is `reports/example-report.json`.
+//!
+//! ```json
+//! {
+//!   "schema": "iotcert-report/1",
+//!   "tool": {"name": "iotcert", "version": "0.1.0"},
+//!   "campaign": {"id": "20261121T203000Z-1a2b3c", "status": "completed",
+//!                "started_at": "2026-11-21T20:30:00Z", "finished_at": "2026-11-21T20:30:09Z",
+//!                "profile_path": "examples/testbed-insecure.toml", "profile_digest": "9f2c…"},
+//!   "device": {"manufacturer": "Acme", "model": "Cam", "firmware_version": "1.0.3", …},
+//!   "units": [{"id": "unit-1", "address": "127.77.2.1"}],
+//!   "suites": [{"id": "ports", "version": "0.1.0", "title": "Listening ports"}],
+//!   "results": [{"suite": "ports", "check": "ports.debug-interface", "unit": "unit-1",
+//!                "title": "…", "modal": "shall", "verdict": "FAIL", "summary": "…",
+//!                "remediation": "…", "standards": {"en_303_645": ["5.6-4"], …},
+//!                "evidence": [{"kind": "transcript", "label": "…", "sha256": "…", "preview": "…"}]}],
+//!   "summary": {"pass": 3, "fail": 5, "inconclusive": 0, "not_applicable": 0, "error": 0,
+//!               "outcome": "findings", "exit_code": 1}
+//! }
+//! ```
+
+use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult};
+use crate::store::{Store, StoreError};
+use iotcert_suite::profile::DeviceIdentity;
+use iotcert_suite::{CheckSpec, EvidenceKind, Modal, Profile, SampleUnit, Standards, Verdict};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Version tag of the report schema.
+pub const REPORT_SCHEMA: &str = "iotcert-report/1";
+/// The most characters of an evidence item shown inline in a report.
+const PREVIEW_CHARS: usize = 4096;
+
+/// A whole campaign report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_SCHEMA`].
+    pub schema: String,
+    pub tool: Tool,
+    pub campaign: CampaignInfo,
+    pub device: DeviceIdentity,
+    pub units: Vec<SampleUnit>,
+    pub suites: Vec<SuiteInfo>,
+    /// One entry per planned check and unit, in suite, check, unit order.
+    pub results: Vec<ReportResult>,
+    pub summary: Summary,
+}
+
+/// The program that wrote the report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// Which campaign the report is about.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CampaignInfo {
+    pub id: String,
+    pub status: CampaignStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    pub profile_path: String,
+    /// sha256 of the profile file, which a label binds.
+    pub profile_digest: String,
+}
+
+/// A suite that took part, with its version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+}
+
+/// One decided check, with what the reader needs to understand it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportResult {
+    pub suite: String,
+    pub check: String,
+    /// `None` for checks decided across units.
+    pub unit: Option<String>,
+    pub title: String,
+    pub modal: Modal,
+    pub verdict: Verdict,
+    pub summary: String,
+    /// What to change; present for FAIL.
+    pub remediation: Option<String>,
+    pub standards: Standards,
+    pub evidence: Vec<ReportEvidence>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+/// An evidence item: its reference in the store and, for text, a preview.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportEvidence {
+    pub kind: EvidenceKind,
+    pub label: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size: u64,
+    /// True when the suite had to cut the evidence at its cap.
+    pub truncated: bool,
+    /// The start of the evidence when it is text.
+    pub preview: Option<String>,
+}
+
+/// Counts per verdict and what they mean for a CI job.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: u64,
+    pub fail: u64,
+    pub inconclusive: u64,
+    pub not_applicable: u64,
+    pub error: u64,
+    /// `pass`: every applicable shall check passed; `findings`: at least one did not;
+    /// `harness-error`: the harness failed somewhere; `incomplete`: checks still pending.
+    pub outcome: String,
+    /// The exit code `iotcert run` ends with for this report (see [`crate::exit`]).
+    pub exit_code: u8,
+}
+
+impl Report {
+    /// Build the report of a stored campaign.
+    pub fn build(store: &Store, campaign: &CampaignRecord) -> Result<Report, StoreError> {
+        let profile = Profile::from_toml_str(&campaign.profile_toml)
+            .map_err(|e| StoreError::Corrupt(format!("stored profile: {e}")))?;
+        let stored = store.results(&campaign.id)?;
+        let mut results = Vec::with_capacity(stored.len());
+        for result in stored {
+            let spec = find_check(campaign, &result.suite, &result.check);
+            let evidence = result
+                .evidence
+                .iter()
+                .map(|reference| report_evidence(store, reference))
+                .collect::<Result<Vec<_>, _>>()?;
+            results.push(to_report_result(result, spec, evidence));
+        }
+        let pending = campaign.plan.len().saturating_sub(results.len());
+        let summary = Summary::of(&results, pending);
+        Ok(Report {
+            schema: REPORT_SCHEMA.to_owned(),
+            tool: Tool {
+                name: "iotcert".to_owned(),
+                version: campaign.harness_version.clone(),
+            },
+            campaign: CampaignInfo {
+                id: campaign.id.clone(),
+                status: campaign.status,
+                started_at: campaign.started_at,
+                finished_at: campaign.finished_at,
+                profile_path: campaign.profile_path.clone(),
+                profile_digest: campaign.profile_digest.clone(),
+            },
+            device: profile.device.clone(),
+            units: profile.units.clone(),
+            suites: campaign
+                .suites
+                .iter()
+                .map(|s| SuiteInfo {
+                    id: s.id.clone(),
+                    version: s.version.clone(),
+                    title: s.title.clone(),
+                })
+                .collect(),
+            results,
+            summary,
+        })
+    }
+}
+
+fn find_check<'a>(campaign: &'a CampaignRecord, suite: &str, check: &str) -> Option<&'a CheckSpec> {
+    campaign
+        .suites
+        .iter()
+        .filter(|s| s.id == suite)
+        .flat_map(|s| &s.checks)
+        .find(|c| c.id == check)
+}
+
+fn to_report_result(
+    result: StoredResult,
+    spec: Option<&CheckSpec>,
+    evidence: Vec<ReportEvidence>,
+) -> ReportResult {
+    let remediation = match (result.verdict, result.remediation, spec) {
+        (_, Some(own), _) => Some(own),
+        (Verdict::Fail, None, Some(spec)) => Some(spec.remediation.clone()),
+        _ => None,
+    };
+    ReportResult {
+        title: spec.map_or_else(|| result.check.clone(), |s| s.title.clone()),
+        modal: spec.map_or(Modal::Should, |s| s.modal),
+        standards: spec.map(|s| s.standards.clone()).unwrap_or_default(),
+        suite: result.suite,
+        check: result.check,
+        unit: result.unit,
+        verdict: result.verdict,
+        summary: result.summary,
+        remediation,
+        evidence,
+        recorded_at: result.recorded_at,
+    }
+}
+
+fn report_evidence(store: &Store, reference: &EvidenceRef) -> Result<ReportEvidence, StoreError> {
+    let textual =
+        reference.media_type.starts_with("text/") || reference.media_type == "application/json";
+    let preview = if textual {
+        store.evidence(&reference.sha256)?.map(|bytes| {
+            let text = String::from_utf8_lossy(&bytes);
+            match text.char_indices().nth(PREVIEW_CHARS) {
+                Some((cut, _)) => format!(
+                    "{}\n… ({} bytes in all)",
+                    text.get(..cut).unwrap_or_default(),
+                    bytes.len()
+                ),
+                None => text.into_owned(),
+            }
+        })
+    } else {
+        None
+    };
+    Ok(ReportEvidence {
+        kind: reference.kind,
+        label: reference.label.clone(),
+        media_type: reference.media_type.clone(),
+        sha256: reference.sha256.clone(),
+        size: reference.size,
+        truncated: reference.truncated,
+        preview,
+    })
+}
+
+impl Summary {
+    fn of(results: &[ReportResult], pending: usize) -> Summary {
+        let mut summary = Summary::default();
+        for result in results {
+            *match result.verdict {
+                Verdict::Pass => &mut summary.pass,
+                Verdict::Fail => &mut summary.fail,
+                Verdict::Inconclusive => &mut summary.inconclusive,
+                Verdict::NotApplicable => &mut summary.not_applicable,
+                Verdict::Error => &mut summary.error,
+            } += 1;
+        }
+        let outcome = crate::exit::outcome(results, pending);
+        summary.outcome = outcome.name().to_owned();
+        summary.exit_code = outcome.exit_code();
+        summary
+    }
+}
