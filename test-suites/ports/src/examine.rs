@@ -370,7 +370,10 @@ async fn examine(
     let mut session = match Session::open(target, "connect, then wait for a banner").await {
         Ok(session) => session,
         Err((title, error)) => {
-            finding.detail = format!("open during the sweep, but {error} when examined");
+            finding.detail = match error {
+                NetError::Reset => "accepts connections, then resets them at once".to_owned(),
+                _ => format!("open during the sweep, but {error} when examined"),
+            };
             record.note(&title, &error);
             return;
         }
@@ -665,10 +668,17 @@ async fn analyse(
             );
             finding.disclose_from(&text);
         }
-        Service::Shell => {
+        Service::Shell if telnet::shell_evaluated(reply) => {
             finding.detail =
                 "a command sent right after connect was evaluated by a shell".to_owned();
-            finding.debug_interface = Some(shell_finding(telnet::shell_evaluated(reply)));
+            finding.debug_interface = Some(
+                "a shell evaluated a command sent right after connect, without any login"
+                    .to_owned(),
+            );
+        }
+        Service::Shell => {
+            finding.detail = "a shell prompt answered the probe".to_owned();
+            finding.debug_interface = Some(shell_finding(false));
         }
         Service::Modbus => {
             finding.detail = "Modbus/TCP answered Read Device Identification".to_owned();

@@ -519,12 +519,7 @@ fn per_finding(scan: &UnitScan, check: &FindingCheck) -> CheckResult {
             check.id,
             unit,
             Verdict::Fail,
-            format!(
-                "{} on {}: {}.",
-                check.found,
-                list(&ports),
-                described.join(" | ")
-            ),
+            format!("{}: {}.", check.found, described.join(" | ")),
         )
         .with_remediation(format!("Fix {}. {}", list(&ports), check.remediation))
     } else if let Some(why) = scan.incomplete() {

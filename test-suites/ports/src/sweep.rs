@@ -46,7 +46,7 @@ impl SweepSettings {
 pub struct SweepReport {
     pub ports_requested: usize,
     pub open: BTreeSet<u16>,
-    /// Ports that answered with a reset.
+    /// Ports that refused the connection (a reset in answer to the SYN).
     pub closed: usize,
     /// Ports whose every attempt timed out: a firewall drops the SYN (nmap: filtered).
     pub filtered: BTreeSet<u16>,
@@ -248,7 +248,9 @@ async fn sweep_shard(
         match result {
             Ok(()) | Err(NetError::Refused) | Err(NetError::Reset) => {
                 match result {
-                    Ok(()) => report.open.push(pending.port),
+                    // A reset during connect comes after the handshake completed (a
+                    // refused SYN is ECONNREFUSED): something listens, then resets.
+                    Ok(()) | Err(NetError::Reset) => report.open.push(pending.port),
                     _ => report.closed += 1,
                 }
                 count_decided();
