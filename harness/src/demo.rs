@@ -94,11 +94,12 @@ pub async fn run(
 fn demo_profile(name: &str, device: &RunningDevice) -> String {
     let mut text = format!(
         "# Profile of the {name} virtual device, written by `iotcert demo`.\n\
-         [device]\nmanufacturer = \"iotcert testbed\"\nmodel = \"virtual-{name}\"\nfirmware_version = \"1.0.3\"\n\n\
+         [device]\nmanufacturer = \"iotcert testbed\"\nmodel = \"virtual-{name}\"\nfirmware_version = \"{}\"\n\n\
          [[units]]\nid = \"unit-1\"\naddress = \"{}\"\n\n\
          # Virtual devices on loopback can take a fast pace; real devices keep the defaults.\n\
          [pacing]\nmax_connections = 1024\nconnections_per_second = 200000\n\n\
          [campaign]\nsuite_deadline_seconds = 60\n",
+        device.firmware_version(),
         device.address()
     );
     for interface in device.declared_interfaces() {
@@ -136,4 +137,7 @@ fn push_interface(text: &mut String, interface: &Interface) {
         "\n[[interfaces]]\nport = {}\ntransport = \"{}\"\nservice = \"{}\"\nauthentication = \"{authentication}\"\ntls = {}\n",
         interface.port, interface.transport, interface.service, interface.tls
     );
+    if let Some(description) = &interface.description {
+        let _ = writeln!(text, "description = {description:?}");
+    }
 }

@@ -239,3 +239,61 @@ fn malformed_profile_names_line_column_and_field_and_writes_nothing() {
     );
     assert!(!data.exists(), "nothing may be written");
 }
+
+#[test]
+fn ctrl_c_cancels_cleanly_and_the_campaign_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, profile_text("127.0.0.1", &["--delay", "0.5"])).unwrap();
+    let mut child = iotcert(&data)
+        .arg("run")
+        .arg(&profile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut campaign = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(rest) = line.strip_prefix("campaign ") {
+            campaign = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if line.contains(" PASS ") {
+            break;
+        }
+        line.clear();
+    }
+    let campaign = campaign.expect("the run names its campaign");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{rest}");
+    assert!(
+        rest.contains(&format!("iotcert run --resume {campaign}")),
+        "{rest}"
+    );
+
+    let listed = iotcert(&data).args(["campaigns"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains(&campaign) && listed.contains("interrupted"),
+        "{listed}"
+    );
+    let resumed = iotcert(&data)
+        .args(["run", "--resume", &campaign])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+}

@@ -84,7 +84,9 @@ impl fmt::Display for Transport {
 }
 
 /// How a declared interface authenticates its users.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Authentication {
     #[default]
