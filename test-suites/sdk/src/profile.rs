@@ -32,6 +32,9 @@ pub struct Profile {
     pub campaign: CampaignOptions,
     #[serde(default)]
     pub ports: PortsOptions,
+    /// How the device takes firmware updates; absent when it declares no update mechanism.
+    #[serde(default)]
+    pub update: Option<UpdateOptions>,
     /// Executables that speak the external-suite protocol (see [`crate::event`]).
     #[serde(default)]
     pub external_suites: Vec<ExternalSuite>,
@@ -460,6 +463,214 @@ fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
             .starts_with('=')
             .then(|| (index + 1, line.len() - trimmed.len() + 1))
     })
+}
+
+/// Options of the update-signature suite: the device's update mechanism as declared by
+/// the manufacturer, and what the lab may do to exercise it. Paths are relative to the
+/// profile file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOptions {
+    /// Format of the update images.
+    pub format: UpdateFormat,
+    /// The manufacturer's genuine image: every attack is made from it, and it is sent
+    /// last and must be accepted.
+    pub genuine_image: PathBuf,
+    /// Detached signature of the genuine image (format `plain` only).
+    #[serde(default)]
+    pub genuine_signature: Option<PathBuf>,
+    /// The version the genuine image installs, as the version query reports it.
+    pub genuine_version: String,
+    /// The certificate the device trusts for updates (PEM or DER): the signer itself, or
+    /// the CA that issued the signer's certificate.
+    pub signer_certificate: PathBuf,
+    /// A genuine image of an older version, for the rollback attack.
+    #[serde(default)]
+    pub older_image: Option<PathBuf>,
+    /// Detached signature of the older image (format `plain` only).
+    #[serde(default)]
+    pub older_signature: Option<PathBuf>,
+    /// The version the older image installs.
+    #[serde(default)]
+    pub older_version: Option<String>,
+    /// A test key the device trusts, which the lab is allowed to sign with: it makes the
+    /// rollback image (when no older genuine image is given) and, with a CA key, the
+    /// certificates that are expired or issued for another purpose.
+    #[serde(default)]
+    pub trusted_test_signer: Option<TrustedTestSigner>,
+    /// How images reach the device.
+    pub delivery: UpdateDelivery,
+    /// How the running firmware version is read after each attempt.
+    #[serde(default)]
+    pub version_query: Option<VersionQuery>,
+    /// Seconds to wait after an attempt before querying the version (a device may reboot).
+    #[serde(default = "UpdateOptions::default_settle_seconds")]
+    pub settle_seconds: u64,
+}
+
+impl UpdateOptions {
+    fn default_settle_seconds() -> u64 {
+        1
+    }
+}
+
+/// The update image formats the suite reads and re-signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateFormat {
+    /// SWUpdate: newc cpio, `sw-description` first, its CMS signature `sw-description.sig`.
+    Swu,
+    /// RAUC bundle: squashfs followed by a detached CMS signature and its size.
+    Rauc,
+    /// A raw image with a detached ECDSA P-256 or RSA PKCS#1 v1.5 (SHA-256) signature.
+    Plain,
+}
+
+/// A key the device under test trusts, handed to the lab for re-signing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedTestSigner {
+    /// PKCS#8 private key (PEM), ECDSA P-256 or RSA.
+    pub key: PathBuf,
+    /// Its certificate (PEM), trusted by the device directly or through its CA.
+    pub certificate: PathBuf,
+    /// The trusted CA's PKCS#8 private key (PEM), to issue expired and wrong-purpose certificates.
+    #[serde(default)]
+    pub ca_key: Option<PathBuf>,
+    /// The trusted CA's certificate (PEM).
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
+}
+
+/// How an image reaches the device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum UpdateDelivery {
+    /// POST the image to the device's update endpoint.
+    HttpUpload {
+        port: u16,
+        #[serde(default)]
+        tls: bool,
+        /// CA that verifies the device's TLS certificate; without it the certificate is
+        /// not verified (the tls suite judges it, not this one).
+        #[serde(default)]
+        ca_certificate: Option<PathBuf>,
+        #[serde(default = "default_update_path")]
+        path: String,
+        /// `raw` (the image is the body) or `multipart` (form-data).
+        #[serde(default)]
+        encoding: UploadEncoding,
+        /// Form field of the image (multipart).
+        #[serde(default = "default_image_field")]
+        image_field: String,
+        /// Form field of the detached signature (multipart, format `plain`).
+        #[serde(default = "default_signature_field")]
+        signature_field: String,
+        /// Header carrying the detached signature in base64 (raw, format `plain`).
+        #[serde(default = "default_signature_header")]
+        signature_header: String,
+        #[serde(default = "default_update_timeout")]
+        timeout_seconds: u64,
+    },
+    /// iotcert serves the image on a loopback HTTP(S) server and the device pulls it.
+    Serve {
+        /// Address to bind; must be a loopback address.
+        #[serde(default = "default_serve_address")]
+        bind: IpAddr,
+        #[serde(default)]
+        port: u16,
+        #[serde(default)]
+        tls: bool,
+        /// Tells the device to pull: `{url}` is replaced by the image's URL. Without it the
+        /// suite waits for the device to poll.
+        #[serde(default)]
+        trigger: Option<CommandSpec>,
+        /// Seconds to wait for the device to fetch the image.
+        #[serde(default = "default_update_timeout")]
+        timeout_seconds: u64,
+    },
+    /// Run a program with the image: `{image}` and `{signature}` in its arguments are
+    /// replaced by paths.
+    Command {
+        program: PathBuf,
+        #[serde(default)]
+        args: Vec<String>,
+        /// Exit codes that mean "installed".
+        #[serde(default = "default_success_codes")]
+        success_exit_codes: Vec<i32>,
+        #[serde(default = "default_update_timeout")]
+        timeout_seconds: u64,
+    },
+}
+
+/// How an upload is encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UploadEncoding {
+    #[default]
+    Raw,
+    Multipart,
+}
+
+/// A program and its arguments, with placeholders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub program: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// How the running firmware version is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum VersionQuery {
+    /// GET a JSON document and read one string field.
+    Http {
+        port: u16,
+        #[serde(default)]
+        tls: bool,
+        #[serde(default)]
+        ca_certificate: Option<PathBuf>,
+        #[serde(default = "default_version_path")]
+        path: String,
+        #[serde(default = "default_version_field")]
+        json_field: String,
+    },
+    /// Run a program; its trimmed standard output is the version.
+    Command {
+        program: PathBuf,
+        #[serde(default)]
+        args: Vec<String>,
+    },
+}
+
+fn default_update_path() -> String {
+    "/update".to_owned()
+}
+fn default_version_path() -> String {
+    "/version".to_owned()
+}
+fn default_version_field() -> String {
+    "firmware_version".to_owned()
+}
+fn default_image_field() -> String {
+    "image".to_owned()
+}
+fn default_signature_field() -> String {
+    "signature".to_owned()
+}
+fn default_signature_header() -> String {
+    "X-Signature".to_owned()
+}
+fn default_update_timeout() -> u64 {
+    60
+}
+fn default_serve_address() -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+}
+fn default_success_codes() -> Vec<i32> {
+    vec![0]
 }
 
 #[cfg(test)]
