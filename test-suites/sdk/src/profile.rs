@@ -32,6 +32,8 @@ pub struct Profile {
     pub campaign: CampaignOptions,
     #[serde(default)]
     pub ports: PortsOptions,
+    #[serde(default)]
+    pub credentials: CredentialsOptions,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
     #[serde(default)]
     pub update: Option<UpdateOptions>,
@@ -671,6 +673,103 @@ fn default_serve_address() -> IpAddr {
 }
 fn default_success_codes() -> Vec<i32> {
     vec![0]
+}
+
+/// Options of the default-credentials suite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsOptions {
+    /// Defaults the manufacturer declares (or the lab knows) for this model, tried
+    /// before the built-in database.
+    #[serde(default)]
+    pub known_defaults: Vec<DeclaredCredential>,
+    /// The credential each unit was delivered with, when the lab was given it: tried on
+    /// the other units to prove that passwords are unique per unit.
+    #[serde(default)]
+    pub unit_credentials: Vec<UnitCredential>,
+    /// Wrong passwords sent to measure brute-force resistance (EN 303 645 5.1-5).
+    #[serde(default = "CredentialsOptions::default_brute_force_attempts")]
+    pub brute_force_attempts: u32,
+    /// Service (as in `interfaces`, such as `ssh`) whose brute-force resistance is
+    /// measured; default the first declared login service, SSH and telnet first.
+    #[serde(default)]
+    pub brute_force_service: Option<String>,
+    /// Most database candidates tried per service and unit.
+    #[serde(default = "CredentialsOptions::default_max_candidates")]
+    pub max_candidates: u32,
+    /// Login attempts in flight at once per unit (always also bounded by the pacer).
+    #[serde(default = "CredentialsOptions::default_concurrency")]
+    pub concurrency: u32,
+    /// Time allowed for one login attempt, in milliseconds.
+    #[serde(default = "CredentialsOptions::default_attempt_timeout")]
+    pub attempt_timeout_ms: u64,
+    /// HTTP path of the login page or protected resource.
+    #[serde(default = "CredentialsOptions::default_http_path")]
+    pub http_path: String,
+    /// RTSP path of the stream to DESCRIBE.
+    #[serde(default = "CredentialsOptions::default_rtsp_path")]
+    pub rtsp_path: String,
+}
+
+impl CredentialsOptions {
+    fn default_brute_force_attempts() -> u32 {
+        20
+    }
+    fn default_max_candidates() -> u32 {
+        200
+    }
+    fn default_concurrency() -> u32 {
+        4
+    }
+    fn default_attempt_timeout() -> u64 {
+        15_000
+    }
+    fn default_http_path() -> String {
+        "/".to_owned()
+    }
+    fn default_rtsp_path() -> String {
+        "/".to_owned()
+    }
+}
+
+impl Default for CredentialsOptions {
+    fn default() -> Self {
+        CredentialsOptions {
+            known_defaults: Vec::new(),
+            unit_credentials: Vec::new(),
+            brute_force_attempts: Self::default_brute_force_attempts(),
+            brute_force_service: None,
+            max_candidates: Self::default_max_candidates(),
+            concurrency: Self::default_concurrency(),
+            attempt_timeout_ms: Self::default_attempt_timeout(),
+            http_path: Self::default_http_path(),
+            rtsp_path: Self::default_rtsp_path(),
+        }
+    }
+}
+
+/// A default credential of the model, for one service or all (`service` omitted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredCredential {
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Omitted for an anonymous login or an SNMP community.
+    #[serde(default)]
+    pub username: Option<String>,
+    pub password: String,
+}
+
+/// The credential one unit was delivered with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitCredential {
+    /// The unit's id, as in `units`.
+    pub unit: String,
+    /// The service it logs in to, as in `interfaces` (`ssh`, `http`...).
+    pub service: String,
+    pub username: String,
+    pub password: String,
 }
 
 #[cfg(test)]
