@@ -1,0 +1,833 @@
+//! Getting an image to the device, and observing what it did with it.
+//!
+//! Three channels, chosen by the profile: `http-upload` (POST to the device's update
+//! endpoint, raw or multipart, over HTTP or HTTPS), `serve` (a loopback HTTP(S) server of
+//! ours from which the device pulls, told to by a trigger command or polling on its own),
+//! and `command` (a program run with the image's path: a vendor tool, `swupdate -c`,
+//! `rauc install`). Each returns the channel's own verdict on the image (HTTP status or
+//! exit status) with a transcript; the version query and the health probe are the second
+//! oracle. Every socket operation has a timeout, every read a cap, and device traffic goes
+//! through [`RunContext::connect_tcp`] (scope guard and pacer).
+
+use crate::formats::Artifact;
+use base64::Engine as _;
+use iotcert_suite::evidence::escape_bytes;
+use iotcert_suite::profile::{UpdateDelivery, UpdateOptions, UploadEncoding, VersionQuery};
+use iotcert_suite::{RunContext, SampleUnit};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// Most bytes of a response (or of a program's output) kept.
+const MAX_RESPONSE: usize = 64 * 1024;
+/// Timeout of connecting and of the version query.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests a `serve` server answers for one attempt, at most.
+const MAX_SERVED_REQUESTS: usize = 16;
+
+/// What the channel said about one image.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    /// `Some(true)` installed, `Some(false)` refused, `None` no answer to judge.
+    pub accepted: Option<bool>,
+    /// One line: HTTP status, exit status, or why there was no answer.
+    pub answer: String,
+    /// What was sent and received, readable.
+    pub transcript: String,
+}
+
+/// Resolves a profile path against the profile's directory.
+pub fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+/// Sends one artifact through the profile's channel.
+pub async fn deliver(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    options: &UpdateOptions,
+    base: &Path,
+    workdir: &Path,
+    artifact: &Artifact,
+) -> Delivered {
+    match &options.delivery {
+        UpdateDelivery::HttpUpload {
+            port,
+            tls,
+            ca_certificate,
+            path,
+            encoding,
+            image_field,
+            signature_field,
+            signature_header,
+            timeout_seconds,
+        } => {
+            let host = host_header(unit.address, *port);
+            let (content_type, body, extra) = match encoding {
+                UploadEncoding::Raw => {
+                    let extra = artifact
+                        .signature
+                        .as_ref()
+                        .map(|s| {
+                            format!(
+                                "{signature_header}: {}\r\n",
+                                base64::engine::general_purpose::STANDARD.encode(s)
+                            )
+                        })
+                        .unwrap_or_default();
+                    (
+                        "application/octet-stream".to_owned(),
+                        artifact.image.clone(),
+                        extra,
+                    )
+                }
+                UploadEncoding::Multipart => {
+                    let (content_type, body) = multipart(artifact, image_field, signature_field);
+                    (content_type, body, String::new())
+                }
+            };
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: iotcert-update\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+                body.len()
+            );
+            let tls = tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
+            let timeout = Duration::from_secs((*timeout_seconds).max(1));
+            let mut transcript = format!("> {}", escape_bytes(head.as_bytes()));
+            transcript.push_str(&format!(
+                "\n> <{} bytes of body, sha256 {}>\n",
+                body.len(),
+                crate::sha256_hex(&body)
+            ));
+            match http_exchange(
+                ctx,
+                unit,
+                *port,
+                tls.as_ref(),
+                head.as_bytes(),
+                &body,
+                timeout,
+            )
+            .await
+            {
+                Ok(response) => {
+                    transcript.push_str(&format!("< {}\n", escape_bytes(&response.raw)));
+                    Delivered {
+                        accepted: Some((200..300).contains(&response.status)),
+                        answer: format!("HTTP {}", response.status),
+                        transcript,
+                    }
+                }
+                Err(why) => {
+                    transcript.push_str(&format!("# {why}\n"));
+                    Delivered {
+                        accepted: None,
+                        answer: why,
+                        transcript,
+                    }
+                }
+            }
+        }
+        UpdateDelivery::Command {
+            program,
+            args,
+            success_exit_codes,
+            timeout_seconds,
+        } => {
+            let paths = match write_artifact(workdir, artifact) {
+                Ok(paths) => paths,
+                Err(why) => {
+                    return Delivered {
+                        accepted: None,
+                        answer: why.clone(),
+                        transcript: why,
+                    }
+                }
+            };
+            let args: Vec<String> = args.iter().map(|a| substitute(a, &paths, None)).collect();
+            let run = run_program(
+                &resolve_program(base, program),
+                &args,
+                Duration::from_secs((*timeout_seconds).max(1)),
+            )
+            .await;
+            let accepted = run.code.map(|code| success_exit_codes.contains(&code));
+            Delivered {
+                accepted,
+                answer: run.summary(),
+                transcript: run.transcript,
+            }
+        }
+        UpdateDelivery::Serve {
+            bind,
+            port,
+            tls,
+            trigger,
+            timeout_seconds,
+        } => {
+            serve(
+                *bind,
+                *port,
+                *tls,
+                trigger.as_ref(),
+                base,
+                workdir,
+                artifact,
+                Duration::from_secs((*timeout_seconds).max(1)),
+            )
+            .await
+        }
+    }
+}
+
+fn host_header(address: IpAddr, port: u16) -> String {
+    match address {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+fn multipart(artifact: &Artifact, image_field: &str, signature_field: &str) -> (String, Vec<u8>) {
+    let boundary = format!(
+        "iotcert-{}",
+        crate::sha256_hex(&artifact.image)
+            .get(..24)
+            .unwrap_or("boundary")
+    );
+    let mut body = Vec::new();
+    let mut part = |field: &str, file: &str, data: &[u8]| {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    };
+    part(image_field, "update.img", &artifact.image);
+    if let Some(signature) = &artifact.signature {
+        part(signature_field, "update.img.sig", signature);
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Paths of an artifact written to disk for a program or a server.
+struct ArtifactPaths {
+    image: PathBuf,
+    signature: PathBuf,
+}
+
+fn write_artifact(workdir: &Path, artifact: &Artifact) -> Result<ArtifactPaths, String> {
+    let image = workdir.join("update.img");
+    let signature = workdir.join("update.img.sig");
+    std::fs::write(&image, &artifact.image)
+        .map_err(|e| format!("cannot write {}: {e}", image.display()))?;
+    std::fs::write(
+        &signature,
+        artifact.signature.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", signature.display()))?;
+    Ok(ArtifactPaths { image, signature })
+}
+
+fn substitute(argument: &str, paths: &ArtifactPaths, url: Option<&str>) -> String {
+    let mut out = argument
+        .replace("{image}", &paths.image.to_string_lossy())
+        .replace("{signature}", &paths.signature.to_string_lossy());
+    if let Some(url) = url {
+        out = out.replace("{url}", url);
+    }
+    out
+}
+
+fn resolve_program(base: &Path, program: &Path) -> PathBuf {
+    if program.components().count() > 1 {
+        resolve(base, program)
+    } else {
+        program.to_path_buf()
+    }
+}
+
+/// What a program did.
+struct ProgramRun {
+    code: Option<i32>,
+    transcript: String,
+    failure: Option<String>,
+}
+
+impl ProgramRun {
+    fn summary(&self) -> String {
+        match (&self.failure, self.code) {
+            (Some(why), _) => why.clone(),
+            (None, Some(code)) => format!("exit status {code}"),
+            (None, None) => "killed by a signal".to_owned(),
+        }
+    }
+}
+
+/// Runs a program with a timeout, keeping at most [`MAX_RESPONSE`] bytes of each output.
+async fn run_program(program: &Path, args: &[String], timeout: Duration) -> ProgramRun {
+    let mut transcript = format!("$ {} {}\n", program.display(), args.join(" "));
+    let spawned = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            let why = format!("cannot run {}: {error}", program.display());
+            transcript.push_str(&why);
+            return ProgramRun {
+                code: None,
+                transcript,
+                failure: Some(why),
+            };
+        }
+    };
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let work = async {
+        let (out, err, status) =
+            tokio::join!(read_capped(stdout), read_capped(stderr), child.wait());
+        (out, err, status)
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Err(_) => {
+            let _ = child.kill().await;
+            let why = format!("timed out after {}s and was killed", timeout.as_secs());
+            transcript.push_str(&why);
+            ProgramRun {
+                code: None,
+                transcript,
+                failure: Some(why),
+            }
+        }
+        Ok((out, err, status)) => {
+            transcript.push_str(&format!(
+                "stdout: {}\nstderr: {}\n",
+                escape_bytes(&out),
+                escape_bytes(&err)
+            ));
+            match status {
+                Ok(status) => ProgramRun {
+                    code: status.code(),
+                    transcript,
+                    failure: None,
+                },
+                Err(error) => ProgramRun {
+                    code: None,
+                    transcript,
+                    failure: Some(format!("wait failed: {error}")),
+                },
+            }
+        }
+    }
+}
+
+async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>) -> Vec<u8> {
+    let Some(mut reader) = reader else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    // Read to the end so the program never blocks on a full pipe; keep only the cap.
+    while let Ok(count) = reader.read(&mut chunk).await {
+        if count == 0 {
+            break;
+        }
+        let room = MAX_RESPONSE.saturating_sub(kept.len()).min(count);
+        kept.extend_from_slice(chunk.get(..room).unwrap_or_default());
+    }
+    kept
+}
+
+/// An HTTP response, as read.
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Head and body as received, capped.
+    pub raw: Vec<u8>,
+}
+
+/// One request over a fresh connection (TLS when `tls` is `Some`, verified against the CA
+/// file when it holds one), the response read until close or its Content-Length.
+async fn http_exchange(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    port: u16,
+    tls: Option<&Option<PathBuf>>,
+    head: &[u8],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<HttpResponse, String> {
+    let connection = ctx
+        .connect_tcp(unit, port, QUERY_TIMEOUT.min(timeout))
+        .await
+        .map_err(|e| format!("cannot connect to {}:{port}: {e}", unit.address))?;
+    let (stream, _permit) = connection.into_parts();
+    match tls {
+        None => exchange_on(stream, head, body, timeout).await,
+        Some(ca) => {
+            let config = client_config(ca.as_deref())?;
+            let name = rustls::pki_types::ServerName::IpAddress(unit.address.into());
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let stream = tokio::time::timeout(QUERY_TIMEOUT, connector.connect(name, stream))
+                .await
+                .map_err(|_| "TLS handshake timed out".to_owned())?
+                .map_err(|e| format!("TLS handshake failed: {e}"))?;
+            exchange_on(stream, head, body, timeout).await
+        }
+    }
+}
+
+async fn exchange_on<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    head: &[u8],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<HttpResponse, String> {
+    let deadline = Instant::now() + timeout;
+    let send = async {
+        stream.write_all(head).await?;
+        stream.write_all(body).await?;
+        stream.flush().await
+    };
+    // A device may answer (413, 403) before reading the whole body and close: read anyway.
+    let send_error = match tokio::time::timeout_at(deadline, send).await {
+        Err(_) => return Err("sending timed out".to_owned()),
+        Ok(result) => result.err(),
+    };
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if received.len() >= MAX_RESPONSE || response_complete(&received) {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Err(_) => break,
+            Ok(Err(_)) | Ok(Ok(0)) => break,
+            Ok(Ok(count)) => {
+                let room = MAX_RESPONSE.saturating_sub(received.len()).min(count);
+                received.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            }
+        }
+    }
+    let (status, body) = parse_response(&received).ok_or_else(|| match &send_error {
+        Some(error) => {
+            format!("the connection failed while sending ({error}) and no response came")
+        }
+        None if received.is_empty() => "no response before the timeout".to_owned(),
+        None => "the response is not HTTP".to_owned(),
+    })?;
+    Ok(HttpResponse {
+        status,
+        body,
+        raw: received,
+    })
+}
+
+fn head_end(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+}
+
+fn content_length(head: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(head).ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    })
+}
+
+fn response_complete(bytes: &[u8]) -> bool {
+    let Some(end) = head_end(bytes) else {
+        return false;
+    };
+    let head = bytes.get(..end).unwrap_or_default();
+    content_length(head).is_some_and(|length| bytes.len() >= end.saturating_add(length))
+}
+
+/// Status and body of a response (body cut to its Content-Length when there is one).
+pub fn parse_response(bytes: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let end = head_end(bytes)?;
+    let head = bytes.get(..end)?;
+    let status_line = head.split(|&b| b == b'\n').next()?;
+    let mut parts = status_line.split(|&b| b == b' ');
+    let version = parts.next()?;
+    if !version.starts_with(b"HTTP/1.") {
+        return None;
+    }
+    let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let body = bytes.get(end..).unwrap_or_default();
+    let body = match content_length(head) {
+        Some(length) => body.get(..length.min(body.len())).unwrap_or_default(),
+        None => body,
+    };
+    Some((status, body.to_vec()))
+}
+
+/// Accepts any server certificate: used only when the profile gives no CA, to reach an
+/// update endpoint whose TLS the tls suite judges, not this one.
+#[derive(Debug)]
+struct AnyServerCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = match ca {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut roots = rustls::RootCertStore::empty();
+            for der in
+                crate::keys::certificates_from_file_bytes(&bytes).map_err(|e| e.to_string())?
+            {
+                roots.add(der.into()).map_err(|e| e.to_string())?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServerCertificate(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+/// Reads the running version through the profile's query.
+pub async fn query_version(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    query: &VersionQuery,
+    base: &Path,
+) -> Result<String, String> {
+    match query {
+        VersionQuery::Http {
+            port,
+            tls,
+            ca_certificate,
+            path,
+            json_field,
+        } => {
+            let head = format!(
+                "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: iotcert-update\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+                host_header(unit.address, *port)
+            );
+            let tls = tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
+            let response = http_exchange(
+                ctx,
+                unit,
+                *port,
+                tls.as_ref(),
+                head.as_bytes(),
+                &[],
+                QUERY_TIMEOUT,
+            )
+            .await?;
+            if response.status != 200 {
+                return Err(format!("version query answered HTTP {}", response.status));
+            }
+            let document: serde_json::Value = serde_json::from_slice(&response.body)
+                .map_err(|e| format!("version query answered no JSON: {e}"))?;
+            document
+                .get(json_field)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("version query has no string field {json_field:?}"))
+        }
+        VersionQuery::Command { program, args } => {
+            let run = run_program(&resolve_program(base, program), args, QUERY_TIMEOUT).await;
+            match (run.code, run.failure) {
+                (_, Some(why)) => Err(why),
+                (Some(0), None) => {
+                    let text = run
+                        .transcript
+                        .lines()
+                        .find_map(|l| l.strip_prefix("stdout: "))
+                        .unwrap_or_default();
+                    Ok(text.replace("\\n", "").trim().to_owned())
+                }
+                (code, None) => Err(format!("version command failed with {code:?}")),
+            }
+        }
+    }
+}
+
+/// Whether the device still answers: the version query, or a connection to the upload port.
+pub async fn probe_health(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    options: &UpdateOptions,
+    base: &Path,
+) -> Option<Result<String, String>> {
+    if let Some(query) = &options.version_query {
+        return Some(
+            query_version(ctx, unit, query, base)
+                .await
+                .map(|v| format!("answers, version {v}")),
+        );
+    }
+    if let UpdateDelivery::HttpUpload { port, .. } = options.delivery {
+        return Some(
+            ctx.connect_tcp(unit, port, QUERY_TIMEOUT)
+                .await
+                .map(|_| format!("accepts connections on {port}/tcp"))
+                .map_err(|e| format!("port {port}/tcp: {e}")),
+        );
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    bind: IpAddr,
+    port: u16,
+    tls: bool,
+    trigger: Option<&iotcert_suite::profile::CommandSpec>,
+    base: &Path,
+    workdir: &Path,
+    artifact: &Artifact,
+    timeout: Duration,
+) -> Delivered {
+    let refuse = |why: String| Delivered {
+        accepted: None,
+        answer: why.clone(),
+        transcript: why,
+    };
+    if !bind.is_loopback() {
+        return refuse(format!(
+            "refusing to serve images on {bind}: the update server binds loopback only"
+        ));
+    }
+    let listener = match tokio::net::TcpListener::bind(SocketAddr::new(bind, port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            return refuse(format!(
+                "cannot bind the update server to {bind}:{port}: {e}"
+            ))
+        }
+    };
+    let local = match listener.local_addr() {
+        Ok(local) => local,
+        Err(e) => return refuse(format!("update server has no address: {e}")),
+    };
+    let paths = match write_artifact(workdir, artifact) {
+        Ok(paths) => paths,
+        Err(why) => return refuse(why),
+    };
+    let acceptor = if tls {
+        match server_tls(bind, workdir) {
+            Ok(acceptor) => Some(acceptor),
+            Err(why) => return refuse(why),
+        }
+    } else {
+        None
+    };
+    let scheme = if tls { "https" } else { "http" };
+    let url = format!(
+        "{scheme}://{}/update.img",
+        host_header(local.ip(), local.port())
+    );
+    let mut transcript = format!("# serving {} bytes at {url}\n", artifact.image.len());
+    let server = serve_requests(listener, acceptor, artifact.clone(), timeout);
+    let (fetches, trigger_run) = match trigger {
+        Some(command) => {
+            let args: Vec<String> = command
+                .args
+                .iter()
+                .map(|a| substitute(a, &paths, Some(&url)))
+                .collect();
+            let program = resolve_program(base, &command.program);
+            let run = run_program(&program, &args, timeout);
+            let (fetches, run) = tokio::join!(server, run);
+            (fetches, Some(run))
+        }
+        None => (server.await, None),
+    };
+    for fetch in &fetches {
+        transcript.push_str(&format!("< {}\n> {}\n", escape_bytes(&fetch.0), fetch.1));
+    }
+    let image_fetched = fetches.iter().any(|f| f.2);
+    match trigger_run {
+        Some(run) => {
+            transcript.push_str(&run.transcript);
+            Delivered {
+                accepted: run.code.map(|code| code == 0),
+                answer: format!(
+                    "{}; image {}fetched",
+                    run.summary(),
+                    if image_fetched { "" } else { "not " }
+                ),
+                transcript,
+            }
+        }
+        None => Delivered {
+            accepted: None,
+            answer: format!(
+                "image {}fetched; acceptance is judged by the version query",
+                if image_fetched { "" } else { "not " }
+            ),
+            transcript,
+        },
+    }
+}
+
+fn server_tls(bind: IpAddr, workdir: &Path) -> Result<tokio_rustls::TlsAcceptor, String> {
+    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(bind)];
+    let certificate = params.self_signed(&key).map_err(|e| e.to_string())?;
+    let ca_path = workdir.join("update-server.pem");
+    std::fs::write(&ca_path, certificate.pem())
+        .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certificate.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves `/update.img` and `/update.img.sig` until `timeout` or [`MAX_SERVED_REQUESTS`];
+/// returns each request head, the answer, and whether the whole image was sent.
+async fn serve_requests(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    artifact: Artifact,
+    timeout: Duration,
+) -> Vec<(Vec<u8>, String, bool)> {
+    let deadline = Instant::now() + timeout;
+    let mut served = Vec::new();
+    while served.len() < MAX_SERVED_REQUESTS {
+        let Ok(Ok((stream, _))) = tokio::time::timeout_at(deadline, listener.accept()).await else {
+            break;
+        };
+        let outcome = match &tls {
+            None => answer_one(stream, &artifact, deadline).await,
+            Some(acceptor) => {
+                match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => answer_one(stream, &artifact, deadline).await,
+                    _ => (Vec::new(), "TLS handshake failed".to_owned(), false),
+                }
+            }
+        };
+        let image_sent = outcome.2;
+        served.push(outcome);
+        if image_sent {
+            break;
+        }
+    }
+    served
+}
+
+async fn answer_one<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    artifact: &Artifact,
+    deadline: Instant,
+) -> (Vec<u8>, String, bool) {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while head_end(&head).is_none() && head.len() < 16 * 1024 {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(count)) if count > 0 => {
+                head.extend_from_slice(chunk.get(..count).unwrap_or_default())
+            }
+            _ => return (head, "no complete request".to_owned(), false),
+        }
+    }
+    let request_line = head
+        .split(|&b| b == b'\r')
+        .next()
+        .unwrap_or_default()
+        .to_vec();
+    let target = request_line
+        .split(|&b| b == b' ')
+        .nth(1)
+        .unwrap_or_default();
+    let (status, body, is_image) = match target {
+        b"/update.img" => ("200 OK", artifact.image.as_slice(), true),
+        b"/update.img.sig" => match &artifact.signature {
+            Some(signature) => ("200 OK", signature.as_slice(), false),
+            None => ("404 Not Found", &b""[..], false),
+        },
+        _ => ("404 Not Found", &b""[..], false),
+    };
+    let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let send = async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.write_all(body).await?;
+        stream.shutdown().await
+    };
+    let sent = matches!(tokio::time::timeout_at(deadline, send).await, Ok(Ok(())));
+    (
+        request_line,
+        format!(
+            "{status}, {} bytes{}",
+            body.len(),
+            if sent { "" } else { " (not all sent)" }
+        ),
+        sent && is_image,
+    )
+}
