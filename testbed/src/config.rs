@@ -54,6 +54,9 @@ pub struct Flaws {
     /// `POST /update` installs whatever it is sent, signed or not. Without this flaw the
     /// device refuses, with 403, every image it cannot verify.
     pub unsigned_updates: bool,
+    /// An image the device refuses (one whose `size=` does not match its payload) crashes
+    /// its update agent: `GET /version` answers 500 from then on, until the device restarts.
+    pub fragile_update_agent: bool,
     /// Unauthenticated banners carry version numbers: the telnet pre-login banner (BusyBox,
     /// Linux kernel and firmware versions), the HTTP `Server: lighttpd/1.4.45` header and
     /// login page footer, and the CoAP `/status` resource.
@@ -83,6 +86,7 @@ impl Flaws {
             anonymous_mqtt: true,
             cleartext_update: true,
             unsigned_updates: true,
+            fragile_update_agent: true,
             version_banners: true,
             debug_service: true,
             self_signed_certificate: true,

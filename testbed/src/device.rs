@@ -215,6 +215,8 @@ pub(crate) struct DeviceState {
     pub(crate) sessions: Sessions,
     pub(crate) broker: Broker,
     firmware_version: Mutex<String>,
+    /// Set when a refused image crashed the update agent ([`Flaws::fragile_update_agent`]).
+    pub(crate) update_agent_crashed: std::sync::atomic::AtomicBool,
     started: Instant,
 }
 
@@ -298,6 +300,7 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
         sessions: Sessions::default(),
         broker: Broker::default(),
         firmware_version: Mutex::new(config.firmware_version),
+        update_agent_crashed: std::sync::atomic::AtomicBool::new(false),
         started: Instant::now(),
     });
     let cancel = CancellationToken::new();
