@@ -3,8 +3,9 @@
 //! `main` stays thin (see `main.rs`); every subcommand returns the exit code it wants,
 //! and every error is reported once, on standard error, with exit code 2.
 
+use crate::diff;
 use crate::engine::{self, Observer};
-use crate::exit;
+use crate::exit::{self, FailOn};
 use crate::model::CampaignRecord;
 use crate::registry;
 use crate::render::{self, Format};
@@ -42,7 +43,7 @@ pub enum Command {
         /// Finish an interrupted campaign without re-running decided checks.
         #[arg(long, value_name = "CAMPAIGN")]
         resume: Option<String>,
-        /// Write report.json, report.md and report.html into this directory.
+        /// Write report.json, .md, .html, .sarif and .junit.xml into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Print the report in this format on standard output instead of the table.
@@ -51,6 +52,9 @@ pub enum Command {
         /// Directory of templates overriding the embedded ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// What makes the exit code 1.
+        #[arg(long, value_enum, default_value = "shall")]
+        fail_on: FailOn,
     },
     /// Start a secure and an insecure virtual device and run every suite against each.
     Demo {
@@ -86,6 +90,16 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// The policy the report's outcome is judged by.
+        #[arg(long, value_enum, default_value = "shall")]
+        fail_on: FailOn,
+    },
+    /// Compare two campaigns (two firmware versions); exit 1 on a regression.
+    Diff {
+        before: String,
+        after: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -125,11 +139,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
             out,
             format,
             templates,
+            fail_on,
         } => {
             let store_dir = cli.data_dir;
             let report = match (profile, resume) {
-                (Some(path), None) => run_profile(&path, &store_dir, verbosity).await?,
-                (None, Some(id)) => resume_campaign(&id, &store_dir, verbosity).await?,
+                (Some(path), None) => run_profile(&path, &store_dir, verbosity, fail_on).await?,
+                (None, Some(id)) => resume_campaign(&id, &store_dir, verbosity, fail_on).await?,
                 _ => bail!("give a profile or --resume CAMPAIGN"),
             };
             if let Some(dir) = &out {
@@ -200,7 +215,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Show { campaign, json } => {
             let store = open_existing_store(&cli.data_dir)?;
-            let report = Report::build(&store, &store.campaign(&campaign)?)?;
+            let report = Report::build(&store, &store.campaign(&campaign)?, FailOn::default())?;
             if json {
                 print!("{}", render::render(&report, Format::Json, None)?);
             } else {
@@ -216,9 +231,10 @@ pub async fn run(cli: Cli) -> Result<u8> {
             format,
             output,
             templates,
+            fail_on,
         } => {
             let store = open_existing_store(&cli.data_dir)?;
-            let report = Report::build(&store, &store.campaign(&campaign)?)?;
+            let report = Report::build(&store, &store.campaign(&campaign)?, fail_on)?;
             let text = render::render(&report, format, templates.as_deref())?;
             match output {
                 Some(path) => std::fs::write(&path, text)
@@ -226,6 +242,26 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 None => print!("{text}"),
             }
             Ok(exit::SUCCESS)
+        }
+        Command::Diff {
+            before,
+            after,
+            json,
+        } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let before = Report::build(&store, &store.campaign(&before)?, FailOn::default())?;
+            let after = Report::build(&store, &store.campaign(&after)?, FailOn::default())?;
+            let diff = diff::compare(&before, &after);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+            } else {
+                print!("{}", diff::to_text(&diff));
+            }
+            Ok(if diff.regressions() > 0 {
+                exit::FINDINGS
+            } else {
+                exit::SUCCESS
+            })
         }
     }
 }
@@ -240,7 +276,12 @@ pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
     Ok((text, profile))
 }
 
-async fn run_profile(path: &Path, data_dir: &Path, verbosity: Verbosity) -> Result<Report> {
+async fn run_profile(
+    path: &Path,
+    data_dir: &Path,
+    verbosity: Verbosity,
+    fail_on: FailOn,
+) -> Result<Report> {
     let (text, profile) = load_profile(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let suites = registry::suites_for(&profile, base).await?;
@@ -253,10 +294,23 @@ async fn run_profile(path: &Path, data_dir: &Path, verbosity: Verbosity) -> Resu
             record.plan.len()
         );
     }
-    execute_with_terminal(&store, record, &suites, verbosity, &profile.device.model).await
+    execute_with_terminal(
+        &store,
+        record,
+        &suites,
+        verbosity,
+        &profile.device.model,
+        fail_on,
+    )
+    .await
 }
 
-async fn resume_campaign(id: &str, data_dir: &Path, verbosity: Verbosity) -> Result<Report> {
+async fn resume_campaign(
+    id: &str,
+    data_dir: &Path,
+    verbosity: Verbosity,
+    fail_on: FailOn,
+) -> Result<Report> {
     let store = open_existing_store(data_dir)?;
     let record = store.campaign(id)?;
     let profile = Profile::from_toml_str(&record.profile_toml)?;
@@ -272,7 +326,15 @@ async fn resume_campaign(id: &str, data_dir: &Path, verbosity: Verbosity) -> Res
             record.plan.len()
         );
     }
-    execute_with_terminal(&store, record, &suites, verbosity, &profile.device.model).await
+    execute_with_terminal(
+        &store,
+        record,
+        &suites,
+        verbosity,
+        &profile.device.model,
+        fail_on,
+    )
+    .await
 }
 
 /// Execute with progress on the terminal; Ctrl-C cancels cleanly.
@@ -282,6 +344,7 @@ pub async fn execute_with_terminal(
     suites: &[std::sync::Arc<dyn iotcert_suite::Suite>],
     verbosity: Verbosity,
     device: &str,
+    fail_on: FailOn,
 ) -> Result<Report> {
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
@@ -307,7 +370,7 @@ pub async fn execute_with_terminal(
             finished.id
         );
     }
-    Ok(Report::build(store, &finished)?)
+    Ok(Report::build(store, &finished, fail_on)?)
 }
 
 fn open_existing_store(dir: &Path) -> Result<Store> {
@@ -320,10 +383,17 @@ fn open_existing_store(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir)?)
 }
 
-/// Write the JSON, Markdown and HTML renderings of `report` into `dir`.
+/// Write every rendering of `report` into `dir`: report.json, .md, .html, .sarif and
+/// .junit.xml.
 pub fn write_reports(report: &Report, dir: &Path, templates: Option<&Path>) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for format in [Format::Json, Format::Md, Format::Html] {
+    for format in [
+        Format::Json,
+        Format::Md,
+        Format::Html,
+        Format::Sarif,
+        Format::Junit,
+    ] {
         let path = dir.join(format!("report.{}", format.extension()));
         let text = render::render(report, format, templates)?;
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

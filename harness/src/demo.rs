@@ -8,7 +8,7 @@
 
 use crate::cli::{execute_with_terminal, load_profile, write_reports};
 use crate::engine;
-use crate::exit;
+use crate::exit::{self, FailOn};
 use crate::hostports;
 use crate::registry;
 use crate::report::Report;
@@ -58,7 +58,9 @@ pub async fn run(
                 device.address()
             );
         }
-        let report = execute_with_terminal(&store, record, &suites, verbosity, name).await?;
+        let report =
+            execute_with_terminal(&store, record, &suites, verbosity, name, FailOn::default())
+                .await?;
         write_reports(&report, &out.join(name), templates)?;
         reports.push((name, report));
     }

@@ -1,10 +1,12 @@
 //! The exit-code policy, in one place: what a finished campaign means to a CI job.
 //!
-//! - [`SUCCESS`] (0): every applicable `shall` check passed.
-//! - [`FINDINGS`] (1): a `shall` check failed or could not be decided (INCONCLUSIVE).
-//!   A failed `should` check is reported but does not fail the job.
+//! - [`SUCCESS`] (0): nothing the chosen [`FailOn`] policy counts as a finding.
+//! - [`FINDINGS`] (1): findings. By default ([`FailOn::Shall`]) a `shall` check that
+//!   failed or could not be decided (INCONCLUSIVE); a failed `should` check is reported
+//!   but does not fail the job.
 //! - [`HARNESS_FAILURE`] (2): the harness failed (an ERROR verdict, a campaign left
 //!   incomplete) or was misused (bad profile, out-of-scope address, unknown campaign).
+//!   No policy turns a harness failure into success.
 
 use crate::report::ReportResult;
 use iotcert_suite::{Modal, Verdict};
@@ -12,6 +14,45 @@ use iotcert_suite::{Modal, Verdict};
 pub const SUCCESS: u8 = 0;
 pub const FINDINGS: u8 = 1;
 pub const HARNESS_FAILURE: u8 = 2;
+
+/// What fails a CI job (`--fail-on`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// A `shall` check that is FAIL or INCONCLUSIVE (EN 303 645 conformance).
+    #[default]
+    Shall,
+    /// Any FAIL, `shall` or `should`.
+    Fail,
+    /// Any FAIL or INCONCLUSIVE, `shall` or `should`.
+    Inconclusive,
+    /// Nothing but harness failures.
+    Never,
+}
+
+impl FailOn {
+    fn counts(self, result: &ReportResult) -> bool {
+        match self {
+            FailOn::Shall => {
+                result.modal == Modal::Shall
+                    && matches!(result.verdict, Verdict::Fail | Verdict::Inconclusive)
+            }
+            FailOn::Fail => result.verdict == Verdict::Fail,
+            FailOn::Inconclusive => matches!(result.verdict, Verdict::Fail | Verdict::Inconclusive),
+            FailOn::Never => false,
+        }
+    }
+}
 
 /// What a set of results amounts to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,18 +82,16 @@ impl Outcome {
     }
 }
 
-/// Judge a campaign's results; `pending` counts planned checks with no result yet.
-pub fn outcome(results: &[ReportResult], pending: usize) -> Outcome {
+/// Judge a campaign's results under `policy`; `pending` counts planned checks with no
+/// result yet.
+pub fn outcome(results: &[ReportResult], pending: usize, policy: FailOn) -> Outcome {
     if results.iter().any(|r| r.verdict == Verdict::Error) {
         return Outcome::HarnessError;
     }
     if pending > 0 {
         return Outcome::Incomplete;
     }
-    let shall_not_passed = results.iter().any(|r| {
-        r.modal == Modal::Shall && matches!(r.verdict, Verdict::Fail | Verdict::Inconclusive)
-    });
-    if shall_not_passed {
+    if results.iter().any(|r| policy.counts(r)) {
         Outcome::Findings
     } else {
         Outcome::Pass

@@ -6,13 +6,16 @@
 
 pub mod cli;
 pub mod demo;
+pub mod diff;
 pub mod engine;
 pub mod exit;
 pub mod external;
 pub mod hostports;
+pub mod junit;
 pub mod model;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod sarif;
 pub mod store;
 pub mod terminal;

@@ -1,4 +1,5 @@
-//! Renderings of the report: Markdown and HTML from minijinja templates.
+//! Renderings of the report: JSON as is, SARIF and JUnit from their writers, and
+//! Markdown and HTML from minijinja templates.
 //!
 //! The templates in `reports/templates/` are embedded at build time so the binary is
 //! self-contained; `--templates DIR` overrides any of them with a file of the same name,
@@ -15,6 +16,8 @@ pub enum Format {
     Json,
     Md,
     Html,
+    Sarif,
+    Junit,
 }
 
 impl Format {
@@ -24,6 +27,8 @@ impl Format {
             Format::Json => "json",
             Format::Md => "md",
             Format::Html => "html",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit.xml",
         }
     }
 }
@@ -56,6 +61,8 @@ pub enum RenderError {
     },
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("junit: {0}")]
+    Junit(String),
 }
 
 /// Render `report` in `format`, with templates from `overrides` where present.
@@ -66,6 +73,12 @@ pub fn render(
 ) -> Result<String, RenderError> {
     let name = match format {
         Format::Json => return Ok(serde_json::to_string_pretty(report)? + "\n"),
+        Format::Sarif => {
+            return Ok(serde_json::to_string_pretty(&crate::sarif::render(report))? + "\n")
+        }
+        Format::Junit => {
+            return crate::junit::render(report).map_err(|e| RenderError::Junit(e.to_string()))
+        }
         Format::Md => "report.md.j2",
         Format::Html => "report.html.j2",
     };

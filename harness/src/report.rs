@@ -23,11 +23,13 @@
 //! }
 //! ```
 
+use crate::exit::FailOn;
 use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult};
 use crate::store::{Store, StoreError};
 use iotcert_suite::profile::DeviceIdentity;
 use iotcert_suite::{CheckSpec, EvidenceKind, Modal, Profile, SampleUnit, Standards, Verdict};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Version tag of the report schema.
@@ -47,7 +49,39 @@ pub struct Report {
     pub suites: Vec<SuiteInfo>,
     /// One entry per planned check and unit, in suite, check, unit order.
     pub results: Vec<ReportResult>,
+    /// EN 303 645 provisions against verdicts: the conformance matrix.
+    pub conformance: Vec<ProvisionRow>,
+    /// How long each suite took, from campaign start to its last result.
+    pub timings: Vec<SuiteTiming>,
     pub summary: Summary,
+}
+
+/// One EN 303 645 provision, the TS 103 701 test cases and checks that serve it, and
+/// the verdict per unit (the worst of its checks there).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProvisionRow {
+    pub provision: String,
+    pub modal: Modal,
+    pub ts_103_701: Vec<String>,
+    pub checks: Vec<String>,
+    /// `(unit, verdict)` in unit order; checks across units count under `all units`.
+    pub verdicts: Vec<UnitVerdict>,
+    /// The worst verdict over every unit.
+    pub overall: Verdict,
+}
+
+/// A verdict for one unit in the conformance matrix.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnitVerdict {
+    pub unit: String,
+    pub verdict: Verdict,
+}
+
+/// Seconds from the campaign's start to a suite's last recorded result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SuiteTiming {
+    pub suite: String,
+    pub seconds: f64,
 }
 
 /// The program that wrote the report.
@@ -120,7 +154,9 @@ pub struct Summary {
     pub inconclusive: u64,
     pub not_applicable: u64,
     pub error: u64,
-    /// `pass`: every applicable shall check passed; `findings`: at least one did not;
+    /// The `--fail-on` policy the outcome was judged by.
+    pub fail_on: FailOn,
+    /// `pass`: nothing the policy counts as a finding; `findings`: something it does;
     /// `harness-error`: the harness failed somewhere; `incomplete`: checks still pending.
     pub outcome: String,
     /// The exit code `iotcert run` ends with for this report (see [`crate::exit`]).
@@ -128,8 +164,12 @@ pub struct Summary {
 }
 
 impl Report {
-    /// Build the report of a stored campaign.
-    pub fn build(store: &Store, campaign: &CampaignRecord) -> Result<Report, StoreError> {
+    /// Build the report of a stored campaign, judged by `policy`.
+    pub fn build(
+        store: &Store,
+        campaign: &CampaignRecord,
+        policy: FailOn,
+    ) -> Result<Report, StoreError> {
         let profile = Profile::from_toml_str(&campaign.profile_toml)
             .map_err(|e| StoreError::Corrupt(format!("stored profile: {e}")))?;
         let stored = store.results(&campaign.id)?;
@@ -144,7 +184,9 @@ impl Report {
             results.push(to_report_result(result, spec, evidence));
         }
         let pending = campaign.plan.len().saturating_sub(results.len());
-        let summary = Summary::of(&results, pending);
+        let summary = Summary::of(&results, pending, policy);
+        let conformance = conformance_matrix(&results, &profile.units);
+        let timings = suite_timings(&results, campaign.started_at);
         Ok(Report {
             schema: REPORT_SCHEMA.to_owned(),
             tool: Tool {
@@ -171,6 +213,8 @@ impl Report {
                 })
                 .collect(),
             results,
+            conformance,
+            timings,
             summary,
         })
     }
@@ -240,7 +284,7 @@ fn report_evidence(store: &Store, reference: &EvidenceRef) -> Result<ReportEvide
 }
 
 impl Summary {
-    fn of(results: &[ReportResult], pending: usize) -> Summary {
+    fn of(results: &[ReportResult], pending: usize, policy: FailOn) -> Summary {
         let mut summary = Summary::default();
         for result in results {
             *match result.verdict {
@@ -251,9 +295,103 @@ impl Summary {
                 Verdict::Error => &mut summary.error,
             } += 1;
         }
-        let outcome = crate::exit::outcome(results, pending);
+        let outcome = crate::exit::outcome(results, pending, policy);
+        summary.fail_on = policy;
         summary.outcome = outcome.name().to_owned();
         summary.exit_code = outcome.exit_code();
         summary
     }
+}
+
+/// How bad a verdict is for conformance: the matrix shows the worst one.
+fn severity(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::NotApplicable => 0,
+        Verdict::Pass => 1,
+        Verdict::Inconclusive => 2,
+        Verdict::Fail => 3,
+        Verdict::Error => 4,
+    }
+}
+
+fn worst(a: Verdict, b: Verdict) -> Verdict {
+    if severity(b) > severity(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Label of results decided across units in the matrix.
+const ALL_UNITS: &str = "all units";
+
+fn conformance_matrix(results: &[ReportResult], units: &[SampleUnit]) -> Vec<ProvisionRow> {
+    let mut rows: BTreeMap<String, ProvisionRow> = BTreeMap::new();
+    for result in results {
+        for provision in &result.standards.en_303_645 {
+            let row = rows
+                .entry(provision.clone())
+                .or_insert_with(|| ProvisionRow {
+                    provision: provision.clone(),
+                    modal: result.modal,
+                    ts_103_701: Vec::new(),
+                    checks: Vec::new(),
+                    verdicts: units
+                        .iter()
+                        .map(|u| UnitVerdict {
+                            unit: u.id.clone(),
+                            verdict: Verdict::NotApplicable,
+                        })
+                        .collect(),
+                    overall: Verdict::NotApplicable,
+                });
+            if result.modal == Modal::Shall {
+                row.modal = Modal::Shall;
+            }
+            for unit_test in &result.standards.ts_103_701 {
+                if !row.ts_103_701.contains(unit_test) {
+                    row.ts_103_701.push(unit_test.clone());
+                }
+            }
+            if !row.checks.contains(&result.check) {
+                row.checks.push(result.check.clone());
+            }
+            let unit = result.unit.as_deref().unwrap_or(ALL_UNITS);
+            match row.verdicts.iter_mut().find(|v| v.unit == unit) {
+                Some(cell) => cell.verdict = worst(cell.verdict, result.verdict),
+                None => row.verdicts.push(UnitVerdict {
+                    unit: unit.to_owned(),
+                    verdict: result.verdict,
+                }),
+            }
+            row.overall = worst(row.overall, result.verdict);
+        }
+    }
+    let mut rows: Vec<ProvisionRow> = rows.into_values().collect();
+    rows.sort_by_key(|row| provision_order(&row.provision));
+    rows
+}
+
+/// `5.10-1` after `5.6-4`: compare the numbers, not the text.
+fn provision_order(provision: &str) -> Vec<u32> {
+    provision
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|part| part.parse().ok())
+        .collect()
+}
+
+fn suite_timings(results: &[ReportResult], started_at: OffsetDateTime) -> Vec<SuiteTiming> {
+    let mut last: BTreeMap<&str, OffsetDateTime> = BTreeMap::new();
+    for result in results {
+        let entry = last
+            .entry(result.suite.as_str())
+            .or_insert(result.recorded_at);
+        *entry = (*entry).max(result.recorded_at);
+    }
+    last.into_iter()
+        .map(|(suite, at)| SuiteTiming {
+            suite: suite.to_owned(),
+            seconds: ((at - started_at).as_seconds_f64()).max(0.0),
+        })
+        .collect()
 }

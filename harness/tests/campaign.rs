@@ -8,40 +8,12 @@ use iotcert::store::Store;
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::{Profile, Verdict};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod common;
+use common::{iotcert, profile_text};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/external_suite.py")
-}
-
-/// A profile with one or two units that runs only the external test suite.
-fn profile_text(address: &str, args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
-    format!(
-        r#"[device]
-manufacturer = "Test"
-model = "External"
-firmware_version = "1"
-
-[[units]]
-id = "unit-1"
-address = "{address}"
-
-[campaign]
-suites = ["ext"]
-suite_deadline_seconds = 60
-
-[[external_suites]]
-program = "{}"
-args = [{}]
-"#,
-        fixture().display(),
-        args.join(", ")
-    )
-}
 
 #[derive(Default)]
 struct Recorder {
@@ -105,12 +77,6 @@ async fn external_suite_results_are_stored_and_misbehaviour_is_contained() {
     assert!(warnings.contains("not an event"), "{warnings}");
     assert!(warnings.contains("undeclared check"), "{warnings}");
     assert!(warnings.contains("longer than"), "{warnings}");
-}
-
-fn iotcert(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iotcert"));
-    command.arg("--data-dir").arg(data);
-    command
 }
 
 #[test]

@@ -74,4 +74,126 @@ fn demo_passes_the_secure_device_and_flags_every_flaw_of_the_insecure_one() {
     }
     let html = std::fs::read_to_string(out.join("insecure/report.html")).unwrap();
     assert!(html.contains("ports.debug-interface") && html.contains("class=\"verdict FAIL\""));
+    check_in_browser(&out.join("insecure/report.html"), dir.path());
+}
+
+/// Headless Chromium as a reader sees the page: what it rendered, what it logged.
+struct Rendered {
+    dom: String,
+    console: Vec<String>,
+}
+
+fn chromium(page: &Path, profile_dir: &Path, extra: &[&str]) -> Rendered {
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("chromium is needed (apt-get install chromium; scripts/test does): {e}")
+        });
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Rendered {
+        dom: String::from_utf8_lossy(&output.stdout).into_owned(),
+        console: String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .filter(|l| l.contains(":CONSOLE"))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+fn check_in_browser(report: &Path, scratch: &Path) {
+    // The detector must be able to fire: a page that logs an error is caught.
+    let control = scratch.join("control.html");
+    std::fs::write(
+        &control,
+        "<html><body><script>console.error('control')</script></body></html>",
+    )
+    .unwrap();
+    let seen = chromium(&control, &scratch.join("chromium-control"), &["--dump-dom"]);
+    assert!(
+        !seen.console.is_empty(),
+        "the console check cannot see console errors"
+    );
+
+    let page = chromium(report, &scratch.join("chromium-report"), &["--dump-dom"]);
+    assert!(
+        page.console.is_empty(),
+        "console messages: {:?}",
+        page.console
+    );
+    assert!(
+        page.dom.contains("<table id=\"matrix\">"),
+        "conformance matrix present"
+    );
+    assert!(
+        page.dom.contains("<svg id=\"chart-verdicts\""),
+        "chart present"
+    );
+    let results = page
+        .dom
+        .split("<table id=\"results\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    let fails = results.matches("class=\"verdict FAIL\"").count();
+    assert!(fails >= 4);
+    let links: Vec<&str> = results
+        .split("<a class=\"to-evidence\" href=\"#")
+        .skip(1)
+        .filter(|rest| {
+            rest.contains("class=\"verdict FAIL\"") && rest.find("verdict FAIL") < rest.find("</a>")
+        })
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(links.len(), fails, "every FAIL links to its evidence");
+    for target in links {
+        let section = page
+            .dom
+            .split(&format!("id=\"{target}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("link target {target} missing"));
+        let section = section.split("</section>").next().unwrap();
+        assert!(section.contains("<details"), "{target} shows evidence");
+    }
+
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("insecure-report.png");
+    let _ = std::fs::remove_file(&screenshot);
+    chromium(
+        report,
+        &scratch.join("chromium-shot"),
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,2400",
+            "--hide-scrollbars",
+        ],
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "screenshot kept at {}",
+        screenshot.display()
+    );
+    eprintln!("screenshot: {}", screenshot.display());
 }
