@@ -48,7 +48,9 @@ fuzz_target!(|data: &[u8]| {
 
     for probe in probes() {
         let answer = udp::judge(probe, data);
-        let _ = udp::disclosures(&answer);
+        if let Some(banner) = &answer.banner {
+            let _ = disclosure::versions_in(banner);
+        }
     }
     let start = usize::from(data.first().copied().unwrap_or(0));
     let _ = udp::read_name(data, start);

@@ -222,6 +222,31 @@ impl UnitScan {
         tcp.chain(udp)
     }
 
+    /// Why the unit counts as unreachable: connects failed with "unreachable", or not
+    /// one port answered anything (every TCP attempt timed out and no UDP probe got an
+    /// answer or an ICMP error), which is what a unit that is off or unplugged looks
+    /// like and must never pass as "no open port".
+    fn unreachable(&self) -> Option<String> {
+        if let Some(reason) = &self.sweep.unreachable {
+            return Some(reason.clone());
+        }
+        let tcp_answered = !self.sweep.open.is_empty() || self.sweep.closed > 0;
+        let udp_answered = self
+            .udp
+            .iter()
+            .flatten()
+            .any(|r| matches!(r.state, UdpState::Open | UdpState::Closed));
+        let nothing_answered = !tcp_answered && !udp_answered && !self.sweep.filtered.is_empty();
+        nothing_answered.then(|| {
+            format!(
+                "{} ({}) answered nothing: all {} TCP connects timed out and no UDP probe drew an answer or an ICMP error; the unit seems off, unplugged or entirely firewalled",
+                self.unit_id,
+                self.address,
+                self.sweep.filtered.len()
+            )
+        })
+    }
+
     /// Why the observation is partial, if it is.
     fn incomplete(&self) -> Option<String> {
         let mut reasons = Vec::new();
@@ -254,7 +279,7 @@ pub fn decide(scan: &UnitScan, pending: &[&str]) -> Vec<CheckResult> {
     pending
         .iter()
         .map(|&check| {
-            if let Some(reason) = &scan.sweep.unreachable {
+            if let Some(reason) = scan.unreachable() {
                 return CheckResult::new(
                     check,
                     Some(&scan.unit_id),
@@ -575,4 +600,164 @@ fn per_finding(scan: &UnitScan, check: &FindingCheck) -> CheckResult {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identify::Service;
+    use std::collections::BTreeSet;
+
+    fn interface(port: u16, transport: Transport, service: &str) -> Interface {
+        Interface {
+            port,
+            transport,
+            service: service.to_owned(),
+            authentication: Default::default(),
+            tls: false,
+            description: None,
+        }
+    }
+
+    fn finding(port: u16, transport: Transport, service: Option<Service>) -> ServiceFinding {
+        let mut finding = ServiceFinding::new(port, transport);
+        finding.service = service;
+        finding
+    }
+
+    fn scan() -> UnitScan {
+        UnitScan {
+            unit_id: "unit-1".to_owned(),
+            address: "127.0.0.1".parse().unwrap(),
+            sweep: SweepReport {
+                ports_requested: 100,
+                open: BTreeSet::from([22, 2024]),
+                closed: 98,
+                window: 32,
+                ..SweepReport::default()
+            },
+            tcp: vec![
+                OpenTcpPort {
+                    port: 22,
+                    finding: Some(finding(22, Transport::Tcp, Some(Service::Ssh))),
+                },
+                OpenTcpPort {
+                    port: 2024,
+                    finding: None,
+                },
+            ],
+            udp: Some(vec![UdpResult {
+                state: UdpState::Closed,
+                finding: finding(5683, Transport::Udp, None),
+            }]),
+            declared: vec![
+                interface(22, Transport::Tcp, "ssh"),
+                interface(443, Transport::Tcp, "https"),
+                interface(5683, Transport::Udp, "coap"),
+            ],
+            ignored: vec![IgnoredPort {
+                port: 2024,
+                transport: Transport::Tcp,
+                reason: "host listener".to_owned(),
+            }],
+            unexamined: None,
+        }
+    }
+
+    fn verdicts(scan: &UnitScan) -> Vec<Verdict> {
+        decide(scan, &checks::ALL)
+            .iter()
+            .map(|r| r.verdict)
+            .collect()
+    }
+
+    #[test]
+    fn ignored_and_declared_pass_and_closed_declared_are_reported() {
+        let results = decide(&scan(), &[checks::UNDECLARED_OPEN_PORT]);
+        let result = &results[0];
+        assert_eq!(result.verdict, Verdict::Pass, "{}", result.summary);
+        assert!(
+            result.summary.contains("22/tcp (ssh)"),
+            "{}",
+            result.summary
+        );
+        assert!(
+            result.summary.contains("443/tcp (https) closed"),
+            "{}",
+            result.summary
+        );
+        assert!(
+            result.summary.contains("5683/udp (coap) closed (ICMP"),
+            "{}",
+            result.summary
+        );
+        assert!(
+            result.summary.contains("2024/tcp (host listener)"),
+            "{}",
+            result.summary
+        );
+        let table: serde_json::Value = serde_json::from_slice(&result.evidence[0].data).unwrap();
+        assert_eq!(table["open_tcp"][1]["status"], "ignored");
+        assert_eq!(table["open_tcp"][1]["ignore_reason"], "host listener");
+    }
+
+    #[test]
+    fn an_undeclared_port_fails_even_when_the_sweep_is_partial() {
+        let mut partial = scan();
+        partial.ignored.clear();
+        partial.sweep.interrupted = Some("the suite deadline passed".to_owned());
+        let result = &decide(&partial, &[checks::UNDECLARED_OPEN_PORT])[0];
+        assert_eq!(result.verdict, Verdict::Fail);
+        assert!(result.summary.contains("2024/tcp"), "{}", result.summary);
+        assert!(result.summary.contains("partial"), "{}", result.summary);
+        assert!(result
+            .remediation
+            .as_deref()
+            .unwrap_or("")
+            .contains("2024/tcp"));
+    }
+
+    #[test]
+    fn a_partial_sweep_without_findings_is_inconclusive() {
+        let mut partial = scan();
+        partial
+            .sweep
+            .untried
+            .insert(80, "too many open files".to_owned());
+        assert_eq!(verdicts(&partial), vec![Verdict::Inconclusive; 4]);
+    }
+
+    #[test]
+    fn unreachable_and_silent_units_are_inconclusive() {
+        let mut unreachable = scan();
+        unreachable.sweep.unreachable = Some("no route to host".to_owned());
+        assert_eq!(verdicts(&unreachable), vec![Verdict::Inconclusive; 4]);
+
+        let mut silent = scan();
+        silent.tcp.clear();
+        silent.sweep.open.clear();
+        silent.sweep.closed = 0;
+        silent.sweep.filtered = (1..=100).collect();
+        silent.udp = Some(Vec::new());
+        let results = decide(&silent, &checks::ALL);
+        assert!(results.iter().all(|r| r.verdict == Verdict::Inconclusive));
+        assert!(
+            results[0].summary.contains("answered nothing"),
+            "{}",
+            results[0].summary
+        );
+    }
+
+    #[test]
+    fn findings_fail_their_own_check_only() {
+        let mut flawed = scan();
+        if let Some(open) = flawed.tcp.first_mut() {
+            let finding = open.finding.as_mut().unwrap();
+            finding.debug_interface = Some("a shell".to_owned());
+        }
+        assert_eq!(
+            verdicts(&flawed),
+            vec![Verdict::Pass, Verdict::Pass, Verdict::Fail, Verdict::Pass]
+        );
+    }
 }

@@ -270,10 +270,7 @@ fn ntp_timestamp() -> [u8; 8] {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let seconds = (now.as_secs() + 2_208_988_800) as u32;
-    let fraction = ((u64::from(now.subsec_nanos()) << 32) / 1_000_000_000) as u32;
-    let mut stamp = [0u8; 8];
-    stamp[..4].copy_from_slice(&seconds.to_be_bytes());
-    stamp[4..].copy_from_slice(&fraction.to_be_bytes());
-    stamp
+    let seconds = (now.as_secs() + 2_208_988_800) & 0xffff_ffff;
+    let fraction = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
+    ((seconds << 32) | fraction).to_be_bytes()
 }

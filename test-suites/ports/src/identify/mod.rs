@@ -201,3 +201,62 @@ pub fn identify_reply(probe: TcpProbe, reply: &[u8]) -> Option<Service> {
     };
     specific.or_else(|| identify_banner(reply))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners_name_their_services() {
+        assert_eq!(identify_banner(b"SSH-2.0-device\r\n"), Some(Service::Ssh));
+        assert_eq!(identify_banner(b"\xff\xfd\x18"), Some(Service::Telnet));
+        assert_eq!(
+            identify_banner(b"220 (vsFTPd 3.0.3)\r\n"),
+            Some(Service::Ftp)
+        );
+        assert_eq!(
+            identify_banner(b"220 mail ESMTP Postfix\r\n"),
+            Some(Service::Smtp)
+        );
+        assert_eq!(
+            identify_banner(b"Open On-Chip Debugger\r\n> "),
+            Some(Service::Openocd)
+        );
+        assert_eq!(identify_banner(b"/ # "), Some(Service::Shell));
+        assert_eq!(identify_banner(b"SSH-x"), None);
+        assert_eq!(identify_banner(b"2200 nothing"), None);
+        assert_eq!(
+            identify_reply(TcpProbe::Mqtt, &[0x20, 2, 0, 5]),
+            Some(Service::Mqtt)
+        );
+        assert_eq!(
+            identify_reply(TcpProbe::Tls, b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+            Some(Service::Http)
+        );
+        assert_eq!(
+            identify_reply(TcpProbe::ShellEcho, b"echo iotcert$((6*7))probe"),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = identify_banner(&bytes);
+            for probe in TcpProbe::ALL {
+                let _ = identify_reply(probe, &bytes);
+            }
+            for probe in udp::standard_probes("127.0.0.1", [0; 8]) {
+                let _ = udp::judge(&probe, &bytes);
+            }
+        }
+
+        #[test]
+        fn disclosed_versions_come_from_the_text(text in "[ -~]{0,200}") {
+            for found in disclosure::versions_in(&text) {
+                proptest::prop_assert!(text.contains(&found.version));
+                proptest::prop_assert!(text.contains(&found.product) || found.product == "version");
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! Replies are parsed with bounds checks everywhere: SNMP's BER, DNS names with
 //! compression pointers and CoAP options are classic places for parsers to overrun.
 
-use super::{binary, disclosure, http, Service};
+use super::{binary, http, Service};
 
 /// What the suite sends to a UDP port and how the answer must look.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -624,15 +624,6 @@ pub fn bacnet_reply(reply: &[u8]) -> bool {
 /// A NAT-PMP answer: version 0, opcode 128 + request opcode.
 pub fn nat_pmp_reply(reply: &[u8]) -> bool {
     reply.len() >= 8 && reply.first() == Some(&0) && reply.get(1) == Some(&128)
-}
-
-/// Every version an answer's banner text discloses.
-pub fn disclosures(answer: &UdpAnswer) -> Vec<disclosure::Disclosure> {
-    answer
-        .banner
-        .as_deref()
-        .map(disclosure::versions_in)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
