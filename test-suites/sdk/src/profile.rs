@@ -500,6 +500,10 @@ pub struct UpdateOptions {
     /// certificates that are expired or issued for another purpose.
     #[serde(default)]
     pub trusted_test_signer: Option<TrustedTestSigner>,
+    /// Keys the device must not trust (a development key, a revoked or a previous
+    /// manufacturer key): the suite signs an attack image with each.
+    #[serde(default)]
+    pub untrusted_signers: Vec<UntrustedSigner>,
     /// How images reach the device.
     pub delivery: UpdateDelivery,
     /// How the running firmware version is read after each attempt.
@@ -542,6 +546,18 @@ pub struct TrustedTestSigner {
     /// The trusted CA's certificate (PEM).
     #[serde(default)]
     pub ca_certificate: Option<PathBuf>,
+}
+
+/// A key the device must not trust, with its certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntrustedSigner {
+    /// PKCS#8 private key (PEM), ECDSA P-256 or RSA.
+    pub key: PathBuf,
+    /// Its certificate (PEM), shipped inside CMS signatures.
+    pub certificate: PathBuf,
+    /// What the key is, for the report: "development key", "key revoked in 2024".
+    pub description: String,
 }
 
 /// How an image reaches the device.
