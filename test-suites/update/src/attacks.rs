@@ -18,12 +18,14 @@ pub enum Attack {
     ForeignSigner,
     ExpiredSigner,
     WrongPurposeSigner,
+    /// Signed by a key the profile says the device must not trust (one attempt per key).
+    DeclaredUntrustedKey,
     Rollback,
     Genuine,
 }
 
 impl Attack {
-    pub const ALL: [Attack; 11] = [
+    pub const ALL: [Attack; 12] = [
         Attack::PayloadByteFlipped,
         Attack::ManifestByteFlipped,
         Attack::PayloadSwappedStaleHash,
@@ -33,6 +35,7 @@ impl Attack {
         Attack::ForeignSigner,
         Attack::ExpiredSigner,
         Attack::WrongPurposeSigner,
+        Attack::DeclaredUntrustedKey,
         Attack::Rollback,
         Attack::Genuine,
     ];
@@ -49,6 +52,7 @@ impl Attack {
             Attack::ForeignSigner => "foreign-signer",
             Attack::ExpiredSigner => "expired-signer",
             Attack::WrongPurposeSigner => "wrong-purpose-signer",
+            Attack::DeclaredUntrustedKey => "declared-untrusted-key",
             Attack::Rollback => "rollback",
             Attack::Genuine => "genuine",
         }
@@ -62,9 +66,10 @@ impl Attack {
             | Attack::PayloadSwappedStaleHash
             | Attack::Truncated => checks::TAMPERED_IMAGE,
             Attack::SignatureRemoved | Attack::ManifestSaysUnsigned => checks::UNSIGNED_IMAGE,
-            Attack::ForeignSigner | Attack::ExpiredSigner | Attack::WrongPurposeSigner => {
-                checks::UNTRUSTED_SIGNER
-            }
+            Attack::ForeignSigner
+            | Attack::ExpiredSigner
+            | Attack::WrongPurposeSigner
+            | Attack::DeclaredUntrustedKey => checks::UNTRUSTED_SIGNER,
             Attack::Rollback => checks::ROLLBACK,
             Attack::Genuine => checks::GENUINE_IMAGE,
         }
@@ -97,6 +102,8 @@ pub struct Materials<'a> {
     pub test_signer: Option<&'a Signer>,
     /// The trusted CA's key and certificate (PEM), to issue unfit certificates.
     pub trusted_ca: Option<(&'a [u8], &'a [u8])>,
+    /// Keys the profile says the device must not trust.
+    pub untrusted: &'a [Signer],
 }
 
 /// The attempts in the order they are sent (genuine last), and the attacks skipped.
@@ -104,6 +111,29 @@ pub fn plan(materials: &Materials<'_>) -> (Vec<Attempt>, Vec<Skipped>) {
     let mut attempts = Vec::new();
     let mut skipped = Vec::new();
     for attack in Attack::ALL {
+        if attack == Attack::DeclaredUntrustedKey {
+            if materials.untrusted.is_empty() {
+                skipped.push(Skipped {
+                    attack,
+                    reason: "the profile declares no key the device must not trust (update.untrusted_signers)".into(),
+                });
+            }
+            for signer in materials.untrusted {
+                match resign(materials.genuine, signer) {
+                    Ok(artifact) => attempts.push(Attempt {
+                        attack,
+                        description: format!(
+                            "the genuine image re-signed by {}",
+                            signer.description
+                        ),
+                        artifact,
+                        installs_version: materials.genuine_version.to_owned(),
+                    }),
+                    Err(reason) => skipped.push(Skipped { attack, reason }),
+                }
+            }
+            continue;
+        }
         match make(materials, attack) {
             Ok((description, artifact, version)) => attempts.push(Attempt {
                 attack,
@@ -296,6 +326,36 @@ fn make(m: &Materials<'_>, attack: Attack) -> Made {
                 ))
             }
         },
+    }
+}
+
+/// The genuine image with its signature replaced by one from `signer`.
+fn resign(genuine: &Genuine, signer: &Signer) -> Result<Artifact, String> {
+    match genuine {
+        Genuine::Plain(plain) => Ok(Artifact {
+            image: plain.image.clone(),
+            signature: Some(signer.sign(&plain.image).map_err(|e| e.to_string())?),
+        }),
+        Genuine::Swu(image) => {
+            let signature =
+                cms::sign_detached(signer, image.description_text()).map_err(|e| e.to_string())?;
+            Ok(Artifact {
+                image: image.with_signature(Some(signature)).bytes(),
+                signature: None,
+            })
+        }
+        Genuine::Rauc(bundle) => {
+            let signature =
+                cms::sign_detached(signer, &bundle.squashfs).map_err(|e| e.to_string())?;
+            Ok(Artifact {
+                image: Rauc {
+                    squashfs: bundle.squashfs.clone(),
+                    signature,
+                }
+                .bytes(),
+                signature: None,
+            })
+        }
     }
 }
 

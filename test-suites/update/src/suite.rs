@@ -119,6 +119,7 @@ impl Suite for UpdateSuite {
                 .trusted_ca
                 .as_ref()
                 .map(|(k, c)| (k.as_slice(), c.as_slice())),
+            untrusted: &loaded.untrusted,
         };
         let (attempts, skipped) = attacks::plan(&materials);
         // Units are exercised one after another: an update changes the unit, and the
@@ -155,6 +156,7 @@ struct Loaded {
     older: Option<(Genuine, String)>,
     test_signer: Option<Signer>,
     trusted_ca: Option<(Vec<u8>, Vec<u8>)>,
+    untrusted: Vec<Signer>,
 }
 
 fn read_capped(base: &Path, path: &Path) -> Result<Vec<u8>, String> {
@@ -211,12 +213,23 @@ impl Loaded {
                 (Some(signer), ca)
             }
         };
+        let mut untrusted = Vec::new();
+        for (index, declared) in options.untrusted_signers.iter().enumerate() {
+            let signer = Signer::from_files(
+                &read_capped(base, &declared.key)?,
+                &read_capped(base, &declared.certificate)?,
+                &format!("a key the device must not trust ({})", declared.description),
+            )
+            .map_err(|e| format!("update.untrusted_signers[{index}]: {e}"))?;
+            untrusted.push(signer);
+        }
         Ok(Loaded {
             genuine,
             trusted,
             older,
             test_signer,
             trusted_ca,
+            untrusted,
         })
     }
 }
