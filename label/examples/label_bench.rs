@@ -1,0 +1,96 @@
+//! Label verification throughput on one thread, and label size (issue "Trust label").
+//!
+//! Prints `key value` lines: the size of a level-2 label with a two-certificate chain,
+//! verifications per second with a warm [`Verifier`] (one lab's chain validated once,
+//! then one signature check per label: a buyer or store checking many labels) and with
+//! a cold one (a new verifier per label: full chain validation every time), and, as the
+//! ceiling, bare ECDSA P-256 verifications of a PAE of the same size (ring).
+//! `bench/label-verify.sh` runs it several times and prints the medians.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use iotcert_label::{issue, FirmwareCheck, SchemePolicy, Verifier};
+
+/// Distinct labels verified round-robin, so no label is verified twice in a row.
+const LABELS: usize = 64;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: f64 = std::env::args()
+        .nth(1)
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(2.0);
+    let sample = common::SamplePki::new()?;
+    let policy = SchemePolicy::default_scheme()?;
+    let facts = common::sample_facts();
+    let labels = (0..LABELS)
+        .map(|index| {
+            let issued_at = common::ISSUED_AT + time::Duration::minutes(index as i64);
+            issue(&policy, 2, &facts, &sample.signer, issued_at).map(|label| label.file)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let roots = sample.root.certificate_pem();
+    let at = common::ISSUED_AT + time::Duration::days(30);
+    let firmware_sha256 = facts.firmware.sha256.to_string();
+    let firmware = Some(FirmwareCheck::Sha256(&firmware_sha256));
+
+    let warm = Verifier::new(roots.as_bytes(), &[], &[])?;
+    let warm_rate = rate(seconds, |index| {
+        warm.verify(&labels[index % LABELS], at, firmware).is_ok()
+    })?;
+    let cold_rate = rate(seconds, |index| {
+        Verifier::new(roots.as_bytes(), &[], &[])
+            .is_ok_and(|cold| cold.verify(&labels[index % LABELS], at, firmware).is_ok())
+    })?;
+    let ceiling_rate = signature_only_rate(seconds, labels[0].len())?;
+    println!("label_bytes {}", labels[0].len());
+    println!("chain_certificates {}", sample.signer.chain().len());
+    println!("warm_verifications_per_second {warm_rate:.0}");
+    println!("cold_verifications_per_second {cold_rate:.0}");
+    println!("ecdsa_p256_verifications_per_second {ceiling_rate:.0}");
+    Ok(())
+}
+
+/// One ECDSA P-256 / SHA-256 verification over a PAE of `length` bytes, repeated.
+fn signature_only_rate(seconds: f64, length: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1_SIGNING};
+    let random = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &random)
+        .map_err(|_| "key generation")?;
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &random)
+        .map_err(|_| "key")?;
+    let body = vec![b'x'; length];
+    let signature = key
+        .sign(
+            &random,
+            &iotcert_label::dsse::pae("application/vnd.in-toto+json", &body),
+        )
+        .map_err(|_| "sign")?;
+    let point = key.public_key().as_ref().to_vec();
+    Ok(rate(seconds, |_| {
+        iotcert_label::dsse::verify_pae(
+            &point,
+            "application/vnd.in-toto+json",
+            &body,
+            signature.as_ref(),
+        )
+    })?)
+}
+
+/// Calls of `verify` per second over about `seconds`; fails if one is rejected.
+fn rate(seconds: f64, mut verify: impl FnMut(usize) -> bool) -> Result<f64, String> {
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut count = 0usize;
+    while start.elapsed() < budget {
+        for _ in 0..64 {
+            if !verify(count) {
+                return Err(format!("verification {count} failed"));
+            }
+            count += 1;
+        }
+    }
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
