@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{iotcert, profile_text};
+use common::{campaign_id, iotcert, profile_text, resume_to_success};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -107,8 +107,8 @@ fn kill_nine_then_resume_keeps_every_reported_result_once() {
     let started = Instant::now();
     for line in stderr.lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("campaign ") {
-            campaign = rest.split_whitespace().next().map(str::to_owned);
+        if let Some(id) = campaign_id(&line) {
+            campaign = Some(id);
         }
         if line.contains(" PASS ") {
             let check = line.split_whitespace().nth(2).unwrap().to_owned();
@@ -123,16 +123,7 @@ fn kill_nine_then_resume_keeps_every_reported_result_once() {
     let campaign = campaign.expect("the run names its campaign");
     assert_eq!(reported.len(), 2, "two results reported before the kill");
 
-    let resumed = iotcert(&data)
-        .args(["run", "--resume", &campaign])
-        .output()
-        .unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    resume_to_success(&data, &campaign);
 
     let shown = iotcert(&data)
         .args(["show", &campaign, "--json"])
@@ -223,8 +214,8 @@ fn ctrl_c_cancels_cleanly_and_the_campaign_resumes() {
     let mut campaign = None;
     let mut line = String::new();
     while stderr.read_line(&mut line).unwrap() > 0 {
-        if let Some(rest) = line.strip_prefix("campaign ") {
-            campaign = rest.split_whitespace().next().map(str::to_owned);
+        if let Some(id) = campaign_id(&line) {
+            campaign = Some(id);
         }
         if line.contains(" PASS ") {
             break;
@@ -252,14 +243,5 @@ fn ctrl_c_cancels_cleanly_and_the_campaign_resumes() {
         listed.contains(&campaign) && listed.contains("interrupted"),
         "{listed}"
     );
-    let resumed = iotcert(&data)
-        .args(["run", "--resume", &campaign])
-        .output()
-        .unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    resume_to_success(&data, &campaign);
 }

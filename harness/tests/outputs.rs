@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{iotcert, profile_text};
+use common::{campaign_id, iotcert, profile_text};
 use serde_sarif::sarif::{ResultKind, ResultLevel, Sarif};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,12 +37,7 @@ fn mixed_campaign(
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let id = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("campaign "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no campaign id in {stderr}"))
-        .to_owned();
+    let id = campaign_id(&stderr).unwrap_or_else(|| panic!("no campaign id in {stderr}"));
     (id, output.status.code())
 }
 
@@ -278,14 +273,7 @@ fn diff_reports_regressions_between_two_campaigns() {
     let profile = dir.path().join("good.toml");
     std::fs::write(&profile, profile_text("127.0.0.1", &[])).unwrap();
     let good = iotcert(&data).arg("run").arg(&profile).output().unwrap();
-    let good_id = String::from_utf8_lossy(&good.stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("campaign "))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let good_id = campaign_id(&String::from_utf8_lossy(&good.stderr)).unwrap();
     let (bad_id, _) = mixed_campaign(&data, dir.path(), &dir.path().join("out"), "shall", true);
     let diff = iotcert(&data)
         .args(["diff", &good_id, &bad_id, "--json"])

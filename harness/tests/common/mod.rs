@@ -40,3 +40,26 @@ pub fn iotcert(data: &Path) -> Command {
     command.arg("--data-dir").arg(data);
     command
 }
+
+/// The campaign id a run announces on stderr (`campaign ID (N planned checks)`).
+pub fn campaign_id(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("campaign "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+}
+
+/// `iotcert run --resume CAMPAIGN`, which must finish with exit code 0.
+pub fn resume_to_success(data: &Path, campaign: &str) {
+    let resumed = iotcert(data)
+        .args(["run", "--resume", campaign])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+}
