@@ -431,7 +431,13 @@ fn decide(
                 _ => None,
             })
             .collect();
-        let result = if probed.is_empty() {
+        let refused = records
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Refused(_)))
+            .count();
+        let result = if probed.is_empty() && refused > 0 {
+            CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit refused {refused} images, but the profile gives no version query and no device port to probe its health with"))
+        } else if probed.is_empty() {
             CheckResult::new(check, unit_id, Verdict::Inconclusive, "the unit refused no image, so whether it survives a refused image could not be observed")
         } else if sick.is_empty() {
             CheckResult::new(
