@@ -1,1 +1,25 @@
-//! placeholder
+//! The default-credentials suite of iotcert (`credentials`).
+//!
+//! EN 303 645 5.1-1 forbids universal default passwords, 5.1-2 asks that per-device
+//! passwords be unique and not guessable, 5.1-5 that brute force be made impracticable.
+//! This crate decides those provisions for the services a profile declares:
+//!
+//! 1. [`probe`]: one login attempt over telnet, SSH, HTTP (basic, digest, form), MQTT,
+//!    FTP, RTSP or SNMP, telling success from failure by each protocol's explicit sign;
+//! 2. [`parse`]: the pure parsers of device bytes behind the probes (fuzzed);
+//! 3. [`database`]: the credential database (`data/*.tsv`) and the profile's additions;
+//! 4. [`guess`]: paced guessing that stops at the first success per account and backs
+//!    off when the device refuses connections;
+//! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
+//! 6. `suite`: the four checks and their evidence.
+
+pub mod bruteforce;
+mod checks;
+pub mod database;
+pub mod guess;
+pub mod parse;
+pub mod probe;
+mod suite;
+
+pub use checks::{BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
+pub use suite::{CredentialsSuite, SUITE_VERSION};

@@ -1,0 +1,239 @@
+//! A connection to a device, plain or TLS, with timed and capped reads.
+//!
+//! Probes of services that may sit behind TLS (https, mqtts, ftps, rtsps) read and write
+//! through a [`Link`], so one probe serves both. Certificates are accepted without
+//! verification on purpose: whether a certificate is trustworthy is the tls suite's
+//! question; this suite only needs the channel to reach the login.
+
+use iotcert_suite::evidence::Transcript;
+use iotcert_suite::pacer::ConnectionPermit;
+use iotcert_suite::{NetError, RunContext};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use super::Target;
+
+/// Plain TCP or TLS over it.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// An open connection to a unit's service; holds the pacer slot while open.
+pub struct Link {
+    io: Io,
+    _permit: ConnectionPermit,
+    /// Bytes read beyond what the last reader consumed.
+    pub pending: Vec<u8>,
+}
+
+/// Why reading stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadStop {
+    /// The predicate accepted the bytes.
+    Complete,
+    /// The peer closed the connection.
+    Closed,
+    /// The byte cap was reached.
+    Cap,
+    /// The time allowed ran out.
+    Timeout,
+    /// The connection failed.
+    Failed(NetError),
+}
+
+impl Link {
+    /// Connect to `target` through the scope guard and pacer, then TLS when asked.
+    pub async fn open(
+        ctx: &RunContext,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<Link, NetError> {
+        let guarded = ctx.connect_tcp(&target.unit, target.port, timeout).await?;
+        let (stream, permit) = guarded.into_parts();
+        let io = if target.tls {
+            let name = server_name(target);
+            let handshake = tls_connector().connect(name, stream);
+            match tokio::time::timeout(timeout, handshake).await {
+                Err(_) => return Err(NetError::Timeout),
+                Ok(Err(error)) => return Err(NetError::Io(format!("TLS handshake: {error}"))),
+                Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
+            }
+        } else {
+            Io::Plain(stream)
+        };
+        Ok(Link {
+            io,
+            _permit: permit,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Write all of `bytes` within `timeout`, recording them.
+    pub async fn send(
+        &mut self,
+        bytes: &[u8],
+        timeout: Duration,
+        transcript: &mut Transcript,
+    ) -> Result<(), NetError> {
+        transcript.sent(bytes);
+        let write = async {
+            match &mut self.io {
+                Io::Plain(stream) => stream.write_all(bytes).await,
+                Io::Tls(stream) => {
+                    stream.write_all(bytes).await?;
+                    stream.flush().await
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, write).await {
+            Err(_) => Err(NetError::Timeout),
+            Ok(result) => result.map_err(NetError::from),
+        }
+    }
+
+    /// Read into `self.pending` until `done(&pending)` holds, the peer closes, `cap`
+    /// bytes are pending, or `timeout` passes in total. Every chunk is recorded.
+    pub async fn read_until(
+        &mut self,
+        cap: usize,
+        timeout: Duration,
+        transcript: &mut Transcript,
+        mut done: impl FnMut(&[u8]) -> bool,
+    ) -> ReadStop {
+        if done(&self.pending) {
+            return ReadStop::Complete;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut chunk = vec![0u8; 8 * 1024];
+        loop {
+            if self.pending.len() >= cap {
+                return ReadStop::Cap;
+            }
+            let read = async {
+                match &mut self.io {
+                    Io::Plain(stream) => stream.read(&mut chunk).await,
+                    Io::Tls(stream) => stream.read(&mut chunk).await,
+                }
+            };
+            match tokio::time::timeout_at(deadline, read).await {
+                Err(_) => return ReadStop::Timeout,
+                Ok(Err(error)) => return ReadStop::Failed(error.into()),
+                Ok(Ok(0)) => return ReadStop::Closed,
+                Ok(Ok(count)) => {
+                    let received = chunk.get(..count).unwrap_or_default();
+                    transcript.received(received);
+                    self.pending.extend_from_slice(received);
+                    if done(&self.pending) {
+                        return ReadStop::Complete;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The raw TCP stream (for SSH, which does its own framing), when not TLS.
+    pub fn into_plain(self) -> Option<(TcpStream, ConnectionPermit)> {
+        match self.io {
+            Io::Plain(stream) => Some((stream, self._permit)),
+            Io::Tls(_) => None,
+        }
+    }
+}
+
+/// The name sent in SNI: the unit's hostname, or its address.
+fn server_name(target: &Target) -> ServerName<'static> {
+    if let Some(name) = target
+        .unit
+        .hostname
+        .as_deref()
+        .and_then(|host| ServerName::try_from(host.to_owned()).ok())
+    {
+        return name;
+    }
+    let address: IpAddr = target.unit.address;
+    ServerName::IpAddress(address.into())
+}
+
+/// One TLS client configuration for the whole process.
+fn tls_connector() -> TlsConnector {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(AcceptAnyCertificate {
+            provider: Arc::clone(&provider),
+        });
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|_| rustls::ClientConfig::builder());
+        Arc::new(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth(),
+        )
+    });
+    TlsConnector::from(Arc::clone(config))
+}
+
+/// Accepts every certificate but still checks handshake signatures, so the channel is
+/// at least bound to whatever key the server showed.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
