@@ -12,7 +12,9 @@
 use crate::formats::Artifact;
 use base64::Engine as _;
 use iotcert_suite::evidence::escape_bytes;
-use iotcert_suite::profile::{UpdateDelivery, UpdateOptions, UploadEncoding, VersionQuery};
+use iotcert_suite::profile::{
+    UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
+};
 use iotcert_suite::{RunContext, SampleUnit};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -140,7 +142,7 @@ pub async fn deliver(
             success_exit_codes,
             timeout_seconds,
         } => {
-            let paths = match write_artifact(workdir, artifact) {
+            let paths = match write_artifact(workdir, artifact, options.format) {
                 Ok(paths) => paths,
                 Err(why) => {
                     return Delivered {
@@ -172,6 +174,7 @@ pub async fn deliver(
             timeout_seconds,
         } => {
             serve(
+                options.format,
                 *bind,
                 *port,
                 *tls,
@@ -220,9 +223,19 @@ struct ArtifactPaths {
     signature: PathBuf,
 }
 
-fn write_artifact(workdir: &Path, artifact: &Artifact) -> Result<ArtifactPaths, String> {
-    let image = workdir.join("update.img");
-    let signature = workdir.join("update.img.sig");
+fn write_artifact(
+    workdir: &Path,
+    artifact: &Artifact,
+    format: UpdateFormat,
+) -> Result<ArtifactPaths, String> {
+    // Update tools look at the extension: `rauc` and `swupdate` users name bundles so.
+    let name = match format {
+        UpdateFormat::Swu => "update.swu",
+        UpdateFormat::Rauc => "update.raucb",
+        UpdateFormat::Plain => "update.img",
+    };
+    let image = workdir.join(name);
+    let signature = workdir.join(format!("{name}.sig"));
     std::fs::write(&image, &artifact.image)
         .map_err(|e| format!("cannot write {}: {e}", image.display()))?;
     std::fs::write(
@@ -637,6 +650,7 @@ pub async fn probe_health(
 
 #[allow(clippy::too_many_arguments)]
 async fn serve(
+    format: UpdateFormat,
     bind: IpAddr,
     port: u16,
     tls: bool,
@@ -668,7 +682,7 @@ async fn serve(
         Ok(local) => local,
         Err(e) => return refuse(format!("update server has no address: {e}")),
     };
-    let paths = match write_artifact(workdir, artifact) {
+    let paths = match write_artifact(workdir, artifact, format) {
         Ok(paths) => paths,
         Err(why) => return refuse(why),
     };
