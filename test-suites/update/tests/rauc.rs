@@ -31,7 +31,12 @@ impl Drop for RaucService {
     }
 }
 
-fn start_rauc(dir: &Path, setup: &str, keyring: &Path, downgrade_protection: bool) -> RaucService {
+fn start_rauc(
+    dir: &Path,
+    setup: &str,
+    keyring: Option<&Path>,
+    downgrade_protection: bool,
+) -> RaucService {
     let root = dir.join(setup);
     std::fs::create_dir_all(&root).unwrap();
     let socket = root.join("bus");
@@ -89,9 +94,9 @@ fn start_rauc(dir: &Path, setup: &str, keyring: &Path, downgrade_protection: boo
         String::new()
     };
     let system = format!(
-        "[system]\ncompatible=acme-cam\nbootloader=noop\ndata-directory={root}/data\n\n[keyring]\npath={keyring}\n\n[handlers]\n{pre_install}post-install={post}\n\n[slot.rootfs.0]\ndevice={root}/slot0.img\ntype=raw\nbootname=A\n\n[slot.rootfs.1]\ndevice={root}/slot1.img\ntype=raw\nbootname=B\n",
+        "[system]\ncompatible=acme-cam\nbootloader=noop\ndata-directory={root}/data\n\n{keyring}[handlers]\n{pre_install}post-install={post}\n\n[slot.rootfs.0]\ndevice={root}/slot0.img\ntype=raw\nbootname=A\n\n[slot.rootfs.1]\ndevice={root}/slot1.img\ntype=raw\nbootname=B\n",
         root = root.display(),
-        keyring = keyring.display(),
+        keyring = keyring.map(|k| format!("[keyring]\npath={}\n\n", k.display())).unwrap_or_default(),
         post = post.display(),
     );
     std::fs::write(root.join("system.conf"), system).unwrap();
@@ -214,7 +219,7 @@ async fn rauc_secure_passes_and_every_insecure_setup_is_found() {
     let limit = Duration::from_secs(300);
 
     let secure = {
-        let service = start_rauc(dir, "secure", &dir.join("acme-ca.pem"), true);
+        let service = start_rauc(dir, "secure", Some(&dir.join("acme-ca.pem")), true);
         run_suite(&profile("secure", dir, &service.address), dir, limit).await
     };
     secure.dump();
@@ -227,7 +232,12 @@ async fn rauc_secure_passes_and_every_insecure_setup_is_found() {
     }
 
     let extra_key = {
-        let service = start_rauc(dir, "extra-key", &dir.join("acme-and-dev-ca.pem"), true);
+        let service = start_rauc(
+            dir,
+            "extra-key",
+            Some(&dir.join("acme-and-dev-ca.pem")),
+            true,
+        );
         run_suite(&profile("extra-key", dir, &service.address), dir, limit).await
     };
     extra_key.dump();
@@ -241,7 +251,7 @@ async fn rauc_secure_passes_and_every_insecure_setup_is_found() {
     );
 
     let no_downgrade = {
-        let service = start_rauc(dir, "no-downgrade", &dir.join("acme-ca.pem"), false);
+        let service = start_rauc(dir, "no-downgrade", Some(&dir.join("acme-ca.pem")), false);
         run_suite(&profile("no-downgrade", dir, &service.address), dir, limit).await
     };
     no_downgrade.dump();
@@ -253,4 +263,25 @@ async fn rauc_secure_passes_and_every_insecure_setup_is_found() {
         no_downgrade.verdict(checks::UNSIGNED_IMAGE, "rauc"),
         Verdict::Pass
     );
+
+    // "No key" cannot make RAUC insecure: without a keyring it installs nothing, so the
+    // suite reports a broken mechanism (the genuine image refused), not an open one.
+    let no_key = {
+        let service = start_rauc(dir, "no-key", None, true);
+        run_suite(&profile("no-key", dir, &service.address), dir, limit).await
+    };
+    no_key.dump();
+    assert_eq!(no_key.verdict(checks::GENUINE_IMAGE, "rauc"), Verdict::Fail);
+    for check in [
+        checks::TAMPERED_IMAGE,
+        checks::UNSIGNED_IMAGE,
+        checks::UNTRUSTED_SIGNER,
+        checks::ROLLBACK,
+    ] {
+        assert_eq!(
+            no_key.verdict(check, "rauc"),
+            Verdict::Pass,
+            "no-key setup, {check}"
+        );
+    }
 }
