@@ -40,6 +40,9 @@ pub struct Profile {
     /// Executables that speak the external-suite protocol (see [`crate::event`]).
     #[serde(default)]
     pub external_suites: Vec<ExternalSuite>,
+    /// Options of the TLS suite: trust anchors, policy, and the device's TLS client.
+    #[serde(default)]
+    pub tls: TlsOptions,
 }
 
 /// Who made the device and which firmware it runs.
@@ -786,6 +789,83 @@ pub struct UnitCredential {
     pub service: String,
     pub username: String,
     pub password: String,
+}
+
+/// Options of the TLS suite. Paths are relative to the profile file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// Certificates (PEM) the units' server certificates must chain to, such as the
+    /// manufacturer's device CA. Without any, only self-signed certificates can be judged.
+    #[serde(default)]
+    pub trust_anchors: Vec<PathBuf>,
+    /// TCP ports inspected besides the interfaces declared with `tls = true`; declared
+    /// TCP interfaces without TLS are probed too, and inspected when they answer TLS.
+    #[serde(default)]
+    pub extra_ports: Vec<u16>,
+    /// Longest acceptable validity of a server certificate, in days.
+    #[serde(default = "TlsOptions::default_max_validity_days")]
+    pub max_certificate_validity_days: u32,
+    /// Count CBC suites with a SHA-1 MAC as weak (BSI TR-02102 and NIST SP 800-52r2 do).
+    #[serde(default)]
+    pub forbid_cbc_sha1: bool,
+    /// Timeout of one connection or read, in milliseconds.
+    #[serde(default = "TlsOptions::default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The device as a TLS client (its cloud or update connection); absent when the
+    /// device declares no outgoing TLS connection.
+    #[serde(default)]
+    pub client: Option<TlsClientOptions>,
+}
+
+impl TlsOptions {
+    fn default_max_validity_days() -> u32 {
+        825
+    }
+    fn default_timeout_ms() -> u64 {
+        3000
+    }
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            trust_anchors: Vec::new(),
+            extra_ports: Vec::new(),
+            max_certificate_validity_days: Self::default_max_validity_days(),
+            forbid_cbc_sha1: false,
+            timeout_ms: Self::default_timeout_ms(),
+            client: None,
+        }
+    }
+}
+
+/// How the device's TLS client is pointed at the servers of the harness.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsClientOptions {
+    /// Loopback address and port the harness listens on, where the device's client
+    /// connects (its cloud host resolves there, or it is configured with it).
+    pub listen: std::net::SocketAddr,
+    /// The host name the device expects its server to have.
+    pub server_name: String,
+    /// A CA (PEM) the device trusts, for the valid control certificate.
+    pub trusted_ca_certificate: PathBuf,
+    /// Its PKCS#8 private key (PEM).
+    pub trusted_ca_key: PathBuf,
+    /// Run before each presented certificate to make the device connect; without it
+    /// the suite waits for the device's periodic retries.
+    #[serde(default)]
+    pub trigger: Option<CommandSpec>,
+    /// Seconds to wait for the device to connect, for each certificate presented.
+    #[serde(default = "TlsClientOptions::default_wait_seconds")]
+    pub wait_seconds: u64,
+}
+
+impl TlsClientOptions {
+    fn default_wait_seconds() -> u64 {
+        10
+    }
 }
 
 #[cfg(test)]
