@@ -602,8 +602,9 @@ pub enum UpdateDelivery {
         port: u16,
         #[serde(default)]
         tls: bool,
-        /// Tells the device to pull: `{url}` is replaced by the image's URL. Without it the
-        /// suite waits for the device to poll.
+        /// Tells the device to pull: `{url}` is replaced by the image's URL and `{ca}` by
+        /// the path of the server's certificate (HTTPS). Without it the suite waits for
+        /// the device to poll.
         #[serde(default)]
         trigger: Option<CommandSpec>,
         /// Seconds to wait for the device to fetch the image.
