@@ -27,6 +27,8 @@ use tokio::time::Instant;
 const MAX_RESPONSE: usize = 64 * 1024;
 /// Timeout of connecting and of the version query.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// File name of the `serve` channel's HTTPS certificate in the working directory.
+const SERVER_CERTIFICATE: &str = "update-server.pem";
 /// Requests a `serve` server answers for one attempt, at most.
 const MAX_SERVED_REQUESTS: usize = 16;
 
@@ -221,6 +223,8 @@ fn multipart(artifact: &Artifact, image_field: &str, signature_field: &str) -> (
 struct ArtifactPaths {
     image: PathBuf,
     signature: PathBuf,
+    /// Certificate of the `serve` channel's HTTPS server (`{ca}` in a trigger).
+    server_certificate: PathBuf,
 }
 
 fn write_artifact(
@@ -243,7 +247,11 @@ fn write_artifact(
         artifact.signature.as_deref().unwrap_or_default(),
     )
     .map_err(|e| format!("cannot write {}: {e}", signature.display()))?;
-    Ok(ArtifactPaths { image, signature })
+    Ok(ArtifactPaths {
+        image,
+        signature,
+        server_certificate: workdir.join(SERVER_CERTIFICATE),
+    })
 }
 
 fn substitute(argument: &str, paths: &ArtifactPaths, url: Option<&str>) -> String {
@@ -251,7 +259,9 @@ fn substitute(argument: &str, paths: &ArtifactPaths, url: Option<&str>) -> Strin
         .replace("{image}", &paths.image.to_string_lossy())
         .replace("{signature}", &paths.signature.to_string_lossy());
     if let Some(url) = url {
-        out = out.replace("{url}", url);
+        out = out
+            .replace("{url}", url)
+            .replace("{ca}", &paths.server_certificate.to_string_lossy());
     }
     out
 }
@@ -748,7 +758,7 @@ fn server_tls(bind: IpAddr, workdir: &Path) -> Result<tokio_rustls::TlsAcceptor,
     let mut params = rcgen::CertificateParams::default();
     params.subject_alt_names = vec![rcgen::SanType::IpAddress(bind)];
     let certificate = params.self_signed(&key).map_err(|e| e.to_string())?;
-    let ca_path = workdir.join("update-server.pem");
+    let ca_path = workdir.join(SERVER_CERTIFICATE);
     std::fs::write(&ca_path, certificate.pem())
         .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -190,3 +190,45 @@ fn debian_swupdate_cannot_run_without_a_key() {
     let text = String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).into_owned();
     assert!(text.contains("built for signed images"), "{text}");
 }
+
+/// The `serve` channel over HTTPS: the device (curl, then SWUpdate) pulls each image
+/// from the suite's loopback server, trusting the server's certificate (`{ca}`).
+#[tokio::test]
+async fn swupdate_pulling_from_the_https_update_server() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    make_pki(dir, "acme");
+    make_pki(dir, "dev");
+    make_swu(dir, "genuine", "2.0.0");
+    make_swu(dir, "older", "1.0.0");
+    let pulled = dir.join("pulled.swu");
+    let script = format!(
+        "curl -sSf --max-time 20 --cacert {{ca}} -o {pulled} {{url}} && swupdate -c -H acme:1.0 -k {ca} -N 2.0.0 -i {pulled}",
+        pulled = pulled.display(),
+        ca = dir.join("acme-ca.pem").display()
+    );
+    let command_profile = profile("unused", true);
+    let (head, _) = command_profile.split_once("[update.delivery]").unwrap();
+    let serve_profile = format!(
+        "{head}[update.delivery]\nkind = \"serve\"\ntls = true\ntimeout_seconds = 60\ntrigger = {{ program = \"sh\", args = [\"-c\", {script:?}] }}\n"
+    );
+    let run = run_suite(&serve_profile, dir, Duration::from_secs(300)).await;
+    run.dump();
+    for check in [
+        checks::TAMPERED_IMAGE,
+        checks::UNSIGNED_IMAGE,
+        checks::UNTRUSTED_SIGNER,
+        checks::ROLLBACK,
+        checks::GENUINE_IMAGE,
+    ] {
+        assert_eq!(run.verdict(check, "swupdate"), Verdict::Pass, "{check}");
+    }
+    let genuine = run.attempts(checks::GENUINE_IMAGE, "swupdate");
+    assert!(
+        genuine[0]["channel_answer"]
+            .as_str()
+            .unwrap()
+            .contains("image fetched"),
+        "{genuine:#}"
+    );
+}
