@@ -64,6 +64,12 @@ impl Suite for CredentialsSuite {
         }
     }
 
+    /// Guessing passwords and measuring brute-force resistance lock accounts on a
+    /// well-behaved device: run after every other suite.
+    fn disturbs_device(&self) -> bool {
+        true
+    }
+
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
         if !checks::ALL.contains(&check.id.as_str()) {
             return Applicability::NotApplicable {

@@ -42,6 +42,14 @@ pub trait Suite: Send + Sync {
     /// Whether `check` applies to the device described by `profile`.
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability;
 
+    /// True for a suite that may change the device's state for others: lock accounts
+    /// (brute force), crash or restart it (fuzzing). The engine runs such suites one at
+    /// a time, after every other suite has finished, so they cannot spoil other
+    /// verdicts.
+    fn disturbs_device(&self) -> bool {
+        false
+    }
+
     /// Exercise the device and emit a result for every pending, applicable check.
     ///
     /// Return when done, or soon after the context's deadline or cancellation; the
