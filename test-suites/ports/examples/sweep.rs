@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let ports = args.next().unwrap_or_else(|| "1-65535".to_owned());
-    let max_connections = args.next().unwrap_or_else(|| "8192".to_owned());
+    let max_connections = args.next().unwrap_or_else(|| "128".to_owned());
     let text = format!(
         r#"
 [device]
