@@ -53,7 +53,7 @@ connections_per_second = 100000
 [ports]
 tcp = ["40000-41000"]
 connect_timeout_ms = 1000
-retries = 6
+retries = 8
 udp = false
 
 [campaign]
