@@ -194,59 +194,57 @@ pub async fn execute(
             .collect(),
     );
     let deadline_after = Duration::from_secs(profile.campaign.suite_deadline_seconds);
-    let (sender, mut receiver) = mpsc::channel::<(Arc<str>, SuiteEvent)>(1024);
-    let mut running = tokio::task::JoinSet::new();
-    let mut suite_ends: BTreeMap<String, SuiteEnd> = BTreeMap::new();
-    let mut task_suites: BTreeMap<tokio::task::Id, String> = BTreeMap::new();
+    let mut together = Vec::new();
+    let mut alone = Vec::new();
     for (suite_id, keys) in &pending {
         let suite = suites
             .iter()
             .find(|s| s.descriptor().id == *suite_id)
             .cloned()
             .ok_or_else(|| EngineError::MissingSuite(suite_id.clone()))?;
-        observer.suite_started(suite_id, keys.len());
-        let deadline = Instant::now() + deadline_after;
-        let ctx = RunContext::new(
-            Arc::clone(&profile),
-            Arc::clone(&pacers),
-            deadline,
-            cancel.child_token(),
-            keys.clone(),
-            EventSink::new(suite_id, sender.clone()),
-        );
-        let cancelled = cancel.clone();
-        let task = running.spawn(async move {
-            let cancelled_and_grace_passed = async {
-                cancelled.cancelled().await;
-                tokio::time::sleep(DEADLINE_GRACE).await;
-            };
-            tokio::select! {
-                ran = tokio::time::timeout_at(deadline + DEADLINE_GRACE, suite.run(ctx)) => match ran {
-                    Ok(Ok(())) => SuiteEnd::Returned,
-                    Ok(Err(error)) => SuiteEnd::Failed(error.to_string()),
-                    Err(_) => SuiteEnd::DeadlinePassed,
-                },
-                _ = cancelled_and_grace_passed => SuiteEnd::Cancelled,
-            }
-        });
-        task_suites.insert(task.id(), suite_id.clone());
+        let batch = if suite.disturbs_device() {
+            &mut alone
+        } else {
+            &mut together
+        };
+        batch.push((suite_id.clone(), suite, keys.clone()));
     }
-    drop(sender);
+    let (sender, mut receiver) = mpsc::channel::<(Arc<str>, SuiteEvent)>(1024);
+    let (lifecycle, mut lifecycle_events) = mpsc::unbounded_channel::<Lifecycle>();
+    let launcher = Launcher {
+        profile: Arc::clone(&profile),
+        pacers,
+        deadline_after,
+        cancel: cancel.clone(),
+        sender,
+        lifecycle,
+    };
+    let scheduler = tokio::spawn(launcher.run_all(together, alone));
 
     let mut remaining = pending.clone();
-    loop {
+    let mut suite_ends: BTreeMap<String, SuiteEnd> = BTreeMap::new();
+    let (mut events_open, mut lifecycle_open) = (true, true);
+    while events_open || lifecycle_open {
         tokio::select! {
-            event = receiver.recv() => match event {
+            event = receiver.recv(), if events_open => match event {
                 Some((suite, event)) => handle_event(store, observer, &campaign, &suite, event, &mut remaining)?,
-                None => break,
+                None => events_open = false,
             },
-            Some(joined) = running.join_next_with_id(), if !running.is_empty() => {
-                note_suite_end(joined, &task_suites, &mut suite_ends);
-            }
+            change = lifecycle_events.recv(), if lifecycle_open => match change {
+                Some(Lifecycle::Started { suite, pending }) => observer.suite_started(&suite, pending),
+                Some(Lifecycle::Ended { suite, end }) => {
+                    suite_ends.insert(suite, end);
+                }
+                None => lifecycle_open = false,
+            },
         }
     }
-    while let Some(joined) = running.join_next_with_id().await {
-        note_suite_end(joined, &task_suites, &mut suite_ends);
+    if let Err(error) = scheduler.await {
+        observer.log(
+            "engine",
+            LogLevel::Warn,
+            &format!("the suite scheduler ended abnormally: {error}"),
+        );
     }
 
     for (suite, keys) in remaining {
@@ -310,21 +308,85 @@ impl SuiteEnd {
     }
 }
 
-/// Remember how a suite task ended; a panic is the suite's fault and becomes ERROR.
-fn note_suite_end(
-    joined: Result<(tokio::task::Id, SuiteEnd), tokio::task::JoinError>,
-    task_suites: &BTreeMap<tokio::task::Id, String>,
-    ends: &mut BTreeMap<String, SuiteEnd>,
-) {
-    let (id, end) = match joined {
-        Ok(pair) => pair,
-        Err(error) => (
-            error.id(),
-            SuiteEnd::Failed(format!("the suite task ended abnormally: {error}")),
-        ),
-    };
-    if let Some(suite) = task_suites.get(&id) {
-        ends.insert(suite.clone(), end);
+/// A suite starting or ending, told by the scheduler to the engine's event loop.
+enum Lifecycle {
+    Started { suite: String, pending: usize },
+    Ended { suite: String, end: SuiteEnd },
+}
+
+/// A suite ready to run: its id, the suite, and the checks it must still decide.
+type Scheduled = (String, Arc<dyn Suite>, BTreeSet<PlanKey>);
+
+/// Starts suites: side by side those that leave the device as it was, then one at a
+/// time those that may disturb it ([`Suite::disturbs_device`]). After a cancellation
+/// nothing new starts; what is pending stays pending for `--resume`.
+struct Launcher {
+    profile: Arc<Profile>,
+    pacers: Arc<BTreeMap<String, Pacer>>,
+    deadline_after: Duration,
+    cancel: CancellationToken,
+    sender: mpsc::Sender<(Arc<str>, SuiteEvent)>,
+    lifecycle: mpsc::UnboundedSender<Lifecycle>,
+}
+
+impl Launcher {
+    async fn run_all(self, together: Vec<Scheduled>, alone: Vec<Scheduled>) {
+        self.run_batch(together).await;
+        for scheduled in alone {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.run_batch(vec![scheduled]).await;
+        }
+    }
+
+    /// Run suites side by side until every one has ended; a panic is the suite's fault.
+    async fn run_batch(&self, batch: Vec<Scheduled>) {
+        let mut running = tokio::task::JoinSet::new();
+        let mut task_suites: BTreeMap<tokio::task::Id, String> = BTreeMap::new();
+        for (suite_id, suite, keys) in batch {
+            let _ = self.lifecycle.send(Lifecycle::Started {
+                suite: suite_id.clone(),
+                pending: keys.len(),
+            });
+            let deadline = Instant::now() + self.deadline_after;
+            let ctx = RunContext::new(
+                Arc::clone(&self.profile),
+                Arc::clone(&self.pacers),
+                deadline,
+                self.cancel.child_token(),
+                keys,
+                EventSink::new(&suite_id, self.sender.clone()),
+            );
+            let cancelled = self.cancel.clone();
+            let task = running.spawn(async move {
+                let cancelled_and_grace_passed = async {
+                    cancelled.cancelled().await;
+                    tokio::time::sleep(DEADLINE_GRACE).await;
+                };
+                tokio::select! {
+                    ran = tokio::time::timeout_at(deadline + DEADLINE_GRACE, suite.run(ctx)) => match ran {
+                        Ok(Ok(())) => SuiteEnd::Returned,
+                        Ok(Err(error)) => SuiteEnd::Failed(error.to_string()),
+                        Err(_) => SuiteEnd::DeadlinePassed,
+                    },
+                    _ = cancelled_and_grace_passed => SuiteEnd::Cancelled,
+                }
+            });
+            task_suites.insert(task.id(), suite_id);
+        }
+        while let Some(joined) = running.join_next_with_id().await {
+            let (id, end) = match joined {
+                Ok(pair) => pair,
+                Err(error) => (
+                    error.id(),
+                    SuiteEnd::Failed(format!("the suite task ended abnormally: {error}")),
+                ),
+            };
+            if let Some(suite) = task_suites.remove(&id) {
+                let _ = self.lifecycle.send(Lifecycle::Ended { suite, end });
+            }
+        }
     }
 }
 

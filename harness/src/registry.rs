@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 /// The suites compiled into this build, in report order.
 pub fn builtin_suites() -> Vec<Arc<dyn Suite>> {
-    vec![Arc::new(iotcert_suite_ports::PortsSuite::new())]
+    vec![
+        Arc::new(iotcert_suite_ports::PortsSuite::new()),
+        Arc::new(iotcert_suite_credentials::CredentialsSuite::new()),
+    ]
 }
 
 /// Built-in suites plus the external suites the profile names; relative program paths
