@@ -26,6 +26,8 @@ pub mod port {
     pub const COAP: u16 = 5683;
     /// ADB-like debug service, never declared (flaw [`super::Flaws::debug_service`]).
     pub const ADB: u16 = 5555;
+    /// SSH with password login, on every device (host key: [`super::Flaws::shared_host_key`]).
+    pub const SSH: u16 = 2222;
 }
 
 /// The weaknesses of a device, one switch each. `Flaws::default()` is a device without any.
@@ -67,6 +69,10 @@ pub struct Flaws {
     /// TLS services present a self-signed certificate rather than one issued by the
     /// device's own CA, so no client can verify it without trusting it blindly.
     pub self_signed_certificate: bool,
+    /// Every unit of the model derives its SSH host key from one seed baked into the
+    /// firmware, so all units show the same key. Without this flaw each unit draws its own
+    /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
+    pub shared_host_key: bool,
 }
 
 impl Flaws {
@@ -90,6 +96,7 @@ impl Flaws {
             version_banners: true,
             debug_service: true,
             self_signed_certificate: true,
+            shared_host_key: true,
         }
     }
 }

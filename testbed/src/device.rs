@@ -12,7 +12,7 @@ use crate::admin::Sessions;
 use crate::broker::Broker;
 use crate::config::{port, DeviceConfig, Flaws};
 use crate::limits::{self, MAX_CONNECTIONS_PER_DEVICE};
-use crate::{adb, broker, coap, http, telnet, tls};
+use crate::{adb, broker, coap, http, ssh, telnet, tls};
 use iotcert_suite::profile::{Authentication, Interface, Transport};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -59,7 +59,7 @@ pub enum TestbedError {
 pub struct Service {
     pub port: u16,
     pub transport: Transport,
-    /// Protocol spoken, as a port scanner would name it: `telnet`, `http`, `https`,
+    /// Protocol spoken, as a port scanner would name it: `telnet`, `ssh`, `http`, `https`,
     /// `mqtt`, `mqtts`, `coap`, `adb`.
     pub name: String,
     /// Whether the service is wrapped in TLS.
@@ -70,6 +70,7 @@ pub struct Service {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TcpRole {
     Telnet,
+    Ssh,
     AdminWeb,
     Update,
     Mqtt,
@@ -140,6 +141,14 @@ fn plan(flaws: &Flaws) -> Vec<PlannedService> {
             true,
             Authentication::None,
             "firmware update endpoint",
+        ),
+        service(
+            Role::Tcp(TcpRole::Ssh),
+            port::SSH,
+            "ssh",
+            false,
+            Authentication::Password,
+            "SSH administration",
         ),
         service(
             Role::Coap,
@@ -214,6 +223,9 @@ pub(crate) struct DeviceState {
     pub(crate) accounts: Accounts,
     pub(crate) sessions: Sessions,
     pub(crate) broker: Broker,
+    /// The SSH server's configuration, with the unit's host key.
+    pub(crate) ssh_config: Arc<russh::server::Config>,
+    ssh_fingerprint: String,
     firmware_version: Mutex<String>,
     /// Set when a refused image crashed the update agent ([`Flaws::fragile_update_agent`]).
     pub(crate) update_agent_crashed: std::sync::atomic::AtomicBool,
@@ -265,6 +277,14 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
     let identity =
         tls::identity_for(&config).map_err(|error| TestbedError::Tls(error.to_string()))?;
     let acceptor = TlsAcceptor::from(Arc::clone(&identity.server_config));
+    let host_key = ssh::host_key(config.flaws.shared_host_key)
+        .map_err(|error| TestbedError::Randomness(error.to_string()))?;
+    let ssh_fingerprint = ssh::fingerprint(&host_key);
+    let ssh_config = ssh::config(
+        host_key,
+        !config.flaws.no_login_lockout,
+        config.flaws.version_banners,
+    );
     let services = plan(&config.flaws);
 
     let mut tcp_listeners = Vec::new();
@@ -299,6 +319,8 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
         accounts,
         sessions: Sessions::default(),
         broker: Broker::default(),
+        ssh_config,
+        ssh_fingerprint,
         firmware_version: Mutex::new(config.firmware_version),
         update_agent_crashed: std::sync::atomic::AtomicBool::new(false),
         started: Instant::now(),
@@ -407,6 +429,10 @@ where
     // for the device: the error has no one to be reported to.
     let _ = match role {
         TcpRole::Telnet => telnet::serve(stream, &state).await,
+        TcpRole::Ssh => {
+            ssh::serve(stream, state).await;
+            Ok(())
+        }
         TcpRole::AdminWeb => http::serve(stream, &state, http::Site::Admin, over_tls).await,
         TcpRole::Update => http::serve(stream, &state, http::Site::Update, over_tls).await,
         TcpRole::Mqtt => broker::serve(stream, state).await,
@@ -465,6 +491,11 @@ impl RunningDevice {
         self.state.accounts.credentials()
     }
 
+    /// The `SHA256:...` fingerprint of the unit's SSH host key, as `ssh-keygen -l` shows it.
+    pub fn ssh_host_key_fingerprint(&self) -> &str {
+        &self.state.ssh_fingerprint
+    }
+
     /// PEM of the certificate a client must trust to verify the device's TLS services:
     /// the device CA, or with [`Flaws::self_signed_certificate`] the self-signed leaf.
     pub fn ca_pem(&self) -> &str {
@@ -512,6 +543,7 @@ mod tests {
         assert_eq!(
             ports,
             [
+                port::SSH,
                 port::COAP,
                 port::HTTPS_ADMIN,
                 port::HTTPS_UPDATE,
@@ -521,7 +553,7 @@ mod tests {
         assert!(services.iter().all(|s| s.declared));
         assert!(services
             .iter()
-            .all(|s| s.tls || s.transport() == Transport::Udp));
+            .all(|s| s.tls || s.transport() == Transport::Udp || s.name == "ssh"));
     }
 
     #[test]

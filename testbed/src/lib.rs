@@ -2,10 +2,10 @@
 //!
 //! iotcert needs devices to certify that behave the same on every machine: for the demo,
 //! for the tests of every suite, and for benchmarks against peer tools. A device here is a
-//! set of real network services (telnet, an HTTP(S) admin interface, an MQTT broker, an
+//! set of real network services (SSH, telnet, an HTTP(S) admin interface, an MQTT broker, an
 //! update endpoint, CoAP, and an ADB-like debug port) bound to one loopback address, each
 //! speaking its protocol well enough that stock clients (curl, mosquitto_pub, openssl
-//! s_client, telnet, coap-client) work against it.
+//! s_client, ssh, telnet, coap-client) work against it.
 //!
 //! Every weakness is a field of [`Flaws`]: [`DeviceConfig::secure`] switches them all off
 //! and passes every check of every suite; [`DeviceConfig::insecure`] switches them all on
@@ -13,6 +13,7 @@
 //!
 //! | port | service | secure | insecure | switch |
 //! | --- | --- | --- | --- | --- |
+//! | 2222/tcp | SSH, password login | declared | declared, one host key for all units | [`Flaws::shared_host_key`] |
 //! | 2323/tcp | telnet shell | - | declared | [`Flaws::telnet`] |
 //! | 8080/tcp | admin web, HTTP | - | declared | [`Flaws::cleartext_http_admin`] |
 //! | 8443/tcp | admin web, HTTPS | declared | declared | |
@@ -53,6 +54,7 @@ mod device;
 pub mod http;
 mod limits;
 pub mod mqtt;
+mod ssh;
 pub mod telnet;
 mod tls;
 pub mod update;

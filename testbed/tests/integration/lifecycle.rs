@@ -33,6 +33,7 @@ async fn declared_interfaces_are_the_listening_services_less_the_hidden_ones() {
             listening,
             BTreeSet::from([
                 port::MQTT,
+                port::SSH,
                 port::TELNET,
                 port::ADB,
                 port::HTTP_ADMIN,
@@ -64,9 +65,10 @@ async fn declared_interfaces_are_the_listening_services_less_the_hidden_ones() {
             .map(|i| (i.port, i.transport, i.tls))
             .collect();
         assert_eq!(listening, declared);
-        assert!(listening
-            .iter()
-            .all(|(_, transport, tls)| *tls || *transport == Transport::Udp));
+        // Every TCP service is encrypted: TLS, or SSH's own.
+        assert!(listening.iter().all(|(port, transport, tls)| *tls
+            || *transport == Transport::Udp
+            || *port == port::SSH));
         device.shutdown().await;
     })
     .await;

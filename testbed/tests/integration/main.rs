@@ -1,5 +1,5 @@
 //! Integration tests of the testbed: real clients (curl, mosquitto_pub and mosquitto_sub,
-//! openssl s_client, telnet, coap-client, nmap) and raw protocol exchanges against
+//! openssl s_client, ssh with sshpass, dbclient, telnet, coap-client, nmap) and raw protocol exchanges against
 //! running devices, each test on its own loopback address and bounded in time.
 //!
 //! A missing client program fails its test with the Debian package to install; the test
@@ -11,6 +11,7 @@ mod http;
 mod lifecycle;
 mod mqtt;
 mod robustness;
+mod ssh;
 mod support;
 mod telnet;
 mod tls;
