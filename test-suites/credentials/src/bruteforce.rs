@@ -25,7 +25,8 @@ pub struct Measurement {
     pub concurrency: usize,
     pub wall_time_ms: u64,
     pub attempts_per_second: f64,
-    /// Duration of each answer, in the order the attempts finished.
+    /// Duration of each answer (the credential's judgement where the probe can time it
+    /// apart from connection setup), in the order the attempts finished.
     pub answers: Vec<(String, u64)>,
     pub median_ms: u64,
     pub first_median_ms: u64,
@@ -65,7 +66,8 @@ pub async fn measure(
             }
             let login = Login::new(username, &format!("iotcert-wrong-{}", random_token(6)));
             let attempt = probe::attempt(ctx, target, &login).await;
-            Some((attempt.outcome, attempt.elapsed))
+            let answer = attempt.answer_time();
+            Some((attempt.outcome, answer))
         })
         .collect();
     let attempts: Vec<_> = stream::iter(work)

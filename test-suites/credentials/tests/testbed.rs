@@ -1,7 +1,8 @@
 //! The suite against the testbed's virtual devices: the insecure model fails every
-//! check for its known flaw (admin/admin on telnet, HTTP and MQTT, anonymous MQTT, no
-//! lockout, one credential on both units); the secure model passes every check, its
-//! lockout after five failures being the throttle.
+//! check for its known flaw (admin/admin on SSH, telnet, HTTP and MQTT, anonymous MQTT,
+//! no lockout, one credential and one SSH host key on both units); the secure model
+//! passes every check, its lockout after five failures being the throttle and its two
+//! units showing SSH host keys of their own.
 
 use iotcert_suite::{
     CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
@@ -97,11 +98,19 @@ async fn insecure_units_fail_every_check() {
         .iter()
         .find(|r| r.check == DEFAULT_CREDENTIAL)
         .unwrap();
-    for port_and_service in ["2323/telnet", "8080/http", "1883/mqtt"] {
+    for port_and_service in ["2222/ssh", "2323/telnet", "8080/http", "1883/mqtt"] {
         let finding = format!("admin/admin on unit-1 127.62.1.1:{port_and_service}");
         assert!(default.summary.contains(&finding), "{}", default.summary);
     }
     assert_eq!(verdict(&results, SHARED_ACROSS_UNITS, None), Verdict::Fail);
+    let shared = results
+        .iter()
+        .find(|r| r.check == SHARED_ACROSS_UNITS)
+        .unwrap();
+    let key = first.ssh_host_key_fingerprint();
+    assert_eq!(key, second.ssh_host_key_fingerprint());
+    let finding = format!("SSH host key {key} on unit-1 port 2222 and unit-2 port 2222");
+    assert!(shared.summary.contains(&finding), "{}", shared.summary);
     first.shutdown().await;
     second.shutdown().await;
 }
@@ -125,6 +134,19 @@ async fn secure_units_pass_every_check() {
         assert_eq!(verdict(&results, BRUTE_FORCE, Some(unit)), Verdict::Pass);
     }
     assert_eq!(verdict(&results, SHARED_ACROSS_UNITS, None), Verdict::Pass);
+    assert_ne!(
+        first.ssh_host_key_fingerprint(),
+        second.ssh_host_key_fingerprint()
+    );
+    let shared = results
+        .iter()
+        .find(|r| r.check == SHARED_ACROSS_UNITS)
+        .unwrap();
+    assert!(
+        shared.summary.contains("2 SSH host keys are all distinct"),
+        "{}",
+        shared.summary
+    );
     first.shutdown().await;
     second.shutdown().await;
 }

@@ -176,16 +176,29 @@ pub struct Attempt {
     /// Identity the service showed on the way (SSH host key fingerprint, HTTP session
     /// cookie), for the uniqueness check.
     pub identity: Option<String>,
+    /// How long the device took to judge the credential itself, when the probe can tell
+    /// it apart from connection setup (SSH: the key exchange costs more than a fast
+    /// refusal and is no delay of the device's making).
+    pub answer: Option<Duration>,
+}
+
+impl Attempt {
+    /// The time the device took to answer the credential: [`Attempt::answer`] when known,
+    /// otherwise the whole attempt.
+    pub fn answer_time(&self) -> Duration {
+        self.answer.unwrap_or(self.elapsed)
+    }
 }
 
 /// Try `login` once on `target`.
 pub async fn attempt(ctx: &RunContext, target: &Target, login: &Login) -> Attempt {
     let started = Instant::now();
     let mut transcript = Transcript::new();
+    let mut answer = None;
     let work = async {
         match target.protocol {
             Protocol::Telnet => telnet::attempt(ctx, target, login, &mut transcript).await,
-            Protocol::Ssh => ssh::attempt(ctx, target, login, &mut transcript).await,
+            Protocol::Ssh => ssh::attempt(ctx, target, login, &mut transcript, &mut answer).await,
             Protocol::Http => http::attempt(ctx, target, login, &mut transcript).await,
             Protocol::Mqtt => mqtt::attempt(ctx, target, login, &mut transcript).await,
             Protocol::Ftp => ftp::attempt(ctx, target, login, &mut transcript).await,
@@ -210,6 +223,7 @@ pub async fn attempt(ctx: &RunContext, target: &Target, login: &Login) -> Attemp
         elapsed: started.elapsed(),
         transcript,
         identity,
+        answer,
     }
 }
 

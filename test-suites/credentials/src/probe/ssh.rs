@@ -11,16 +11,32 @@ use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::{HashAlg, PublicKeyOrCertificate};
 use russh::MethodKind;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(8);
 /// Rounds of keyboard-interactive questions answered before giving up.
 const MAX_INTERACTIVE_ROUNDS: usize = 4;
 
-/// Records the host key and accepts it: the probe judges logins, not host keys.
+/// Longest authentication banner kept as evidence.
+const BANNER_CAP: usize = 512;
+
+/// Records the host key and accepts it: the probe judges logins, not host keys. Also
+/// keeps the authentication banner, where a locked server may say why it hangs up, and
+/// how the session ended.
 struct KeyRecorder {
     fingerprint: Arc<Mutex<Option<String>>>,
+    notes: Notes,
 }
+
+/// What the server said on the side: its banner, and why the session ended when the
+/// server ended it (not when we gave up because no method was left).
+#[derive(Default)]
+struct SideNotes {
+    banner: Option<String>,
+    hang_up: Option<String>,
+}
+
+type Notes = Arc<Mutex<SideNotes>>;
 
 impl client::Handler for KeyRecorder {
     type Error = russh::Error;
@@ -41,6 +57,42 @@ impl client::Handler for KeyRecorder {
         }
         Ok(true)
     }
+
+    async fn auth_banner(
+        &mut self,
+        banner: &str,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.banner = Some(banner.trim().chars().take(BANNER_CAP).collect());
+        }
+        Ok(())
+    }
+
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        let hang_up = match &reason {
+            client::DisconnectReason::ReceivedDisconnect(info) => Some(format!(
+                "the server disconnected ({:?}: {})",
+                info.reason_code,
+                info.message.chars().take(BANNER_CAP).collect::<String>()
+            )),
+            // Our own side giving up after a refusal that left no method to try.
+            client::DisconnectReason::Error(russh::Error::NoAuthMethod) => None,
+            client::DisconnectReason::Error(error) => Some(format!(
+                "the server hung up during authentication ({error})"
+            )),
+        };
+        if let (Some(text), Ok(mut notes)) = (hang_up, self.notes.lock()) {
+            notes.hang_up = Some(text);
+        }
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
+            client::DisconnectReason::Error(error) => Err(error),
+        }
+    }
 }
 
 /// Connect, say hello and return the host key fingerprint; used by the uniqueness check
@@ -50,7 +102,7 @@ pub async fn host_key(
     target: &Target,
     transcript: &mut Transcript,
 ) -> Result<String, Outcome> {
-    let (handle, fingerprint) = handshake(ctx, target, transcript).await?;
+    let (handle, fingerprint, _notes) = handshake(ctx, target, transcript).await?;
     drop(handle);
     fingerprint.ok_or_else(|| Outcome::Undecided("the server showed no host key".to_owned()))
 }
@@ -59,7 +111,7 @@ async fn handshake(
     ctx: &RunContext,
     target: &Target,
     transcript: &mut Transcript,
-) -> Result<(client::Handle<KeyRecorder>, Option<String>), Outcome> {
+) -> Result<(client::Handle<KeyRecorder>, Option<String>, Notes), Outcome> {
     let link = Link::open(ctx, target, STEP_TIMEOUT)
         .await
         .map_err(|error| network_outcome(&error, "connecting"))?;
@@ -71,8 +123,10 @@ async fn handshake(
         ..client::Config::default()
     });
     let fingerprint = Arc::new(Mutex::new(None));
+    let notes = Notes::default();
     let recorder = KeyRecorder {
         fingerprint: Arc::clone(&fingerprint),
+        notes: Arc::clone(&notes),
     };
     let connected = tokio::time::timeout(
         STEP_TIMEOUT,
@@ -91,7 +145,7 @@ async fn handshake(
     if let Some(key) = &fingerprint {
         transcript.remark(&format!("SSH handshake done, host key {key}"));
     }
-    Ok((handle, fingerprint))
+    Ok((handle, fingerprint, notes))
 }
 
 pub(crate) async fn attempt(
@@ -99,13 +153,15 @@ pub(crate) async fn attempt(
     target: &Target,
     login: &Login,
     transcript: &mut Transcript,
+    answer: &mut Option<Duration>,
 ) -> ProbeResult {
-    let (mut handle, fingerprint) = match handshake(ctx, target, transcript).await {
+    let (mut handle, fingerprint, notes) = match handshake(ctx, target, transcript).await {
         Ok(connected) => connected,
         Err(outcome) => return (outcome, None),
     };
     let username = login.username.clone().unwrap_or_default();
     transcript.remark(&format!("password authentication as {username:?}"));
+    let asked = Instant::now();
     let result = tokio::time::timeout(
         STEP_TIMEOUT,
         handle.authenticate_password(username.clone(), login.password.clone()),
@@ -115,6 +171,11 @@ pub(crate) async fn attempt(
         Err(_) => Outcome::Undecided("no answer to password authentication in time".to_owned()),
         Ok(Err(error)) => disconnected(&error),
         Ok(Ok(AuthResult::Success)) => Outcome::Accepted,
+        // russh reports a session the server ended while we waited as a failure with no
+        // method left: that is a hang-up, not a judgement of the password.
+        Ok(Ok(AuthResult::Failure { .. })) if hung_up(&notes).is_some() => {
+            hung_up(&notes).unwrap_or(Outcome::Refused)
+        }
         Ok(Ok(AuthResult::Failure {
             remaining_methods, ..
         })) => {
@@ -125,7 +186,12 @@ pub(crate) async fn attempt(
             }
         }
     };
-    transcript.remark(&format!("outcome: {}", outcome.word()));
+    *answer = Some(asked.elapsed());
+    transcript.remark(&format!(
+        "outcome: {} after {} ms",
+        outcome.word(),
+        asked.elapsed().as_millis()
+    ));
     let _ = tokio::time::timeout(
         Duration::from_millis(500),
         handle.disconnect(russh::Disconnect::ByApplication, "", "en"),
@@ -187,6 +253,18 @@ async fn keyboard_interactive(
         }
     }
     Outcome::Undecided("keyboard-interactive asked more questions than a login needs".to_owned())
+}
+
+/// The outcome when the server ended the session, saying why in its banner when it did.
+fn hung_up(notes: &Notes) -> Option<Outcome> {
+    let notes = notes.lock().ok()?;
+    let hang_up = notes.hang_up.as_deref()?;
+    let said = notes
+        .banner
+        .as_deref()
+        .map(|text| format!("; its banner said: {text}"))
+        .unwrap_or_default();
+    Some(Outcome::Throttled(format!("{hang_up}{said}")))
 }
 
 /// A server that hangs up during authentication refuses to judge more guesses.
