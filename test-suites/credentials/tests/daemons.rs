@@ -1,7 +1,13 @@
 //! The suite against real daemons set up by the test with a known password: a default
 //! must be found, a strong password must not, and nothing else may count as a login.
+//!
+//! Each daemon listens on a 127.64.10.x address of its own test. Daemons that log in
+//! system accounts (dropbear, telnetd, vsftpd) get a throw-away user, created with
+//! `useradd` and removed when the test ends (the tests run as root). A missing program
+//! fails its test with the Debian package that provides it.
 
 use iotcert_suite::{Profile, RunContext, SampleUnit};
+use iotcert_suite_credentials::guess::{ad_hoc, guess};
 use iotcert_suite_credentials::probe::{self, Login, Outcome, Protocol, Target};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
@@ -113,5 +119,312 @@ async fn mosquitto_password_file() {
         })
         .await,
         Outcome::Refused
+    );
+}
+
+/// Passwords a guesser tries first; the weak accounts below use one of them.
+const COMMON: [&str; 6] = ["123456", "password", "root", "12345", "1234", "admin"];
+/// The password of the accounts that must not be found.
+const STRONG: &str = "Vq7-strong-9Lx2pQ";
+
+/// A system account that exists for one test.
+struct ThrowAwayUser(String);
+
+impl ThrowAwayUser {
+    fn new(name: &str, password: &str) -> ThrowAwayUser {
+        require("useradd", "passwd");
+        let _ = Command::new("userdel").args(["-r", name]).output();
+        let created = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", name])
+            .status()
+            .expect("useradd runs");
+        assert!(created.success(), "useradd {name} failed");
+        let user = ThrowAwayUser(name.to_owned());
+        let mut chpasswd = Command::new("chpasswd")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("chpasswd runs");
+        use std::io::Write as _;
+        chpasswd
+            .stdin
+            .take()
+            .expect("chpasswd stdin")
+            .write_all(format!("{name}:{password}\n").as_bytes())
+            .expect("chpasswd input");
+        assert!(chpasswd.wait().expect("chpasswd ends").success());
+        user
+    }
+}
+
+impl Drop for ThrowAwayUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").args(["-r", &self.0]).output();
+    }
+}
+
+fn target(unit: SampleUnit, port: u16, protocol: Protocol) -> Target {
+    Target {
+        unit,
+        port,
+        protocol,
+        tls: false,
+        path: "/".to_owned(),
+        attempt_timeout: Duration::from_secs(20),
+    }
+}
+
+/// Waits until `address:port` accepts TCP connections (the daemon is up), at most 10 s.
+async fn wait_for(address: &str, port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((address, port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on {address}:{port}");
+}
+
+/// Guess [`COMMON`] for `weak` (password `admin`) and `strong` (password [`STRONG`]):
+/// the weak one is found, the strong one is not, nothing is undecided, and the strong
+/// password itself is accepted (so a refusal is not a broken probe).
+async fn weak_found_strong_not(ctx: &RunContext, target: &Target, weak: &str, strong: &str) {
+    let candidates: Vec<_> = [weak, strong]
+        .iter()
+        .flat_map(|user| {
+            COMMON
+                .iter()
+                .map(|password| ad_hoc(Login::new(user, password), "test"))
+        })
+        .collect();
+    let report = guess(ctx, target, &candidates, 2).await;
+    let accepted: Vec<String> = report
+        .accepted
+        .iter()
+        .map(|f| f.entry.login.display())
+        .collect();
+    assert_eq!(accepted, [format!("{weak}/admin")], "{:?}", report.tried);
+    assert!(
+        report
+            .tried
+            .iter()
+            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
+        "every attempt judged: {:?}",
+        report.tried
+    );
+    assert_eq!(
+        probe::attempt(ctx, target, &Login::new(strong, STRONG))
+            .await
+            .outcome,
+        Outcome::Accepted
+    );
+    assert_eq!(
+        probe::attempt(ctx, target, &Login::new("iotcert-nobody", "admin"))
+            .await
+            .outcome,
+        Outcome::Refused
+    );
+}
+
+#[tokio::test]
+async fn lighttpd_basic_auth() {
+    require("lighttpd", "lighttpd");
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, format!("admin:admin\noperator:{STRONG}\n")).unwrap();
+    std::fs::write(dir.path().join("index.html"), "device home\n").unwrap();
+    let config = dir.path().join("lighttpd.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "server.document-root = \"{root}\"\nserver.bind = \"127.64.10.1\"\nserver.port = 18080\n\
+             server.modules += (\"mod_auth\", \"mod_authn_file\")\nindex-file.names = (\"index.html\")\n\
+             auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{users}\"\n\
+             auth.require = (\"/\" => (\"method\" => \"basic\", \"realm\" => \"cam\", \"require\" => \"valid-user\"))\n",
+            root = dir.path().display(),
+            users = users.display()
+        ),
+    )
+    .unwrap();
+    let _daemon = Daemon(
+        Command::new("lighttpd")
+            .arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("127.64.10.1", 18080).await;
+    let (ctx, unit) = context("127.64.10.1");
+    weak_found_strong_not(
+        &ctx,
+        &target(unit, 18080, Protocol::Http),
+        "admin",
+        "operator",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dropbear_password_login() {
+    require("dropbear", "dropbear-bin");
+    require("dropbearkey", "dropbear-bin");
+    let weak = ThrowAwayUser::new("iotcdbweak", "admin");
+    let strong = ThrowAwayUser::new("iotcdbstrong", STRONG);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("host_key");
+    let made = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let _daemon = Daemon(
+        Command::new("dropbear")
+            .args(["-F", "-E", "-p", "127.64.10.2:12222", "-r"])
+            .arg(&key)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("127.64.10.2", 12222).await;
+    let (ctx, unit) = context("127.64.10.2");
+    weak_found_strong_not(
+        &ctx,
+        &target(unit, 12222, Protocol::Ssh),
+        &weak.0,
+        &strong.0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn inetutils_telnetd_login() {
+    require("tcpserver", "ucspi-tcp");
+    require("/usr/sbin/telnetd", "inetutils-telnetd");
+    let weak = ThrowAwayUser::new("iotctnweak", "admin");
+    let strong = ThrowAwayUser::new("iotctnstrong", STRONG);
+    let _daemon = Daemon(
+        Command::new("tcpserver")
+            .args([
+                "-R",
+                "-H",
+                "-l0",
+                "127.64.10.3",
+                "12323",
+                "/usr/sbin/telnetd",
+                "-h",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("127.64.10.3", 12323).await;
+    let (ctx, unit) = context("127.64.10.3");
+    weak_found_strong_not(
+        &ctx,
+        &target(unit, 12323, Protocol::Telnet),
+        &weak.0,
+        &strong.0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn vsftpd_local_users() {
+    require("vsftpd", "vsftpd");
+    let weak = ThrowAwayUser::new("iotcftpweak", "admin");
+    let strong = ThrowAwayUser::new("iotcftpstrong", STRONG);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let config = dir.path().join("vsftpd.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.64.10.4\nlisten_port=12121\nbackground=NO\n\
+             anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=NO\nseccomp_sandbox=NO\n\
+             pam_service_name=vsftpd\nsecure_chroot_dir={}\nmax_login_fails=1\n",
+            empty.display()
+        ),
+    )
+    .unwrap();
+    let _daemon = Daemon(Command::new("vsftpd").arg(&config).spawn().unwrap());
+    wait_for("127.64.10.4", 12121).await;
+    let (ctx, unit) = context("127.64.10.4");
+    weak_found_strong_not(
+        &ctx,
+        &target(unit, 12121, Protocol::Ftp),
+        &weak.0,
+        &strong.0,
+    )
+    .await;
+    // Anonymous FTP is off: refused, not a login.
+    assert_eq!(
+        probe::attempt(
+            &ctx,
+            &target(ctx.units[0].clone(), 12121, Protocol::Ftp),
+            &Login::new("anonymous", "")
+        )
+        .await
+        .outcome,
+        Outcome::Refused
+    );
+}
+
+#[tokio::test]
+async fn snmpd_communities() {
+    require("snmpd", "snmpd");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("snmpd.conf");
+    std::fs::write(
+        &config,
+        format!("rocommunity public default\nrocommunity {STRONG} default\n"),
+    )
+    .unwrap();
+    let _daemon = Daemon(
+        Command::new("snmpd")
+            .args(["-f", "-Ln", "-C", "-c"])
+            .arg(&config)
+            .args(["-p"])
+            .arg(dir.path().join("snmpd.pid"))
+            .arg("udp:127.64.10.5:11161")
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (ctx, unit) = context("127.64.10.5");
+    let target = target(unit, 11161, Protocol::Snmp);
+    let community = |text: &str| Login {
+        username: None,
+        password: text.to_owned(),
+    };
+    let candidates: Vec<_> = ["private", "admin", "public", "community"]
+        .iter()
+        .map(|c| ad_hoc(community(c), "test"))
+        .collect();
+    let report = guess(&ctx, &target, &candidates, 2).await;
+    let accepted: Vec<String> = report
+        .accepted
+        .iter()
+        .map(|f| f.entry.login.password.clone())
+        .collect();
+    assert_eq!(accepted, ["public"], "{:?}", report.tried);
+    assert!(
+        report
+            .tried
+            .iter()
+            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
+        "{:?}",
+        report.tried
+    );
+    assert_eq!(
+        probe::attempt(&ctx, &target, &community(STRONG))
+            .await
+            .outcome,
+        Outcome::Accepted
     );
 }
