@@ -97,7 +97,12 @@ pub async fn measure(
             )),
             _ => None,
         });
-    let mut all: Vec<u64> = attempts.iter().map(|(_, d)| d.as_millis() as u64).collect();
+    // Only answers the device gave count as its timing: a timeout is no delay of its own.
+    let mut all: Vec<u64> = attempts
+        .iter()
+        .filter(|(outcome, _)| matches!(outcome, Outcome::Refused | Outcome::Throttled(_)))
+        .map(|(_, d)| d.as_millis() as u64)
+        .collect();
     let third = (all.len() / 3).max(1);
     let mut first: Vec<u64> = all.iter().take(third).copied().collect();
     let mut last: Vec<u64> = all.iter().rev().take(third).copied().collect();
@@ -150,10 +155,6 @@ pub fn judge(measurement: &Measurement) -> Judgement {
                 measurement.target
             ),
         )
-    } else if measurement.median_ms >= DELAY_THRESHOLD.as_millis() as u64 {
-        (Verdict::Pass, format!("Every failure on {} is delayed (median {} ms over {sent} wrong passwords, {rate}).", measurement.target, measurement.median_ms))
-    } else if measurement.last_median_ms >= 2 * measurement.first_median_ms + 100 {
-        (Verdict::Pass, format!("Failures on {} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.target, measurement.first_median_ms, measurement.last_median_ms))
     } else if sent == 0 || undecided * 2 > sent {
         (
             Verdict::Inconclusive,
@@ -163,6 +164,10 @@ pub fn judge(measurement: &Measurement) -> Judgement {
                 measurement.target
             ),
         )
+    } else if measurement.median_ms >= DELAY_THRESHOLD.as_millis() as u64 {
+        (Verdict::Pass, format!("Every failure on {} is delayed (median {} ms over {sent} wrong passwords, {rate}).", measurement.target, measurement.median_ms))
+    } else if measurement.last_median_ms >= 2 * measurement.first_median_ms + 100 {
+        (Verdict::Pass, format!("Failures on {} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.target, measurement.first_median_ms, measurement.last_median_ms))
     } else {
         (Verdict::Fail, format!("{sent} wrong passwords on {} were all answered promptly (median {} ms, {rate}) with no delay, lockout or rate limit{}.", measurement.target, measurement.median_ms, match measurement.right_password_refused_after { Some(false) => "; the right password was still accepted afterwards", _ => "" }))
     };

@@ -136,7 +136,11 @@ async fn converse(talk: &mut Conversation<'_>, login: &Login) -> Outcome {
         Screen::ShellPrompt => confirm_shell(talk).await,
         Screen::Throttled => Outcome::Throttled(screen_text(&talk.screen)),
         Screen::Refused => Outcome::Refused,
-        Screen::LoginPrompt => Outcome::Refused,
+        // Asked for the username again without a password prompt or a refusal notice:
+        // nothing judged our password (an endless prompt, or a broken login program).
+        Screen::LoginPrompt => Outcome::Undecided(
+            "the device asked for the username again without asking a password".to_owned(),
+        ),
         Screen::Undecided => Outcome::Undecided("no login or password prompt".to_owned()),
     }
 }
