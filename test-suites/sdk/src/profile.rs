@@ -43,6 +43,9 @@ pub struct Profile {
     /// Options of the TLS suite: trust anchors, policy, and the device's TLS client.
     #[serde(default)]
     pub tls: TlsOptions,
+    /// Options of the protocol-fuzzing suite: budget, seed, recovery wait.
+    #[serde(default)]
+    pub protofuzz: ProtofuzzOptions,
 }
 
 /// Who made the device and which firmware it runs.
@@ -866,6 +869,79 @@ pub struct TlsClientOptions {
 impl TlsClientOptions {
     fn default_wait_seconds() -> u64 {
         10
+    }
+}
+
+/// Options of the protocol-fuzzing suite. Every declared cleartext MQTT, CoAP and HTTP
+/// interface is fuzzed unless `protocols` narrows the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtofuzzOptions {
+    /// Seed of the case generators: the same seed sends the same cases, byte for byte.
+    #[serde(default = "ProtofuzzOptions::default_seed")]
+    pub seed: u64,
+    /// Most test cases sent to each fuzzed interface of each unit.
+    #[serde(default = "ProtofuzzOptions::default_cases")]
+    pub cases_per_protocol: u32,
+    /// Most seconds spent on each fuzzed interface of each unit (shrinking included).
+    #[serde(default = "ProtofuzzOptions::default_seconds")]
+    pub seconds_per_protocol: u64,
+    /// Cases between two liveness probes of every declared service of the unit (the
+    /// fuzzed service itself is also probed by the session set-up of every case).
+    #[serde(default = "ProtofuzzOptions::default_probe_every")]
+    pub probe_every: u32,
+    /// Seconds to wait for a service that stopped answering to come back (a watchdog
+    /// restart) before the check ends INCONCLUSIVE.
+    #[serde(default = "ProtofuzzOptions::default_recovery_wait")]
+    pub recovery_wait_seconds: u64,
+    /// Time allowed for one answer of the device, in milliseconds.
+    #[serde(default = "ProtofuzzOptions::default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Fuzz only these protocols (`mqtt`, `coap`, `http`); default every declared one.
+    #[serde(default)]
+    pub protocols: Option<Vec<String>>,
+    /// Credentials for the MQTT session set-up (CONNECT) when the broker refuses
+    /// anonymous clients; without them cases are sent after a refused CONNECT too.
+    #[serde(default)]
+    pub mqtt_username: Option<String>,
+    #[serde(default)]
+    pub mqtt_password: Option<String>,
+}
+
+impl ProtofuzzOptions {
+    fn default_seed() -> u64 {
+        0x1070_ce47
+    }
+    fn default_cases() -> u32 {
+        2000
+    }
+    fn default_seconds() -> u64 {
+        120
+    }
+    fn default_probe_every() -> u32 {
+        25
+    }
+    fn default_recovery_wait() -> u64 {
+        20
+    }
+    fn default_timeout_ms() -> u64 {
+        1000
+    }
+}
+
+impl Default for ProtofuzzOptions {
+    fn default() -> Self {
+        ProtofuzzOptions {
+            seed: Self::default_seed(),
+            cases_per_protocol: Self::default_cases(),
+            seconds_per_protocol: Self::default_seconds(),
+            probe_every: Self::default_probe_every(),
+            recovery_wait_seconds: Self::default_recovery_wait(),
+            timeout_ms: Self::default_timeout_ms(),
+            protocols: None,
+            mqtt_username: None,
+            mqtt_password: None,
+        }
     }
 }
 
