@@ -179,22 +179,20 @@ pub struct UpdateSigner {
 }
 
 impl UpdateSigner {
-    /// The testbed manufacturer's key, trusted by every virtual device.
-    pub fn manufacturer() -> UpdateSigner {
+    /// The testbed manufacturer's key, trusted by every virtual device. The key is a
+    /// constant of this file (a test checks it parses); an error here means ring refused it.
+    pub fn manufacturer() -> io::Result<UpdateSigner> {
         let der = pem_body(MANUFACTURER_KEY_PEM);
-        // The key is a constant of this file, checked by a test: it always parses.
         let key = EcdsaKeyPair::from_pkcs8(
             &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
             &der,
             &SystemRandom::new(),
         )
-        .unwrap_or_else(|_| {
-            unreachable!("the manufacturer key constant is a valid P-256 PKCS#8 key")
-        });
-        UpdateSigner {
+        .map_err(|e| io::Error::other(format!("the manufacturer key is unusable: {e}")))?;
+        Ok(UpdateSigner {
             key,
             pkcs8_pem: MANUFACTURER_KEY_PEM,
-        }
+        })
     }
 
     /// ECDSA P-256 / SHA-256 signature (ASN.1 DER) over `image`.
@@ -265,7 +263,7 @@ pub struct UpdateArtifacts {
 
 /// Writes genuine images and the signer certificate into `directory`.
 pub fn write_update_artifacts(directory: &Path) -> io::Result<UpdateArtifacts> {
-    let signer = UpdateSigner::manufacturer();
+    let signer = UpdateSigner::manufacturer()?;
     let certificate = signer
         .certificate_pem()
         .map_err(|e| io::Error::other(e.to_string()))?;
@@ -415,7 +413,10 @@ fn install_verified(
     else {
         return refused(403, "the X-Signature header is not base64", sha256);
     };
-    if !UpdateSigner::manufacturer().verifies(image, &signature_bytes) {
+    let Ok(manufacturer) = UpdateSigner::manufacturer() else {
+        return refused(500, "the device's trusted update key is unusable", sha256);
+    };
+    if !manufacturer.verifies(image, &signature_bytes) {
         return refused(
             403,
             "the signature does not verify with the manufacturer's update-signing key",
@@ -488,7 +489,7 @@ mod tests {
 
     #[test]
     fn manufacturer_signatures_verify_and_tampering_does_not() {
-        let signer = UpdateSigner::manufacturer();
+        let signer = UpdateSigner::manufacturer().unwrap();
         let image = UpdateSigner::image("1.2.0", b"payload");
         let signature_bytes = signer.sign(&image);
         assert!(signer.verifies(&image, &signature_bytes));

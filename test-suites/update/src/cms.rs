@@ -184,6 +184,17 @@ pub struct Verified {
     pub signer_is_trusted_certificate: bool,
 }
 
+impl Verified {
+    /// The signer and how it chains, for evidence.
+    pub fn describe(&self) -> String {
+        if self.signer_is_trusted_certificate {
+            format!("{}, the trusted certificate itself", self.signer)
+        } else {
+            format!("{}, issued by the trusted certificate", self.signer)
+        }
+    }
+}
+
 /// Verifies a detached (or encapsulated) signature over `content` against the trusted
 /// certificates: one of them must be the signer or its issuer.
 pub fn verify(signature: &[u8], content: &[u8], trusted: &[Vec<u8>]) -> Result<Verified, CmsError> {

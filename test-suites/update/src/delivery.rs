@@ -277,6 +277,8 @@ fn resolve_program(base: &Path, program: &Path) -> PathBuf {
 /// What a program did.
 struct ProgramRun {
     code: Option<i32>,
+    /// Standard output, capped.
+    stdout: Vec<u8>,
     transcript: String,
     failure: Option<String>,
 }
@@ -308,6 +310,7 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
             transcript.push_str(&why);
             return ProgramRun {
                 code: None,
+                stdout: Vec::new(),
                 transcript,
                 failure: Some(why),
             };
@@ -327,6 +330,7 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
             transcript.push_str(&why);
             ProgramRun {
                 code: None,
+                stdout: Vec::new(),
                 transcript,
                 failure: Some(why),
             }
@@ -340,11 +344,13 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
             match status {
                 Ok(status) => ProgramRun {
                     code: status.code(),
+                    stdout: out,
                     transcript,
                     failure: None,
                 },
                 Err(error) => ProgramRun {
                     code: None,
+                    stdout: out,
                     transcript,
                     failure: Some(format!("wait failed: {error}")),
                 },
@@ -619,14 +625,7 @@ pub async fn query_version(
             let run = run_program(&resolve_program(base, program), args, QUERY_TIMEOUT).await;
             match (run.code, run.failure) {
                 (_, Some(why)) => Err(why),
-                (Some(0), None) => {
-                    let text = run
-                        .transcript
-                        .lines()
-                        .find_map(|l| l.strip_prefix("stdout: "))
-                        .unwrap_or_default();
-                    Ok(text.replace("\\n", "").trim().to_owned())
-                }
+                (Some(0), None) => Ok(String::from_utf8_lossy(&run.stdout).trim().to_owned()),
                 (code, None) => Err(format!("version command failed with {code:?}")),
             }
         }

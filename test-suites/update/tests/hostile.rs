@@ -48,7 +48,9 @@ fn squashfs_compression_bomb_is_never_inflated() {
     let read = Rauc::read(&bundle).expect("a well-formed bundle is read");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(read.squashfs.len(), squashfs.len());
-    assert!(read.verify(&[signer.certificate.clone()]).is_ok());
+    assert!(read
+        .verify(std::slice::from_ref(&signer.certificate))
+        .is_ok());
     // The same squashfs claiming more bytes than precede the signature is refused.
     let mut lying = squashfs;
     lying.splice(40..48, (u64::MAX / 2).to_le_bytes());

@@ -72,7 +72,7 @@ impl Rauc {
             cms::verify(&self.signature, &self.squashfs, trusted).map_err(|e| e.to_string())?;
         Ok(format!(
             "the bundle's CMS signature over the squashfs verifies (signer {})",
-            verified.signer
+            verified.describe()
         ))
     }
 }

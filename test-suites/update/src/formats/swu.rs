@@ -268,7 +268,7 @@ impl Swu {
         }
         Ok(format!(
             "sw-description.sig verifies (signer {}), and the sha256 of all {} files matches",
-            verified.signer,
+            verified.describe(),
             self.description.hashes.len()
         ))
     }
