@@ -398,3 +398,84 @@ fn rollback(m: &Materials<'_>) -> Made {
         _ => Err("the version of this format sits inside the signed payload: an older genuine image (update.older_image) is needed".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::cpio::{self, Archive, Entry, Magic};
+    use crate::formats::swu::Swu;
+
+    fn signed_swu(signer: &Signer) -> Genuine {
+        let payload = vec![5u8; 1000];
+        let description = format!(
+            "software = {{ version = \"2.0.0\"; images: ( {{ filename = \"rootfs.img\"; sha256 = \"{}\"; }} ); }}",
+            crate::sha256_hex(&payload)
+        );
+        let signature = cms::sign_detached(signer, description.as_bytes()).unwrap();
+        let entry = |name: &str, data: Vec<u8>| Entry {
+            name: name.into(),
+            mode: 0o100644,
+            mtime: 0,
+            data,
+        };
+        let bytes = cpio::write(&Archive {
+            magic: Magic::NewcCrc,
+            entries: vec![
+                entry("sw-description", description.into_bytes()),
+                entry("sw-description.sig", signature),
+                entry("rootfs.img", payload),
+            ],
+        });
+        Genuine::Swu(Swu::read(&bytes).unwrap())
+    }
+
+    #[test]
+    fn every_attack_but_the_genuine_fails_verification() {
+        let manufacturer = keys::foreign_signer().unwrap();
+        let genuine = signed_swu(&manufacturer);
+        let trusted = vec![manufacturer.certificate.clone()];
+        assert!(genuine.verify(&trusted).is_ok());
+        let materials = Materials {
+            genuine: &genuine,
+            genuine_version: "2.0.0",
+            older: None,
+            test_signer: Some(&manufacturer),
+            trusted_ca: None,
+            untrusted: &[],
+        };
+        let (attempts, skipped) = plan(&materials);
+        for attempt in &attempts {
+            let verdict = Swu::read(&attempt.artifact.image).map(|image| image.verify(&trusted));
+            match attempt.attack {
+                // Re-signed with the trusted test key: verifies, but declares 0.0.1.
+                Attack::Rollback | Attack::Genuine => {
+                    assert!(
+                        matches!(verdict, Ok(Ok(_))),
+                        "{:?}: {verdict:?}",
+                        attempt.attack
+                    )
+                }
+                _ => assert!(
+                    !matches!(verdict, Ok(Ok(_))),
+                    "{:?} verifies",
+                    attempt.attack
+                ),
+            }
+        }
+        let rollback = attempts
+            .iter()
+            .find(|a| a.attack == Attack::Rollback)
+            .unwrap();
+        assert_eq!(rollback.installs_version, "0.0.1");
+        assert_eq!(attempts.last().map(|a| a.attack), Some(Attack::Genuine));
+        let skipped: Vec<Attack> = skipped.iter().map(|s| s.attack).collect();
+        assert_eq!(
+            skipped,
+            [
+                Attack::ExpiredSigner,
+                Attack::WrongPurposeSigner,
+                Attack::DeclaredUntrustedKey
+            ]
+        );
+    }
+}
