@@ -34,7 +34,13 @@ fn securesystemslib_present() -> bool {
         .is_ok_and(|output| output.status.success())
 }
 
+/// Installs securesystemslib once per test process (the tests run in parallel).
 fn ensure_securesystemslib() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(install_securesystemslib);
+}
+
+fn install_securesystemslib() {
     if securesystemslib_present() {
         return;
     }
