@@ -80,21 +80,35 @@ sweep="$repo/target/release/examples/sweep"
 
 now_ns() { date +%s%N; }
 
+# CPU seconds (user + system) of a command, written to $work/cpu: on a shared machine
+# the wall time depends on the load, the CPU time much less.
+cpu_timed() {
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f '%U %S' -o "$work/cpu" "$@"
+    else
+        echo '0 0' >"$work/cpu"
+        "$@"
+    fi
+}
+cpu_seconds() { awk '{ printf "%.2f", $1 + $2 }' "$work/cpu"; }
+
 run_iotcert() {
     local start end
     start=$(now_ns)
-    "$sweep" "$ADDRESS" 1-65535 "$MAX_CONNECTIONS" >"$work/iotcert.out" 2>"$work/iotcert.err"
+    cpu_timed "$sweep" "$ADDRESS" 1-65535 "$MAX_CONNECTIONS" >"$work/iotcert.out" 2>"$work/iotcert.err"
     end=$(now_ns)
     iotcert_ms+=($(((end - start) / 1000000)))
+    iotcert_cpu+=("$(cpu_seconds)")
     sed -n 's/^open: //p' "$work/iotcert.out" | tr ',' '\n' | sed '/^$/d' | sort -n >"$work/iotcert.ports"
 }
 
 run_nmap() {
     local start end
     start=$(now_ns)
-    nmap -sT -p- -n -Pn -T4 "$ADDRESS" -oG - >"$work/nmap.out"
+    cpu_timed nmap -sT -p- -n -Pn -T4 "$ADDRESS" -oG - >"$work/nmap.out"
     end=$(now_ns)
     nmap_ms+=($(((end - start) / 1000000)))
+    nmap_cpu+=("$(cpu_seconds)")
     grep -o 'Ports: .*' "$work/nmap.out" | sed 's/^Ports: //; s/\t.*//' | tr ',' '\n' |
         awk -F/ '$2 == "open" { gsub(/ /, "", $1); print $1 }' | sort -n >"$work/nmap.ports"
 }
@@ -103,6 +117,8 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 
 
 iotcert_ms=()
 nmap_ms=()
+iotcert_cpu=()
+nmap_cpu=()
 identical=yes
 for round in $(seq "$RUNS"); do
     if ((round % 2)); then
@@ -115,9 +131,15 @@ for round in $(seq "$RUNS"); do
     if ! cmp -s "$work/iotcert.ports" "$work/nmap.ports"; then
         identical=no
         echo "round $round: open ports differ: iotcert [$(paste -sd, "$work/iotcert.ports")] nmap [$(paste -sd, "$work/nmap.ports")]" >&2
+        # Listeners of other processes on 0.0.0.0 come and go between two sweeps; say
+        # whether each differing port listens now, to tell churn from a missed port.
+        comm -3 "$work/iotcert.ports" "$work/nmap.ports" | tr -d '\t' | while read -r port; do
+            echo "  port $port listening now: $(ss -Hltn "sport = :$port" | awk '{ print $4 }' | paste -sd' ' -)" >&2
+        done
     fi
-    printf 'round %d: iotcert %5d ms  nmap %5d ms  open: %s  (%s)\n' "$round" \
-        "${iotcert_ms[-1]}" "${nmap_ms[-1]}" "$(paste -sd, "$work/iotcert.ports")" "$(cat "$work/iotcert.err")"
+    printf 'round %d: iotcert %5d ms (%s s CPU)  nmap %5d ms (%s s CPU)  load %s  open: %s\n' "$round" \
+        "${iotcert_ms[-1]}" "${iotcert_cpu[-1]}" "${nmap_ms[-1]}" "${nmap_cpu[-1]}" \
+        "$(cut -d' ' -f1 /proc/loadavg)" "$(paste -sd, "$work/iotcert.ports")"
 done
 
 iotcert_median=$(median "${iotcert_ms[@]}")
@@ -130,4 +152,6 @@ echo "runs:              $RUNS each, alternating"
 echo "iotcert median:    ${iotcert_median} ms"
 echo "nmap median:       ${nmap_median} ms"
 echo "ratio iotcert/nmap: $(awk -v a="$iotcert_median" -v b="$nmap_median" 'BEGIN { printf "%.2f", a / b }')"
+echo "median CPU seconds: iotcert $(median "${iotcert_cpu[@]}"), nmap $(median "${nmap_cpu[@]}") (user + system; iotcert spreads it over $(nproc) cores, nmap uses one)"
+echo "load average now:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "identical open-port sets in every run: $identical"
