@@ -13,6 +13,12 @@
 //! subscriber's undelivered messages at [`OUTBOX_CAPACITY`] (later ones are dropped for
 //! that subscriber rather than slowing the publisher), and each connection at
 //! [`MAX_FILTERS_PER_CONNECTION`] subscriptions.
+//!
+//! With [`crate::Flaws::planted_parser_bugs`] the broker carries a planted bug: a PUBLISH
+//! whose topic is longer than [`mqtt::PLANTED_TOPIC_LIMIT`] crashes it. Until its watchdog
+//! restarts it ([`mqtt::WATCHDOG_RESTART`] later) every connection to either MQTT port is
+//! closed at once without an answer, and the crashing connection is dropped. Only this
+//! device's broker is affected; the hosting process goes on.
 
 use crate::accounts::LoginOutcome;
 use crate::device::DeviceState;
@@ -22,7 +28,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
@@ -57,9 +63,25 @@ struct Subscriber {
 pub(crate) struct Broker {
     next_session: AtomicU64,
     subscribers: Mutex<HashMap<u64, Subscriber>>,
+    /// Set by the planted bug: the broker serves nobody until this instant.
+    crashed_until: Mutex<Option<Instant>>,
 }
 
 impl Broker {
+    /// The planted bug fired: the broker is down for [`mqtt::WATCHDOG_RESTART`].
+    fn crash(&self) {
+        *self.crashed_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + mqtt::WATCHDOG_RESTART);
+    }
+
+    /// Whether the broker is down after a crash its watchdog has not yet restarted.
+    fn is_down(&self) -> bool {
+        self.crashed_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|until| Instant::now() < until)
+    }
+
     fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subscriber>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -204,6 +226,10 @@ pub(crate) async fn serve<S>(mut stream: S, state: Arc<DeviceState>) -> io::Resu
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    if state.broker.is_down() {
+        // Crashed: the connection is closed without a byte, as by a dead daemon.
+        return Ok(());
+    }
     let mut buffer = Vec::new();
     let Some(Packet::Connect(connect)) =
         read_packet(&mut stream, &mut buffer, CONNECT_TIMEOUT).await?
@@ -230,6 +256,13 @@ where
     let mut next_packet_id: u16 = 0;
     loop {
         while let Some(packet) = take_packet(&mut buffer)? {
+            if state.flaws.planted_parser_bugs && crashes_planted_parser(&packet) {
+                state.broker.crash();
+                return Ok(());
+            }
+            if state.broker.is_down() {
+                return Ok(());
+            }
             match handle_packet(packet, &state.broker, session.id) {
                 Reply::Send(reply) => limits::write_all(&mut stream, &mqtt::encode(&reply)).await?,
                 Reply::Nothing => {}
@@ -262,6 +295,11 @@ where
             }
         }
     }
+}
+
+/// The planted bug of [`crate::Flaws::planted_parser_bugs`]: an over-long PUBLISH topic.
+fn crashes_planted_parser(packet: &Packet) -> bool {
+    matches!(packet, Packet::Publish(publish) if publish.topic.len() > mqtt::PLANTED_TOPIC_LIMIT)
 }
 
 /// What the broker answers to one packet of a connected client.
@@ -347,6 +385,23 @@ mod tests {
             broker.subscribe(session.id, "#", QoS::AtMostOnce);
         }
         assert!(broker.subscribers().is_empty());
+    }
+
+    #[test]
+    fn crash_lasts_until_the_watchdog_restart() {
+        let broker = Broker::default();
+        assert!(!broker.is_down());
+        broker.crash();
+        assert!(broker.is_down());
+        let long = Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "t".repeat(mqtt::PLANTED_TOPIC_LIMIT + 1),
+            packet_id: None,
+            payload: Vec::new(),
+        });
+        assert!(crashes_planted_parser(&long));
     }
 
     #[test]

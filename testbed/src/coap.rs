@@ -15,6 +15,12 @@
 //! reply. A confirmable empty message (a "CoAP ping") and a confirmable message with a
 //! format error get a Reset; other malformed datagrams are ignored (RFC 7252 section 4).
 //! Block2 (RFC 7959) is honoured so block-wise clients work, and Accept is checked.
+//!
+//! With [`crate::Flaws::planted_parser_bugs`] the service carries a planted bug: a
+//! datagram with an option whose delta nibble is the reserved 15 (other than the payload
+//! marker) hangs it. It answers nothing until its watchdog restarts it
+//! ([`crate::mqtt::WATCHDOG_RESTART`] later); datagrams that arrived meanwhile are then
+//! served late. Only this device's CoAP socket is affected.
 
 use crate::device::DeviceState;
 use crate::limits::WRITE_TIMEOUT;
@@ -426,6 +432,50 @@ fn serve_resource(request: &Message, status: &str) -> (u8, Vec<CoapOption>, Vec<
     (code::CONTENT, options, payload)
 }
 
+/// Whether a datagram has an option with the reserved delta nibble 15: the input that
+/// trips the planted bug of [`crate::Flaws::planted_parser_bugs`].
+fn has_reserved_delta(datagram: &[u8]) -> bool {
+    let Some((&[first, ..], rest)) = datagram.split_first_chunk::<4>() else {
+        return false;
+    };
+    let Some(mut rest) = rest.get(usize::from(first & 0x0f)..) else {
+        return false;
+    };
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == 0xff {
+            return false;
+        }
+        if byte >> 4 == 15 {
+            return true;
+        }
+        rest = after;
+        let skip = |nibble: u8, rest: &mut &[u8]| -> Option<usize> {
+            let (value, width) = match nibble {
+                13 => (usize::from(*rest.first()?) + 13, 1),
+                14 => (
+                    usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])) + 269,
+                    2,
+                ),
+                15 => return None,
+                small => (usize::from(small), 0),
+            };
+            *rest = rest.get(width..)?;
+            Some(value)
+        };
+        let Some(_) = skip(byte >> 4, &mut rest) else {
+            return false;
+        };
+        let Some(length) = skip(byte & 0x0f, &mut rest) else {
+            return false;
+        };
+        let Some(after_value) = rest.get(length..) else {
+            return false;
+        };
+        rest = after_value;
+    }
+    false
+}
+
 /// The JSON body of `/status`.
 fn status_json(state: &DeviceState) -> String {
     let mut status = serde_json::json!({
@@ -460,6 +510,14 @@ pub(crate) async fn serve(socket: UdpSocket, state: Arc<DeviceState>, cancel: Ca
         };
         next_message_id = next_message_id.wrapping_add(1);
         let request = datagram.get(..length).unwrap_or_default();
+        if state.flaws.planted_parser_bugs && has_reserved_delta(request) {
+            // The planted hang: nothing is read or answered until the watchdog restart.
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(crate::mqtt::WATCHDOG_RESTART) => {}
+            }
+            continue;
+        }
         if let Some(reply) = answer(request, &status_json(&state), next_message_id) {
             // UDP has no delivery to wait for; a reply that cannot be sent is lost.
             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send_to(&reply, peer)).await;
@@ -586,6 +644,20 @@ mod tests {
             parse(&[0x40, 0x01, 0, 1, 0xe0, 0xff, 0xff, 0xe0, 0xff, 0xff]),
             Err(ParseError::OptionNumberOverflow)
         );
+    }
+
+    #[test]
+    fn reserved_delta_is_recognised() {
+        assert!(has_reserved_delta(&[0x40, 0x01, 0, 1, 0xf0]));
+        // After a Uri-Path option "a" and a token of one byte.
+        assert!(has_reserved_delta(&[0x41, 0x01, 0, 1, 9, 0xb1, b'a', 0xf3]));
+        // Extended delta 13 then reserved.
+        assert!(has_reserved_delta(&[0x40, 0x01, 0, 1, 0xd0, 0x02, 0xf0]));
+        // The payload marker is not an option.
+        assert!(!has_reserved_delta(&[0x40, 0x01, 0, 1, 0xff, 0xf0]));
+        // A reserved length nibble alone is not the planted input.
+        assert!(!has_reserved_delta(&[0x40, 0x01, 0, 1, 0x1f]));
+        assert!(!has_reserved_delta(&[0x40, 0x01]));
     }
 
     fn message() -> impl Strategy<Value = Message> {

@@ -73,6 +73,11 @@ pub struct Flaws {
     /// firmware, so all units show the same key. Without this flaw each unit draws its own
     /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
     pub shared_host_key: bool,
+    /// Planted parser bugs for the protocol-fuzzing suite: a PUBLISH whose topic is longer
+    /// than [`crate::mqtt::PLANTED_TOPIC_LIMIT`] bytes crashes the MQTT broker, and a CoAP
+    /// option with the reserved delta nibble 15 hangs the CoAP service; each comes back
+    /// after [`crate::mqtt::WATCHDOG_RESTART`], as a watchdog would restart it (EN 303 645 5.13-1).
+    pub planted_parser_bugs: bool,
 }
 
 impl Flaws {
@@ -97,6 +102,7 @@ impl Flaws {
             debug_service: true,
             self_signed_certificate: true,
             shared_host_key: true,
+            planted_parser_bugs: true,
         }
     }
 }

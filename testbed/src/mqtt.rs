@@ -12,6 +12,14 @@ use std::fmt;
 /// The largest packet (fixed header excluded) the broker accepts: 256 KiB.
 pub const MAX_PACKET_SIZE: usize = 256 * 1024;
 
+/// With [`crate::Flaws::planted_parser_bugs`], a PUBLISH topic longer than this crashes
+/// the broker (a planted bug for the protocol-fuzzing suite to find).
+pub const PLANTED_TOPIC_LIMIT: usize = 1024;
+
+/// How long a service crashed or hung by a planted parser bug stays down before its
+/// watchdog restarts it (MQTT and CoAP alike).
+pub const WATCHDOG_RESTART: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The protocol name and level of MQTT 3.1.1 in a CONNECT.
 pub const PROTOCOL_NAME: &str = "MQTT";
 pub const PROTOCOL_LEVEL: u8 = 4;
