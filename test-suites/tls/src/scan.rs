@@ -1,0 +1,473 @@
+//! The server-side inspection of one TLS port: versions, suites per version, server
+//! preference, key exchange, renegotiation, compression, fallback protection, Heartbleed
+//! and the certificate chain, gathered into one [`EndpointScan`] the verdicts read.
+//!
+//! Versions are probed in parallel; suites are enumerated per version by offering every
+//! suite and removing the one the server picks until it refuses, so a port costs about
+//! one connection per accepted suite. Every loop is bounded by the length of the suite
+//! table, and Heartbleed is probed at most once per port.
+
+use crate::certificate::{self, CapturedChain};
+use crate::ciphers;
+use crate::probe::{self, Answer, Exchange, ProbeError, Target};
+use crate::wire::{self, HelloSpec, KeyExchangeParameters, ServerFlight};
+use iotcert_suite::Transcript;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What one accepted version offers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VersionScan {
+    /// Accepted suites, in the order the server picked them.
+    pub suites: Vec<u16>,
+    /// Whether the server's preference wins over the client's (None with fewer than two suites).
+    pub server_preference: Option<bool>,
+}
+
+/// The result of the fallback (downgrade) probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Fallback {
+    /// Only one version is offered: nothing to fall back to.
+    SingleVersion,
+    /// The fallback hello was refused with inappropriate_fallback, or the ServerHello
+    /// carried the TLS 1.3 downgrade sentinel.
+    Protected { from: u16, to: u16 },
+    /// The server accepted a fallback hello marked with TLS_FALLBACK_SCSV.
+    Accepted { from: u16, to: u16 },
+    /// Could not be probed.
+    Undecided { reason: String },
+}
+
+/// The result of the Heartbleed probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Heartbleed {
+    /// The server does not agree to heartbeats: nothing to exploit.
+    NoHeartbeat,
+    /// It agrees, and answered the over-long request with an alert, silence or a close.
+    NotVulnerable,
+    /// It answered the over-long request with this many bytes of heartbeat payload.
+    Vulnerable {
+        leaked_bytes: usize,
+    },
+    Undecided {
+        reason: String,
+    },
+}
+
+/// Everything learned about one port.
+#[derive(Debug, Default, Serialize)]
+pub struct EndpointScan {
+    pub port: u16,
+    /// Why the port could not be inspected at all; every check is then INCONCLUSIVE.
+    pub unreachable: Option<String>,
+    /// Probes that met a hostile or unreadable answer (the scan goes on without them).
+    pub problems: Vec<String>,
+    /// Accepted versions and their suites.
+    pub versions: BTreeMap<u16, VersionScan>,
+    /// Versions whose probe could not be decided.
+    pub undecided_versions: Vec<u16>,
+    /// Key exchange parameters seen, per suite.
+    pub key_exchanges: Vec<(u16, KeyExchangeParameters)>,
+    /// TLS 1.3 key share groups the server chose.
+    pub tls13_groups: Vec<u16>,
+    /// Weak elliptic curves (under 256 bits) the server accepted when only they were offered.
+    pub weak_groups_accepted: Vec<u16>,
+    /// TLS 1.2 and older: the server answered renegotiation_info (RFC 5746).
+    pub secure_renegotiation: Option<bool>,
+    /// TLS 1.2 and older: the compression method picked when DEFLATE was offered.
+    pub compression: Option<u8>,
+    pub fallback: Option<Fallback>,
+    pub heartbleed: Option<Heartbleed>,
+    #[serde(skip)]
+    pub chain: Option<CapturedChain>,
+    /// Readable transcripts of the probes that show a finding, by label.
+    #[serde(skip)]
+    pub transcripts: BTreeMap<String, Exchange>,
+}
+
+impl EndpointScan {
+    /// Whether any version was accepted.
+    pub fn speaks_tls(&self) -> bool {
+        !self.versions.is_empty()
+    }
+
+    /// The accepted versions, oldest first.
+    pub fn accepted_versions(&self) -> Vec<u16> {
+        self.versions.keys().copied().collect()
+    }
+
+    /// Every accepted suite with the version it was accepted in.
+    pub fn accepted_suites(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        self.versions
+            .iter()
+            .flat_map(|(version, scan)| scan.suites.iter().map(move |suite| (*version, *suite)))
+    }
+
+    /// A transcript of a recorded exchange, as evidence.
+    pub fn transcript(&self, label: &str) -> Option<Transcript> {
+        let exchange = self.transcripts.get(label)?;
+        let mut transcript = Transcript::new();
+        transcript.sent(&exchange.sent);
+        transcript.received(&exchange.received);
+        if let Some(heartbeat) = &exchange.heartbeat {
+            transcript.remark("heartbeat request with payload_length 16384 and 1 byte of payload");
+            transcript.received(heartbeat);
+        }
+        Some(transcript)
+    }
+}
+
+/// The name the unit is expected to carry: its hostname, or its address.
+pub fn server_name(target: &Target<'_>) -> Option<String> {
+    target.unit.hostname.clone()
+}
+
+/// Inspects one port.
+pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
+    let mut scan = EndpointScan {
+        port: target.port,
+        ..EndpointScan::default()
+    };
+    let name = server_name(&target);
+
+    // 1. Which versions answer, in parallel; TLS 1.2 and older also offer DEFLATE and
+    //    heartbeats, so compression, renegotiation and the heartbeat extension come free.
+    let probes = wire::ALL_VERSIONS.map(|version| {
+        let mut spec = HelloSpec::new(version, ciphers::suites_for(version), name.clone());
+        if version < wire::TLS13 {
+            spec.offer_compression = true;
+            spec.offer_heartbeat = true;
+        }
+        async move { (version, probe::send_hello(target, &spec, false).await) }
+    });
+    let answers = futures::future::join_all(probes).await;
+    let mut network_errors = Vec::new();
+    let mut not_tls = Vec::new();
+    let mut legacy_flight: Option<ServerFlight> = None;
+    let mut heartbeat_agreed = None;
+    for (version, answer) in answers {
+        match answer {
+            Err(ProbeError::Network(error)) => {
+                network_errors.push(format!("{}: {error}", wire::version_name(version)));
+                scan.undecided_versions.push(version);
+            }
+            Err(ProbeError::NotTls(why)) => {
+                not_tls.push(why);
+                scan.undecided_versions.push(version);
+            }
+            Err(error @ ProbeError::Hostile(_)) => {
+                scan.problems
+                    .push(format!("{} probe: {error}", wire::version_name(version)));
+                scan.undecided_versions.push(version);
+            }
+            Ok(exchange) => {
+                if let Answer::Hello(flight) = &exchange.answer {
+                    let Some(hello) = flight.server_hello.as_ref() else {
+                        continue;
+                    };
+                    if hello.version != version {
+                        continue;
+                    }
+                    scan.versions.insert(version, VersionScan::default());
+                    if version < wire::TLS13 {
+                        scan.secure_renegotiation = Some(
+                            scan.secure_renegotiation.unwrap_or(true) && hello.secure_renegotiation,
+                        );
+                        if hello.compression != 0 || scan.compression.is_none() {
+                            scan.compression = Some(hello.compression);
+                        }
+                        if hello.heartbeat {
+                            heartbeat_agreed = Some(version);
+                        }
+                        if legacy_flight.is_none() || !flight.certificates.is_empty() {
+                            legacy_flight = Some(flight.clone());
+                        }
+                    }
+                    scan.transcripts.insert(
+                        format!("{} hello", wire::version_name(version)),
+                        exchange.clone(),
+                    );
+                }
+            }
+        }
+    }
+    if scan.versions.is_empty() {
+        scan.unreachable = if !network_errors.is_empty() && not_tls.is_empty() {
+            Some(format!("no TLS answer: {}", network_errors.join("; ")))
+        } else if let Some(why) = not_tls.first() {
+            Some(format!("the port does not speak TLS: {why}"))
+        } else if !scan.problems.is_empty() {
+            Some(format!(
+                "no readable TLS answer: {}",
+                scan.problems.join("; ")
+            ))
+        } else {
+            None
+        };
+        return scan;
+    }
+
+    // 2. Suites per version, preference, key exchange; in parallel over versions.
+    let versions = scan.accepted_versions();
+    let enumerations = versions
+        .iter()
+        .map(|version| enumerate_suites(target, *version, name.clone()));
+    for (version, result) in versions
+        .iter()
+        .zip(futures::future::join_all(enumerations).await)
+    {
+        match result {
+            Ok(enumeration) => {
+                scan.key_exchanges.extend(enumeration.key_exchanges);
+                scan.tls13_groups.extend(enumeration.tls13_groups);
+                if let Some(entry) = scan.versions.get_mut(version) {
+                    entry.suites = enumeration.suites;
+                    entry.server_preference = enumeration.server_preference;
+                }
+            }
+            Err(error) => scan.problems.push(format!(
+                "suites of {}: {error}",
+                wire::version_name(*version)
+            )),
+        }
+    }
+    scan.tls13_groups.sort_unstable();
+    scan.tls13_groups.dedup();
+
+    // 3. The probes that depend on what was found, in parallel.
+    let (weak_groups, fallback, heartbleed, chain) = futures::join!(
+        weak_group_probe(target, &scan, name.clone()),
+        fallback_probe(target, &versions, name.clone()),
+        heartbleed_probe(target, heartbeat_agreed, name.clone()),
+        certificate::capture_chain(target, &versions, legacy_flight.as_ref()),
+    );
+    scan.weak_groups_accepted = weak_groups;
+    let (fallback, fallback_exchange) = fallback;
+    scan.fallback = Some(fallback);
+    if let Some(exchange) = fallback_exchange {
+        scan.transcripts.insert("fallback".to_owned(), exchange);
+    }
+    let (heartbleed, heartbleed_exchange) = heartbleed;
+    scan.heartbleed = Some(heartbleed);
+    if let Some(exchange) = heartbleed_exchange {
+        scan.transcripts.insert("heartbleed".to_owned(), exchange);
+    }
+    scan.chain = Some(chain);
+    scan
+}
+
+struct Enumeration {
+    suites: Vec<u16>,
+    server_preference: Option<bool>,
+    key_exchanges: Vec<(u16, KeyExchangeParameters)>,
+    tls13_groups: Vec<u16>,
+}
+
+/// Offers every suite of `version`, removes the one picked, and repeats until refused.
+async fn enumerate_suites(
+    target: Target<'_>,
+    version: u16,
+    name: Option<String>,
+) -> Result<Enumeration, ProbeError> {
+    let mut remaining = ciphers::suites_for(version);
+    let mut enumeration = Enumeration {
+        suites: Vec::new(),
+        server_preference: None,
+        key_exchanges: Vec::new(),
+        tls13_groups: Vec::new(),
+    };
+    // Bounded by the table: each round removes one suite or stops.
+    for _ in 0..=remaining.len() {
+        if remaining.is_empty() {
+            break;
+        }
+        let spec = HelloSpec::new(version, remaining.clone(), name.clone());
+        let exchange = probe::send_hello(target, &spec, false).await?;
+        let Some((suite, flight)) = picked(&exchange, version) else {
+            break;
+        };
+        if !remaining.contains(&suite) {
+            break;
+        }
+        remaining.retain(|offered| *offered != suite);
+        enumeration.suites.push(suite);
+        record_key_exchange(&mut enumeration, suite, &flight);
+    }
+    if enumeration.suites.len() >= 2 {
+        let reversed: Vec<u16> = enumeration.suites.iter().rev().copied().collect();
+        let spec = HelloSpec::new(version, reversed, name);
+        let exchange = probe::send_hello(target, &spec, false).await?;
+        enumeration.server_preference = picked(&exchange, version)
+            .map(|(suite, _)| Some(suite) == enumeration.suites.first().copied());
+    }
+    Ok(enumeration)
+}
+
+/// The suite a ServerHello of `version` picked, with its flight.
+fn picked(exchange: &Exchange, version: u16) -> Option<(u16, ServerFlight)> {
+    let Answer::Hello(flight) = &exchange.answer else {
+        return None;
+    };
+    let hello = flight.server_hello.as_ref()?;
+    (hello.version == version).then(|| (hello.cipher_suite, flight.clone()))
+}
+
+fn record_key_exchange(enumeration: &mut Enumeration, suite: u16, flight: &ServerFlight) {
+    if let Some(group) = flight.server_hello.as_ref().and_then(|h| h.key_share_group) {
+        enumeration.tls13_groups.push(group);
+    }
+    let properties = ciphers::properties(suite);
+    if !(properties.ephemeral_ec || properties.ephemeral_dh) {
+        return;
+    }
+    if let Some(parameters) = flight
+        .server_key_exchange
+        .as_deref()
+        .and_then(|body| wire::key_exchange_parameters(body, properties.ephemeral_ec))
+    {
+        enumeration.key_exchanges.push((suite, parameters));
+    }
+}
+
+/// Offers only curves under 256 bits with every ECDHE suite the server accepted.
+async fn weak_group_probe(
+    target: Target<'_>,
+    scan: &EndpointScan,
+    name: Option<String>,
+) -> Vec<u16> {
+    let Some((version, suites)) = scan
+        .versions
+        .iter()
+        .filter(|(version, _)| **version < wire::TLS13)
+        .map(|(version, v)| {
+            let ecdhe: Vec<u16> = v
+                .suites
+                .iter()
+                .copied()
+                .filter(|s| ciphers::properties(*s).ephemeral_ec)
+                .collect();
+            (*version, ecdhe)
+        })
+        .filter(|(_, ecdhe)| !ecdhe.is_empty())
+        .last()
+    else {
+        return Vec::new();
+    };
+    let mut spec = HelloSpec::new(version, suites, name);
+    spec.groups = wire::WEAK_GROUPS.to_vec();
+    let Ok(exchange) = probe::send_hello(target, &spec, false).await else {
+        return Vec::new();
+    };
+    let Some((suite, flight)) = picked(&exchange, version) else {
+        return Vec::new();
+    };
+    match flight.server_key_exchange.as_deref().and_then(|body| {
+        wire::key_exchange_parameters(body, ciphers::properties(suite).ephemeral_ec)
+    }) {
+        Some(KeyExchangeParameters::Ecdhe { group }) if wire::group_bits(group) < 256 => {
+            vec![group]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Offers the second-highest accepted version with TLS_FALLBACK_SCSV.
+async fn fallback_probe(
+    target: Target<'_>,
+    versions: &[u16],
+    name: Option<String>,
+) -> (Fallback, Option<Exchange>) {
+    let mut descending: Vec<u16> = versions.iter().rev().copied().collect();
+    descending.dedup();
+    let (Some(&highest), Some(&lower)) = (descending.first(), descending.get(1)) else {
+        return (Fallback::SingleVersion, None);
+    };
+    let mut spec = HelloSpec::new(lower, ciphers::suites_for(lower), name);
+    spec.fallback_scsv = true;
+    match probe::send_hello(target, &spec, false).await {
+        Err(error) => (
+            Fallback::Undecided {
+                reason: error.to_string(),
+            },
+            None,
+        ),
+        Ok(exchange) => {
+            let verdict = match &exchange.answer {
+                Answer::Refused(Some(alert))
+                    if alert.description == wire::ALERT_INAPPROPRIATE_FALLBACK =>
+                {
+                    Fallback::Protected {
+                        from: highest,
+                        to: lower,
+                    }
+                }
+                Answer::Hello(flight)
+                    if flight
+                        .server_hello
+                        .as_ref()
+                        .is_some_and(|h| h.downgrade_sentinel && highest >= wire::TLS13) =>
+                {
+                    Fallback::Protected {
+                        from: highest,
+                        to: lower,
+                    }
+                }
+                Answer::Hello(_) => Fallback::Accepted {
+                    from: highest,
+                    to: lower,
+                },
+                Answer::Refused(other) => Fallback::Undecided {
+                    reason: format!(
+                        "the fallback hello was refused without inappropriate_fallback ({})",
+                        other.map_or_else(|| "no alert".to_owned(), |a| a.to_string())
+                    ),
+                },
+            };
+            (verdict, Some(exchange))
+        }
+    }
+}
+
+/// One over-long heartbeat request, only to a server that agreed to heartbeats.
+async fn heartbleed_probe(
+    target: Target<'_>,
+    agreed: Option<u16>,
+    name: Option<String>,
+) -> (Heartbleed, Option<Exchange>) {
+    let Some(version) = agreed else {
+        return (Heartbleed::NoHeartbeat, None);
+    };
+    let mut spec = HelloSpec::new(version, ciphers::suites_for(version), name);
+    spec.offer_heartbeat = true;
+    match probe::send_hello(target, &spec, true).await {
+        Err(error) => (
+            Heartbleed::Undecided {
+                reason: error.to_string(),
+            },
+            None,
+        ),
+        Ok(exchange) => {
+            let leaked = exchange
+                .heartbeat
+                .as_deref()
+                .and_then(|bytes| wire::parse_server_flight(bytes).ok())
+                .map(|flight| flight.heartbeat_responses.iter().sum::<usize>())
+                .unwrap_or(0);
+            let verdict = if leaked > 0 {
+                Heartbleed::Vulnerable {
+                    leaked_bytes: leaked,
+                }
+            } else if exchange.heartbeat.is_none() {
+                Heartbleed::Undecided {
+                    reason: "the server agreed to heartbeats but its flight did not complete"
+                        .to_owned(),
+                }
+            } else {
+                Heartbleed::NotVulnerable
+            };
+            (verdict, Some(exchange))
+        }
+    }
+}
