@@ -28,6 +28,8 @@ pub mod port {
     pub const ADB: u16 = 5555;
     /// SSH with password login, on every device (host key: [`super::Flaws::shared_host_key`]).
     pub const SSH: u16 = 2222;
+    /// Legacy maintenance web over TLS 1.0 (flaw [`super::Flaws::legacy_tls`]).
+    pub const LEGACY_HTTPS: u16 = 4433;
 }
 
 /// The weaknesses of a device, one switch each. `Flaws::default()` is a device without any.
@@ -73,6 +75,11 @@ pub struct Flaws {
     /// firmware, so all units show the same key. Without this flaw each unit draws its own
     /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
     pub shared_host_key: bool,
+    /// A legacy maintenance web server on [`port::LEGACY_HTTPS`] (`openssl s_server`): TLS
+    /// 1.0 only, a 3DES suite, an expired self-signed RSA-1024 certificate signed with SHA-1.
+    pub legacy_tls: bool,
+    /// The cloud client ([`DeviceConfig::cloud`]) accepts any server certificate.
+    pub cloud_client_accepts_any_certificate: bool,
     /// Planted parser bugs for the protocol-fuzzing suite: a PUBLISH whose topic is longer
     /// than [`crate::mqtt::PLANTED_TOPIC_LIMIT`] bytes crashes the MQTT broker, and a CoAP
     /// option with the reserved delta nibble 15 hangs the CoAP service; each comes back
@@ -102,6 +109,8 @@ impl Flaws {
             debug_service: true,
             self_signed_certificate: true,
             shared_host_key: true,
+            legacy_tls: true,
+            cloud_client_accepts_any_certificate: true,
             planted_parser_bugs: true,
         }
     }
@@ -117,6 +126,8 @@ pub struct DeviceConfig {
     pub flaws: Flaws,
     /// The firmware version the device reports until an update installs another.
     pub firmware_version: String,
+    /// Where the device's TLS client phones home; `None` runs no client.
+    pub cloud: Option<crate::CloudClient>,
 }
 
 impl DeviceConfig {
@@ -132,6 +143,7 @@ impl DeviceConfig {
             address,
             flaws: Flaws::none(),
             firmware_version: Self::SECURE_FIRMWARE_VERSION.to_owned(),
+            cloud: None,
         }
     }
 
@@ -142,6 +154,7 @@ impl DeviceConfig {
             address,
             flaws: Flaws::all(),
             firmware_version: Self::INSECURE_FIRMWARE_VERSION.to_owned(),
+            cloud: None,
         }
     }
 }

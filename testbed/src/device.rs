@@ -82,6 +82,8 @@ enum TcpRole {
 enum Role {
     Tcp(TcpRole),
     Coap,
+    /// Served by `openssl s_server`, a child process ([`Flaws::legacy_tls`]).
+    LegacyTls,
 }
 
 /// One service the device runs, with what the manufacturer says about it.
@@ -100,7 +102,7 @@ struct PlannedService {
 impl PlannedService {
     fn transport(&self) -> Transport {
         match self.role {
-            Role::Tcp(_) => Transport::Tcp,
+            Role::Tcp(_) | Role::LegacyTls => Transport::Tcp,
             Role::Coap => Transport::Udp,
         }
     }
@@ -212,6 +214,16 @@ fn plan(flaws: &Flaws) -> Vec<PlannedService> {
             )
         });
     }
+    if flaws.legacy_tls {
+        services.push(service(
+            Role::LegacyTls,
+            port::LEGACY_HTTPS,
+            "https",
+            true,
+            Authentication::None,
+            "legacy maintenance web (TLS 1.0)",
+        ));
+    }
     services.sort_by_key(|s| (s.port, s.transport()));
     services
 }
@@ -289,6 +301,7 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
 
     let mut tcp_listeners = Vec::new();
     let mut udp_sockets = Vec::new();
+    let mut legacy_servers = Vec::new();
     for service in &services {
         let socket_address = SocketAddr::new(address, service.port);
         let bind_error = |source| TestbedError::Bind {
@@ -309,6 +322,12 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
             Role::Coap => {
                 let socket = UdpSocket::bind(socket_address).await.map_err(bind_error)?;
                 udp_sockets.push(socket);
+            }
+            Role::LegacyTls => {
+                let server = crate::legacy_tls::LegacyTlsServer::start(address, service.port)
+                    .await
+                    .map_err(bind_error)?;
+                legacy_servers.push(server);
             }
         }
     }
@@ -341,6 +360,22 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
     }
     for socket in udp_sockets {
         tracker.spawn(coap::serve(socket, Arc::clone(&state), cancel.clone()));
+    }
+    for mut server in legacy_servers {
+        let cancel = cancel.clone();
+        tracker.spawn(async move {
+            cancel.cancelled().await;
+            server.stop().await;
+        });
+    }
+    if let Some(cloud) = config.cloud {
+        let accepts_any = state.flaws.cloud_client_accepts_any_certificate;
+        tracker.spawn(crate::cloud::run(
+            cloud,
+            address,
+            accepts_any,
+            cancel.clone(),
+        ));
     }
     Ok(RunningDevice {
         address,

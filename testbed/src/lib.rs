@@ -23,6 +23,7 @@
 //! | 8444/tcp | update endpoint, HTTPS | declared | declared | |
 //! | 5683/udp | CoAP | declared | declared | |
 //! | 5555/tcp | ADB-like debug | - | listening, undeclared | [`Flaws::debug_service`] |
+//! | 4433/tcp | legacy web, TLS 1.0 (`openssl s_server`) | - | declared | [`Flaws::legacy_tls`] |
 //!
 //! The other switches change behaviour rather than ports: default credentials, no login
 //! lockout, anonymous MQTT, unsigned updates installed, version banners, and a
@@ -48,10 +49,12 @@ mod accounts;
 pub mod adb;
 mod admin;
 mod broker;
+mod cloud;
 pub mod coap;
 mod config;
 mod device;
 pub mod http;
+mod legacy_tls;
 mod limits;
 pub mod mqtt;
 mod ssh;
@@ -60,6 +63,7 @@ mod tls;
 pub mod update;
 
 pub use accounts::{FAILED_LOGINS_BEFORE_LOCKOUT, LOCKOUT_DURATION};
+pub use cloud::CloudClient;
 pub use config::{port, DeviceConfig, Flaws};
 pub use device::{start, RunningDevice, Service, TestbedError};
 pub use limits::MAX_CONNECTIONS_PER_DEVICE;

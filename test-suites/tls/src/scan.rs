@@ -340,6 +340,7 @@ async fn weak_group_probe(
     let Some((version, suites)) = scan
         .versions
         .iter()
+        .rev()
         .filter(|(version, _)| **version < wire::TLS13)
         .map(|(version, v)| {
             let ecdhe: Vec<u16> = v
@@ -350,8 +351,7 @@ async fn weak_group_probe(
                 .collect();
             (*version, ecdhe)
         })
-        .filter(|(_, ecdhe)| !ecdhe.is_empty())
-        .last()
+        .find(|(_, ecdhe)| !ecdhe.is_empty())
     else {
         return Vec::new();
     };

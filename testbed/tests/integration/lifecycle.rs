@@ -40,7 +40,8 @@ async fn declared_interfaces_are_the_listening_services_less_the_hidden_ones() {
                 port::HTTP_UPDATE,
                 port::HTTPS_ADMIN,
                 port::HTTPS_UPDATE,
-                port::MQTTS
+                port::MQTTS,
+                port::LEGACY_HTTPS
             ])
         );
         assert_eq!(
