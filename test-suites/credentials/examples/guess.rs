@@ -8,9 +8,12 @@
 //! Tries every password of the file (one a line) for USERNAME, CONCURRENCY at a time,
 //! stopping at the first success, and prints one line of JSON: attempts, seconds,
 //! attempts per second, the passwords accepted, the throttle seen, and the median time
-//! the device took to answer.
+//! the device took to answer. Then, outside the timed part, it measures brute-force
+//! resistance as the suite's 5.1-5 check does (20 wrong passwords) and adds its verdict
+//! and summary.
 
 use iotcert_suite::{EventSink, Profile, RunContext};
+use iotcert_suite_credentials::bruteforce;
 use iotcert_suite_credentials::guess::{ad_hoc, guess};
 use iotcert_suite_credentials::probe::{Login, Protocol, Target};
 use std::collections::{BTreeMap, BTreeSet};
@@ -110,6 +113,8 @@ async fn run(
     let started = Instant::now();
     let report = guess(&ctx, &target, &candidates, concurrency).await;
     let seconds = started.elapsed().as_secs_f64();
+    let measurement = bruteforce::measure(&ctx, &target, username, None, 20, concurrency).await;
+    let judgement = bruteforce::judge(&measurement);
     let mut answers: Vec<u64> = report.tried.iter().map(|t| t.elapsed_ms).collect();
     answers.sort_unstable();
     let summary = serde_json::json!({
@@ -122,6 +127,10 @@ async fn run(
         "throttle": report.throttled(),
         "stopped": report.stopped,
         "median_attempt_ms": answers.get(answers.len() / 2),
+        "brute_force": {
+            "verdict": judgement.verdict.to_string(),
+            "summary": judgement.summary,
+        },
     });
     println!("{summary}");
     Ok(())

@@ -2,7 +2,10 @@
 //!
 //! The probe first fetches the target path without credentials. A 401 with a
 //! `WWW-Authenticate` challenge makes it answer that challenge (basic or digest); a page
-//! with a password field makes it submit the form. A form login counts as accepted only
+//! with a password field makes it submit the form. A basic challenge is remembered per
+//! target, so later attempts send their credentials at once (one request per attempt,
+//! not two); a login accepted that way is confirmed by the full exchange, so a resource
+//! that stopped asking for credentials can never pass for a login. A form login counts as accepted only
 //! when the answer differs from the known-bad baseline (a login with a random username
 //! and password) and no longer shows a password field, after following one redirect
 //! with the cookies it was given: an error page, a lockout notice or the login page
@@ -12,11 +15,55 @@ use super::link::{Link, ReadStop};
 use super::{network_outcome, random_token, Login, Outcome, ProbeResult, Target, REPLY_CAP};
 use crate::parse::http::{
     decode_chunked, digest_authorization, find_login_form, has_password_field, parse_challenges,
-    parse_head, BodyFraming, DigestInput, LoginForm, ResponseHead,
+    parse_head, BodyFraming, Challenge, DigestInput, LoginForm, ResponseHead,
 };
 use base64::Engine as _;
 use iotcert_suite::{RunContext, Transcript};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+/// Targets whose basic challenge is remembered, at most; the cache starts afresh beyond.
+const CHALLENGE_CACHE_CAP: usize = 1024;
+
+/// Basic challenges seen, by target (address, port, TLS, path).
+fn challenge_cache() -> &'static Mutex<HashMap<String, Vec<Challenge>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Vec<Challenge>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn cache_key(target: &Target) -> String {
+    format!(
+        "{} {} {} {}",
+        target.unit.address, target.port, target.tls, target.path
+    )
+}
+
+fn cached_challenges(target: &Target) -> Option<Vec<Challenge>> {
+    let cache = challenge_cache().lock().unwrap_or_else(|p| p.into_inner());
+    cache.get(&cache_key(target)).cloned()
+}
+
+/// Remember a target's challenges when they are basic only (a digest nonce goes stale),
+/// or forget them.
+fn remember_challenges(target: &Target, challenges: Option<&[Challenge]>) {
+    let mut cache = challenge_cache().lock().unwrap_or_else(|p| p.into_inner());
+    let key = cache_key(target);
+    match challenges {
+        Some(list)
+            if list.iter().any(|c| c.scheme == "basic")
+                && list.iter().all(|c| c.scheme != "digest") =>
+        {
+            if cache.len() >= CHALLENGE_CACHE_CAP && !cache.contains_key(&key) {
+                cache.clear();
+            }
+            cache.insert(key, list.to_vec());
+        }
+        _ => {
+            cache.remove(&key);
+        }
+    }
+}
 
 /// Time allowed for each request and its response.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -149,6 +196,15 @@ pub(crate) async fn attempt(
     login: &Login,
     transcript: &mut Transcript,
 ) -> ProbeResult {
+    if let Some(challenges) = cached_challenges(target) {
+        transcript.remark("answering the basic challenge this target sent before");
+        let outcome = challenge_login(ctx, target, login, &challenges, transcript).await;
+        if outcome != Outcome::Accepted {
+            return (outcome, None);
+        }
+        // Confirm with the full exchange: the resource must still ask for credentials.
+        remember_challenges(target, None);
+    }
     let baseline = match exchange(
         ctx,
         target,
@@ -166,9 +222,11 @@ pub(crate) async fn attempt(
             .headers_named("www-authenticate")
             .flat_map(parse_challenges)
             .collect();
+        remember_challenges(target, Some(&challenges));
         let outcome = challenge_login(ctx, target, login, &challenges, transcript).await;
         return (outcome, None);
     }
+    remember_challenges(target, None);
     if let Some(reason) = is_throttle(&baseline) {
         return (Outcome::Throttled(reason), None);
     }
@@ -189,7 +247,7 @@ async fn challenge_login(
     ctx: &RunContext,
     target: &Target,
     login: &Login,
-    challenges: &[crate::parse::http::Challenge],
+    challenges: &[Challenge],
     transcript: &mut Transcript,
 ) -> Outcome {
     let username = login.username.as_deref().unwrap_or_default();
