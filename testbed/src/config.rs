@@ -76,7 +76,7 @@ pub struct Flaws {
     /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
     pub shared_host_key: bool,
     /// A legacy maintenance web server on [`port::LEGACY_HTTPS`] (`openssl s_server`): TLS
-    /// 1.0 only, a 3DES suite, an expired self-signed RSA-1024 certificate signed with SHA-1.
+    /// 1.0 only, a NULL-cipher suite, an expired self-signed RSA-1024 certificate signed with SHA-1.
     pub legacy_tls: bool,
     /// The cloud client ([`DeviceConfig::cloud`]) accepts any server certificate.
     pub cloud_client_accepts_any_certificate: bool,

@@ -1,7 +1,7 @@
 //! The legacy TLS endpoint of an insecure device ([`crate::Flaws::legacy_tls`]).
 //!
 //! Many devices in the field still run an old maintenance web server: TLS 1.0 only, a
-//! 3DES suite, and an expired, self-signed RSA-1024 certificate signed with SHA-1.
+//! NULL-cipher suite (OpenSSL 3 no longer serves 3DES), and an expired, self-signed RSA-1024 certificate signed with SHA-1.
 //! rustls refuses to serve any of that, so this endpoint is `openssl s_server`, run as a
 //! child process bound to the device's own address and killed when the device stops.
 //! Its certificate is made with the `openssl` command too (rcgen cannot make RSA-1024
@@ -130,7 +130,7 @@ impl LegacyTlsServer {
                 "key.pem",
                 "-tls1",
                 "-cipher",
-                "DES-CBC3-SHA:@SECLEVEL=0",
+                "NULL-SHA:AES128-SHA:@SECLEVEL=0",
                 "-www",
                 "-quiet",
             ])

@@ -65,6 +65,11 @@ fn main() -> std::process::ExitCode {
             while let Some((_, event)) = receiver.recv().await {
                 if let SuiteEvent::Result(result) = event {
                     println!("{}", serde_json::json!({"check": result.check, "verdict": result.verdict, "summary": result.summary}));
+                    if std::env::var_os("TLS_ASSESS_EVIDENCE").is_some() {
+                        for evidence in &result.evidence {
+                            eprintln!("{}", String::from_utf8_lossy(&evidence.data));
+                        }
+                    }
                 }
             }
         });

@@ -104,6 +104,10 @@ pub async fn send_hello(
         )));
     }
     if flight.server_hello.is_none() {
+        // Silence is not a refusal: a busy server may answer a moment later.
+        if received.is_empty() && end == ReadEnd::Timeout {
+            return Err(ProbeError::Network(NetError::Timeout));
+        }
         if let ReadEnd::Error(error) = &end {
             if received.is_empty() && !matches!(error, NetError::Reset) {
                 return Err(ProbeError::Network(error.clone()));

@@ -284,7 +284,11 @@ async fn enumerate_suites(
             break;
         }
         let spec = HelloSpec::new(version, remaining.clone(), name.clone());
-        let exchange = probe::send_hello(target, &spec, false).await?;
+        let exchange = match probe::send_hello(target, &spec, false).await {
+            // One more try for a server that was busy: a silent answer is not a refusal.
+            Err(ProbeError::Network(_)) => probe::send_hello(target, &spec, false).await?,
+            other => other?,
+        };
         let Some((suite, flight)) = picked(&exchange, version) else {
             break;
         };

@@ -1,0 +1,367 @@
+//! The TLS suite against a panel of real servers (openssl s_server and nginx) that the
+//! test starts on loopback addresses of its own, each with a known configuration: every
+//! misconfiguration must be found, and nothing else reported.
+
+mod common;
+
+use common::{endpoint_profile, require, run_suite};
+use iotcert_suite::Verdict;
+use iotcert_suite_tls::checks::{self, SERVER_CHECKS};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A server process killed when the test ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_listening(address: &str, port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect((address, port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server on {address}:{port} did not start");
+}
+
+fn s_server(
+    directory: &Path,
+    address: &str,
+    certificate: &str,
+    key: &str,
+    extra: &[&str],
+) -> Server {
+    let child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("{address}:4433"),
+            "-cert",
+            certificate,
+            "-key",
+            key,
+            "-www",
+            "-quiet",
+        ])
+        .args(extra)
+        .current_dir(directory)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    wait_listening(address, 4433);
+    Server(child)
+}
+
+/// The panel's PKI: a CA and leaves issued for the panel's addresses.
+struct Pki {
+    directory: tempfile::TempDir,
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let directory = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "panel CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = params.self_signed(&ca_key).unwrap();
+        std::fs::write(directory.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(directory.path().join("ca.key"), ca_key.serialize_pem()).unwrap();
+        Pki {
+            directory,
+            ca,
+            ca_key,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.directory.path().join(name)
+    }
+
+    /// An ECDSA P-256 leaf for `san`, valid between the two offsets (days from now).
+    fn leaf(&self, name: &str, san: &str, from_days: i64, to_days: i64, self_signed: bool) {
+        let now = OffsetDateTime::now_utc();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, san);
+        params.subject_alt_names = vec![SanType::IpAddress(san.parse().unwrap())];
+        params.not_before = now + time::Duration::days(from_days);
+        params.not_after = now + time::Duration::days(to_days);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let certificate = if self_signed {
+            params.self_signed(&key).unwrap()
+        } else {
+            params.signed_by(&key, &self.ca, &self.ca_key).unwrap()
+        };
+        std::fs::write(self.path(&format!("{name}.pem")), certificate.pem()).unwrap();
+        std::fs::write(self.path(&format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+
+    /// An RSA-1024 leaf signed by the CA with SHA-1 (openssl; rcgen makes neither).
+    fn weak_rsa_leaf(&self, name: &str, san: &str) {
+        let run = |arguments: &[&str]| {
+            let status = Command::new("openssl")
+                .args(arguments)
+                .current_dir(self.directory.path())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "openssl {arguments:?}");
+        };
+        std::fs::write(self.path("ext.cnf"), format!("subjectAltName=IP:{san}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")).unwrap();
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            "weak.csr",
+            "-subj",
+            &format!("/CN={san}"),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "weak.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-sha1",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            &format!("{name}.pem"),
+        ]);
+    }
+}
+
+fn failures(
+    results: &std::collections::BTreeMap<(String, Option<String>), iotcert_suite::CheckResult>,
+) -> BTreeSet<String> {
+    results
+        .values()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| r.check.clone())
+        .collect()
+}
+
+fn assert_exactly(
+    name: &str,
+    results: &std::collections::BTreeMap<(String, Option<String>), iotcert_suite::CheckResult>,
+    expected: &[&str],
+) {
+    let expected: BTreeSet<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    let found = failures(results);
+    let report: Vec<String> = results
+        .values()
+        .map(|r| format!("{} {} {}", r.check, r.verdict, r.summary))
+        .collect();
+    assert_eq!(
+        found,
+        expected,
+        "{name}: failures differ\n{}",
+        report.join("\n")
+    );
+    for check in SERVER_CHECKS {
+        let result = results
+            .get(&(check.to_owned(), Some("unit-1".to_owned())))
+            .unwrap_or_else(|| panic!("{name}: no result for {check}"));
+        if !expected.contains(check) {
+            assert_eq!(
+                result.verdict,
+                Verdict::Pass,
+                "{name}: {check}: {}",
+                result.summary
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_panel_every_misconfiguration_found_none_invented() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let anchor = pki.path("ca.pem");
+    let dir = pki.directory.path();
+
+    // 1. A good server: TLS 1.2/1.3, ECDHE-ECDSA AEAD, valid chain.
+    pki.leaf("good", "127.63.1.1", -1, 30, false);
+    let _good = s_server(
+        dir,
+        "127.63.1.1",
+        "good.pem",
+        "good.key",
+        &["-cipher", "ECDHE+AESGCM", "-chainCAfile", "ca.pem"],
+    );
+    let results = run_suite(&endpoint_profile("127.63.1.1", 4433, &[&anchor]), dir).await;
+    assert_exactly("good", &results, &[]);
+
+    // 2. Legacy versions and weak suites on.
+    pki.weak_rsa_leaf("legacy", "127.63.1.2");
+    let _legacy = s_server(
+        dir,
+        "127.63.1.2",
+        "legacy.pem",
+        "legacy.key",
+        &["-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"],
+    );
+    let results = run_suite(&endpoint_profile("127.63.1.2", 4433, &[&anchor]), dir).await;
+    assert_exactly(
+        "legacy",
+        &results,
+        &[
+            checks::LEGACY_PROTOCOL,
+            checks::WEAK_CIPHER_SUITE,
+            checks::FORWARD_SECRECY,
+            // At SECLEVEL 0, OpenSSL's automatic DH parameters are 1024 bits.
+            checks::KEY_EXCHANGE,
+            checks::CERTIFICATE_KEY,
+            checks::CERTIFICATE_SIGNATURE,
+        ],
+    );
+
+    // 3. Expired.
+    pki.leaf("expired", "127.63.1.3", -400, -10, false);
+    let _expired = s_server(dir, "127.63.1.3", "expired.pem", "expired.key", &[]);
+    let results = run_suite(&endpoint_profile("127.63.1.3", 4433, &[&anchor]), dir).await;
+    assert_exactly("expired", &results, &[checks::CERTIFICATE_VALIDITY]);
+
+    // 4. Self-signed.
+    pki.leaf("selfsigned", "127.63.1.4", -1, 30, true);
+    let _self_signed = s_server(dir, "127.63.1.4", "selfsigned.pem", "selfsigned.key", &[]);
+    let results = run_suite(&endpoint_profile("127.63.1.4", 4433, &[&anchor]), dir).await;
+    assert_exactly("self-signed", &results, &[checks::CERTIFICATE_TRUST]);
+
+    // 5. Wrong name: issued for another address.
+    pki.leaf("wrongname", "127.63.9.9", -1, 30, false);
+    let _wrong = s_server(dir, "127.63.1.5", "wrongname.pem", "wrongname.key", &[]);
+    let results = run_suite(&endpoint_profile("127.63.1.5", 4433, &[&anchor]), dir).await;
+    assert_exactly("wrong name", &results, &[checks::CERTIFICATE_NAME]);
+
+    // 6. Untrusted: valid chain, but the profile trusts another CA.
+    let other = Pki::new();
+    let _untrusted = s_server(dir, "127.63.1.6", "good.pem", "good.key", &[]);
+    let mut profile = endpoint_profile("127.63.1.6", 4433, &[&other.path("ca.pem")]);
+    profile.push('\n');
+    let results = run_suite(&profile, dir).await;
+    let mut expected = vec![checks::CERTIFICATE_TRUST];
+    // The leaf names 127.63.1.1, not this address.
+    expected.push(checks::CERTIFICATE_NAME);
+    assert_exactly("untrusted", &results, &expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_legacy_configuration_is_found() {
+    require("openssl", "openssl");
+    require("nginx", "nginx-light");
+    let pki = Pki::new();
+    pki.weak_rsa_leaf("nginx", "127.63.2.1");
+    let dir = pki.directory.path();
+    let config = format!(
+        "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
+         http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};\n\
+         server {{ listen 127.63.2.1:4433 ssl; ssl_certificate {dir}/nginx.pem; ssl_certificate_key {dir}/nginx.key;\n\
+         ssl_protocols TLSv1 TLSv1.1 TLSv1.2; ssl_ciphers 'AES128-SHA:NULL-SHA:DES-CBC3-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_prefer_server_ciphers off; return 200 ok; }} }}\n",
+        dir = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), config).unwrap();
+    let nginx = if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    };
+    let child = Command::new(nginx)
+        .args([
+            "-c",
+            &dir.join("nginx.conf").display().to_string(),
+            "-e",
+            &dir.join("error.log").display().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx");
+    let _nginx = Server(child);
+    wait_listening("127.63.2.1", 4433);
+    let results = run_suite(
+        &endpoint_profile("127.63.2.1", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    // The reference: does OpenSSL's own client get the NULL suite from this nginx?
+    let reference = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            "127.63.2.1:4433",
+            "-tls1_2",
+            "-cipher",
+            "NULL-SHA:@SECLEVEL=0",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let null_offered = String::from_utf8_lossy(&reference.stdout).contains("Cipher is NULL-SHA");
+    let mut expected = vec![
+        checks::LEGACY_PROTOCOL,
+        checks::FORWARD_SECRECY,
+        checks::CERTIFICATE_KEY,
+        checks::CERTIFICATE_SIGNATURE,
+    ];
+    if null_offered {
+        expected.push(checks::WEAK_CIPHER_SUITE);
+    }
+    assert_exactly("nginx legacy", &results, &expected);
+    let weak = &results[&(
+        checks::WEAK_CIPHER_SUITE.to_owned(),
+        Some("unit-1".to_owned()),
+    )];
+    assert_eq!(
+        weak.summary.contains("TLS_RSA_WITH_NULL_SHA"),
+        null_offered,
+        "{}",
+        weak.summary
+    );
+    // OpenSSL 3 no longer negotiates 3DES even when configured: it must not be reported.
+    assert!(!weak.summary.contains("3DES"), "{}", weak.summary);
+    let forward = &results[&(
+        checks::FORWARD_SECRECY.to_owned(),
+        Some("unit-1".to_owned()),
+    )];
+    assert!(
+        forward
+            .summary
+            .contains("TLS 1.2 TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{}",
+        forward.summary
+    );
+}
