@@ -1,0 +1,165 @@
+//! CoAP (RFC 7252) cases and the CoAP oracle.
+//!
+//! Cases vary the header (version, type, token length against the token actually sent,
+//! codes), the token, and above all the options: deltas and lengths in their short and
+//! extended forms (nibbles 13 and 14 with one or two extension bytes, at the boundary
+//! values 12/13, 268/269 and 65,804), the reserved nibble 15 where it is not a payload
+//! marker, values longer or shorter than announced, option numbers that overflow, and a
+//! payload marker with or without a payload. Most cases are confirmable, so that a
+//! server answers them at once (a response or a Reset) and the next case need not wait.
+//!
+//! The oracle is a confirmable `GET /.well-known/core`: any CoAP message back means alive.
+
+use crate::node::{bytes, seq, Node};
+use crate::rng::Rng;
+
+/// A confirmable GET of `/.well-known/core` with message id `message_id`.
+pub fn probe(message_id: u16) -> Vec<u8> {
+    let [high, low] = message_id.to_be_bytes();
+    let mut datagram = vec![0x40, 0x01, high, low];
+    datagram.extend_from_slice(&[0xbb]);
+    datagram.extend_from_slice(b".well-known");
+    datagram.extend_from_slice(&[0x04]);
+    datagram.extend_from_slice(b"core");
+    datagram
+}
+
+/// Whether `reply` is a CoAP message (version 1, at least the 4-byte header).
+pub fn is_coap(reply: &[u8]) -> bool {
+    matches!(reply, [first, _, _, _, ..] if first >> 6 == 1)
+}
+
+/// An option delta or length: its nibble and the extension bytes, sometimes lying.
+fn nibble(rng: &mut Rng, value_hint: u32) -> (u8, Vec<u8>) {
+    match rng.below(16) {
+        0 => (15, Vec::new()),
+        1 => (13, vec![rng.pick(&[0u8, 1, 0xff], 0)]),
+        2 => (
+            14,
+            rng.pick(&[[0u8, 0], [0xff, 0xff], [0xfe, 0xf3]], [0, 0])
+                .to_vec(),
+        ),
+        3 => (13, Vec::new()),
+        4 => (14, vec![0]),
+        _ => match value_hint {
+            0..=12 => (value_hint as u8, Vec::new()),
+            13..=268 => (13, vec![(value_hint - 13) as u8]),
+            _ => (
+                14,
+                ((value_hint - 269).min(0xffff) as u16)
+                    .to_be_bytes()
+                    .to_vec(),
+            ),
+        },
+    }
+}
+
+fn option(rng: &mut Rng) -> Node {
+    let delta = rng.pick(&[0u32, 1, 3, 4, 7, 11, 12, 13, 268, 269, 1000], 11);
+    let value_length = rng.pick(&[0u32, 1, 4, 8, 12, 13, 255, 268, 269, 1024], 1);
+    let (delta_nibble, delta_extension) = nibble(rng, delta);
+    let (length_nibble, length_extension) = nibble(rng, value_length);
+    let mut value_length = usize::try_from(value_length).unwrap_or(0);
+    if rng.chance(8) {
+        // A value shorter than announced.
+        value_length /= 2;
+    }
+    let value = if rng.chance(2) {
+        rng.bytes(value_length.min(1024))
+    } else {
+        vec![b'a'; value_length.min(1024)]
+    };
+    seq(vec![
+        bytes([delta_nibble << 4 | length_nibble]),
+        bytes(delta_extension),
+        bytes(length_extension),
+        bytes(value),
+    ])
+}
+
+/// One mutated datagram for case `rng`.
+pub fn generate(rng: &mut Rng) -> (String, Node) {
+    let version = if rng.chance(16) {
+        rng.below(4) as u8
+    } else {
+        1
+    };
+    let kind = if rng.chance(8) { rng.below(4) as u8 } else { 0 };
+    let token_length = if rng.chance(8) {
+        rng.below(16) as u8
+    } else {
+        rng.below(9) as u8
+    };
+    let token_sent = if rng.chance(8) {
+        usize::from(token_length).saturating_sub(1)
+    } else {
+        usize::from(token_length.min(8))
+    };
+    let code = rng.pick(&[0x01u8, 0x01, 0x01, 0x02, 0x03, 0x04, 0x00, 0x45, 0xff], 1);
+    let message_id = rng.bytes(2);
+    let mut items = vec![
+        bytes([version << 6 | kind << 4 | token_length, code]),
+        bytes(message_id),
+        bytes(rng.bytes(token_sent)),
+    ];
+    let what = match rng.below(4) {
+        0 => "header",
+        _ => "options",
+    };
+    if what == "options" {
+        // A valid Uri-Path first, often, so the options after it reach the parser.
+        if rng.chance(2) {
+            items.push(bytes([0xb6, b's', b't', b'a', b't', b'u', b's']));
+        }
+        for _ in 0..=rng.below(5) {
+            items.push(option(rng));
+        }
+    }
+    match rng.below(4) {
+        0 => items.push(bytes([0xff])),
+        1 => items.push(bytes([0xff, b'{', b'}'])),
+        _ => {}
+    }
+    (what.to_owned(), seq(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_is_libcoap_get() {
+        // coap-client -m get coap://host/.well-known/core without a token.
+        let mut expected = vec![0x40, 0x01, 0x12, 0x34, 0xbb];
+        expected.extend_from_slice(b".well-known");
+        expected.push(0x04);
+        expected.extend_from_slice(b"core");
+        assert_eq!(probe(0x1234), expected);
+        assert!(is_coap(&[0x60, 0x45, 0x12, 0x34]));
+        assert!(!is_coap(&[0x60, 0x45]));
+        assert!(!is_coap(&[0x80, 0x45, 0, 0]));
+    }
+
+    #[test]
+    fn reserved_and_extended_nibbles_appear() {
+        let mut reserved = 0;
+        let mut extended = 0;
+        for index in 0..500 {
+            let (_, node) = generate(&mut Rng::for_case(9, "coap", index));
+            let datagram = node.encode();
+            assert!(datagram.len() >= 4 || datagram.len() >= 2);
+            if datagram.iter().skip(4).any(|b| b >> 4 == 15 && *b != 0xff) {
+                reserved += 1;
+            }
+            if datagram
+                .iter()
+                .skip(4)
+                .any(|b| b >> 4 == 13 || b >> 4 == 14)
+            {
+                extended += 1;
+            }
+        }
+        assert!(reserved > 25, "{reserved}");
+        assert!(extended > 25, "{extended}");
+    }
+}

@@ -1,0 +1,392 @@
+//! The fuzzing loop of one interface of one unit: budget, oracle, recovery, shrinking.
+//!
+//! Cases are sent in order from the seed. The fuzzed service is probed by the session
+//! set-up of every case, and every watched service (the fuzzed one and every other
+//! declared one that answered before fuzzing began) every `probe_every` cases and at the
+//! end. When a watched service stops answering, the loop waits for it to come back (a
+//! watchdog restart), replays the cases sent since the last good probe one at a time to
+//! find the culprit, and shrinks it: run lengths bisected, then fields dropped, bytes
+//! halved and lying lengths made truthful, for as long as the failure still replays.
+
+use crate::exec::{generate, Case, CaseEnd, Exec, Watched};
+use crate::reproducer::Reproducer;
+use iotcert_suite::evidence::escape_bytes;
+use iotcert_suite::{Evidence, EvidenceKind, Transcript, Verdict};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Cases kept for the evidence of a service that never came back.
+const HISTORY: usize = 16;
+/// Most replays spent on shrinking one finding.
+const MAX_SHRINK_REPLAYS: u32 = 64;
+/// Interval between two probes while waiting for a service to come back.
+const RECOVERY_POLL: Duration = Duration::from_millis(250);
+
+/// The budget of one interface.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub cases: u32,
+    pub time: Duration,
+    pub probe_every: u32,
+    pub recovery_wait: Duration,
+}
+
+/// The decision for one interface.
+#[derive(Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub summary: String,
+    pub evidence: Vec<Evidence>,
+    pub cases_sent: u64,
+}
+
+/// Fuzz `port` of `exec.unit` with cases of the port's protocol.
+pub async fn fuzz_interface(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+    others: &[Watched],
+    budget: &Budget,
+) -> Outcome {
+    let Some(protocol) = fuzzed.protocol else {
+        return outcome(
+            Verdict::Error,
+            format!("{fuzzed} has no protocol to fuzz"),
+            0,
+        );
+    };
+    let started = Instant::now();
+    let deadline = started + budget.time;
+    // Only what answers before fuzzing can be judged afterwards.
+    if let Err(why) = exec.probe(fuzzed, 1).await {
+        return outcome(
+            Verdict::Inconclusive,
+            format!("{fuzzed} did not answer before fuzzing ({why}); nothing could be judged"),
+            0,
+        );
+    }
+    let mut watch = vec![fuzzed.clone()];
+    for other in others {
+        if exec.probe(other, 2).await.is_ok() {
+            watch.push(other.clone());
+        }
+    }
+    let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
+    let mut since_probe: Vec<Case> = Vec::new();
+    let mut sent = 0u64;
+    let mut stopped_early = None;
+    for index in 0..u64::from(budget.cases) {
+        if exec.ctx.should_stop() {
+            stopped_early = Some("the campaign deadline or a cancellation");
+            break;
+        }
+        if Instant::now() >= deadline {
+            stopped_early = Some("the time budget of the interface");
+            break;
+        }
+        let case = generate(protocol, index, &exec.settings);
+        let mut transcript = Transcript::new();
+        let end = exec.send(fuzzed.port, &case.wire(), &mut transcript).await;
+        sent += 1;
+        let suspicious = end.is_suspicious();
+        history.push_back((case.clone(), end));
+        if history.len() > HISTORY {
+            history.pop_front();
+        }
+        since_probe.push(case);
+        let due = (index + 1) % u64::from(budget.probe_every.max(1)) == 0;
+        if !(suspicious || due || index + 1 == u64::from(budget.cases)) {
+            continue;
+        }
+        // Nonces vary so a stale answer cannot pass for a fresh one.
+        let dead = exec.dead(&watch, index as u16).await;
+        if dead.is_empty() {
+            since_probe.clear();
+            if index % 50 == 0 {
+                exec.ctx
+                    .progress(
+                        index,
+                        u64::from(budget.cases),
+                        format!("{}: {fuzzed}: {index} cases", exec.unit.id),
+                    )
+                    .await;
+            }
+            continue;
+        }
+        return investigate(
+            exec,
+            fuzzed,
+            &watch,
+            dead,
+            since_probe,
+            &history,
+            sent,
+            budget,
+        )
+        .await;
+    }
+    let dead = exec.dead(&watch, 0xfff0).await;
+    if !dead.is_empty() {
+        return investigate(
+            exec,
+            fuzzed,
+            &watch,
+            dead,
+            since_probe,
+            &history,
+            sent,
+            budget,
+        )
+        .await;
+    }
+    let mut summary = format!(
+        "{fuzzed} and {} other declared service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s)",
+        watch.len() - 1,
+        exec.settings.seed,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(why) = stopped_early {
+        summary.push_str(&format!(
+            "; fuzzing stopped early at {why}, before the {} cases of the budget",
+            budget.cases
+        ));
+    }
+    let mut result = outcome(Verdict::Pass, summary, sent);
+    result.evidence.push(history_evidence(&history));
+    result
+}
+
+fn outcome(verdict: Verdict, summary: String, cases_sent: u64) -> Outcome {
+    Outcome {
+        verdict,
+        summary,
+        evidence: Vec::new(),
+        cases_sent,
+    }
+}
+
+fn describe_dead(dead: &[(Watched, String)]) -> Vec<String> {
+    dead.iter()
+        .map(|(watched, why)| format!("{watched}: {why}"))
+        .collect()
+}
+
+/// The last cases, as evidence.
+fn history_evidence(history: &VecDeque<(Case, CaseEnd)>) -> Evidence {
+    let mut text = String::new();
+    for (case, end) in history {
+        let wire = case.wire();
+        text.push_str(&format!(
+            "case {} ({}) ended {end:?}\n",
+            case.index, case.kind
+        ));
+        for step in &wire.session {
+            text.push_str(&format!("  session > {}\n", escape_bytes(step)));
+        }
+        text.push_str(&format!("  message > {}\n", hex::encode(&wire.message)));
+    }
+    Evidence::text(EvidenceKind::Transcript, "last cases sent", &text)
+}
+
+/// Wait until every service of `watch` answers again; the time it took, or `None`.
+async fn recover(exec: &Exec<'_>, watch: &[Watched], wait: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut nonce = 0x7000u16;
+    loop {
+        nonce = nonce.wrapping_add(2);
+        if exec.dead(watch, nonce).await.is_empty() {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() >= wait || exec.ctx.should_stop() {
+            return None;
+        }
+        tokio::time::sleep(RECOVERY_POLL).await;
+    }
+}
+
+/// Send `case`, probe; the services it killed (after waiting for them to come back).
+/// `Err` when they did not come back.
+async fn replays(
+    exec: &Exec<'_>,
+    port: u16,
+    case: &Case,
+    watch: &[Watched],
+    budget: &Budget,
+) -> Result<Vec<(Watched, String)>, ()> {
+    let mut transcript = Transcript::new();
+    exec.send(port, &case.wire(), &mut transcript).await;
+    let dead = exec.dead(watch, case.index as u16 ^ 0x3c3c).await;
+    if !dead.is_empty() && recover(exec, watch, budget.recovery_wait).await.is_none() {
+        return Err(());
+    }
+    Ok(dead)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn investigate(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+    watch: &[Watched],
+    dead: Vec<(Watched, String)>,
+    suspects: Vec<Case>,
+    history: &VecDeque<(Case, CaseEnd)>,
+    sent: u64,
+    budget: &Budget,
+) -> Outcome {
+    let first_dead = describe_dead(&dead);
+    let last = suspects.last().map_or(0, |c| c.index);
+    let Some(recovered) = recover(exec, watch, budget.recovery_wait).await else {
+        let mut result = outcome(
+            Verdict::Inconclusive,
+            format!(
+                "after case {last} of {sent}, {} stopped answering and did not come back within {} s; the last cases are attached",
+                first_dead.join("; "),
+                budget.recovery_wait.as_secs()
+            ),
+            sent,
+        );
+        result.evidence.push(history_evidence(history));
+        return result;
+    };
+    // Most recent first: the likeliest culprit.
+    for suspect in suspects.iter().rev() {
+        let killed = match replays(exec, fuzzed.port, suspect, watch, budget).await {
+            Ok(killed) => killed,
+            Err(()) => {
+                let mut result = outcome(
+                    Verdict::Inconclusive,
+                    format!("while replaying case {} the device stopped answering and did not come back within {} s", suspect.index, budget.recovery_wait.as_secs()),
+                    sent,
+                );
+                result.evidence.push(history_evidence(history));
+                return result;
+            }
+        };
+        if killed.is_empty() {
+            continue;
+        }
+        let (minimal, killed, replays_used) =
+            shrink(exec, fuzzed.port, suspect, killed, watch, budget).await;
+        let mut reproducer = Reproducer::from_case(
+            &exec.unit.id,
+            exec.unit.address,
+            fuzzed.port,
+            &minimal,
+            suspect,
+            watch.to_vec(),
+            describe_dead(&killed),
+        );
+        reproducer.recovered_after_ms = Some(recovered.as_millis() as u64);
+        let wire = minimal.wire();
+        let summary = format!(
+            "{} stopped answering after a malformed {} message ({} case {}, shrunk from {} to {} bytes in {replays_used} replays) and came back after {} ms: {}",
+            describe_dead(&killed).join("; "),
+            minimal.protocol,
+            minimal.kind,
+            minimal.index,
+            suspect.message.encode().len(),
+            wire.message.len(),
+            recovered.as_millis(),
+            brief(&wire.message),
+        );
+        let mut result = outcome(Verdict::Fail, summary, sent);
+        let json = serde_json::to_vec_pretty(&reproducer).unwrap_or_default();
+        result.evidence.push(Evidence::bytes(
+            EvidenceKind::Reproducer,
+            format!("reproducer {}:{}", exec.unit.id, fuzzed.port),
+            "application/json",
+            &json,
+        ));
+        result.evidence.push(history_evidence(history));
+        return result;
+    }
+    let mut result = outcome(
+        Verdict::Inconclusive,
+        format!(
+            "{} stopped answering after case {last} and came back after {} ms, but none of the {} cases since the last good probe made it stop again on its own",
+            first_dead.join("; "),
+            recovered.as_millis(),
+            suspects.len()
+        ),
+        sent,
+    );
+    result.evidence.push(history_evidence(history));
+    result
+}
+
+/// A short legible form of a message for a summary.
+fn brief(message: &[u8]) -> String {
+    let shown = escape_bytes(message.get(..48).unwrap_or(message));
+    if message.len() > 48 {
+        format!("{shown}... ({} bytes)", message.len())
+    } else {
+        shown
+    }
+}
+
+/// The smallest variant of `case` that still kills a watched service, the services it
+/// kills, and the replays spent.
+async fn shrink(
+    exec: &Exec<'_>,
+    port: u16,
+    case: &Case,
+    mut killed: Vec<(Watched, String)>,
+    watch: &[Watched],
+    budget: &Budget,
+) -> (Case, Vec<(Watched, String)>, u32) {
+    let mut best = case.clone();
+    let mut used = 0u32;
+    // Bisect every run, longest first: the length that matters.
+    for (index, count) in best.message.runs() {
+        let (mut low, mut high) = (0u32, count);
+        while low + 1 < high && used < MAX_SHRINK_REPLAYS && !exec.ctx.should_stop() {
+            let middle = low + (high - low) / 2;
+            let candidate = Case {
+                message: best.message.with_run_count(index, middle),
+                ..best.clone()
+            };
+            used += 1;
+            if let Some((_, dead)) = still_fails(exec, port, candidate, watch, budget).await {
+                high = middle;
+                killed = dead;
+            } else {
+                low = middle;
+            }
+        }
+        best.message = best.message.with_run_count(index, high);
+    }
+    // Then simplify field by field while the failure replays.
+    'outer: while used < MAX_SHRINK_REPLAYS && !exec.ctx.should_stop() {
+        for simpler in best.message.simpler() {
+            if used >= MAX_SHRINK_REPLAYS {
+                break 'outer;
+            }
+            let candidate = Case {
+                message: simpler,
+                ..best.clone()
+            };
+            used += 1;
+            if let Some((smaller, dead)) = still_fails(exec, port, candidate, watch, budget).await {
+                best = smaller;
+                killed = dead;
+                continue 'outer;
+            }
+        }
+        break;
+    }
+    (best, killed, used)
+}
+
+/// `candidate` with the services it kills, when it kills any.
+async fn still_fails(
+    exec: &Exec<'_>,
+    port: u16,
+    candidate: Case,
+    watch: &[Watched],
+    budget: &Budget,
+) -> Option<(Case, Vec<(Watched, String)>)> {
+    match replays(exec, port, &candidate, watch, budget).await {
+        Ok(dead) if !dead.is_empty() => Some((candidate, dead)),
+        _ => None,
+    }
+}

@@ -1,0 +1,369 @@
+//! Sending cases and probing services, only through the run context.
+//!
+//! Every byte the suite sends goes through [`RunContext::connect_tcp`] or
+//! [`RunContext::udp_exchange`], so the scope guard and the unit's pacer apply to cases,
+//! probes and replays alike; every read has a timeout and a byte cap.
+
+use crate::node::Node;
+use crate::rng::Rng;
+use crate::{coap, http, mqtt};
+use iotcert_suite::net::ReadEnd;
+use iotcert_suite::profile::Transport;
+use iotcert_suite::{NetError, RunContext, SampleUnit, Transcript};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// Bytes kept of any answer.
+const ANSWER_CAP: usize = 4096;
+
+/// A predicate telling a live answer from anything else.
+type AnswerCheck = fn(&[u8]) -> bool;
+
+/// The protocols the suite generates cases for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Mqtt,
+    Coap,
+    Http,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Mqtt, Protocol::Coap, Protocol::Http];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Mqtt => "mqtt",
+            Protocol::Coap => "coap",
+            Protocol::Http => "http",
+        }
+    }
+
+    pub fn transport(self) -> Transport {
+        match self {
+            Protocol::Coap => Transport::Udp,
+            Protocol::Mqtt | Protocol::Http => Transport::Tcp,
+        }
+    }
+
+    /// The protocol of a declared service name, for cleartext interfaces.
+    pub fn of_service(service: &str, transport: Transport) -> Option<Protocol> {
+        let service = service.to_ascii_lowercase();
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name() == service && p.transport() == transport)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A service whose liveness is watched: the fuzzed one and every other declared one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watched {
+    pub port: u16,
+    pub transport: Transport,
+    /// How to ask it for an answer; `None` (TCP only) means a completed connect suffices.
+    pub protocol: Option<Protocol>,
+    /// The service name the profile gives it.
+    pub service: String,
+}
+
+impl fmt::Display for Watched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} {}", self.port, self.transport, self.service)
+    }
+}
+
+/// A case: what is sent, and how it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub protocol: Protocol,
+    pub seed: u64,
+    pub index: u64,
+    /// What the generator aimed at, such as `publish` or `options`.
+    pub kind: String,
+    /// Messages sent first on the same connection, each answered: the session state.
+    pub session: Vec<Node>,
+    /// The mutated message.
+    pub message: Node,
+}
+
+/// What a case needs besides its number.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub seed: u64,
+    /// Time allowed for a probe's answer or a session step.
+    pub timeout: Duration,
+    /// Time waited for the answer to a mutated message.
+    pub case_wait: Duration,
+    pub mqtt_username: Option<String>,
+    pub mqtt_password: Option<String>,
+}
+
+impl Settings {
+    fn session_connect(&self) -> Node {
+        mqtt::connect(
+            "iotcert-fuzz",
+            self.mqtt_username.as_deref(),
+            self.mqtt_password.as_deref(),
+        )
+    }
+}
+
+/// Case `index` of `protocol` for `settings.seed`: always the same bytes.
+pub fn generate(protocol: Protocol, index: u64, settings: &Settings) -> Case {
+    let mut rng = Rng::for_case(settings.seed, protocol.name(), index);
+    let (kind, message, session) = match protocol {
+        Protocol::Mqtt => {
+            let (kind, message, stateful) = mqtt::generate(&mut rng);
+            let session = if stateful {
+                vec![settings.session_connect()]
+            } else {
+                Vec::new()
+            };
+            (kind, message, session)
+        }
+        Protocol::Coap => {
+            let (kind, message) = coap::generate(&mut rng);
+            (kind, message, Vec::new())
+        }
+        Protocol::Http => {
+            let (kind, message) = http::generate(&mut rng);
+            (kind, message, Vec::new())
+        }
+    };
+    Case {
+        protocol,
+        seed: settings.seed,
+        index,
+        kind,
+        session,
+        message,
+    }
+}
+
+/// A case as bytes: what is actually sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wire {
+    pub protocol: Protocol,
+    pub session: Vec<Vec<u8>>,
+    pub message: Vec<u8>,
+}
+
+impl Case {
+    pub fn wire(&self) -> Wire {
+        Wire {
+            protocol: self.protocol,
+            session: self.session.iter().map(Node::encode).collect(),
+            message: self.message.encode(),
+        }
+    }
+}
+
+/// How the exchange of one case ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaseEnd {
+    /// The service answered after the mutated message (or to the PINGREQ after it).
+    Answered,
+    /// The service closed or reset the connection.
+    Closed,
+    /// Nothing came back in time.
+    Silent,
+    /// A session step got no answer: the service may be down.
+    SessionUnanswered,
+    /// No connection could be made.
+    Unreachable(NetError),
+}
+
+impl CaseEnd {
+    /// Whether this end suggests the service is down, so the watch is probed now.
+    pub fn is_suspicious(&self) -> bool {
+        matches!(self, CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_))
+    }
+}
+
+/// The network side of the suite for one unit.
+pub struct Exec<'a> {
+    pub ctx: &'a RunContext,
+    pub unit: &'a SampleUnit,
+    pub settings: Settings,
+}
+
+fn answered(protocol: Protocol, bytes: &[u8]) -> bool {
+    match protocol {
+        Protocol::Mqtt => mqtt::has_pingresp(bytes),
+        Protocol::Http => http::head_complete(bytes),
+        Protocol::Coap => !bytes.is_empty(),
+    }
+}
+
+impl Exec<'_> {
+    /// Send one case to `port`, recording the exchange in `transcript`.
+    pub async fn send(&self, port: u16, wire: &Wire, transcript: &mut Transcript) -> CaseEnd {
+        if wire.protocol == Protocol::Coap {
+            transcript.sent(&wire.message);
+            return match self
+                .ctx
+                .udp_exchange(
+                    self.unit,
+                    port,
+                    &wire.message,
+                    self.settings.case_wait,
+                    ANSWER_CAP,
+                )
+                .await
+            {
+                Ok(Some(answer)) => {
+                    transcript.received(&answer);
+                    CaseEnd::Answered
+                }
+                Ok(None) => CaseEnd::Silent,
+                Err(error) => CaseEnd::Unreachable(error),
+            };
+        }
+        let mut stream = match self
+            .ctx
+            .connect_tcp(self.unit, port, self.settings.timeout)
+            .await
+        {
+            Ok(stream) => stream,
+            Err(error) => {
+                transcript.remark(&format!("connect: {error}"));
+                return CaseEnd::Unreachable(error);
+            }
+        };
+        for step in &wire.session {
+            transcript.sent(step);
+            if stream.send(step, self.settings.timeout).await.is_err() {
+                return CaseEnd::SessionUnanswered;
+            }
+            let (answer, _) = stream
+                .recv_until(ANSWER_CAP, self.settings.timeout, mqtt::is_connack)
+                .await;
+            transcript.received(&answer);
+            if answer.is_empty() {
+                return CaseEnd::SessionUnanswered;
+            }
+        }
+        transcript.sent(&wire.message);
+        if stream
+            .send(&wire.message, self.settings.case_wait)
+            .await
+            .is_err()
+        {
+            transcript.remark("closed while sending");
+            return CaseEnd::Closed;
+        }
+        if wire.protocol == Protocol::Mqtt {
+            // A broker that read the whole mutated packet answers the ping.
+            let _ = stream.send(&mqtt::PINGREQ, self.settings.case_wait).await;
+        }
+        let protocol = wire.protocol;
+        let (answer, end) = stream
+            .recv_until(ANSWER_CAP, self.settings.case_wait, |b| {
+                answered(protocol, b)
+            })
+            .await;
+        transcript.received(&answer);
+        match end {
+            ReadEnd::Complete | ReadEnd::Cap => CaseEnd::Answered,
+            ReadEnd::Closed | ReadEnd::Error(_) => CaseEnd::Closed,
+            ReadEnd::Timeout if answer.is_empty() => CaseEnd::Silent,
+            ReadEnd::Timeout => CaseEnd::Answered,
+        }
+    }
+
+    /// Whether `watched` answers; `Err` says how it did not. Two attempts, so that one
+    /// lost datagram or one refused connection under load is not taken for a crash. A
+    /// UDP service gets half the timeout for each, so that the whole probe stays within
+    /// one timeout and a service that hangs for longer than that cannot slip through
+    /// between the two attempts.
+    pub async fn probe(&self, watched: &Watched, nonce: u16) -> Result<(), String> {
+        let (wait, gap) = match watched.transport {
+            Transport::Udp => (self.settings.timeout / 2, Duration::ZERO),
+            Transport::Tcp => (self.settings.timeout, Duration::from_millis(100)),
+        };
+        let mut last = String::new();
+        for attempt in 0..2u16 {
+            match self
+                .probe_once(watched, nonce.wrapping_add(attempt), wait)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(why) => last = why,
+            }
+            tokio::time::sleep(gap).await;
+        }
+        Err(last)
+    }
+
+    async fn probe_once(
+        &self,
+        watched: &Watched,
+        nonce: u16,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        if watched.transport == Transport::Udp {
+            let probe = coap::probe(nonce);
+            return match self
+                .ctx
+                .udp_exchange(self.unit, watched.port, &probe, timeout, ANSWER_CAP)
+                .await
+            {
+                Ok(Some(answer)) if coap::is_coap(&answer) => Ok(()),
+                Ok(Some(_)) => Err("answered the CoAP GET with something not CoAP".into()),
+                Ok(None) => Err(format!(
+                    "no answer to a CoAP GET within {} ms",
+                    timeout.as_millis()
+                )),
+                Err(NetError::LocalResources(_) | NetError::Cancelled) => Ok(()),
+                Err(error) => Err(format!("CoAP GET: {error}")),
+            };
+        }
+        let mut stream = match self.ctx.connect_tcp(self.unit, watched.port, timeout).await {
+            Ok(stream) => stream,
+            // The harness's own shortage or end proves nothing about the device.
+            Err(NetError::LocalResources(_) | NetError::Cancelled) => return Ok(()),
+            Err(error) => return Err(format!("connect: {error}")),
+        };
+        let (request, is_alive): (Vec<u8>, AnswerCheck) = match watched.protocol {
+            Some(Protocol::Mqtt) => (self.settings.session_connect().encode(), mqtt::is_connack),
+            Some(Protocol::Http) => (http::probe(&self.unit.address.to_string()), http::is_http),
+            _ => return Ok(()),
+        };
+        if let Err(error) = stream.send(&request, timeout).await {
+            return Err(format!("send: {error}"));
+        }
+        let (answer, _) = stream.recv_until(ANSWER_CAP, timeout, is_alive).await;
+        if is_alive(&answer) {
+            Ok(())
+        } else if answer.is_empty() {
+            Err(format!(
+                "no answer to a {} probe within {} ms",
+                watched.protocol.map_or("TCP", Protocol::name),
+                timeout.as_millis()
+            ))
+        } else {
+            Err(format!(
+                "unexpected answer {:?}",
+                iotcert_suite::evidence::escape_bytes(&answer)
+            ))
+        }
+    }
+
+    /// The watched services that do not answer now, with the reason.
+    pub async fn dead(&self, watch: &[Watched], nonce: u16) -> Vec<(Watched, String)> {
+        let mut dead = Vec::new();
+        for watched in watch {
+            if let Err(why) = self.probe(watched, nonce).await {
+                dead.push((watched.clone(), why));
+            }
+        }
+        dead
+    }
+}

@@ -1,0 +1,229 @@
+//! MQTT 3.1.1 cases and the MQTT oracle.
+//!
+//! Cases are CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE packets with one or two fields
+//! pushed to an extreme (topic and payload lengths around the 1 KiB, 64 KiB and varint
+//! boundaries, wildcards, NUL, invalid UTF-8, reserved QoS and flags, packet id 0, length
+//! prefixes that lie) and remaining-length edge cases (five-byte and non-minimal
+//! encodings, the maximum, lengths longer or shorter than the body). Every case but a
+//! mutated CONNECT is sent in a session: a valid CONNECT first, then the mutated packet,
+//! then a PINGREQ whose PINGRESP says the broker read past it.
+//!
+//! The oracle is a fresh CONNECT answered by a CONNACK of any return code.
+
+use crate::node::{bytes, len16, run, seq, varlen, Node};
+use crate::rng::Rng;
+
+/// A PINGREQ, sent after each mutated packet.
+pub const PINGREQ: [u8; 2] = [0xc0, 0x00];
+
+/// Topic and string lengths worth trying: around the planted 1 KiB limits of small
+/// brokers, buffer sizes, and the 16-bit maximum.
+const LENGTHS: [u32; 12] = [
+    0, 1, 127, 128, 255, 256, 1023, 1024, 1025, 4096, 16_384, 65_535,
+];
+
+/// A valid CONNECT (MQTT 3.1.1, clean session, keep-alive 30 s).
+pub fn connect(client_id: &str, username: Option<&str>, password: Option<&str>) -> Node {
+    let mut flags = 0x02u8;
+    let mut tail = Vec::new();
+    if let Some(username) = username {
+        flags |= 0x80;
+        tail.push(len16(bytes(username.as_bytes().to_vec())));
+        if let Some(password) = password {
+            flags |= 0x40;
+            tail.push(len16(bytes(password.as_bytes().to_vec())));
+        }
+    }
+    let mut body = vec![
+        len16(bytes(b"MQTT".to_vec())),
+        bytes([4, flags, 0, 30]),
+        len16(bytes(client_id.as_bytes().to_vec())),
+    ];
+    body.extend(tail);
+    seq(vec![bytes([0x10]), varlen(seq(body))])
+}
+
+/// Whether `reply` starts with a whole CONNACK (any return code).
+pub fn is_connack(reply: &[u8]) -> bool {
+    matches!(reply, [0x20, 0x02, _, _, ..])
+}
+
+/// Whether a whole PINGRESP appears in `reply` (after whatever the broker sent first).
+pub fn has_pingresp(reply: &[u8]) -> bool {
+    reply.windows(2).any(|w| w == [0xd0, 0x00])
+}
+
+/// One mutated packet for case `rng`, and whether it must follow a session CONNECT.
+pub fn generate(rng: &mut Rng) -> (String, Node, bool) {
+    match rng.below(9) {
+        0 => ("connect".into(), mutated_connect(rng), false),
+        1..=3 => ("publish".into(), publish(rng), true),
+        4 | 5 => ("subscribe".into(), subscribe(rng), true),
+        6 => ("unsubscribe".into(), unsubscribe(rng), true),
+        7 => ("remaining-length".into(), remaining_length(rng), true),
+        _ => ("raw-packet".into(), raw_packet(rng), true),
+    }
+}
+
+fn extreme_text(rng: &mut Rng) -> Node {
+    match rng.below(10) {
+        0 => bytes(Vec::new()),
+        1 => bytes(b"#".to_vec()),
+        2 => bytes(b"a/+/#".to_vec()),
+        3 => bytes(b"a\0b".to_vec()),
+        4 => bytes(vec![0xc3, 0x28, 0xff, 0xfe]),
+        5 => bytes(b"$SYS/broker/uptime".to_vec()),
+        6 => run(b'/', rng.pick(&LENGTHS, 1)),
+        7..=8 => run(b'a', rng.pick(&LENGTHS, 1)),
+        _ => bytes(b"iotcert/fuzz".to_vec()),
+    }
+}
+
+/// A 16-bit length-prefixed field that lies about its length one time in eight.
+fn string(rng: &mut Rng, body: Node) -> Node {
+    if rng.chance(8) {
+        Node::Len16 {
+            body: Box::new(body),
+            fix: Some(rng.pick(&[0, 1, 0x7fff, 0xffff], 0)),
+        }
+    } else {
+        len16(body)
+    }
+}
+
+fn payload(rng: &mut Rng) -> Node {
+    match rng.below(6) {
+        0 => bytes(Vec::new()),
+        1 => run(0xff, rng.pick(&[1, 127, 128, 16_383, 16_384, 65_536], 1)),
+        2 => bytes(rng.bytes(16)),
+        _ => bytes(b"{\"t\":21.5}".to_vec()),
+    }
+}
+
+fn publish(rng: &mut Rng) -> Node {
+    let qos = rng.pick(&[0u8, 0, 1, 2, 3], 0);
+    let first = 0x30 | qos << 1 | u8::from(rng.chance(4)) << 3 | u8::from(rng.chance(4));
+    let topic = extreme_text(rng);
+    let mut body = vec![string(rng, topic)];
+    if qos > 0 {
+        body.push(bytes(
+            rng.pick(&[[0u8, 0], [0, 1], [0xff, 0xff]], [0, 1]).to_vec(),
+        ));
+    }
+    body.push(payload(rng));
+    seq(vec![bytes([first]), varlen(seq(body))])
+}
+
+fn subscribe(rng: &mut Rng) -> Node {
+    let first = if rng.chance(6) { 0x80 } else { 0x82 };
+    let mut body = vec![bytes(
+        rng.pick(&[[0u8, 0], [0, 1], [0xff, 0xff]], [0, 1]).to_vec(),
+    )];
+    for _ in 0..rng.below(4) {
+        let filter = extreme_text(rng);
+        body.push(string(rng, filter));
+        body.push(bytes([rng.pick(&[0u8, 1, 2, 3, 0x80, 0xff], 0)]));
+    }
+    seq(vec![bytes([first]), varlen(seq(body))])
+}
+
+fn unsubscribe(rng: &mut Rng) -> Node {
+    let mut body = vec![bytes([0, 1])];
+    for _ in 0..rng.below(3) {
+        let filter = extreme_text(rng);
+        body.push(string(rng, filter));
+    }
+    seq(vec![bytes([0xa2]), varlen(seq(body))])
+}
+
+fn mutated_connect(rng: &mut Rng) -> Node {
+    let name = match rng.below(5) {
+        0 => bytes(b"MQIsdp".to_vec()),
+        1 => bytes(Vec::new()),
+        2 => run(b'M', rng.pick(&LENGTHS, 1)),
+        _ => bytes(b"MQTT".to_vec()),
+    };
+    let level = rng.pick(&[4u8, 4, 3, 5, 0, 0xff], 4);
+    let flags = if rng.chance(2) { rng.byte() } else { 0x02 };
+    let keep_alive = rng.pick(&[[0u8, 0], [0, 30], [0xff, 0xff]], [0, 30]);
+    let mut body = vec![
+        string(rng, name),
+        bytes([level, flags]),
+        bytes(keep_alive.to_vec()),
+    ];
+    let client_id = extreme_text(rng);
+    body.push(string(rng, client_id));
+    // Optional fields, present or not whatever the flags say.
+    for _ in 0..rng.below(4) {
+        let field = extreme_text(rng);
+        body.push(string(rng, field));
+    }
+    seq(vec![bytes([0x10]), varlen(seq(body))])
+}
+
+fn remaining_length(rng: &mut Rng) -> Node {
+    let first = rng.pick(&[0x30u8, 0x82, 0xa2, 0xc0, 0xe0, 0x10], 0x30);
+    let fix: Vec<u8> = match rng.below(6) {
+        0 => vec![0xff, 0xff, 0xff, 0xff, 0x01],
+        1 => vec![0xff, 0xff, 0xff, 0x7f],
+        2 => vec![0x80, 0x80, 0x80, 0x00],
+        3 => vec![0x80, 0x00],
+        4 => vec![0x00],
+        _ => vec![rng.byte() & 0x7f],
+    };
+    let length = usize::try_from(rng.below(12)).unwrap_or(0);
+    let body = bytes(rng.bytes(length));
+    seq(vec![
+        bytes([first]),
+        Node::VarLen {
+            body: Box::new(body),
+            fix: Some(fix),
+        },
+    ])
+}
+
+fn raw_packet(rng: &mut Rng) -> Node {
+    let first = rng.byte();
+    let length = usize::try_from(rng.below(24)).unwrap_or(0);
+    let body = bytes(rng.bytes(length));
+    seq(vec![bytes([first]), varlen(body)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_matches_mosquitto_pub() {
+        // CONNECT from mosquitto_pub -u admin -P admin -i pub, keep-alive changed to 30.
+        let expected = [
+            0x10, 0x1d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0xc2, 0x00, 0x1e, 0x00, 0x03,
+            b'p', b'u', b'b', 0x00, 0x05, b'a', b'd', b'm', b'i', b'n', 0x00, 0x05, b'a', b'd',
+            b'm', b'i', b'n',
+        ];
+        assert_eq!(
+            connect("pub", Some("admin"), Some("admin")).encode(),
+            expected
+        );
+    }
+
+    #[test]
+    fn oracle_parsers() {
+        assert!(is_connack(&[0x20, 0x02, 0x00, 0x05]));
+        assert!(!is_connack(&[0x20, 0x02, 0x00]));
+        assert!(!is_connack(&[]));
+        assert!(has_pingresp(&[0x40, 0x02, 0, 1, 0xd0, 0x00]));
+        assert!(!has_pingresp(&[0xd0]));
+    }
+
+    #[test]
+    fn every_kind_is_generated() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for index in 0..200 {
+            let (kind, node, _) = generate(&mut Rng::for_case(1, "mqtt", index));
+            assert!(!node.encode().is_empty());
+            kinds.insert(kind);
+        }
+        assert_eq!(kinds.len(), 6, "{kinds:?}");
+    }
+}

@@ -1,0 +1,217 @@
+//! `ProtofuzzSuite`: applicability from the declared interfaces, and the run over
+//! units, protocols and interfaces, one at a time because a crash spoils what runs beside it.
+
+use crate::checks;
+use crate::engine::{fuzz_interface, Budget, Outcome};
+use crate::exec::{Exec, Protocol, Settings, Watched};
+use iotcert_suite::profile::Transport;
+use iotcert_suite::{
+    Applicability, CheckResult, CheckSpec, Profile, RunContext, SampleUnit, Suite, SuiteDescriptor,
+    SuiteError, Verdict,
+};
+use std::time::Duration;
+
+/// The suite's version: bumped whenever generators or verdict rules change (a seed
+/// replays the same cases only within one version).
+pub const SUITE_VERSION: &str = "0.1.0";
+
+/// The protocol-fuzzing suite.
+#[derive(Clone, Debug, Default)]
+pub struct ProtofuzzSuite {}
+
+impl ProtofuzzSuite {
+    pub fn new() -> Self {
+        ProtofuzzSuite {}
+    }
+}
+
+/// The declared cleartext interfaces of `protocol`, as watched services.
+pub fn fuzzable(profile: &Profile, protocol: Protocol) -> Vec<Watched> {
+    profile
+        .interfaces
+        .iter()
+        .filter(|i| !i.tls && Protocol::of_service(&i.service, i.transport) == Some(protocol))
+        .map(|i| Watched {
+            port: i.port,
+            transport: i.transport,
+            protocol: Some(protocol),
+            service: i.service.clone(),
+        })
+        .collect()
+}
+
+/// Every declared interface, probed the best way the suite knows.
+fn watched(profile: &Profile) -> Vec<Watched> {
+    profile
+        .interfaces
+        .iter()
+        .filter_map(|i| {
+            let protocol = (!i.tls)
+                .then(|| Protocol::of_service(&i.service, i.transport))
+                .flatten();
+            // A UDP service other than CoAP has no answer the suite knows to ask for.
+            (i.transport == Transport::Tcp || protocol.is_some()).then(|| Watched {
+                port: i.port,
+                transport: i.transport,
+                protocol,
+                service: i.service.clone(),
+            })
+        })
+        .collect()
+}
+
+fn wanted(profile: &Profile, protocol: Protocol) -> bool {
+    profile
+        .protofuzz
+        .protocols
+        .as_ref()
+        .is_none_or(|list| list.iter().any(|p| p.eq_ignore_ascii_case(protocol.name())))
+}
+
+#[async_trait::async_trait]
+impl Suite for ProtofuzzSuite {
+    fn descriptor(&self) -> SuiteDescriptor {
+        SuiteDescriptor {
+            id: "protofuzz".to_owned(),
+            version: SUITE_VERSION.to_owned(),
+            title: "Protocol robustness (fuzzing)".to_owned(),
+            checks: checks::specs(),
+        }
+    }
+
+    fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
+        let Some(protocol) = checks::protocol_of(&check.id) else {
+            return Applicability::NotApplicable {
+                reason: format!("`{}` is not a check of the protofuzz suite", check.id),
+            };
+        };
+        if !wanted(profile, protocol) {
+            return Applicability::NotApplicable {
+                reason: format!("the profile's [protofuzz] protocols leave out {protocol}"),
+            };
+        }
+        if !fuzzable(profile, protocol).is_empty() {
+            return Applicability::Applicable;
+        }
+        let tls_only: Vec<String> = profile
+            .interfaces
+            .iter()
+            .filter(|i| {
+                i.tls
+                    && (i.service.eq_ignore_ascii_case(protocol.name())
+                        || i.service
+                            .eq_ignore_ascii_case(&format!("{}s", protocol.name())))
+            })
+            .map(|i| format!("{}/{} {}", i.port, i.transport, i.service))
+            .collect();
+        let reason = if tls_only.is_empty() {
+            format!("the profile declares no {protocol} interface")
+        } else {
+            format!(
+                "the profile declares {protocol} only inside TLS ({}), which this version of the suite does not fuzz",
+                tls_only.join(", ")
+            )
+        };
+        Applicability::NotApplicable { reason }
+    }
+
+    fn disturbs_device(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
+        for unit in &ctx.units {
+            for protocol in Protocol::ALL {
+                let check = checks::check_for(protocol);
+                if !ctx.is_pending(check, Some(&unit.id)) {
+                    continue;
+                }
+                let interfaces = fuzzable(&ctx.profile, protocol);
+                if interfaces.is_empty() || !wanted(&ctx.profile, protocol) {
+                    continue;
+                }
+                ctx.started(check, Some(&unit.id)).await;
+                let result = fuzz_unit(&ctx, unit, check, &interfaces).await;
+                ctx.emit(result).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The profile's settings for cases and probes.
+pub fn settings(profile: &Profile) -> (Settings, Budget) {
+    let options = &profile.protofuzz;
+    let timeout = Duration::from_millis(options.timeout_ms.clamp(50, 60_000));
+    let settings = Settings {
+        seed: options.seed,
+        timeout,
+        case_wait: (timeout / 4).clamp(Duration::from_millis(50), Duration::from_millis(500)),
+        mqtt_username: options.mqtt_username.clone(),
+        mqtt_password: options.mqtt_password.clone(),
+    };
+    let budget = Budget {
+        cases: options.cases_per_protocol,
+        time: Duration::from_secs(options.seconds_per_protocol.max(1)),
+        probe_every: options.probe_every.max(1),
+        recovery_wait: Duration::from_secs(options.recovery_wait_seconds),
+    };
+    (settings, budget)
+}
+
+async fn fuzz_unit(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    check: &str,
+    interfaces: &[Watched],
+) -> CheckResult {
+    if let Err(out) = ctx.scope.check(unit.address) {
+        return CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            out.to_string(),
+        );
+    }
+    let (settings, budget) = settings(&ctx.profile);
+    let exec = Exec {
+        ctx,
+        unit,
+        settings,
+    };
+    let everything = watched(&ctx.profile);
+    let mut outcomes: Vec<(Watched, Outcome)> = Vec::new();
+    for fuzzed in interfaces {
+        let others: Vec<Watched> = everything
+            .iter()
+            .filter(|w| !(w.port == fuzzed.port && w.transport == fuzzed.transport))
+            .cloned()
+            .collect();
+        let outcome = fuzz_interface(&exec, fuzzed, &others, &budget).await;
+        outcomes.push((fuzzed.clone(), outcome));
+    }
+    // The worst outcome decides: FAIL, then ERROR, then INCONCLUSIVE, then PASS.
+    let rank = |v: Verdict| match v {
+        Verdict::Fail => 0,
+        Verdict::Error => 1,
+        Verdict::Inconclusive => 2,
+        _ => 3,
+    };
+    let verdict = outcomes
+        .iter()
+        .map(|(_, o)| o.verdict)
+        .min_by_key(|v| rank(*v))
+        .unwrap_or(Verdict::Inconclusive);
+    let total: u64 = outcomes.iter().map(|(_, o)| o.cases_sent).sum();
+    let summary = format!("{total} cases sent. ")
+        + &outcomes
+            .iter()
+            .map(|(w, o)| format!("{} {w}: {}", o.verdict, o.summary))
+            .collect::<Vec<_>>()
+            .join(" | ");
+    let mut result = CheckResult::new(check, Some(&unit.id), verdict, summary);
+    for (_, outcome) in outcomes {
+        result.evidence.extend(outcome.evidence);
+    }
+    result
+}

@@ -1,0 +1,127 @@
+//! The suite against real services started by the test (mosquitto, libcoap's
+//! `coap-server-notls`, lighttpd) on 127.65.1.1: a default-budget run completes with a
+//! PASS for every protocol, so nothing a robust stock daemon does (closing on a
+//! malformed packet, answering 400, sending a Reset, staying silent) counts as a finding.
+//! A missing program fails the test with the Debian package that provides it.
+
+use iotcert_suite::profile::{Interface, Transport};
+use iotcert_suite::{EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict};
+use iotcert_suite_protofuzz::ProtofuzzSuite;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const ADDRESS: &str = "127.65.1.1";
+
+/// Kills the daemon when the test ends, however it ends.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn require(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "{tool} is missing: apt-get install -y {package}");
+}
+
+fn interface(port: u16, transport: Transport, service: &str) -> Interface {
+    Interface {
+        port,
+        transport,
+        service: service.to_owned(),
+        authentication: Default::default(),
+        tls: false,
+        description: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_daemons_survive_a_default_budget_run() {
+    require("mosquitto", "mosquitto");
+    require("coap-server-notls", "libcoap3-bin");
+    require("lighttpd", "lighttpd");
+    let dir = tempfile::tempdir().unwrap();
+    let mosquitto_config = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &mosquitto_config,
+        format!("listener 18831 {ADDRESS}\nallow_anonymous true\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("index.html"), "device home\n").unwrap();
+    let lighttpd_config = dir.path().join("lighttpd.conf");
+    std::fs::write(
+        &lighttpd_config,
+        format!(
+            "server.document-root = \"{}\"\nserver.bind = \"{ADDRESS}\"\nserver.port = 18081\nindex-file.names = (\"index.html\")\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let quiet = |command: &mut Command| {
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+    };
+    let mut mosquitto = Command::new("mosquitto");
+    mosquitto.arg("-c").arg(&mosquitto_config);
+    quiet(&mut mosquitto);
+    let mut coap = Command::new("coap-server-notls");
+    coap.args(["-A", ADDRESS, "-p", "15683"]);
+    quiet(&mut coap);
+    let mut lighttpd = Command::new("lighttpd");
+    lighttpd.arg("-D").arg("-f").arg(&lighttpd_config);
+    quiet(&mut lighttpd);
+    let _daemons = [
+        Daemon(mosquitto.spawn().unwrap()),
+        Daemon(coap.spawn().unwrap()),
+        Daemon(lighttpd.spawn().unwrap()),
+    ];
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let text = format!("[device]\nmanufacturer = \"A\"\nmodel = \"B\"\nfirmware_version = \"1\"\n[[units]]\nid = \"u\"\naddress = \"{ADDRESS}\"\n");
+    let mut profile = Profile::from_toml_str(&text).unwrap();
+    profile.interfaces = vec![
+        interface(18831, Transport::Tcp, "mqtt"),
+        interface(15683, Transport::Udp, "coap"),
+        interface(18081, Transport::Tcp, "http"),
+    ];
+    let suite = ProtofuzzSuite::new();
+    let pending: BTreeSet<PlanKey> = suite
+        .descriptor()
+        .checks
+        .iter()
+        .map(|c| PlanKey::new(&c.id, Some("u")))
+        .collect();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+    let ctx = RunContext::new(
+        Arc::new(profile),
+        Arc::new(BTreeMap::new()),
+        tokio::time::Instant::now() + Duration::from_secs(900),
+        CancellationToken::new(),
+        pending,
+        EventSink::new("protofuzz", sender),
+    );
+    let collector = tokio::spawn(async move {
+        let mut results = Vec::new();
+        while let Some((_, event)) = receiver.recv().await {
+            if let SuiteEvent::Result(result) = event {
+                results.push(result);
+            }
+        }
+        results
+    });
+    suite.run(ctx).await.unwrap();
+    let results = collector.await.unwrap();
+    assert_eq!(results.len(), 3, "{results:?}");
+    for result in &results {
+        eprintln!("{}: {} {}", result.check, result.verdict, result.summary);
+        assert_eq!(result.verdict, Verdict::Pass, "{}", result.summary);
+    }
+}

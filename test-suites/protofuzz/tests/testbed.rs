@@ -1,0 +1,152 @@
+//! The suite against the testbed: the insecure device's planted parser bugs (MQTT dies
+//! on an over-long topic, CoAP hangs on a reserved option delta) are found within the
+//! default budget, each with a shrunk reproducer that replays; the secure device yields
+//! no finding.
+
+use iotcert_suite::{
+    CheckResult, EventSink, EvidenceKind, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
+};
+use iotcert_suite_protofuzz::{
+    replay, ProtofuzzSuite, ReplayOutcome, Reproducer, COAP, HTTP, MQTT,
+};
+use iotcert_testbed::{start, DeviceConfig, Flaws};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn profile(address: IpAddr, interfaces: Vec<iotcert_suite::profile::Interface>) -> Profile {
+    let text = format!(
+        "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1\"\n[[units]]\nid = \"unit-1\"\naddress = \"{address}\"\n"
+    );
+    let mut profile = Profile::from_toml_str(&text).expect("test profile parses");
+    profile.interfaces = interfaces;
+    profile
+}
+
+fn context(profile: Profile) -> (RunContext, tokio::task::JoinHandle<Vec<CheckResult>>) {
+    let suite = ProtofuzzSuite::new();
+    let mut pending = BTreeSet::new();
+    for check in suite.descriptor().checks {
+        for unit in &profile.units {
+            pending.insert(PlanKey::new(&check.id, Some(&unit.id)));
+        }
+    }
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+    let ctx = RunContext::new(
+        Arc::new(profile),
+        Arc::new(BTreeMap::new()),
+        tokio::time::Instant::now() + Duration::from_secs(600),
+        CancellationToken::new(),
+        pending,
+        EventSink::new("protofuzz", sender),
+    );
+    let collector = tokio::spawn(async move {
+        let mut results = Vec::new();
+        while let Some((_, event)) = receiver.recv().await {
+            if let SuiteEvent::Result(result) = event {
+                results.push(result);
+            }
+        }
+        results
+    });
+    (ctx, collector)
+}
+
+async fn run(profile: Profile) -> Vec<CheckResult> {
+    let (ctx, collector) = context(profile);
+    ProtofuzzSuite::new().run(ctx).await.expect("suite runs");
+    collector.await.expect("collector ends")
+}
+
+fn result<'a>(results: &'a [CheckResult], check: &str) -> &'a CheckResult {
+    let result = results
+        .iter()
+        .find(|r| r.check == check)
+        .unwrap_or_else(|| panic!("no result for {check}"));
+    eprintln!("{check}: {} {}", result.verdict, result.summary);
+    result
+}
+
+fn reproducer(result: &CheckResult) -> Reproducer {
+    let evidence = result
+        .evidence
+        .iter()
+        .find(|e| e.kind == EvidenceKind::Reproducer)
+        .expect("a reproducer");
+    serde_json::from_slice(&evidence.data).expect("reproducer parses")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_device_planted_bugs_are_found_and_replay() {
+    let address: IpAddr = "127.63.1.1".parse().unwrap();
+    // The insecure model's services that speak cleartext MQTT, CoAP and HTTP, with the
+    // planted bugs; its other flaws (TLS, SSH, telnet...) have no bearing here.
+    let flaws = Flaws {
+        planted_parser_bugs: true,
+        cleartext_mqtt: true,
+        anonymous_mqtt: true,
+        cleartext_http_admin: true,
+        cleartext_update: true,
+        ..Flaws::none()
+    };
+    assert!(Flaws::all().planted_parser_bugs);
+    let config = DeviceConfig {
+        flaws,
+        ..DeviceConfig::insecure("cam-1", address)
+    };
+    let device = start(config).await.unwrap();
+    let profile = profile(address, device.declared_interfaces());
+    let results = run(profile.clone()).await;
+
+    let mqtt = result(&results, MQTT);
+    assert_eq!(mqtt.verdict, Verdict::Fail);
+    let mqtt_reproducer = reproducer(mqtt);
+    // Shrunk to a PUBLISH whose topic is one byte over the planted 1,024-byte limit.
+    let bytes = hex::decode(&mqtt_reproducer.message_hex).unwrap();
+    assert_eq!(bytes.first().map(|b| b & 0xf0), Some(0x30), "{bytes:02x?}");
+    assert!(bytes.len() < 1040, "not shrunk: {} bytes", bytes.len());
+    assert_eq!(mqtt_reproducer.port, 1883);
+
+    let coap = result(&results, COAP);
+    assert_eq!(coap.verdict, Verdict::Fail);
+    let coap_reproducer = reproducer(coap);
+    let datagram = hex::decode(&coap_reproducer.message_hex).unwrap();
+    assert!(datagram.len() <= 16, "not shrunk: {datagram:02x?}");
+    assert!(datagram.iter().skip(4).any(|b| b >> 4 == 15 && *b != 0xff));
+
+    // The HTTP services have no planted bug.
+    assert_eq!(result(&results, HTTP).verdict, Verdict::Pass);
+
+    // Both reproducers replay (after the watchdog brought the services back).
+    let (ctx, _collector) = context(profile);
+    for reproducer in [&mqtt_reproducer, &coap_reproducer] {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        match replay(&ctx, reproducer).await {
+            ReplayOutcome::Reproduced { dead, .. } => eprintln!("replayed: {dead:?}"),
+            other => panic!("{} did not replay: {other:?}", reproducer.protocol),
+        }
+    }
+    device.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_device_yields_no_finding() {
+    let address: IpAddr = "127.63.2.1".parse().unwrap();
+    let device = start(DeviceConfig::secure("cam-2", address)).await.unwrap();
+    let profile = profile(address, device.declared_interfaces());
+    let suite = ProtofuzzSuite::new();
+    for check in suite.descriptor().checks {
+        let applicability = suite.applicability(&check, &profile);
+        eprintln!("{}: {applicability:?}", check.id);
+    }
+    let results = run(profile).await;
+    assert_eq!(result(&results, COAP).verdict, Verdict::Pass);
+    // MQTT and HTTP are declared only over TLS: not applicable, so not run.
+    assert!(
+        results.iter().all(|r| r.verdict == Verdict::Pass),
+        "{results:?}"
+    );
+    device.shutdown().await;
+}
