@@ -47,7 +47,7 @@ serve 127.63.5.3 expired
 serve 127.63.5.4 selfsigned
 serve 127.63.5.5 wrongname
 cat > "$work/nginx.conf" <<CONF
-daemon off; worker_processes 1; pid $work/nginx.pid; error_log $work/error.log;
+daemon off; master_process off; worker_processes 1; pid $work/nginx.pid; error_log $work/error.log;
 events { worker_connections 256; }
 http { access_log off; client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work;
   uwsgi_temp_path $work; scgi_temp_path $work;

@@ -285,7 +285,7 @@ async fn nginx_legacy_configuration_is_found() {
     pki.weak_rsa_leaf("nginx", "127.63.2.1");
     let dir = pki.directory.path();
     let config = format!(
-        "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
          http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};\n\
          server {{ listen 127.63.2.1:4433 ssl; ssl_certificate {dir}/nginx.pem; ssl_certificate_key {dir}/nginx.key;\n\
          ssl_protocols TLSv1 TLSv1.1 TLSv1.2; ssl_ciphers 'AES128-SHA:NULL-SHA:DES-CBC3-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_prefer_server_ciphers off; return 200 ok; }} }}\n",
