@@ -6,6 +6,7 @@
 use crate::diff;
 use crate::engine::{self, Observer};
 use crate::exit::{self, FailOn};
+use crate::labels;
 use crate::model::CampaignRecord;
 use crate::registry;
 use crate::render::{self, Format};
@@ -94,12 +95,113 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "shall")]
         fail_on: FailOn,
     },
+    /// Trust labels: issue, list (the retest queue), revoke.
+    #[command(subcommand)]
+    Label(LabelCommand),
+    /// Verify a label offline: exit 0 valid, 1 invalid (with a reason code), 2 misuse.
+    Verify {
+        /// The label file (label.json).
+        label: PathBuf,
+        /// The scheme's root certificate(s), PEM.
+        #[arg(long, value_name = "PEM")]
+        roots: PathBuf,
+        /// The firmware image the label should be about.
+        #[arg(long, value_name = "IMAGE")]
+        firmware: Option<PathBuf>,
+        /// X.509 CRL(s) of the lab CA (DER or PEM).
+        #[arg(long, value_name = "FILE")]
+        crl: Vec<PathBuf>,
+        /// Signed label revocation list(s) of the lab.
+        #[arg(long, value_name = "FILE")]
+        revoked: Vec<PathBuf>,
+        /// Verify as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rerun a label's stored profile and issue its successor.
+    Retest {
+        /// The label id (or a unique prefix).
+        label: String,
+        #[command(flatten)]
+        signing: Signing,
+        /// Where to write label.json and label.svg.
+        #[arg(long, short, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Make a development PKI (scheme root, lab CA, label signer, CRL): development only.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// Compare two campaigns (two firmware versions); exit 1 on a regression.
     Diff {
         before: String,
         after: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// The lab's signing material and the scheme it signs under.
+#[derive(Debug, clap::Args)]
+pub struct Signing {
+    /// The lab's label-signing private key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The signer's certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "CHAIN")]
+    pub cert: PathBuf,
+    /// Scheme policy file (default: the built-in iotcert scheme).
+    #[arg(long, value_name = "FILE")]
+    pub scheme: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCommand {
+    /// Issue a label for a completed campaign, or say which checks block it.
+    Issue {
+        campaign: String,
+        #[command(flatten)]
+        signing: Signing,
+        /// The level to issue; default the highest the campaign meets.
+        #[arg(long)]
+        level: Option<u8>,
+        /// Where to write label.json and label.svg.
+        #[arg(long, short, default_value = ".")]
+        out: PathBuf,
+    },
+    /// List issued labels; with --due, only those to retest within DAYS.
+    List {
+        #[arg(long, value_name = "DAYS")]
+        due: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a label: adds it to the lab's signed revocation list.
+    Revoke {
+        label: String,
+        /// superseded, issued-in-error, vulnerability-disclosed, key-compromise, withdrawn.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signing: Signing,
+        /// Where to write the signed revocation list.
+        #[arg(long, short, default_value = "revoked.json")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Generate the development PKI into DIR.
+    Init {
+        #[arg(long, default_value = "certs")]
+        dir: PathBuf,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -243,6 +345,93 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
             Ok(exit::SUCCESS)
         }
+        Command::Label(command) => label_command(command, &cli.data_dir),
+        Command::Verify {
+            label,
+            roots,
+            firmware,
+            crl,
+            revoked,
+            at,
+            json,
+        } => verify(
+            &label,
+            &roots,
+            firmware.as_deref(),
+            &crl,
+            &revoked,
+            at.as_deref(),
+            json,
+        ),
+        Command::Retest {
+            label,
+            signing,
+            out,
+        } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let previous = store.label(&label)?;
+            let campaign = store.campaign(&previous.campaign)?;
+            let profile = Profile::from_toml_str(&campaign.profile_toml)?;
+            let base = Path::new(&campaign.profile_path)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_owned();
+            let suites = registry::suites_for(&profile, &base).await?;
+            engine::check_scope(&profile)?;
+            let record = engine::plan_campaign(
+                &campaign.profile_path,
+                &campaign.profile_toml,
+                &profile,
+                &suites,
+            );
+            if verbosity == Verbosity::Normal {
+                eprintln!("retest of label {}: campaign {}", previous.id, record.id);
+            }
+            let report = execute_with_terminal(
+                &store,
+                record,
+                &suites,
+                verbosity,
+                &profile.device.model,
+                FailOn::default(),
+            )
+            .await?;
+            let finished = store.campaign(&report.campaign.id)?;
+            let issuer =
+                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
+            let supersedes = uuid::Uuid::parse_str(&previous.id)?;
+            let issued = labels::issue_for_campaign(
+                &store,
+                &finished,
+                &issuer,
+                Some(previous.level),
+                Some(supersedes),
+                time::OffsetDateTime::now_utc(),
+            )?;
+            Ok(report_issue(issued, &issuer, &out))
+        }
+        Command::Pki {
+            command: PkiCommand::Init { dir, force },
+        } => {
+            let existing = if force {
+                iotcert_label::pki::Existing::Replace
+            } else {
+                iotcert_label::pki::Existing::Refuse
+            };
+            let files = iotcert_label::pki::init(&dir, existing)?;
+            println!(
+                "development PKI written to {} (for development only: these keys mean nothing)",
+                dir.display()
+            );
+            println!("  scheme root:      {}", files.root_certificate.display());
+            println!(
+                "  signer key/chain: {} {}",
+                files.signer_key.display(),
+                files.signer_chain.display()
+            );
+            println!("  lab CA CRL:       {}", files.lab_ca_crl.display());
+            Ok(exit::SUCCESS)
+        }
         Command::Diff {
             before,
             after,
@@ -262,6 +451,194 @@ pub async fn run(cli: Cli) -> Result<u8> {
             } else {
                 exit::SUCCESS
             })
+        }
+    }
+}
+
+fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
+    let store = open_existing_store(data_dir)?;
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        LabelCommand::Issue {
+            campaign,
+            signing,
+            level,
+            out,
+        } => {
+            let issuer =
+                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
+            let campaign = store.campaign(&campaign)?;
+            let issued = labels::issue_for_campaign(&store, &campaign, &issuer, level, None, now)?;
+            Ok(report_issue(issued, &issuer, &out))
+        }
+        LabelCommand::List { due, json } => {
+            let rows: Vec<(crate::model::LabelRecord, &str)> = match due {
+                Some(days) => labels::due(&store, days, now)?,
+                None => store.labels()?.into_iter().map(|l| (l, "")).collect(),
+            };
+            if json {
+                let value: Vec<_> = rows
+                    .iter()
+                    .map(|(l, why)| serde_json::json!({"id": l.id, "campaign": l.campaign, "level": l.level, "device": l.device, "issued_at": l.issued_at.to_string(), "expires_at": l.expires_at.to_string(), "signer_valid_until": l.signer_valid_until.to_string(), "supersedes": l.supersedes, "due": why}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                for (label, why) in rows {
+                    println!(
+                        "{}  level {} {:<10}  expires {}  {}{}",
+                        label.id,
+                        label.level,
+                        label.level_name,
+                        label.expires_at.date(),
+                        label.device,
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  (due: {why})")
+                        }
+                    );
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+        LabelCommand::Revoke {
+            label,
+            reason,
+            signing,
+            out,
+        } => {
+            let reason: iotcert_label::RevocationReason =
+                reason.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let issuer =
+                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
+            let signed = labels::revoke(&store, &label, reason, &issuer.signer, now)?;
+            std::fs::write(&out, signed).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "label {label} revoked ({}); signed revocation list written to {}",
+                reason.as_str(),
+                out.display()
+            );
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+/// Say what an issue attempt did; exit 0 for a label, 1 for a refusal.
+fn report_issue(issued: labels::Issued, issuer: &labels::Issuer, out: &Path) -> u8 {
+    match issued {
+        labels::Issued::Label(issued) => {
+            let (record, issued) = *issued;
+            match labels::write_label(&issued, &issuer.policy, out) {
+                Ok((json, svg)) => {
+                    println!(
+                        "label {} issued: level {} ({}), valid until {}; {} and {}",
+                        record.id,
+                        record.level,
+                        record.level_name,
+                        record.expires_at,
+                        json.display(),
+                        svg.display()
+                    );
+                    exit::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: the label was issued and recorded but could not be written: {error:#}");
+                    exit::HARNESS_FAILURE
+                }
+            }
+        }
+        labels::Issued::Refused(refusal) => {
+            eprintln!("no label: level {} is not met because", refusal.level);
+            for blocker in refusal.blockers {
+                eprintln!("  - {blocker}");
+            }
+            exit::FINDINGS
+        }
+    }
+}
+
+/// `iotcert verify`: offline, ordered checks of the label crate; exit 0 valid, 1
+/// invalid with its reason code, 2 when the inputs themselves are unusable.
+fn verify(
+    label: &Path,
+    roots: &Path,
+    firmware: Option<&Path>,
+    crls: &[PathBuf],
+    revoked: &[PathBuf],
+    at: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let read =
+        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let roots = read(roots)?;
+    let crls = crls.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
+    let lists = revoked
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>>>()?;
+    let verifier = iotcert_label::Verifier::new(
+        &roots,
+        &crls.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        &lists.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+    )?;
+    let at = match at {
+        Some(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
+        }
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let image = firmware.map(read).transpose()?;
+    let label_bytes = read(label)?;
+    let outcome = verifier.verify(
+        &label_bytes,
+        at,
+        image.as_deref().map(iotcert_label::FirmwareCheck::Image),
+    );
+    match outcome {
+        Ok(verified) => {
+            let predicate = &verified.statement.predicate;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"valid": true, "label": verified})
+                    )?
+                );
+            } else {
+                println!(
+                    "VALID: label {} level {} ({}) for {} {} firmware {} (sha256 {}), issued by {} on {}, expires {}{}",
+                    predicate.label_id,
+                    predicate.level.number,
+                    predicate.level.name,
+                    predicate.device.manufacturer,
+                    predicate.device.model,
+                    predicate.device.firmware_version,
+                    verified.statement.firmware.sha256.as_str(),
+                    predicate.lab.name,
+                    predicate.issued_at,
+                    predicate.expires_at,
+                    if verified.firmware_checked { "; firmware image matches" } else { "; firmware image not checked (give --firmware)" }
+                );
+            }
+            Ok(exit::SUCCESS)
+        }
+        Err(rejection) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"valid": false, "code": rejection.code.as_str(), "detail": rejection.detail})
+                    )?
+                );
+            } else {
+                println!(
+                    "INVALID ({}): {}",
+                    rejection.code.as_str(),
+                    rejection.detail
+                );
+            }
+            Ok(exit::FINDINGS)
         }
     }
 }

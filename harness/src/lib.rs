@@ -12,6 +12,7 @@ pub mod exit;
 pub mod external;
 pub mod hostports;
 pub mod junit;
+pub mod labels;
 pub mod model;
 pub mod registry;
 pub mod render;

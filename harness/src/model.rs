@@ -76,3 +76,28 @@ pub struct StoredResult {
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }
+
+/// A label the lab issued, as the lab's register keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LabelRecord {
+    /// The label id (a UUID).
+    pub id: String,
+    pub campaign: String,
+    pub scheme: String,
+    pub level: u8,
+    pub level_name: String,
+    /// `manufacturer model firmware_version`.
+    pub device: String,
+    pub firmware_sha256: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// When the signer's certificate chain stops being valid.
+    #[serde(with = "time::serde::rfc3339")]
+    pub signer_valid_until: OffsetDateTime,
+    /// The label this one renews.
+    pub supersedes: Option<String>,
+    /// The label file exactly as issued.
+    pub file: String,
+}

@@ -4,9 +4,10 @@
 //! A result and its evidence are written in one transaction and flushed to disk before
 //! anyone is told about the result, so a `kill -9` at any instant loses nothing that was
 //! already reported, and a result key can be written only once, so a resumed campaign
-//! never duplicates a result. Evidence is content-addressed by sha256.
+//! never duplicates a result. Evidence is content-addressed by sha256. Issued labels
+//! and the lab's revocation list live here too.
 
-use crate::model::{CampaignRecord, EvidenceRef, StoredResult};
+use crate::model::{CampaignRecord, EvidenceRef, LabelRecord, StoredResult};
 use iotcert_suite::Evidence;
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -28,6 +29,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no campaign with id {0:?}")]
     NoSuchCampaign(String),
+    #[error("no label with id {0:?}")]
+    NoSuchLabel(String),
 }
 
 /// The open database of one data directory.
@@ -36,7 +39,12 @@ pub struct Store {
     campaigns: sled::Tree,
     results: sled::Tree,
     evidence: sled::Tree,
+    labels: sled::Tree,
+    revocations: sled::Tree,
 }
+
+/// Key, in the revocations tree, of the lab's current (unsigned) revocation list.
+const REVOCATION_LIST_KEY: &[u8] = b"list";
 
 /// Key of a result: campaign, suite, check, unit, separated by NUL (never in an id).
 fn result_key(campaign: &str, suite: &str, check: &str, unit: Option<&str>) -> Vec<u8> {
@@ -68,6 +76,8 @@ impl Store {
             campaigns: db.open_tree("campaigns")?,
             results: db.open_tree("results")?,
             evidence: db.open_tree("evidence")?,
+            labels: db.open_tree("labels")?,
+            revocations: db.open_tree("revocations")?,
             db,
         })
     }
@@ -175,6 +185,57 @@ impl Store {
             .evidence
             .get(sha256.as_bytes())?
             .map(|bytes| bytes.to_vec()))
+    }
+}
+
+impl Store {
+    /// Record an issued label, durably.
+    pub fn put_label(&self, record: &LabelRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.labels.insert(record.id.as_bytes(), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// An issued label by id (a UUID, or a unique prefix of one).
+    pub fn label(&self, id: &str) -> Result<LabelRecord, StoreError> {
+        let mut found = self.labels.scan_prefix(id.as_bytes());
+        let first = found.next().transpose()?;
+        let second = found.next().transpose()?;
+        match (first, second) {
+            (Some((_, bytes)), None) => serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("label {id}: {e}"))),
+            (Some(_), Some(_)) => Err(StoreError::Corrupt(format!(
+                "label id prefix {id:?} is ambiguous"
+            ))),
+            (None, _) => Err(StoreError::NoSuchLabel(id.to_owned())),
+        }
+    }
+
+    /// Every issued label.
+    pub fn labels(&self) -> Result<Vec<LabelRecord>, StoreError> {
+        self.labels
+            .iter()
+            .map(|entry| {
+                let (_, bytes) = entry?;
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The lab's revocation list as last saved (JSON of the label crate's list).
+    pub fn revocation_list(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .revocations
+            .get(REVOCATION_LIST_KEY)?
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    /// Save the lab's revocation list, durably.
+    pub fn put_revocation_list(&self, json: &[u8]) -> Result<(), StoreError> {
+        self.revocations.insert(REVOCATION_LIST_KEY, json)?;
+        self.db.flush()?;
+        Ok(())
     }
 }
 
