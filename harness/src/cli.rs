@@ -268,7 +268,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             crate::demo::run(&cli.data_dir, &out, templates.as_deref(), verbosity).await
         }
         Command::Suites { json } => {
-            let descriptors: Vec<_> = registry::builtin_suites()
+            let descriptors: Vec<_> = registry::builtin_suites(Path::new("."))
                 .iter()
                 .map(|s| s.descriptor())
                 .collect();
@@ -408,7 +408,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 Some(supersedes),
                 time::OffsetDateTime::now_utc(),
             )?;
-            Ok(report_issue(issued, &issuer, &out))
+            Ok(report_issue(issued, &out))
         }
         Command::Pki {
             command: PkiCommand::Init { dir, force },
@@ -469,7 +469,7 @@ fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
                 labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
             let campaign = store.campaign(&campaign)?;
             let issued = labels::issue_for_campaign(&store, &campaign, &issuer, level, None, now)?;
-            Ok(report_issue(issued, &issuer, &out))
+            Ok(report_issue(issued, &out))
         }
         LabelCommand::List { due, json } => {
             let rows: Vec<(crate::model::LabelRecord, &str)> = match due {
@@ -524,11 +524,11 @@ fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
 }
 
 /// Say what an issue attempt did; exit 0 for a label, 1 for a refusal.
-fn report_issue(issued: labels::Issued, issuer: &labels::Issuer, out: &Path) -> u8 {
+fn report_issue(issued: labels::Issued, out: &Path) -> u8 {
     match issued {
         labels::Issued::Label(issued) => {
-            let (record, issued) = *issued;
-            match labels::write_label(&issued, &issuer.policy, out) {
+            let (record, _) = *issued;
+            match labels::write_label(&record, out) {
                 Ok((json, svg)) => {
                     println!(
                         "label {} issued: level {} ({}), valid until {}; {} and {}",

@@ -10,6 +10,7 @@ use crate::cli::{execute_with_terminal, load_profile, write_reports};
 use crate::engine;
 use crate::exit::{self, FailOn};
 use crate::hostports;
+use crate::labels;
 use crate::registry;
 use crate::report::Report;
 use crate::store::Store;
@@ -43,6 +44,9 @@ pub async fn run(
     ];
     let store = Store::open(data_dir)?;
     std::fs::create_dir_all(out.join("profiles"))?;
+    // A throw-away development PKI: the demo's labels mean nothing outside it.
+    let pki = iotcert_label::pki::init(&out.join("pki"), iotcert_label::pki::Existing::Replace)?;
+    let issuer = labels::Issuer::load(&pki.signer_key, &pki.signer_chain, None)?;
     let mut reports = Vec::new();
     for (name, model, configure) in models {
         let mut units = Vec::new();
@@ -54,9 +58,10 @@ pub async fn run(
             units.push(device);
         }
         let profile_path = out.join("profiles").join(format!("{name}.toml"));
-        std::fs::write(&profile_path, demo_profile(name, &units))?;
+        let extras = write_profile_files(&out.join("profiles"), name, &units)?;
+        std::fs::write(&profile_path, demo_profile(name, &units) + &extras)?;
         let (text, profile) = load_profile(&profile_path)?;
-        let suites = registry::suites_for(&profile, Path::new(".")).await?;
+        let suites = registry::suites_for(&profile, &out.join("profiles")).await?;
         let record = engine::plan_campaign(
             &profile_path.display().to_string(),
             &text,
@@ -74,6 +79,7 @@ pub async fn run(
         let report =
             execute_with_terminal(&store, record, &suites, verbosity, name, FailOn::default())
                 .await?;
+        let report = label_and_verify(&store, &report, &out.join(name), &issuer, &pki, verbosity)?;
         write_reports(&report, &out.join(name), templates)?;
         reports.push((name, report));
         for unit in units {
@@ -115,7 +121,8 @@ fn demo_profile(name: &str, units: &[RunningDevice]) -> String {
         .unwrap_or_default();
     let mut text = format!(
         "# Profile of the {name} virtual device, written by `iotcert demo`.\n\
-         [device]\nmanufacturer = \"iotcert testbed\"\nmodel = \"virtual-{name}\"\nfirmware_version = \"{firmware}\"\n"
+         [device]\nmanufacturer = \"iotcert testbed\"\nmodel = \"virtual-{name}\"\nfirmware_version = \"{firmware}\"\nfirmware_image = \"{}\"\n",
+        firmware_image(name, &firmware)
     );
     for (index, unit) in units.iter().enumerate() {
         let _ = write!(
@@ -135,6 +142,10 @@ fn demo_profile(name: &str, units: &[RunningDevice]) -> String {
             push_interface(&mut text, &interface);
         }
     }
+    text.push_str(
+        "\n# A short fuzzing budget keeps the demo quick; a lab campaign uses the scheme's minimum.\n\
+         [protofuzz]\nseconds_per_protocol = 4\ncases_per_protocol = 2000\n",
+    );
     text.push_str("\n[credentials]\n# The administrator password of each unit, as the manufacturer declares it.\nunit_credentials = [\n");
     for (index, unit) in units.iter().enumerate() {
         let (username, password) = unit.admin_credentials();
@@ -180,4 +191,124 @@ fn push_interface(text: &mut String, interface: &Interface) {
     if let Some(description) = &interface.description {
         let _ = writeln!(text, "description = {description:?}");
     }
+}
+
+/// Files the profile of a model points to, written next to it: a stand-in firmware
+/// image (what a label binds), the manufacturer's signed update images and signer
+/// certificate (for the update suite), and each unit's device CA (TLS trust anchors).
+/// Returns the profile sections that name them.
+fn write_profile_files(dir: &Path, name: &str, units: &[RunningDevice]) -> Result<String> {
+    let files = dir.join(name);
+    std::fs::create_dir_all(&files)?;
+    let version = units
+        .first()
+        .map(RunningDevice::firmware_version)
+        .unwrap_or_default();
+    std::fs::write(
+        dir.join(firmware_image(name, &version)),
+        format!("iotcert testbed virtual firmware {name} {version}: a stand-in image, the virtual device runs inside iotcert\n"),
+    )?;
+    let artifacts = iotcert_testbed::update::write_update_artifacts(&files)?;
+    let relative = |path: &Path| {
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{name}/{file}")
+    };
+    let mut anchors = Vec::new();
+    for (index, unit) in units.iter().enumerate() {
+        let file = format!("unit-{}-ca.pem", index + 1);
+        std::fs::write(files.join(&file), unit.ca_pem())?;
+        anchors.push(format!("\"{name}/{file}\""));
+    }
+    let secure = units.first().is_some_and(|u| !u.flaws().cleartext_update);
+    let (port, tls) = if secure {
+        (iotcert_testbed::port::HTTPS_UPDATE, true)
+    } else {
+        (iotcert_testbed::port::HTTP_UPDATE, false)
+    };
+    Ok(format!(
+        "\n[tls]\n# The manufacturer's device CAs: server certificates must chain to one.\ntrust_anchors = [{}]\n\n\
+         [update]\nformat = \"plain\"\ngenuine_image = \"{}\"\ngenuine_signature = \"{}\"\ngenuine_version = \"{}\"\n\
+         signer_certificate = \"{}\"\nolder_image = \"{}\"\nolder_signature = \"{}\"\nolder_version = \"{}\"\nsettle_seconds = 0\n\n\
+         [update.delivery]\nkind = \"http-upload\"\nport = {port}\ntls = {tls}\n\n\
+         [update.version_query]\nkind = \"http\"\nport = {port}\ntls = {tls}\n",
+        anchors.join(", "),
+        relative(&artifacts.genuine_image),
+        relative(&artifacts.genuine_signature),
+        iotcert_testbed::update::GENUINE_UPDATE_VERSION,
+        relative(&artifacts.signer_certificate),
+        relative(&artifacts.older_image),
+        relative(&artifacts.older_signature),
+        iotcert_testbed::update::OLDER_UPDATE_VERSION,
+    ))
+}
+
+/// The stand-in firmware image of a model, relative to its profile: what a label binds.
+fn firmware_image(name: &str, version: &str) -> String {
+    format!("{name}/virtual-{name}-{version}.bin")
+}
+
+/// Issue a label for the campaign (or show why none), verify an issued one offline as a
+/// buyer would, and return the report again so it shows the label.
+fn label_and_verify(
+    store: &Store,
+    report: &Report,
+    out: &Path,
+    issuer: &labels::Issuer,
+    pki: &iotcert_label::pki::PkiFiles,
+    verbosity: Verbosity,
+) -> Result<Report> {
+    let campaign = store.campaign(&report.campaign.id)?;
+    let say = |line: String| {
+        if verbosity == Verbosity::Normal {
+            eprintln!("{line}");
+        }
+    };
+    match labels::issue_for_campaign(
+        store,
+        &campaign,
+        issuer,
+        None,
+        None,
+        time::OffsetDateTime::now_utc(),
+    )? {
+        labels::Issued::Label(issued) => {
+            let (record, _) = *issued;
+            let (json, _) = labels::write_label(&record, out)?;
+            let verifier =
+                iotcert_label::Verifier::new(&std::fs::read(&pki.root_certificate)?, &[], &[])?;
+            let verdict = match verifier.verify(
+                &std::fs::read(&json)?,
+                time::OffsetDateTime::now_utc(),
+                None,
+            ) {
+                Ok(_) => "verifies offline against the scheme root".to_owned(),
+                Err(rejection) => format!(
+                    "DOES NOT VERIFY: {} {}",
+                    rejection.code.as_str(),
+                    rejection.detail
+                ),
+            };
+            say(format!(
+                "{}: label {} issued, level {} ({}), until {}; {verdict}",
+                report.device.model,
+                record.id,
+                record.level,
+                record.level_name,
+                record.expires_at.date()
+            ));
+        }
+        labels::Issued::Refused(refusal) => {
+            say(format!(
+                "{}: no label; level {} is blocked by:",
+                report.device.model, refusal.level
+            ));
+            for blocker in refusal.blockers {
+                say(format!("  - {blocker}"));
+            }
+        }
+    }
+    Ok(Report::build(store, &campaign, FailOn::default())?)
 }

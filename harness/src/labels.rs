@@ -89,7 +89,18 @@ pub fn issue_for_campaign(
     for candidate in levels {
         match iotcert_label::issue(&issuer.policy, candidate, &facts, &issuer.signer, now) {
             Ok(issued) => {
-                let record = record_of(campaign, &issuer.policy, &issued, &issuer.signer, &facts);
+                let url = issuer
+                    .policy
+                    .label_url(&issued.statement.predicate.label_id);
+                let svg = iotcert_label::svg::render_svg(&issued.statement, url.as_deref())?;
+                let record = record_of(
+                    campaign,
+                    &issuer.policy,
+                    &issued,
+                    &issuer.signer,
+                    &facts,
+                    svg,
+                );
                 store.put_label(&record)?;
                 return Ok(Issued::Label(Box::new((record, issued))));
             }
@@ -198,6 +209,7 @@ fn record_of(
     issued: &IssuedLabel,
     signer: &LabelSigner,
     facts: &CampaignFacts,
+    svg: String,
 ) -> LabelRecord {
     let predicate = &issued.statement.predicate;
     LabelRecord {
@@ -216,23 +228,18 @@ fn record_of(
         signer_valid_until: signer.valid_until(),
         supersedes: predicate.supersedes.map(|id| id.to_string()),
         file: String::from_utf8_lossy(&issued.file).into_owned(),
+        svg,
     }
 }
 
-/// Write `label.json` and `label.svg` for an issued label into `dir`.
-pub fn write_label(
-    issued: &IssuedLabel,
-    policy: &SchemePolicy,
-    dir: &Path,
-) -> Result<(PathBuf, PathBuf)> {
+/// Write `label.json` and `label.svg` of an issued label into `dir`.
+pub fn write_label(record: &LabelRecord, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = dir.join("label.json");
-    std::fs::write(&json, &issued.file)?;
-    let url = policy.label_url(&issued.statement.predicate.label_id);
-    let svg = iotcert_label::svg::render_svg(&issued.statement, url.as_deref())?;
-    let svg_path = dir.join("label.svg");
-    std::fs::write(&svg_path, svg)?;
-    Ok((json, svg_path))
+    std::fs::write(&json, &record.file)?;
+    let svg = dir.join("label.svg");
+    std::fs::write(&svg, &record.svg)?;
+    Ok((json, svg))
 }
 
 /// Labels due for retest within `days`: the label expires, or its signer's chain does.

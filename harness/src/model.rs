@@ -100,4 +100,6 @@ pub struct LabelRecord {
     pub supersedes: Option<String>,
     /// The label file exactly as issued.
     pub file: String,
+    /// The human label (SVG with its QR code), as rendered at issue.
+    pub svg: String,
 }

@@ -53,7 +53,24 @@ pub struct Report {
     pub conformance: Vec<ProvisionRow>,
     /// How long each suite took, from campaign start to its last result.
     pub timings: Vec<SuiteTiming>,
+    /// The newest trust label issued for this campaign, if any.
+    pub label: Option<LabelInfo>,
     pub summary: Summary,
+}
+
+/// A label issued for the campaign, as the report shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LabelInfo {
+    pub id: String,
+    pub scheme: String,
+    pub level: u8,
+    pub level_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The human label, SVG.
+    pub svg: String,
 }
 
 /// One EN 303 645 provision, the TS 103 701 test cases and checks that serve it, and
@@ -187,6 +204,20 @@ impl Report {
         let summary = Summary::of(&results, pending, policy);
         let conformance = conformance_matrix(&results, &profile.units);
         let timings = suite_timings(&results, campaign.started_at);
+        let label = store
+            .labels()?
+            .into_iter()
+            .filter(|l| l.campaign == campaign.id)
+            .max_by_key(|l| l.issued_at)
+            .map(|l| LabelInfo {
+                id: l.id,
+                scheme: l.scheme,
+                level: l.level,
+                level_name: l.level_name,
+                issued_at: l.issued_at,
+                expires_at: l.expires_at,
+                svg: l.svg,
+            });
         Ok(Report {
             schema: REPORT_SCHEMA.to_owned(),
             tool: Tool {
@@ -215,6 +246,7 @@ impl Report {
             results,
             conformance,
             timings,
+            label,
             summary,
         })
     }
