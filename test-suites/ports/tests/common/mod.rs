@@ -224,7 +224,16 @@ impl Drop for Daemon {
 pub fn nmap_open_ports(address: IpAddr, ports: &str) -> BTreeSet<u16> {
     let nmap = require_tool("nmap", "nmap");
     let mut command = Command::new(nmap);
-    command.args(["-sT", "-n", "-Pn", "-T4", "--host-timeout", "120s", "-oG", "-"]);
+    command.args([
+        "-sT",
+        "-n",
+        "-Pn",
+        "-T4",
+        "--host-timeout",
+        "120s",
+        "-oG",
+        "-",
+    ]);
     command.arg(format!("-p{ports}"));
     if address.is_ipv6() {
         command.arg("-6");
