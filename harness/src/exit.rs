@@ -3,12 +3,13 @@
 //! - [`SUCCESS`] (0): nothing the chosen [`FailOn`] policy counts as a finding.
 //! - [`FINDINGS`] (1): findings. By default ([`FailOn::Shall`]) a `shall` check that
 //!   failed or could not be decided (INCONCLUSIVE); a failed `should` check is reported
-//!   but does not fail the job.
+//!   but does not fail the job. `level-N` policies fail the job when the campaign does
+//!   not meet level N of the default scheme.
 //! - [`HARNESS_FAILURE`] (2): the harness failed (an ERROR verdict, a campaign left
 //!   incomplete) or was misused (bad profile, out-of-scope address, unknown campaign).
 //!   No policy turns a harness failure into success.
 
-use crate::report::ReportResult;
+use crate::report::{LevelReadiness, ReportResult};
 use iotcert_suite::{Modal, Verdict};
 
 pub const SUCCESS: u8 = 0;
@@ -38,6 +39,18 @@ pub enum FailOn {
     Inconclusive,
     /// Nothing but harness failures.
     Never,
+    /// Level 1 (Baseline) of the default scheme is not met.
+    #[value(name = "level-1")]
+    #[serde(rename = "level-1")]
+    Level1,
+    /// Level 2 (Hardened) of the default scheme is not met.
+    #[value(name = "level-2")]
+    #[serde(rename = "level-2")]
+    Level2,
+    /// Level 3 (Resilient) of the default scheme is not met.
+    #[value(name = "level-3")]
+    #[serde(rename = "level-3")]
+    Level3,
 }
 
 impl FailOn {
@@ -49,7 +62,17 @@ impl FailOn {
             }
             FailOn::Fail => result.verdict == Verdict::Fail,
             FailOn::Inconclusive => matches!(result.verdict, Verdict::Fail | Verdict::Inconclusive),
-            FailOn::Never => false,
+            FailOn::Never | FailOn::Level1 | FailOn::Level2 | FailOn::Level3 => false,
+        }
+    }
+
+    /// The scheme level this policy requires, if it is a level policy.
+    fn level(self) -> Option<u8> {
+        match self {
+            FailOn::Level1 => Some(1),
+            FailOn::Level2 => Some(2),
+            FailOn::Level3 => Some(3),
+            _ => None,
         }
     }
 }
@@ -83,15 +106,23 @@ impl Outcome {
 }
 
 /// Judge a campaign's results under `policy`; `pending` counts planned checks with no
-/// result yet.
-pub fn outcome(results: &[ReportResult], pending: usize, policy: FailOn) -> Outcome {
+/// result yet, `readiness` says which scheme levels the results meet.
+pub fn outcome(
+    results: &[ReportResult],
+    pending: usize,
+    policy: FailOn,
+    readiness: &[LevelReadiness],
+) -> Outcome {
     if results.iter().any(|r| r.verdict == Verdict::Error) {
         return Outcome::HarnessError;
     }
     if pending > 0 {
         return Outcome::Incomplete;
     }
-    if results.iter().any(|r| policy.counts(r)) {
+    let level_missed = policy
+        .level()
+        .is_some_and(|wanted| !readiness.iter().any(|l| l.level == wanted && l.met));
+    if level_missed || results.iter().any(|r| policy.counts(r)) {
         Outcome::Findings
     } else {
         Outcome::Pass

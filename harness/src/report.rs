@@ -54,8 +54,23 @@ pub struct Report {
     /// How long each suite took, from campaign start to its last result.
     pub timings: Vec<SuiteTiming>,
     /// The newest trust label issued for this campaign, if any.
+    #[serde(default)]
     pub label: Option<LabelInfo>,
+    /// For each level of the default scheme: met, or the checks and suites that block
+    /// it (what `iotcert label issue` would say).
+    #[serde(default)]
+    pub label_readiness: Vec<LevelReadiness>,
     pub summary: Summary,
+}
+
+/// Whether the campaign meets one level of the default scheme.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LevelReadiness {
+    pub level: u8,
+    pub name: String,
+    pub met: bool,
+    /// Each blocking check or suite, as `check on unit: VERDICT`.
+    pub blockers: Vec<String>,
 }
 
 /// A label issued for the campaign, as the report shows it.
@@ -201,7 +216,8 @@ impl Report {
             results.push(to_report_result(result, spec, evidence));
         }
         let pending = campaign.plan.len().saturating_sub(results.len());
-        let summary = Summary::of(&results, pending, policy);
+        let label_readiness = label_readiness(&results);
+        let summary = Summary::of(&results, pending, policy, &label_readiness);
         let conformance = conformance_matrix(&results, &profile.units);
         let timings = suite_timings(&results, campaign.started_at);
         let label = store
@@ -247,6 +263,7 @@ impl Report {
             conformance,
             timings,
             label,
+            label_readiness,
             summary,
         })
     }
@@ -316,7 +333,12 @@ fn report_evidence(store: &Store, reference: &EvidenceRef) -> Result<ReportEvide
 }
 
 impl Summary {
-    fn of(results: &[ReportResult], pending: usize, policy: FailOn) -> Summary {
+    fn of(
+        results: &[ReportResult],
+        pending: usize,
+        policy: FailOn,
+        readiness: &[LevelReadiness],
+    ) -> Summary {
         let mut summary = Summary::default();
         for result in results {
             *match result.verdict {
@@ -327,7 +349,7 @@ impl Summary {
                 Verdict::Error => &mut summary.error,
             } += 1;
         }
-        let outcome = crate::exit::outcome(results, pending, policy);
+        let outcome = crate::exit::outcome(results, pending, policy, readiness);
         summary.fail_on = policy;
         summary.outcome = outcome.name().to_owned();
         summary.exit_code = outcome.exit_code();
@@ -424,6 +446,40 @@ fn suite_timings(results: &[ReportResult], started_at: OffsetDateTime) -> Vec<Su
         .map(|(suite, at)| SuiteTiming {
             suite: suite.to_owned(),
             seconds: ((at - started_at).as_seconds_f64()).max(0.0),
+        })
+        .collect()
+}
+
+/// Evaluate every level of the default scheme against the results.
+fn label_readiness(results: &[ReportResult]) -> Vec<LevelReadiness> {
+    let Ok(policy) = iotcert_label::SchemePolicy::default_scheme() else {
+        return Vec::new();
+    };
+    let outcomes: Vec<iotcert_label::CheckOutcome> = results
+        .iter()
+        .map(|r| iotcert_label::CheckOutcome {
+            suite: r.suite.clone(),
+            check: r.check.clone(),
+            unit: r.unit.clone(),
+            verdict: r.verdict,
+            modal: r.modal,
+            en_303_645: r.standards.en_303_645.clone(),
+        })
+        .collect();
+    policy
+        .levels
+        .iter()
+        .map(|level| {
+            let blockers = match iotcert_label::evaluate(&policy, level.number, &outcomes, &[]) {
+                Ok(()) => Vec::new(),
+                Err(blockers) => blockers.iter().map(ToString::to_string).collect(),
+            };
+            LevelReadiness {
+                level: level.number,
+                name: level.name.clone(),
+                met: blockers.is_empty(),
+                blockers,
+            }
         })
         .collect()
 }

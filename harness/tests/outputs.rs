@@ -68,6 +68,14 @@ fn every_format_carries_the_same_verdicts() {
     .map(|(k, v)| (k.to_string(), *v))
     .collect();
     assert_eq!(expected, want);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let level_1 = &json["label_readiness"][0];
+    assert_eq!(level_1["met"], false);
+    assert!(
+        level_1["blockers"].to_string().contains("credentials"),
+        "{level_1}"
+    );
 
     // SARIF, through an independent typed model.
     let sarif: Sarif =
@@ -251,6 +259,8 @@ fn fail_on_chooses_what_fails_the_job_but_never_hides_a_harness_error() {
     assert_eq!(run("fail", false), Some(1));
     assert_eq!(run("inconclusive", false), Some(1));
     assert_eq!(run("never", false), Some(0));
+    // The external suite is no scheme suite: level 1 (credentials + update) is not met.
+    assert_eq!(run("level-1", false), Some(1));
     assert_eq!(
         run("never", true),
         Some(2),
