@@ -2,9 +2,7 @@
 //! HTTP heads, telnet streams, SNMP/DNS/CoAP datagrams. None may panic, loop or
 //! allocate without bound, whatever the bytes.
 #![no_main]
-use iotcert_suite_ports::identify::{
-    self, binary, disclosure, http, telnet, udp, TcpProbe,
-};
+use iotcert_suite_ports::identify::{self, binary, disclosure, http, telnet, udp, TcpProbe};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
