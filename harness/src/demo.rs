@@ -94,7 +94,7 @@ pub async fn run(
     if verbosity == Verbosity::Normal {
         print!("{}", terminal::summary_table(&table));
         println!(
-            "reports: {}/{{secure,insecure}}/report.{{json,md,html}}",
+            "reports: {}/{{secure,insecure}}/report.{{json,md,html,sarif,junit.xml}}, labels in the same folders",
             out.display()
         );
     }
@@ -144,7 +144,8 @@ fn demo_profile(name: &str, units: &[RunningDevice]) -> String {
     }
     text.push_str(
         "\n# A short fuzzing budget keeps the demo quick; a lab campaign uses the scheme's minimum.\n\
-         [protofuzz]\nseconds_per_protocol = 4\ncases_per_protocol = 2000\n",
+         [protofuzz]\nseconds_per_protocol = 4\ncases_per_protocol = 500\n\
+         # The virtual device's watchdog restarts a crashed service within 2 s.\nrecovery_wait_seconds = 3\n",
     );
     text.push_str("\n[credentials]\n# The administrator password of each unit, as the manufacturer declares it.\nunit_credentials = [\n");
     for (index, unit) in units.iter().enumerate() {
