@@ -49,9 +49,11 @@ async fn insecure_testbed_open_ports_equal_nmap_and_every_flaw_is_found() {
     .unwrap();
     let text = example.replace("127.77.2.1", ADDRESS);
     let profile = Profile::from_toml_str(&text).unwrap();
-    let suites = registry::suites_for(&profile, std::path::Path::new("."))
+    // The ports suite alone: this test compares its sweep with nmap.
+    let mut suites = registry::suites_for(&profile, std::path::Path::new("."))
         .await
         .unwrap();
+    suites.retain(|suite| suite.descriptor().id == "ports");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let record = engine::plan_campaign("testbed-insecure.toml", &text, &profile, &suites);
