@@ -1,7 +1,7 @@
 //! The TCP connect sweep: which ports of a unit accept a connection.
 //!
 //! A sliding window of connects (fill a `FuturesUnordered`, add one as one finishes),
-//! each with its own timeout, through `RunContext::connect_tcp` so the scope guard and
+//! each with its own timeout, through `RunContext::probe_tcp` so the scope guard and
 //! the device's pacer apply to every attempt. The window is split into one shard per
 //! runtime worker so both the kernel work and the polling spread over the cores.
 //!
@@ -182,21 +182,7 @@ async fn attempt(
     if !pending.pause.is_zero() {
         tokio::time::sleep(pending.pause).await;
     }
-    let result = match ctx.connect_tcp(unit, pending.port, timeout).await {
-        Ok(connection) => {
-            let peer = connection.peer();
-            let (stream, _permit) = connection.into_parts();
-            // Connecting to an ephemeral-range port of our own address can pick that
-            // very port as source and connect the socket to itself (TCP simultaneous
-            // open): nothing listens there, so it is a closed port.
-            if stream.local_addr().ok() == Some(peer) {
-                Err(NetError::Refused)
-            } else {
-                Ok(())
-            }
-        }
-        Err(error) => Err(error),
-    };
+    let result = ctx.probe_tcp(unit, pending.port, timeout).await;
     (pending, result)
 }
 

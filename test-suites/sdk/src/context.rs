@@ -148,6 +148,35 @@ impl RunContext {
         self.bounded(attempt).await
     }
 
+    /// Whether a TCP port of a unit accepts a connection (`Ok(())`) or refuses it
+    /// ([`NetError::Refused`]), without keeping the connection: scope guard and pacer as
+    /// for [`RunContext::connect_tcp`], at a fraction of its cost, for port sweeps.
+    /// Waiting for the pacer is not bounded by the deadline; callers check
+    /// [`RunContext::should_stop`] between probes.
+    pub async fn probe_tcp(
+        &self,
+        unit: &SampleUnit,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<(), NetError> {
+        let peer = SocketAddr::new(unit.address, port);
+        self.scope
+            .check(peer.ip())
+            .map_err(|e| NetError::OutOfScope(e.to_string()))?;
+        // One probe is bounded by its own short timeout, cut to the deadline, so it
+        // needs no cancellation branch (a timer and a waiter per probe would cost a
+        // sweep more than the probes do).
+        if self.cancel.is_cancelled() {
+            return Err(NetError::Cancelled);
+        }
+        let timeout = timeout.min(self.time_left());
+        if timeout.is_zero() {
+            return Err(NetError::Timeout);
+        }
+        let _permit = self.pacer(unit).connection().await;
+        net::probe_tcp(peer, timeout).await
+    }
+
     /// Send one datagram to a unit and wait up to `wait` for one answer of at most
     /// `cap` bytes; scope-checked and paced like TCP.
     pub async fn udp_exchange(

@@ -1,7 +1,8 @@
 //! Network access for suites: scope-checked, paced, and bounded in time and bytes.
 //!
-//! Suites open connections only through [`crate::RunContext::connect_tcp`] and
-//! [`crate::RunContext::udp_exchange`], which land here. Every operation has a timeout
+//! Suites open connections only through [`crate::RunContext::connect_tcp`],
+//! [`crate::RunContext::probe_tcp`] and [`crate::RunContext::udp_exchange`], which land
+//! here. Every operation has a timeout
 //! and every read a byte cap, because a device may never answer, answer forever, or
 //! answer garbage.
 
@@ -95,6 +96,9 @@ impl GuardedTcp {
             Ok(Err(error)) => return Err(error.into()),
             Ok(Ok(stream)) => stream,
         };
+        if stream.local_addr().ok() == Some(peer) {
+            return Err(NetError::Refused);
+        }
         let _ = stream.set_nodelay(true);
         Ok(GuardedTcp {
             stream,
@@ -172,6 +176,63 @@ impl GuardedTcp {
     }
 }
 
+/// Whether `peer` completes a TCP handshake, the connection closed at once: `Ok(())`
+/// for an open port, [`NetError::Refused`] for a closed one.
+///
+/// A port sweep makes tens of thousands of these, so the common case costs no event
+/// loop work: the connect is issued non-blocking and its outcome read back at once
+/// (`SO_ERROR`, then `getpeername`), which on loopback and fast links is usually
+/// already decided. Only an undecided connect is handed to the runtime to wait for,
+/// bounded by `timeout`.
+///
+/// Connecting to an ephemeral-range port of the harness's own address can pick that
+/// very port as source and connect the socket to itself (TCP simultaneous open);
+/// nothing listens there, so that is reported as a closed port.
+pub(crate) async fn probe_tcp(peer: SocketAddr, timeout: Duration) -> Result<(), NetError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(peer),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    match socket.connect(&peer.into()) {
+        Ok(()) => return handshake_outcome(&socket, peer),
+        Err(error) if error.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(error) => return Err(error.into()),
+    }
+    if let Some(error) = socket.take_error()? {
+        return Err(error.into());
+    }
+    if socket.peer_addr().is_ok() {
+        return handshake_outcome(&socket, peer);
+    }
+    let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
+    match tokio::time::timeout(timeout, stream.writable()).await {
+        Err(_) => Err(NetError::Timeout),
+        Ok(Err(error)) => Err(error.into()),
+        Ok(Ok(())) => {
+            if let Some(error) = stream.take_error()? {
+                return Err(error.into());
+            }
+            match (stream.peer_addr(), stream.local_addr()) {
+                (Ok(_), Ok(local)) if local == peer => Err(NetError::Refused),
+                (Ok(_), _) => Ok(()),
+                (Err(error), _) => Err(error.into()),
+            }
+        }
+    }
+}
+
+/// The outcome of a connect that completed: open, unless the socket met itself.
+fn handshake_outcome(socket: &socket2::Socket, peer: SocketAddr) -> Result<(), NetError> {
+    let local = socket.local_addr()?.as_socket();
+    if local == Some(peer) {
+        Err(NetError::Refused)
+    } else {
+        Ok(())
+    }
+}
+
 /// Why [`GuardedTcp::recv_until`] stopped reading.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadEnd {
@@ -218,5 +279,42 @@ pub(crate) async fn udp_exchange(
             buffer.truncate(read);
             Ok(Some(buffer))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    const WAIT: Duration = Duration::from_secs(2);
+
+    #[tokio::test]
+    async fn probe_reports_a_listening_port_open() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let peer = listener.local_addr().unwrap();
+        assert_eq!(probe_tcp(peer, WAIT).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn probe_reports_a_closed_port_refused() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let peer = listener.local_addr().unwrap();
+        drop(listener);
+        assert_eq!(probe_tcp(peer, WAIT).await, Err(NetError::Refused));
+    }
+
+    #[tokio::test]
+    async fn probe_of_a_port_that_accepts_then_resets_is_open() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let peer = listener.local_addr().unwrap();
+        let resetter = std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                let socket = socket2::Socket::from(stream);
+                let _ = socket.set_linger(Some(Duration::ZERO));
+            }
+        });
+        assert_eq!(probe_tcp(peer, WAIT).await, Ok(()));
+        resetter.join().unwrap();
     }
 }
