@@ -19,8 +19,9 @@
 //! With [`crate::Flaws::planted_parser_bugs`] the service carries a planted bug: a
 //! datagram with an option whose delta nibble is the reserved 15 (other than the payload
 //! marker) hangs it. It answers nothing until its watchdog restarts it
-//! ([`crate::mqtt::WATCHDOG_RESTART`] later); datagrams that arrived meanwhile are then
-//! served late. Only this device's CoAP socket is affected.
+//! ([`crate::mqtt::WATCHDOG_RESTART`] later); datagrams that arrived meanwhile are lost
+//! with the hung process, as they would be with a restarted one. Only this device's
+//! CoAP socket is affected.
 
 use crate::device::DeviceState;
 use crate::limits::WRITE_TIMEOUT;
@@ -489,6 +490,15 @@ fn status_json(state: &DeviceState) -> String {
     status.to_string()
 }
 
+/// Discard what queued on the socket during a hang, at most a receive buffer's worth.
+fn drop_queued(socket: &UdpSocket, buffer: &mut [u8]) {
+    for _ in 0..4096 {
+        if socket.try_recv_from(buffer).is_err() {
+            break;
+        }
+    }
+}
+
 /// Answers datagrams on the device's CoAP socket until the device shuts down.
 pub(crate) async fn serve(socket: UdpSocket, state: Arc<DeviceState>, cancel: CancellationToken) {
     let mut datagram = [0u8; MAX_DATAGRAM];
@@ -516,6 +526,7 @@ pub(crate) async fn serve(socket: UdpSocket, state: Arc<DeviceState>, cancel: Ca
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(crate::mqtt::WATCHDOG_RESTART) => {}
             }
+            drop_queued(&socket, &mut datagram);
             continue;
         }
         if let Some(reply) = answer(request, &status_json(&state), next_message_id) {

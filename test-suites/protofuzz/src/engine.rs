@@ -21,7 +21,7 @@ const HISTORY: usize = 16;
 /// Most replays spent on shrinking one finding.
 const MAX_SHRINK_REPLAYS: u32 = 64;
 /// Interval between two probes while waiting for a service to come back.
-const RECOVERY_POLL: Duration = Duration::from_millis(250);
+const RECOVERY_POLL: Duration = Duration::from_millis(100);
 
 /// The budget of one interface.
 #[derive(Clone, Debug)]
@@ -88,7 +88,7 @@ pub async fn fuzz_interface(
         let mut transcript = Transcript::new();
         let end = exec.send(fuzzed.port, &case.wire(), &mut transcript).await;
         sent += 1;
-        let suspicious = end.is_suspicious();
+        let suspicious = end.is_suspicious(protocol);
         history.push_back((case.clone(), end));
         if history.len() > HISTORY {
             history.pop_front();
@@ -122,6 +122,7 @@ pub async fn fuzz_interface(
             &history,
             sent,
             budget,
+            deadline,
         )
         .await;
     }
@@ -136,6 +137,7 @@ pub async fn fuzz_interface(
             &history,
             sent,
             budget,
+            deadline,
         )
         .await;
     }
@@ -188,13 +190,21 @@ fn history_evidence(history: &VecDeque<(Case, CaseEnd)>) -> Evidence {
     Evidence::text(EvidenceKind::Transcript, "last cases sent", &text)
 }
 
-/// Wait until every service of `watch` answers again; the time it took, or `None`.
+/// Wait until every service of `watch` has answered again; the time it took, or `None`.
+/// A service that answered is not asked again, so a poll costs only the silent ones.
 async fn recover(exec: &Exec<'_>, watch: &[Watched], wait: Duration) -> Option<Duration> {
     let started = Instant::now();
     let mut nonce = 0x7000u16;
+    let mut silent = watch.to_vec();
     loop {
         nonce = nonce.wrapping_add(2);
-        if exec.dead(watch, nonce).await.is_empty() {
+        silent = exec
+            .dead(&silent, nonce)
+            .await
+            .into_iter()
+            .map(|(watched, _)| watched)
+            .collect();
+        if silent.is_empty() {
             return Some(started.elapsed());
         }
         if started.elapsed() >= wait || exec.ctx.should_stop() {
@@ -232,6 +242,7 @@ async fn investigate(
     history: &VecDeque<(Case, CaseEnd)>,
     sent: u64,
     budget: &Budget,
+    deadline: Instant,
 ) -> Outcome {
     let first_dead = describe_dead(&dead);
     let last = suspects.last().map_or(0, |c| c.index);
@@ -265,8 +276,8 @@ async fn investigate(
         if killed.is_empty() {
             continue;
         }
-        let (minimal, killed, replays_used) =
-            shrink(exec, fuzzed.port, suspect, killed, watch, budget).await;
+        let shrunk = shrink(exec, fuzzed.port, suspect, killed, watch, budget, deadline).await;
+        let (minimal, killed) = (shrunk.case, shrunk.killed);
         let mut reproducer = Reproducer::from_case(
             &exec.unit.id,
             exec.unit.address,
@@ -278,14 +289,19 @@ async fn investigate(
         );
         reproducer.recovered_after_ms = Some(recovered.as_millis() as u64);
         let wire = minimal.wire();
+        let cut_short = match shrunk.cut_short {
+            Some(why) => format!(", shrinking cut short by {why}"),
+            None => String::new(),
+        };
         let summary = format!(
-            "{} stopped answering after a malformed {} message ({} case {}, shrunk from {} to {} bytes in {replays_used} replays) and came back after {} ms: {}",
+            "{} stopped answering after a malformed {} message ({} case {}, shrunk from {} to {} bytes in {} replays{cut_short}) and came back after {} ms: {}",
             describe_dead(&killed).join("; "),
             minimal.protocol,
             minimal.kind,
             minimal.index,
             suspect.message.encode().len(),
             wire.message.len(),
+            shrunk.replays,
             recovered.as_millis(),
             brief(&wire.message),
         );
@@ -324,57 +340,88 @@ fn brief(message: &[u8]) -> String {
     }
 }
 
-/// The smallest variant of `case` that still kills a watched service, the services it
-/// kills, and the replays spent.
+/// What shrinking a failing case gave.
+struct Shrunk {
+    /// The smallest variant found that still kills a watched service.
+    case: Case,
+    /// The services it kills.
+    killed: Vec<(Watched, String)>,
+    replays: u32,
+    /// Why shrinking stopped before it had tried every simplification, if it did.
+    cut_short: Option<&'static str>,
+}
+
+/// The smallest variant of `case` that still kills a watched service, found within
+/// [`MAX_SHRINK_REPLAYS`] replays and the interface's time budget (`deadline`): a
+/// replay that kills costs a watchdog restart, so an unbounded shrink could overrun
+/// the budget many times over.
 async fn shrink(
     exec: &Exec<'_>,
     port: u16,
     case: &Case,
-    mut killed: Vec<(Watched, String)>,
+    killed: Vec<(Watched, String)>,
     watch: &[Watched],
     budget: &Budget,
-) -> (Case, Vec<(Watched, String)>, u32) {
-    let mut best = case.clone();
-    let mut used = 0u32;
+    deadline: Instant,
+) -> Shrunk {
+    let mut shrunk = Shrunk {
+        case: case.clone(),
+        killed,
+        replays: 0,
+        cut_short: None,
+    };
+    let may_replay = |shrunk: &mut Shrunk| {
+        let why = if exec.ctx.should_stop() {
+            Some("the campaign deadline or a cancellation")
+        } else if Instant::now() >= deadline {
+            Some("the time budget of the interface")
+        } else if shrunk.replays >= MAX_SHRINK_REPLAYS {
+            Some("the replay limit")
+        } else {
+            None
+        };
+        shrunk.cut_short = why;
+        why.is_none()
+    };
     // Bisect every run, longest first: the length that matters.
-    for (index, count) in best.message.runs() {
+    for (index, count) in shrunk.case.message.runs() {
         let (mut low, mut high) = (0u32, count);
-        while low + 1 < high && used < MAX_SHRINK_REPLAYS && !exec.ctx.should_stop() {
+        while low + 1 < high && may_replay(&mut shrunk) {
             let middle = low + (high - low) / 2;
             let candidate = Case {
-                message: best.message.with_run_count(index, middle),
-                ..best.clone()
+                message: shrunk.case.message.with_run_count(index, middle),
+                ..shrunk.case.clone()
             };
-            used += 1;
+            shrunk.replays += 1;
             if let Some((_, dead)) = still_fails(exec, port, candidate, watch, budget).await {
                 high = middle;
-                killed = dead;
+                shrunk.killed = dead;
             } else {
                 low = middle;
             }
         }
-        best.message = best.message.with_run_count(index, high);
+        shrunk.case.message = shrunk.case.message.with_run_count(index, high);
     }
     // Then simplify field by field while the failure replays.
-    'outer: while used < MAX_SHRINK_REPLAYS && !exec.ctx.should_stop() {
-        for simpler in best.message.simpler() {
-            if used >= MAX_SHRINK_REPLAYS {
+    'outer: while may_replay(&mut shrunk) {
+        for simpler in shrunk.case.message.simpler() {
+            if !may_replay(&mut shrunk) {
                 break 'outer;
             }
             let candidate = Case {
                 message: simpler,
-                ..best.clone()
+                ..shrunk.case.clone()
             };
-            used += 1;
+            shrunk.replays += 1;
             if let Some((smaller, dead)) = still_fails(exec, port, candidate, watch, budget).await {
-                best = smaller;
-                killed = dead;
+                shrunk.case = smaller;
+                shrunk.killed = dead;
                 continue 'outer;
             }
         }
         break;
     }
-    (best, killed, used)
+    shrunk
 }
 
 /// `candidate` with the services it kills, when it kills any.

@@ -181,9 +181,16 @@ pub enum CaseEnd {
 }
 
 impl CaseEnd {
-    /// Whether this end suggests the service is down, so the watch is probed now.
-    pub fn is_suspicious(&self) -> bool {
-        matches!(self, CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_))
+    /// Whether this end suggests the service is down, so the watch is probed now. A
+    /// datagram service has no session to set up, so its silence is the only sign of a
+    /// hang, and a hang shorter than the gap between two scheduled probes would
+    /// otherwise go unseen.
+    pub fn is_suspicious(&self, protocol: Protocol) -> bool {
+        match self {
+            CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_) => true,
+            CaseEnd::Silent => protocol == Protocol::Coap,
+            CaseEnd::Answered | CaseEnd::Closed => false,
+        }
     }
 }
 

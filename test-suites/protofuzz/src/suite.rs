@@ -1,5 +1,7 @@
 //! `ProtofuzzSuite`: applicability from the declared interfaces, and the run over
-//! units, protocols and interfaces, one at a time because a crash spoils what runs beside it.
+//! units, protocols and interfaces. Units are separate devices and are fuzzed side by
+//! side; the protocols and interfaces of one unit one at a time, because a crash spoils
+//! what runs beside it on the same device.
 
 use crate::checks;
 use crate::engine::{fuzz_interface, Budget, Outcome};
@@ -120,22 +122,26 @@ impl Suite for ProtofuzzSuite {
     }
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
-        for unit in &ctx.units {
-            for protocol in Protocol::ALL {
-                let check = checks::check_for(protocol);
-                if !ctx.is_pending(check, Some(&unit.id)) {
-                    continue;
-                }
-                let interfaces = fuzzable(&ctx.profile, protocol);
-                if interfaces.is_empty() || !wanted(&ctx.profile, protocol) {
-                    continue;
-                }
-                ctx.started(check, Some(&unit.id)).await;
-                let result = fuzz_unit(&ctx, unit, check, &interfaces).await;
-                ctx.emit(result).await;
-            }
-        }
+        futures::future::join_all(ctx.units.iter().map(|unit| fuzz_each_protocol(&ctx, unit)))
+            .await;
         Ok(())
+    }
+}
+
+/// Every wanted protocol of one unit, one after the other.
+async fn fuzz_each_protocol(ctx: &RunContext, unit: &SampleUnit) {
+    for protocol in Protocol::ALL {
+        let check = checks::check_for(protocol);
+        if !ctx.is_pending(check, Some(&unit.id)) {
+            continue;
+        }
+        let interfaces = fuzzable(&ctx.profile, protocol);
+        if interfaces.is_empty() || !wanted(&ctx.profile, protocol) {
+            continue;
+        }
+        ctx.started(check, Some(&unit.id)).await;
+        let result = fuzz_unit(ctx, unit, check, &interfaces).await;
+        ctx.emit(result).await;
     }
 }
 
