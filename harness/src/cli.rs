@@ -64,6 +64,11 @@ pub enum Command {
         out: PathBuf,
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
+        /// Second octet of the loopback block the virtual devices use (127.B.0.0/16),
+        /// so that demos running side by side do not collide.
+        #[arg(long, value_name = "B", default_value_t = crate::demo::DEFAULT_BLOCK,
+              value_parser = clap::value_parser!(u8).range(1..=254))]
+        loopback_block: u8,
     },
     /// List the suites, their checks and the provisions they serve.
     Suites {
@@ -264,8 +269,19 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
             Ok(report.summary.exit_code)
         }
-        Command::Demo { out, templates } => {
-            crate::demo::run(&cli.data_dir, &out, templates.as_deref(), verbosity).await
+        Command::Demo {
+            out,
+            templates,
+            loopback_block,
+        } => {
+            crate::demo::run(
+                &cli.data_dir,
+                &out,
+                templates.as_deref(),
+                verbosity,
+                loopback_block,
+            )
+            .await
         }
         Command::Suites { json } => {
             let descriptors: Vec<_> = registry::builtin_suites(Path::new("."))

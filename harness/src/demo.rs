@@ -26,16 +26,22 @@ use std::path::Path;
 /// compare units (shared passwords and keys, EN 303 645 5.1-1/5.1-2) apply.
 const UNITS_PER_MODEL: u8 = 2;
 
-/// Unit `n` (from 1) of the model numbered `model` sits at 127.77.`model`.`n`.
-fn unit_address(model: u8, unit: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 77, model, unit))
+/// The default loopback block of the demo: its units sit in 127.77.0.0/16.
+pub const DEFAULT_BLOCK: u8 = 77;
+
+/// Unit `n` (from 1) of the model numbered `model` sits at 127.`block`.`model`.`n`.
+fn unit_address(block: u8, model: u8, unit: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, block, model, unit))
 }
 
+/// Run the demo with its virtual devices in 127.`block`.0.0/16, so that two demos (or
+/// a demo and a test run) on one host each use addresses of their own.
 pub async fn run(
     data_dir: &Path,
     out: &Path,
     templates: Option<&Path>,
     verbosity: Verbosity,
+    block: u8,
 ) -> Result<u8> {
     type Configure = fn(&str, IpAddr) -> DeviceConfig;
     let models: [(&str, u8, Configure); 2] = [
@@ -51,7 +57,7 @@ pub async fn run(
     for (name, model, configure) in models {
         let mut units = Vec::new();
         for unit in 1..=UNITS_PER_MODEL {
-            let address = unit_address(model, unit);
+            let address = unit_address(block, model, unit);
             let device = iotcert_testbed::start(configure(&format!("{name}-{unit}"), address))
                 .await
                 .with_context(|| format!("starting the {name} virtual device at {address}"))?;
@@ -144,8 +150,8 @@ fn demo_profile(name: &str, units: &[RunningDevice]) -> String {
     }
     text.push_str(
         "\n# A short fuzzing budget keeps the demo quick; a lab campaign uses the scheme's minimum.\n\
-         [protofuzz]\nseconds_per_protocol = 4\ncases_per_protocol = 500\n\
-         # The virtual device's watchdog restarts a crashed service within 2 s.\nrecovery_wait_seconds = 3\n",
+         [protofuzz]\nseconds_per_protocol = 6\ncases_per_protocol = 500\n\
+         # The virtual device's watchdog restarts a crashed service within 1.2 s.\nrecovery_wait_seconds = 3\n",
     );
     text.push_str("\n[credentials]\n# The administrator password of each unit, as the manufacturer declares it.\nunit_credentials = [\n");
     for (index, unit) in units.iter().enumerate() {
