@@ -18,6 +18,15 @@
 //!                "title": "…", "modal": "shall", "verdict": "FAIL", "summary": "…",
 //!                "remediation": "…", "standards": {"en_303_645": ["5.6-4"], …},
 //!                "evidence": [{"kind": "transcript", "label": "…", "sha256": "…", "preview": "…"}]}],
+//!   "conformance": [{"provision": "5.6-4", "modal": "shall", "ts_103_701": ["5.6-4-1"],
+//!                    "checks": ["ports.debug-interface"],
+//!                    "verdicts": [{"unit": "unit-1", "verdict": "FAIL"}], "overall": "FAIL"}],
+//!   "timings": [{"suite": "ports", "seconds": 4.1}],
+//!   "label": null,
+//!   "label_readiness": [{"level": 1, "name": "Baseline", "met": false,
+//!                        "blockers": ["ports.debug-interface on unit-1: FAIL"]}],
+//!   "ports_found": [{"unit": "unit-1", "ports": [{"port": 5555, "transport": "tcp",
+//!                    "status": "undeclared", "service": "adb"}]}],
 //!   "summary": {"pass": 3, "fail": 5, "inconclusive": 0, "not_applicable": 0, "error": 0,
 //!               "outcome": "findings", "exit_code": 1}
 //! }
@@ -60,7 +69,28 @@ pub struct Report {
     /// it (what `iotcert label issue` would say).
     #[serde(default)]
     pub label_readiness: Vec<LevelReadiness>,
+    /// The ports each unit was found to have open, from the listening-ports suite's
+    /// port tables (empty when that suite did not run).
+    #[serde(default)]
+    pub ports_found: Vec<UnitPorts>,
     pub summary: Summary,
+}
+
+/// The open ports of one unit, as the listening-ports suite found them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnitPorts {
+    pub unit: String,
+    pub ports: Vec<FoundPort>,
+}
+
+/// One open port: `status` is `declared`, `undeclared` or `ignored` (by the profile).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoundPort {
+    pub port: u16,
+    pub transport: String,
+    pub status: String,
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 /// Whether the campaign meets one level of the default scheme.
@@ -220,6 +250,7 @@ impl Report {
         let summary = Summary::of(&results, pending, policy, &label_readiness);
         let conformance = conformance_matrix(&results, &profile.units);
         let timings = suite_timings(&results, campaign.started_at);
+        let ports_found = ports_found(store, &results)?;
         let label = store
             .labels()?
             .into_iter()
@@ -264,9 +295,72 @@ impl Report {
             timings,
             label,
             label_readiness,
+            ports_found,
             summary,
         })
     }
+}
+
+/// The port table evidence, as far as the report reads it.
+#[derive(Deserialize)]
+struct PortTableView {
+    unit: String,
+    #[serde(default)]
+    open_tcp: Vec<PortRowView>,
+    #[serde(default)]
+    udp: Vec<PortRowView>,
+}
+
+#[derive(Deserialize)]
+struct PortRowView {
+    port: u16,
+    transport: String,
+    state: String,
+    status: String,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+/// Each unit's open ports, read back from the port table the listening-ports suite
+/// stored with its undeclared-port check. A table that does not parse is left out:
+/// the chart is a view of the evidence, which stays in the report either way.
+fn ports_found(store: &Store, results: &[ReportResult]) -> Result<Vec<UnitPorts>, StoreError> {
+    let mut found = Vec::new();
+    for result in results {
+        let Some(unit) = result.unit.as_deref() else {
+            continue;
+        };
+        if result.check != iotcert_suite_ports::UNDECLARED_OPEN_PORT {
+            continue;
+        }
+        let label = iotcert_suite_ports::port_table_label(unit);
+        let Some(evidence) = result.evidence.iter().find(|e| e.label == label) else {
+            continue;
+        };
+        let Some(bytes) = store.evidence(&evidence.sha256)? else {
+            continue;
+        };
+        let Ok(table) = serde_json::from_slice::<PortTableView>(&bytes) else {
+            continue;
+        };
+        let ports = table
+            .open_tcp
+            .into_iter()
+            .chain(table.udp)
+            .filter(|row| row.state == "open")
+            .map(|row| FoundPort {
+                port: row.port,
+                transport: row.transport,
+                status: row.status,
+                service: row.service,
+            })
+            .collect();
+        found.push(UnitPorts {
+            unit: table.unit,
+            ports,
+        });
+    }
+    Ok(found)
 }
 
 fn find_check<'a>(campaign: &'a CampaignRecord, suite: &str, check: &str) -> Option<&'a CheckSpec> {
@@ -379,7 +473,13 @@ fn worst(a: Verdict, b: Verdict) -> Verdict {
 /// Label of results decided across units in the matrix.
 const ALL_UNITS: &str = "all units";
 
+/// The matrix rows, each with one cell per unit, and one for `all units` when a check
+/// decided across units, so that every row lines up under the same columns.
 fn conformance_matrix(results: &[ReportResult], units: &[SampleUnit]) -> Vec<ProvisionRow> {
+    let mut columns: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
+    if results.iter().any(|r| r.unit.is_none()) {
+        columns.push(ALL_UNITS);
+    }
     let mut rows: BTreeMap<String, ProvisionRow> = BTreeMap::new();
     for result in results {
         for provision in &result.standards.en_303_645 {
@@ -390,10 +490,10 @@ fn conformance_matrix(results: &[ReportResult], units: &[SampleUnit]) -> Vec<Pro
                     modal: result.modal,
                     ts_103_701: Vec::new(),
                     checks: Vec::new(),
-                    verdicts: units
+                    verdicts: columns
                         .iter()
-                        .map(|u| UnitVerdict {
-                            unit: u.id.clone(),
+                        .map(|unit| UnitVerdict {
+                            unit: (*unit).to_owned(),
                             verdict: Verdict::NotApplicable,
                         })
                         .collect(),
@@ -482,4 +582,60 @@ fn label_readiness(results: &[ReportResult]) -> Vec<LevelReadiness> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(check: &str, unit: Option<&str>, provision: &str, verdict: Verdict) -> ReportResult {
+        ReportResult {
+            suite: "s".into(),
+            check: check.into(),
+            unit: unit.map(str::to_owned),
+            title: check.into(),
+            modal: Modal::Shall,
+            verdict,
+            summary: String::new(),
+            remediation: None,
+            standards: Standards {
+                en_303_645: vec![provision.into()],
+                ..Standards::default()
+            },
+            evidence: Vec::new(),
+            recorded_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn every_matrix_row_has_the_same_columns() {
+        let units: Vec<SampleUnit> = ["unit-1", "unit-2"]
+            .iter()
+            .map(|id| SampleUnit {
+                id: (*id).into(),
+                address: "127.0.0.1".parse().unwrap(),
+                hostname: None,
+            })
+            .collect();
+        let results = [
+            result("a.shared", None, "5.1-1", Verdict::Fail),
+            result("a.each", Some("unit-1"), "5.1-1", Verdict::Pass),
+            result("b.each", Some("unit-2"), "5.6-1", Verdict::Fail),
+        ];
+        let rows = conformance_matrix(&results, &units);
+        assert_eq!(rows.len(), 2);
+        for row in &rows {
+            let columns: Vec<&str> = row.verdicts.iter().map(|v| v.unit.as_str()).collect();
+            assert_eq!(
+                columns,
+                ["unit-1", "unit-2", ALL_UNITS],
+                "{}",
+                row.provision
+            );
+        }
+        let provision_5_6_1 = &rows[1];
+        assert_eq!(provision_5_6_1.verdicts[1].verdict, Verdict::Fail);
+        assert_eq!(provision_5_6_1.verdicts[2].verdict, Verdict::NotApplicable);
+        assert_eq!(provision_5_6_1.overall, Verdict::Fail);
+    }
 }

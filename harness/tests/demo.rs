@@ -154,9 +154,16 @@ fn check_in_browser(report: &Path, scratch: &Path) {
         page.dom.contains("<table id=\"matrix\">"),
         "conformance matrix present"
     );
+    for chart in ["chart-verdicts", "chart-ports", "chart-timings"] {
+        assert!(
+            page.dom.contains(&format!("<svg id=\"{chart}\"")),
+            "{chart} present"
+        );
+    }
+    // The insecure model's undeclared ADB port is drawn as undeclared.
     assert!(
-        page.dom.contains("<svg id=\"chart-verdicts\""),
-        "chart present"
+        page.dom.contains("<title>5555/tcp undeclared"),
+        "ADB port in the ports chart"
     );
     let results = page
         .dom

@@ -23,4 +23,5 @@ pub mod sweep;
 mod udp_scan;
 
 pub use checks::{BANNER_DISCLOSURE, CLEARTEXT_MANAGEMENT, DEBUG_INTERFACE, UNDECLARED_OPEN_PORT};
+pub use report::port_table_label;
 pub use suite::{PortsSuite, SUITE_VERSION};

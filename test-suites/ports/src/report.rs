@@ -63,6 +63,12 @@ struct PortRow {
     detail: String,
 }
 
+/// The label of a unit's port table evidence, by which readers (the report's "ports
+/// found" chart) find it among the undeclared-port check's evidence.
+pub fn port_table_label(unit_id: &str) -> String {
+    format!("port table of {unit_id}")
+}
+
 /// The port table: the main evidence of the undeclared-port check.
 #[derive(Serialize)]
 struct PortTable<'a> {
@@ -207,7 +213,7 @@ impl UnitScan {
             declared_not_found: self.declared_not_found(),
             ignored: &self.ignored,
         };
-        Evidence::json(format!("port table of {}", self.unit_id), &table)
+        Evidence::json(port_table_label(&self.unit_id), &table)
     }
 
     /// Every examined service, TCP and UDP.
