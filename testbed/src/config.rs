@@ -75,6 +75,11 @@ pub struct Flaws {
     /// firmware, so all units show the same key. Without this flaw each unit draws its own
     /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
     pub shared_host_key: bool,
+    /// Every unit of the model signs its admin web session cookies with one secret baked
+    /// into the firmware, so a session opened on one unit is accepted by every other unit.
+    /// Without this flaw each unit draws its own signing secret at random (EN 303 645
+    /// 5.1-1, 5.1-2).
+    pub shared_session_secret: bool,
     /// A legacy maintenance web server on [`port::LEGACY_HTTPS`] (`openssl s_server`): TLS
     /// 1.0 only, a NULL-cipher suite, an expired self-signed RSA-1024 certificate signed with SHA-1.
     pub legacy_tls: bool,
@@ -109,6 +114,7 @@ impl Flaws {
             debug_service: true,
             self_signed_certificate: true,
             shared_host_key: true,
+            shared_session_secret: true,
             legacy_tls: true,
             cloud_client_accepts_any_certificate: true,
             planted_parser_bugs: true,
