@@ -458,6 +458,7 @@ fn record_and_report(
         summary: result.summary,
         remediation: result.remediation,
         evidence: Vec::new(),
+        effort: result.effort,
         recorded_at: OffsetDateTime::now_utc(),
     };
     let written = tokio::task::block_in_place(|| store.record_result(stored, &result.evidence))?;

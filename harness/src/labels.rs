@@ -8,12 +8,12 @@
 use crate::exit::FailOn;
 use crate::model::{CampaignRecord, CampaignStatus, LabelRecord};
 use crate::render::{self, Format};
-use crate::report::Report;
+use crate::report::{check_outcomes, suite_budgets, Report};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use iotcert_label::{
-    CampaignFacts, CheckOutcome, FirmwareSubject, IssueError, IssuedLabel, LabelDevice,
-    LabelSigner, RevocationList, RevocationReason, SchemePolicy, Sha256Hex, ToolVersion,
+    CampaignFacts, FirmwareSubject, IssueError, IssuedLabel, LabelDevice, LabelSigner,
+    RevocationList, RevocationReason, SchemePolicy, Sha256Hex, ToolVersion,
 };
 use iotcert_suite::Profile;
 use std::path::{Path, PathBuf};
@@ -128,18 +128,7 @@ fn campaign_facts(
     let profile = Profile::from_toml_str(&campaign.profile_toml)?;
     let firmware = firmware_subject(&profile, Path::new(&campaign.profile_path))?;
     let report_json = render::render(report, Format::Json, None)?;
-    let outcomes = report
-        .results
-        .iter()
-        .map(|r| CheckOutcome {
-            suite: r.suite.clone(),
-            check: r.check.clone(),
-            unit: r.unit.clone(),
-            verdict: r.verdict,
-            modal: r.modal,
-            en_303_645: r.standards.en_303_645.clone(),
-        })
-        .collect();
+    let outcomes = check_outcomes(&report.results);
     Ok(CampaignFacts {
         campaign_id: campaign.id.clone(),
         device: LabelDevice::from(&profile.device),
@@ -157,7 +146,7 @@ fn campaign_facts(
             .map(|s| (s.id.clone(), s.version.clone()))
             .collect(),
         outcomes,
-        budgets: Vec::new(),
+        budgets: suite_budgets(&report.results),
         supersedes,
     })
 }

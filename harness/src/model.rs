@@ -4,7 +4,7 @@
 //! (the profile text, the suites' descriptors and the plan) to resume or re-render a
 //! campaign without the original files.
 
-use iotcert_suite::{Applicability, EvidenceKind, PlanKey, SuiteDescriptor, Verdict};
+use iotcert_suite::{Applicability, Effort, EvidenceKind, PlanKey, SuiteDescriptor, Verdict};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -73,6 +73,9 @@ pub struct StoredResult {
     pub summary: String,
     pub remediation: Option<String>,
     pub evidence: Vec<EvidenceRef>,
+    /// The testing the verdict rests on, when the suite measured it (fuzzing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }

@@ -35,8 +35,11 @@
 use crate::exit::FailOn;
 use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult};
 use crate::store::{Store, StoreError};
+use iotcert_label::{CheckOutcome, SuiteBudget};
 use iotcert_suite::profile::DeviceIdentity;
-use iotcert_suite::{CheckSpec, EvidenceKind, Modal, Profile, SampleUnit, Standards, Verdict};
+use iotcert_suite::{
+    CheckSpec, Effort, EvidenceKind, Modal, Profile, SampleUnit, Standards, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -190,6 +193,9 @@ pub struct ReportResult {
     pub remediation: Option<String>,
     pub standards: Standards,
     pub evidence: Vec<ReportEvidence>,
+    /// Test cases sent and time spent, for results that measure it (fuzzing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }
@@ -393,6 +399,7 @@ fn to_report_result(
         summary: result.summary,
         remediation,
         evidence,
+        effort: result.effort,
         recorded_at: result.recorded_at,
     }
 }
@@ -551,13 +558,11 @@ fn suite_timings(results: &[ReportResult], started_at: OffsetDateTime) -> Vec<Su
 }
 
 /// Evaluate every level of the default scheme against the results.
-fn label_readiness(results: &[ReportResult]) -> Vec<LevelReadiness> {
-    let Ok(policy) = iotcert_label::SchemePolicy::default_scheme() else {
-        return Vec::new();
-    };
-    let outcomes: Vec<iotcert_label::CheckOutcome> = results
+/// The campaign's verdicts as a scheme policy sees them.
+pub(crate) fn check_outcomes(results: &[ReportResult]) -> Vec<CheckOutcome> {
+    results
         .iter()
-        .map(|r| iotcert_label::CheckOutcome {
+        .map(|r| CheckOutcome {
             suite: r.suite.clone(),
             check: r.check.clone(),
             unit: r.unit.clone(),
@@ -565,12 +570,47 @@ fn label_readiness(results: &[ReportResult]) -> Vec<LevelReadiness> {
             modal: r.modal,
             en_303_645: r.standards.en_303_645.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// The budget each suite spent, for a scheme's `min_budget`: the least effort among the
+/// suite's measured results (one per fuzzed protocol and unit), because a level is only
+/// as strong as the protocol that was fuzzed least. Suites that measure nothing are
+/// absent, which a level with a minimum for them refuses.
+pub(crate) fn suite_budgets(results: &[ReportResult]) -> Vec<SuiteBudget> {
+    let mut least: BTreeMap<&str, SuiteBudget> = BTreeMap::new();
+    for result in results {
+        let Some(effort) = result.effort else {
+            continue;
+        };
+        let spent = SuiteBudget {
+            suite: result.suite.clone(),
+            cases: effort.cases,
+            seconds: effort.milliseconds / 1000,
+        };
+        least
+            .entry(result.suite.as_str())
+            .and_modify(|budget| {
+                budget.cases = budget.cases.min(spent.cases);
+                budget.seconds = budget.seconds.min(spent.seconds);
+            })
+            .or_insert(spent);
+    }
+    least.into_values().collect()
+}
+
+fn label_readiness(results: &[ReportResult]) -> Vec<LevelReadiness> {
+    let Ok(policy) = iotcert_label::SchemePolicy::default_scheme() else {
+        return Vec::new();
+    };
+    let outcomes = check_outcomes(results);
+    let budgets = suite_budgets(results);
     policy
         .levels
         .iter()
         .map(|level| {
-            let blockers = match iotcert_label::evaluate(&policy, level.number, &outcomes, &[]) {
+            let blockers = match iotcert_label::evaluate(&policy, level.number, &outcomes, &budgets)
+            {
                 Ok(()) => Vec::new(),
                 Err(blockers) => blockers.iter().map(ToString::to_string).collect(),
             };
@@ -603,6 +643,7 @@ mod tests {
                 ..Standards::default()
             },
             evidence: Vec::new(),
+            effort: None,
             recorded_at: OffsetDateTime::UNIX_EPOCH,
         }
     }

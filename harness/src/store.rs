@@ -255,6 +255,7 @@ mod tests {
             summary: "ok".into(),
             remediation: None,
             evidence: Vec::new(),
+            effort: None,
             recorded_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

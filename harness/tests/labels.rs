@@ -167,3 +167,48 @@ fn issue_verify_revoke_retest_and_refuse() {
     );
     assert!(!d.join("refused/label.json").exists());
 }
+
+/// A level with a minimum budget is issued only when every measured result of the suite
+/// reached it, and a refusal names the budget.
+#[test]
+fn a_minimum_budget_needs_the_recorded_effort() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data");
+    std::fs::write(d.join("fw.bin"), b"firmware v1").unwrap();
+    std::fs::write(
+        d.join("scheme.toml"),
+        format!("{SCHEME}min_budget.ext = {{ cases = 100 }}\n"),
+    )
+    .unwrap();
+    let pki = iotcert(&data)
+        .args(["pki", "init", "--dir"])
+        .arg(d.join("pki"))
+        .output()
+        .unwrap();
+    assert_eq!(pki.status.code(), Some(0), "{}", text(&pki));
+    let issue = |campaign: &str, out: &str| {
+        iotcert(&data)
+            .args(["label", "issue", campaign, "-o"])
+            .arg(d.join(out))
+            .arg("--key")
+            .arg(d.join("pki/lab-signer.key.pem"))
+            .arg("--cert")
+            .arg(d.join("pki/lab-signer-chain.pem"))
+            .arg("--scheme")
+            .arg(d.join("scheme.toml"))
+            .output()
+            .unwrap()
+    };
+
+    let little = campaign(d, &data, &["--effort", "50"]);
+    let refused = issue(&little, "little");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("100 cases"), "{}", text(&refused));
+    assert!(!d.join("little/label.json").exists());
+
+    let enough = campaign(d, &data, &["--effort", "500"]);
+    let issued = issue(&enough, "enough");
+    assert_eq!(issued.status.code(), Some(0), "{}", text(&issued));
+    assert!(d.join("enough/label.json").exists());
+}

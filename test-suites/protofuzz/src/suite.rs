@@ -8,8 +8,8 @@ use crate::engine::{fuzz_interface, Budget, Outcome};
 use crate::exec::{Exec, Protocol, Settings, Watched};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Profile, RunContext, SampleUnit, Suite, SuiteDescriptor,
-    SuiteError, Verdict,
+    Applicability, CheckResult, CheckSpec, Effort, Profile, RunContext, SampleUnit, Suite,
+    SuiteDescriptor, SuiteError, Verdict,
 };
 use std::time::Duration;
 
@@ -186,6 +186,7 @@ async fn fuzz_unit(
         settings,
     };
     let everything = watched(&ctx.profile);
+    let started = std::time::Instant::now();
     let mut outcomes: Vec<(Watched, Outcome)> = Vec::new();
     for fuzzed in interfaces {
         let others: Vec<Watched> = everything
@@ -215,7 +216,11 @@ async fn fuzz_unit(
             .map(|(w, o)| format!("{} {w}: {}", o.verdict, o.summary))
             .collect::<Vec<_>>()
             .join(" | ");
-    let mut result = CheckResult::new(check, Some(&unit.id), verdict, summary);
+    let mut result =
+        CheckResult::new(check, Some(&unit.id), verdict, summary).with_effort(Effort {
+            cases: total,
+            milliseconds: started.elapsed().as_millis() as u64,
+        });
     for (_, outcome) in outcomes {
         result.evidence.extend(outcome.evidence);
     }

@@ -25,7 +25,8 @@
 //! {"type":"log","level":"info","message":"done"}
 //! ```
 //!
-//! Evidence `data` is base64. Lines longer than the harness's cap (1 MiB), malformed
+//! A result may carry `"effort":{"cases":N,"milliseconds":M}`, the testing it rests on
+//! (schemes set minimums on it for fuzzing). Evidence `data` is base64. Lines longer than the harness's cap (1 MiB), malformed
 //! lines, results for unknown checks and the program's exit status are all recorded:
 //! a broken external suite yields ERROR results, never a crash of the harness. The
 //! program is killed when the suite deadline passes. An external suite is lab code that
@@ -55,6 +56,17 @@ pub struct CheckResult {
     pub remediation: Option<String>,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// How much testing the verdict rests on, for checks whose strength grows with it
+    /// (fuzzing); a scheme may require a minimum before it labels a device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
+}
+
+/// The testing behind one result: test cases sent and time spent sending them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effort {
+    pub cases: u64,
+    pub milliseconds: u64,
 }
 
 impl CheckResult {
@@ -72,6 +84,7 @@ impl CheckResult {
             summary: summary.into(),
             remediation: None,
             evidence: Vec::new(),
+            effort: None,
         }
     }
 
@@ -82,6 +95,11 @@ impl CheckResult {
 
     pub fn with_remediation(mut self, remediation: impl Into<String>) -> Self {
         self.remediation = Some(remediation.into());
+        self
+    }
+
+    pub fn with_effort(mut self, effort: Effort) -> Self {
+        self.effort = Some(effort);
         self
     }
 }
