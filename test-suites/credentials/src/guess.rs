@@ -7,7 +7,7 @@
 //! back off exponentially and, if they persist, stop.
 
 use crate::database::Entry;
-use crate::probe::{self, Login, Outcome, Target};
+use crate::probe::{self, Identity, Login, Outcome, Target};
 use futures::stream::{self, StreamExt};
 use iotcert_suite::{Evidence, RunContext};
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub struct Tried {
 pub struct Finding {
     pub entry: Entry,
     pub transcript: Evidence,
-    pub identity: Option<String>,
+    pub identity: Option<Identity>,
 }
 
 /// Everything guessing on one service produced.
@@ -145,8 +145,8 @@ pub async fn guess(
             report.untried += 1;
             continue;
         };
-        if let Some(identity) = &attempt.identity {
-            report.identities.insert(identity.clone());
+        if let Some(Identity::HostKey(key)) = &attempt.identity {
+            report.identities.insert(key.clone());
         }
         report.tried.push(Tried {
             login: entry.login.display(),

@@ -11,7 +11,8 @@
 //! 4. [`guess`]: paced guessing that stops at the first success per account and backs
 //!    off when the device refuses connections;
 //! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
-//! 6. `suite`: the four checks and their evidence.
+//! 6. `sessions`: web session cookies of one unit replayed on another;
+//! 7. `suite`: the four checks and their evidence.
 
 pub mod bruteforce;
 mod checks;
@@ -19,6 +20,7 @@ pub mod database;
 pub mod guess;
 pub mod parse;
 pub mod probe;
+mod sessions;
 mod suite;
 
 pub use checks::{BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};

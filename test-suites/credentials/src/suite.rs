@@ -1,11 +1,14 @@
 //! `CredentialsSuite`: the `Suite` implementation that plans the logins from the
 //! profile, guesses unit by unit, measures brute-force resistance and compares units.
+//! Logins the comparison needs to succeed (declared credentials, the web sessions they
+//! open) happen first, before guessing can lock a unit.
 
 use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 use crate::database::{self, Entry};
 use crate::guess::{ad_hoc, guess, GuessReport};
-use crate::probe::{self, ssh, Login, Outcome, Protocol, Target};
+use crate::probe::{self, ssh, Identity, Login, Outcome, Protocol, Target};
+use crate::sessions::{OpenedSession, SessionComparison};
 use iotcert_suite::profile::{Authentication, Transport};
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, Profile, RunContext, SampleUnit, Suite,
@@ -91,14 +94,19 @@ impl Suite for CredentialsSuite {
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
         let database = database::built_in();
+        let comparing = ctx.units.len() >= 2 && ctx.is_pending(SHARED_ACROSS_UNITS, None);
+        let mut before = BeforeGuessing::default();
+        if comparing {
+            ctx.started(SHARED_ACROSS_UNITS, None).await;
+            before = before_guessing(&ctx).await;
+        }
         let mut per_unit = BTreeMap::new();
         for unit in ctx.units.clone() {
             let outcome = run_unit(&ctx, &unit, &database).await;
             per_unit.insert(unit.id.clone(), outcome);
         }
-        if ctx.units.len() >= 2 && ctx.is_pending(SHARED_ACROSS_UNITS, None) {
-            ctx.started(SHARED_ACROSS_UNITS, None).await;
-            let result = compare_units(&ctx, &per_unit).await;
+        if comparing {
+            let result = compare_units(&ctx, &per_unit, before).await;
             ctx.emit(result).await;
         }
         Ok(())
@@ -112,9 +120,11 @@ struct UnitOutcome {
     accepted: BTreeSet<(Protocol, Login)>,
     /// SSH host key fingerprints, per port.
     host_keys: BTreeMap<u16, String>,
+    /// Web sessions opened by credentials found by guessing.
+    sessions: Vec<OpenedSession>,
 }
 
-fn targets(ctx: &RunContext, unit: &SampleUnit) -> Vec<Target> {
+pub(crate) fn targets(ctx: &RunContext, unit: &SampleUnit) -> Vec<Target> {
     let options = &ctx.profile.credentials;
     login_interfaces(&ctx.profile)
         .into_iter()
@@ -315,6 +325,17 @@ fn record(outcome: &mut UnitOutcome, target: &Target, report: &GuessReport) {
         outcome
             .accepted
             .insert((target.protocol, finding.entry.login.clone()));
+        if let Some(Identity::Session(session)) = &finding.identity {
+            outcome.sessions.push(OpenedSession {
+                unit: target.unit.id.clone(),
+                target: target.clone(),
+                session: session.clone(),
+                how: format!(
+                    "logging in as {}, found by guessing",
+                    finding.entry.login.display()
+                ),
+            });
+        }
     }
     if target.protocol == Protocol::Ssh {
         if let Some(key) = report.identities.iter().next() {
@@ -485,9 +506,116 @@ async fn brute_force(
     result
 }
 
+/// What the comparison learnt before guessing began.
+#[derive(Default)]
+struct BeforeGuessing {
+    /// Declared credentials of one unit accepted by another, with the exchanges.
+    shared: Vec<String>,
+    transcripts: Vec<Evidence>,
+    /// Declared credentials of one unit refused by another.
+    refused: usize,
+    /// Declared credentials tried on another unit that decided nothing, and why.
+    not_judged: Vec<String>,
+    /// Sessions opened with declared credentials, replayed on the other units.
+    sessions: SessionComparison,
+}
+
+/// The HTTP(S) service of `unit` a declared credential for `service` is for: the one
+/// with the same TLS flag, else any HTTP service.
+fn declared_target(ctx: &RunContext, unit: &SampleUnit, service: &str) -> Option<Target> {
+    let (protocol, tls) = Protocol::from_service(service)?;
+    let candidates: Vec<Target> = targets(ctx, unit)
+        .into_iter()
+        .filter(|t| t.protocol == protocol)
+        .collect();
+    let exact = candidates.iter().position(|t| t.tls == tls);
+    let mut candidates = candidates.into_iter();
+    match exact {
+        Some(at) => candidates.nth(at),
+        None => candidates.next(),
+    }
+}
+
+/// Logins that must succeed for the comparison, done before guessing can lock a unit:
+/// each declared credential tried on the other units, and each unit's declared web
+/// credential used on its own unit to open a session, replayed on the others.
+async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
+    let mut before = BeforeGuessing::default();
+    let mut opened = Vec::new();
+    for credential in &ctx.profile.credentials.unit_credentials {
+        let login = Login::new(&credential.username, &credential.password);
+        let owner = ctx.units.iter().find(|u| u.id == credential.unit);
+        if let Some(target) = owner
+            .and_then(|u| declared_target(ctx, u, &credential.service))
+            .filter(|t| t.protocol == Protocol::Http)
+        {
+            let attempt = probe::attempt(ctx, &target, &login).await;
+            match (attempt.outcome, attempt.identity) {
+                (Outcome::Accepted, Some(Identity::Session(session))) => {
+                    opened.push(OpenedSession {
+                        unit: credential.unit.clone(),
+                        how: format!(
+                            "logging in as {}, the credential declared for it",
+                            credential.username
+                        ),
+                        target,
+                        session,
+                    });
+                }
+                (Outcome::Accepted, _) => before.sessions.not_opened.push(format!(
+                    "{}: the declared credential logs in without a session cookie",
+                    target.label()
+                )),
+                (outcome, _) => before.sessions.not_opened.push(format!(
+                    "{}: the declared credential was {}",
+                    target.label(),
+                    outcome.word()
+                )),
+            }
+        }
+        for other in ctx.units.iter().filter(|u| u.id != credential.unit) {
+            let Some(target) = declared_target(ctx, other, &credential.service) else {
+                continue;
+            };
+            let attempt = probe::attempt(ctx, &target, &login).await;
+            match &attempt.outcome {
+                Outcome::Accepted => {
+                    before.shared.push(format!(
+                        "the credential declared for {} ({}) is accepted by {} on {}",
+                        credential.unit,
+                        credential.username,
+                        other.id,
+                        target.label()
+                    ));
+                    before
+                        .transcripts
+                        .push(attempt.transcript.into_evidence(format!(
+                            "{} credential of {} on {}",
+                            target.protocol, credential.unit, other.id
+                        )));
+                }
+                Outcome::Refused => before.refused += 1,
+                outcome => before.not_judged.push(format!(
+                    "{} on {}: {}",
+                    credential.unit,
+                    target.label(),
+                    outcome.word()
+                )),
+            }
+        }
+    }
+    before.sessions.compare(ctx, &opened).await;
+    before
+}
+
 /// The across-units verdict: shared accepted credentials, declared credentials of one
-/// unit accepted by another, shared SSH host keys.
-async fn compare_units(ctx: &RunContext, per_unit: &BTreeMap<String, UnitOutcome>) -> CheckResult {
+/// unit accepted by another, shared SSH host keys, web sessions of one unit opened by
+/// another.
+async fn compare_units(
+    ctx: &RunContext,
+    per_unit: &BTreeMap<String, UnitOutcome>,
+    before: BeforeGuessing,
+) -> CheckResult {
     let mut shared = Vec::new();
     let mut accepted_by: BTreeMap<&(Protocol, Login), Vec<&str>> = BTreeMap::new();
     for (unit, outcome) in per_unit {
@@ -518,46 +646,39 @@ async fn compare_units(ctx: &RunContext, per_unit: &BTreeMap<String, UnitOutcome
             shared.push(format!("SSH host key {key} on {}", places.join(" and ")));
         }
     }
-    let mut transcripts = Vec::new();
-    let mut cross_checked = 0usize;
-    for credential in &ctx.profile.credentials.unit_credentials {
-        let Some((protocol, _)) = Protocol::from_service(&credential.service) else {
-            continue;
-        };
-        for other in ctx.units.iter().filter(|u| u.id != credential.unit) {
-            let Some(target) = targets(ctx, other)
-                .into_iter()
-                .find(|t| t.protocol == protocol)
-            else {
-                continue;
-            };
-            cross_checked += 1;
-            let attempt = probe::attempt(
-                ctx,
-                &target,
-                &Login::new(&credential.username, &credential.password),
-            )
-            .await;
-            if attempt.outcome == Outcome::Accepted {
-                shared.push(format!(
-                    "the credential declared for {} ({}) is accepted by {} on {}",
-                    credential.unit,
-                    credential.username,
-                    other.id,
-                    target.label()
-                ));
-                transcripts.push(attempt.transcript.into_evidence(format!(
-                    "{} credential of {} on {}",
-                    protocol, credential.unit, other.id
-                )));
-            }
-        }
+    let BeforeGuessing {
+        shared: declared_shared,
+        transcripts: declared_transcripts,
+        refused: cross_checked,
+        not_judged,
+        mut sessions,
+    } = before;
+    shared.extend(declared_shared);
+    let mut transcripts = declared_transcripts;
+    // Sessions that credentials found by guessing opened (services already compared
+    // with a declared credential's session are skipped).
+    let guessed: Vec<OpenedSession> = per_unit
+        .values()
+        .flat_map(|outcome| outcome.sessions.iter().cloned())
+        .collect();
+    if !guessed.is_empty() {
+        sessions.compare(ctx, &guessed).await;
     }
+    if !sessions.opened_any() {
+        sessions
+            .not_opened
+            .push("no credential found by guessing opened a web session".to_owned());
+    }
+    shared.extend(sessions.shared.iter().cloned());
+    transcripts.extend(sessions.transcripts.iter().cloned());
     #[derive(Serialize)]
     struct Comparison<'a> {
         accepted_credentials: BTreeMap<String, Vec<&'a str>>,
         ssh_host_keys: &'a BTreeMap<&'a str, Vec<String>>,
-        declared_credentials_cross_checked: usize,
+        declared_credentials_refused_by_other_units: usize,
+        declared_credentials_not_judged: &'a [String],
+        web_sessions: &'a [crate::sessions::Replay],
+        web_sessions_summary: String,
     }
     let comparison = Comparison {
         accepted_credentials: accepted_by
@@ -565,25 +686,46 @@ async fn compare_units(ctx: &RunContext, per_unit: &BTreeMap<String, UnitOutcome
             .map(|((p, l), units)| (format!("{p} {}", l.display()), units.clone()))
             .collect(),
         ssh_host_keys: &keys_by,
-        declared_credentials_cross_checked: cross_checked,
+        declared_credentials_refused_by_other_units: cross_checked,
+        declared_credentials_not_judged: &not_judged,
+        web_sessions: &sessions.replays,
+        web_sessions_summary: sessions.summary(),
     };
     let table = Evidence::json("comparison across units", &comparison);
-    let mut result = if shared.is_empty() {
-        CheckResult::new(
-            SHARED_ACROSS_UNITS,
-            None,
-            Verdict::Pass,
-            format!(
-                "No credential was accepted by two units, {} SSH host keys are all distinct, and {cross_checked} declared unit credentials were refused by the other units.",
-                keys_by.len()
-            ),
-        )
+    let not_judged = if not_judged.is_empty() {
+        String::new()
     } else {
+        format!(
+            " ({} not judged: {})",
+            not_judged.len(),
+            not_judged.join("; ")
+        )
+    };
+    let compared = format!(
+        "{} SSH host keys are all distinct, {cross_checked} declared unit credentials were refused by the other units{not_judged}, and {}",
+        keys_by.len(),
+        sessions.summary()
+    );
+    let mut result = if !shared.is_empty() {
         CheckResult::new(
             SHARED_ACROSS_UNITS,
             None,
             Verdict::Fail,
             format!("Secrets are shared between units: {}.", shared.join("; ")),
+        )
+    } else if sessions.inconclusive() {
+        CheckResult::new(
+            SHARED_ACROSS_UNITS,
+            None,
+            Verdict::Inconclusive,
+            format!("No credential was accepted by two units, {compared}."),
+        )
+    } else {
+        CheckResult::new(
+            SHARED_ACROSS_UNITS,
+            None,
+            Verdict::Pass,
+            format!("No credential was accepted by two units, {compared}."),
         )
     };
     for transcript in transcripts {

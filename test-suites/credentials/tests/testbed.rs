@@ -2,15 +2,18 @@
 //! check for its known flaw (admin/admin on SSH, telnet, HTTP and MQTT, anonymous MQTT,
 //! no lockout, one credential and one SSH host key on both units); the secure model
 //! passes every check, its lockout after five failures being the throttle and its two
-//! units showing SSH host keys of their own.
+//! units showing SSH host keys of their own. The web session secret is compared on its
+//! own: a model whose only flaw is one cookie-signing secret for every unit fails the
+//! uniqueness check, the same model with a secret per unit passes it.
 
+use iotcert_suite::profile::UnitCredential;
 use iotcert_suite::{
     CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
 };
 use iotcert_suite_credentials::{
     CredentialsSuite, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
 };
-use iotcert_testbed::{start, DeviceConfig};
+use iotcert_testbed::{start, DeviceConfig, Flaws, RunningDevice};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -111,6 +114,14 @@ async fn insecure_units_fail_every_check() {
     assert_eq!(key, second.ssh_host_key_fingerprint());
     let finding = format!("SSH host key {key} on unit-1 port 2222 and unit-2 port 2222");
     assert!(shared.summary.contains(&finding), "{}", shared.summary);
+    // admin/admin, found by guessing, opens a web session that the other unit honours.
+    assert!(
+        shared
+            .summary
+            .contains("the web session cookie unit-1 opened (logging in as admin/admin, found by guessing) opens /admin on unit-2"),
+        "{}",
+        shared.summary
+    );
     first.shutdown().await;
     second.shutdown().await;
 }
@@ -147,6 +158,104 @@ async fn secure_units_pass_every_check() {
         "{}",
         shared.summary
     );
+    // No credential is declared and guessing finds none: no session to replay, said so.
+    assert!(
+        shared
+            .summary
+            .contains("web session secrets were not compared (not applicable): no form login succeeded on any unit"),
+        "{}",
+        shared.summary
+    );
     first.shutdown().await;
     second.shutdown().await;
+}
+
+/// Two units of a model whose only flaw, if any, is one session-signing secret for all
+/// units; each unit's own (random) admin credential declared for its HTTPS interface.
+async fn session_secret_run(
+    addresses: [&str; 2],
+    shared_session_secret: bool,
+) -> (CheckResult, Vec<RunningDevice>) {
+    let flaws = Flaws {
+        shared_session_secret,
+        ..Flaws::none()
+    };
+    let mut units = Vec::new();
+    let mut parsed = Vec::new();
+    for (index, address) in addresses.iter().enumerate() {
+        let address: IpAddr = address.parse().unwrap();
+        let mut config = DeviceConfig::secure(&format!("cam-{}", index + 1), address);
+        config.flaws = flaws.clone();
+        units.push(start(config).await.unwrap());
+        parsed.push(address);
+    }
+    let mut profile = profile(&parsed, units[0].declared_interfaces());
+    profile.credentials.unit_credentials = units
+        .iter()
+        .enumerate()
+        .map(|(index, unit)| {
+            let (username, password) = unit.admin_credentials();
+            UnitCredential {
+                unit: format!("unit-{}", index + 1),
+                service: "https".to_owned(),
+                username,
+                password,
+            }
+        })
+        .collect();
+    let results = run(profile).await;
+    let shared = results
+        .into_iter()
+        .find(|r| r.check == SHARED_ACROSS_UNITS)
+        .expect("a result for the uniqueness check");
+    eprintln!("{}: {}", shared.verdict, shared.summary);
+    (shared, units)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_secret_for_every_unit_fails_uniqueness() {
+    let (shared, units) = session_secret_run(["127.65.8.1", "127.65.8.2"], true).await;
+    assert_eq!(shared.verdict, Verdict::Fail, "{}", shared.summary);
+    // Passwords and host keys are per unit here: the session cookie alone fails it.
+    assert!(
+        shared.summary.starts_with("Secrets are shared between units: the web session cookie unit-1 opened (logging in as admin, the credential declared for it) opens /admin on unit-2 (unit-2 127.65.8.2:8443/http+tls); the web session cookie unit-2 opened"),
+        "{}",
+        shared.summary
+    );
+    assert!(
+        !shared.summary.contains("SSH host key"),
+        "{}",
+        shared.summary
+    );
+    let replay = shared
+        .evidence
+        .iter()
+        .find(|e| e.label == "session cookie of unit-1 replayed on unit-2")
+        .expect("the replayed exchange is evidence");
+    let text = String::from_utf8_lossy(&replay.data);
+    assert!(
+        text.contains("401 Unauthorized")
+            && text.contains("Cookie: session=")
+            && text.contains("200 OK"),
+        "{text}"
+    );
+    for unit in units {
+        unit.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_secret_per_unit_passes_uniqueness() {
+    let (shared, units) = session_secret_run(["127.65.8.3", "127.65.8.4"], false).await;
+    assert_eq!(shared.verdict, Verdict::Pass, "{}", shared.summary);
+    assert!(
+        shared
+            .summary
+            .contains("2 declared unit credentials were refused by the other units, and 2 web session cookies presented to another unit were refused"),
+        "{}",
+        shared.summary
+    );
+    for unit in units {
+        unit.shutdown().await;
+    }
 }

@@ -10,9 +10,14 @@
 //! and password) and no longer shows a password field, after following one redirect
 //! with the cookies it was given: an error page, a lockout notice or the login page
 //! again are never a success.
+//!
+//! A form login that succeeds yields the [`WebSession`] it opened; [`replay_session`]
+//! presents that cookie to another unit, for the per-unit uniqueness of session secrets.
 
 use super::link::{Link, ReadStop};
-use super::{network_outcome, random_token, Login, Outcome, ProbeResult, Target, REPLY_CAP};
+use super::{
+    network_outcome, random_token, Identity, Login, Outcome, ProbeResult, Target, REPLY_CAP,
+};
 use crate::parse::http::{
     decode_chunked, digest_authorization, find_login_form, has_password_field, parse_challenges,
     parse_head, BodyFraming, Challenge, DigestInput, LoginForm, ResponseHead,
@@ -354,6 +359,82 @@ fn cookies(response: &Response) -> String {
         .join("; ")
 }
 
+/// A session a successful form login opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSession {
+    /// The cookies the login set, as a `Cookie` header value.
+    pub cookie: String,
+    /// The page the login led to (the redirect followed, else the login page), which
+    /// the cookie opens and a request without it does not.
+    pub page: String,
+}
+
+/// Whether a response opens a page: 2xx without a login form.
+fn opens_page(response: &Response) -> bool {
+    (200..=299).contains(&response.head.status) && !has_password_field(&response.body)
+}
+
+/// Present `session`, opened on some unit, to `target`: [`Outcome::Accepted`] when the
+/// session's page opens with the cookie and not without it (the target trusts the
+/// cookie), [`Outcome::Refused`] when the page asks for a login again (401, 403, a
+/// redirect or a login form). The request without the cookie comes first: a page that
+/// opens without any cookie proves nothing, and is undecided.
+pub async fn replay_session(
+    ctx: &RunContext,
+    target: &Target,
+    session: &WebSession,
+    transcript: &mut Transcript,
+) -> Outcome {
+    transcript.remark(&format!(
+        "{}: GET {} without a cookie, then with the session cookie",
+        target.label(),
+        session.page
+    ));
+    let without = match exchange(
+        ctx,
+        target,
+        &request(target, "GET", &session.page, &[], None),
+        transcript,
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(outcome) => return outcome,
+    };
+    if opens_page(&without) {
+        return Outcome::Undecided(format!(
+            "{} answers HTTP {} without any cookie: no session is needed to open it",
+            session.page, without.head.status
+        ));
+    }
+    let headers = [("Cookie".to_owned(), session.cookie.clone())];
+    let with = match exchange(
+        ctx,
+        target,
+        &request(target, "GET", &session.page, &headers, None),
+        transcript,
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(outcome) => return outcome,
+    };
+    let outcome = if opens_page(&with) {
+        Outcome::Accepted
+    } else if matches!(with.head.status, 300..=399 | 401 | 403) || has_password_field(&with.body) {
+        Outcome::Refused
+    } else if let Some(reason) = is_throttle(&with) {
+        Outcome::Throttled(reason)
+    } else {
+        Outcome::Undecided(format!(
+            "HTTP {} to the session cookie on {}",
+            with.head.status, session.page
+        ))
+    };
+    transcript.remark(&format!("session cookie {}", outcome.word()));
+    outcome
+}
+
 /// What the form submission led to, compared by the probe.
 #[derive(Debug, PartialEq, Eq)]
 struct Landing {
@@ -368,7 +449,7 @@ async fn submit_form(
     form: &LoginForm,
     login: &Login,
     transcript: &mut Transcript,
-) -> Result<(Landing, Response, Option<String>), Outcome> {
+) -> Result<(Landing, Response, Option<WebSession>), Outcome> {
     let mut fields: Vec<String> = form
         .hidden
         .iter()
@@ -405,9 +486,11 @@ async fn submit_form(
     let cookie = cookies(&response);
     let mut shows_password_field = has_password_field(&response.body);
     let mut final_response = None;
+    let mut page = target.path.clone();
     if let (300..=399, Some(to)) = (response.head.status, &location) {
         // Follow one redirect on the same server, with the cookies just set.
         let next = form_path(&path, to);
+        page.clone_from(&next);
         let headers: Vec<(String, String)> = if cookie.is_empty() {
             Vec::new()
         } else {
@@ -429,8 +512,8 @@ async fn submit_form(
         location,
         shows_password_field,
     };
-    let identity = (!cookie.is_empty()).then_some(cookie);
-    Ok((landing, final_response.unwrap_or(response), identity))
+    let session = (!cookie.is_empty()).then_some(WebSession { cookie, page });
+    Ok((landing, final_response.unwrap_or(response), session))
 }
 
 async fn form_login(
@@ -450,11 +533,11 @@ async fn form_login(
     if let Some(reason) = is_throttle(&bad_response) {
         return (Outcome::Throttled(reason), None);
     }
-    let (landing, response, identity) =
-        match submit_form(ctx, target, form, login, transcript).await {
-            Ok(result) => result,
-            Err(outcome) => return (outcome, None),
-        };
+    let (landing, response, session) = match submit_form(ctx, target, form, login, transcript).await
+    {
+        Ok(result) => result,
+        Err(outcome) => return (outcome, None),
+    };
     if let Some(reason) = is_throttle(&response) {
         return (Outcome::Throttled(reason), None);
     }
@@ -465,11 +548,9 @@ async fn form_login(
     } else {
         Outcome::Accepted
     };
-    let identity = if outcome == Outcome::Accepted {
-        identity
-    } else {
-        None
-    };
+    let identity = session
+        .filter(|_| outcome == Outcome::Accepted)
+        .map(Identity::Session);
     (outcome, identity)
 }
 

@@ -167,6 +167,15 @@ impl Outcome {
     }
 }
 
+/// Something a service showed on the way that must differ from unit to unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// An SSH host key fingerprint (`SHA256:...`).
+    HostKey(String),
+    /// A web session a form login opened.
+    Session(http::WebSession),
+}
+
 /// What one attempt produced.
 #[derive(Debug)]
 pub struct Attempt {
@@ -175,7 +184,7 @@ pub struct Attempt {
     pub transcript: Transcript,
     /// Identity the service showed on the way (SSH host key fingerprint, HTTP session
     /// cookie), for the uniqueness check.
-    pub identity: Option<String>,
+    pub identity: Option<Identity>,
     /// How long the device took to judge the credential itself, when the probe can tell
     /// it apart from connection setup (SSH: the key exchange costs more than a fast
     /// refusal and is no delay of the device's making).
@@ -228,7 +237,7 @@ pub async fn attempt(ctx: &RunContext, target: &Target, login: &Login) -> Attemp
 }
 
 /// What a probe returns: the outcome and an identity seen on the way.
-pub(crate) type ProbeResult = (Outcome, Option<String>);
+pub(crate) type ProbeResult = (Outcome, Option<Identity>);
 
 /// The outcome for a connection that could not be made or broke.
 pub(crate) fn network_outcome(error: &NetError, during: &str) -> Outcome {

@@ -5,7 +5,7 @@
 //! the model carries the same private key.
 
 use super::link::Link;
-use super::{network_outcome, Login, Outcome, ProbeResult, Target};
+use super::{network_outcome, Identity, Login, Outcome, ProbeResult, Target};
 use iotcert_suite::{RunContext, Transcript};
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::{HashAlg, PublicKeyOrCertificate};
@@ -197,7 +197,7 @@ pub(crate) async fn attempt(
         handle.disconnect(russh::Disconnect::ByApplication, "", "en"),
     )
     .await;
-    (outcome, fingerprint)
+    (outcome, fingerprint.map(Identity::HostKey))
 }
 
 /// Answer every hidden prompt with the password, every visible one with the username.
