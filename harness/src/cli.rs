@@ -140,6 +140,25 @@ pub enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// Send a protocol-fuzzing finding's reproducer again: exit 1 when the failure
+    /// replays, 0 when every watched service still answers, 2 when it cannot be judged.
+    Replay {
+        /// The campaign that found it.
+        #[arg(required_unless_present = "reproducer")]
+        campaign: Option<String>,
+        /// The check that failed, such as `protofuzz.mqtt`.
+        #[arg(required_unless_present = "reproducer")]
+        check: Option<String>,
+        /// Only the finding on this unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// A reproducer file instead of a stored finding (needs `--profile`).
+        #[arg(long, value_name = "FILE", requires = "profile", conflicts_with_all = ["campaign", "check", "unit"])]
+        reproducer: Option<PathBuf>,
+        /// The profile that sets scope, pacing and credentials for `--reproducer`.
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<PathBuf>,
+    },
     /// Compare two campaigns (two firmware versions); exit 1 on a regression.
     Diff {
         before: String,
@@ -447,6 +466,36 @@ pub async fn run(cli: Cli) -> Result<u8> {
             );
             println!("  lab CA CRL:       {}", files.lab_ca_crl.display());
             Ok(exit::SUCCESS)
+        }
+        Command::Replay {
+            campaign,
+            check,
+            unit,
+            reproducer,
+            profile,
+        } => {
+            let store;
+            let finding = match (&reproducer, &profile, &campaign, &check) {
+                (Some(reproducer), Some(profile), _, _) => crate::replay::Finding::File {
+                    reproducer,
+                    profile,
+                },
+                (_, _, Some(campaign), Some(check)) => {
+                    store = open_existing_store(&cli.data_dir)?;
+                    crate::replay::Finding::Stored {
+                        store: &store,
+                        campaign,
+                        check,
+                        unit: unit.as_deref(),
+                    }
+                }
+                _ => bail!("give a campaign and a check, or --reproducer FILE --profile PROFILE"),
+            };
+            Ok(match crate::replay::run(finding).await? {
+                Some(true) => exit::FINDINGS,
+                Some(false) => exit::SUCCESS,
+                None => exit::HARNESS_FAILURE,
+            })
         }
         Command::Diff {
             before,

@@ -16,6 +16,7 @@ pub mod labels;
 pub mod model;
 pub mod registry;
 pub mod render;
+pub mod replay;
 pub mod report;
 pub mod sarif;
 pub mod store;
