@@ -71,6 +71,10 @@ pub struct Flaws {
     /// TLS services present a self-signed certificate rather than one issued by the
     /// device's own CA, so no client can verify it without trusting it blindly.
     pub self_signed_certificate: bool,
+    /// Every unit of the model derives its TLS server key from one seed baked into the
+    /// firmware, so all units present the same public key. Without this flaw each unit
+    /// draws its own key at random when it starts (EN 303 645 5.1-2, TS 103 701 5.5-1-2).
+    pub shared_tls_key: bool,
     /// Every unit of the model derives its SSH host key from one seed baked into the
     /// firmware, so all units show the same key. Without this flaw each unit draws its own
     /// at random when it starts (EN 303 645 5.1-1, 5.1-2).
@@ -113,6 +117,7 @@ impl Flaws {
             version_banners: true,
             debug_service: true,
             self_signed_certificate: true,
+            shared_tls_key: true,
             shared_host_key: true,
             shared_session_secret: true,
             legacy_tls: true,

@@ -273,6 +273,7 @@ pub struct RunningDevice {
     services: Vec<PlannedService>,
     state: Arc<DeviceState>,
     trust_anchor_pem: String,
+    tls_key_sha256: String,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -382,6 +383,7 @@ pub async fn start(config: DeviceConfig) -> Result<RunningDevice, TestbedError> 
         services,
         state,
         trust_anchor_pem: identity.trust_anchor_pem,
+        tls_key_sha256: identity.key_sha256,
         cancel,
         tracker,
     })
@@ -529,6 +531,13 @@ impl RunningDevice {
     /// The `SHA256:...` fingerprint of the unit's SSH host key, as `ssh-keygen -l` shows it.
     pub fn ssh_host_key_fingerprint(&self) -> &str {
         &self.state.ssh_fingerprint
+    }
+
+    /// Hex SHA-256 of the SubjectPublicKeyInfo (DER) of the key the unit's rustls TLS
+    /// services present: the same on every unit with [`Flaws::shared_tls_key`]. (The legacy
+    /// endpoint of [`Flaws::legacy_tls`] has a key of its own.)
+    pub fn tls_key_sha256(&self) -> &str {
+        &self.tls_key_sha256
     }
 
     /// PEM of the certificate a client must trust to verify the device's TLS services:

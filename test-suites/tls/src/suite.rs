@@ -601,7 +601,7 @@ fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
             .or_default()
             .insert((unit.as_str(), *port));
     }
-    let shared: Vec<String> = by_key
+    let shared: Vec<(&str, Vec<String>)> = by_key
         .iter()
         .filter(|(_, holders)| {
             holders
@@ -612,12 +612,8 @@ fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
                 > 1
         })
         .map(|(key, holders)| {
-            let list: Vec<String> = holders.iter().map(|(u, p)| format!("{u}:{p}")).collect();
-            format!(
-                "public key sha256 {}… on {}",
-                key.get(..16).unwrap_or(key),
-                list.join(", ")
-            )
+            let list = holders.iter().map(|(u, p)| format!("{u}:{p}")).collect();
+            (*key, list)
         })
         .collect();
     let evidence = Evidence::json("leaf certificate and key fingerprints", &fingerprints.iter().map(|(u, p, c, k)| serde_json::json!({"unit": u, "port": p, "certificate_sha256": c, "key_sha256": k})).collect::<Vec<_>>());
@@ -642,12 +638,30 @@ fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
         )
         .with_evidence(evidence)
     } else {
+        let summary: Vec<String> = shared
+            .iter()
+            .map(|(key, holders)| {
+                format!(
+                    "public key sha256 {}… on {}",
+                    key.get(..16).unwrap_or(key),
+                    holders.join(", ")
+                )
+            })
+            .collect();
+        let shared_evidence = Evidence::json(
+            "public keys shared by units (sha256 of SubjectPublicKeyInfo)",
+            &shared
+                .iter()
+                .map(|(key, holders)| serde_json::json!({"key_sha256": key, "on": holders}))
+                .collect::<Vec<_>>(),
+        );
         CheckResult::new(
             KEY_REUSE,
             None,
             Verdict::Fail,
-            format!("units share TLS keys: {}", shared.join("; ")),
+            format!("units share TLS keys: {}", summary.join("; ")),
         )
+        .with_evidence(shared_evidence)
         .with_evidence(evidence)
     }
 }
