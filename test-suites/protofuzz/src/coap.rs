@@ -5,7 +5,10 @@
 //! extended forms (nibbles 13 and 14 with one or two extension bytes, at the boundary
 //! values 12/13, 268/269 and 65,804), the reserved nibble 15 where it is not a payload
 //! marker, values longer or shorter than announced, option numbers that overflow, and a
-//! payload marker with or without a payload. Most cases are confirmable, so that a
+//! payload marker with or without a payload. Block-wise cases (RFC 7959) send well-formed
+//! option lists with Block2, Block1, Size2 and Size1 at their extremes: the reserved
+//! block size 7, the largest block numbers, values of four bytes where three is the
+//! most, a "more" flag with nothing to follow. Most cases are confirmable, so that a
 //! server answers them at once (a response or a Reset) and the next case need not wait.
 //!
 //! The oracle is a confirmable `GET /.well-known/core`: any CoAP message back means alive.
@@ -77,6 +80,80 @@ fn option(rng: &mut Rng) -> Node {
     ])
 }
 
+/// Option numbers of RFC 7252 and RFC 7959 used by block-wise cases.
+const URI_PATH: u32 = 11;
+const BLOCK2: u32 = 23;
+const BLOCK1: u32 = 27;
+const SIZE2: u32 = 28;
+const SIZE1: u32 = 60;
+
+/// One option, correctly encoded, `delta` after the previous one.
+fn encoded_option(delta: u32, value: &[u8]) -> Node {
+    let extended = |number: u32| -> (u8, Vec<u8>) {
+        match number {
+            0..=12 => (number as u8, Vec::new()),
+            13..=268 => (13, vec![(number - 13) as u8]),
+            _ => (
+                14,
+                ((number - 269).min(0xffff) as u16).to_be_bytes().to_vec(),
+            ),
+        }
+    };
+    let (delta_nibble, delta_extension) = extended(delta);
+    let (length_nibble, length_extension) = extended(value.len() as u32);
+    seq(vec![
+        bytes([delta_nibble << 4 | length_nibble]),
+        bytes(delta_extension),
+        bytes(length_extension),
+        bytes(value.to_vec()),
+    ])
+}
+
+/// A Block1 or Block2 value (NUM, M, SZX) at an extreme, minimally encoded, or one
+/// byte too long, or empty.
+fn block_value(rng: &mut Rng) -> Vec<u8> {
+    let number = rng.pick(&[0u32, 1, 15, 16, 4095, 4096, 0xf_ffff], 0);
+    let more = u32::from(rng.chance(2));
+    let size_exponent = rng.pick(&[0u32, 2, 6, 7], 6);
+    let value = number << 4 | more << 3 | size_exponent;
+    let encoded = value.to_be_bytes();
+    let minimal = encoded.iter().position(|b| *b != 0).unwrap_or(4);
+    match rng.below(8) {
+        0 => encoded.to_vec(),
+        1 => Vec::new(),
+        _ => encoded.get(minimal..).unwrap_or_default().to_vec(),
+    }
+}
+
+/// A size value: zero, typical, or the largest four-byte one.
+fn size_value(rng: &mut Rng) -> Vec<u8> {
+    rng.pick(&[0u32, 1024, 0xffff_ffff], 1024)
+        .to_be_bytes()
+        .to_vec()
+}
+
+/// Uri-Path `status` then some of Block2, Block1, Size2 and Size1, in option order.
+fn block_options(rng: &mut Rng) -> Vec<Node> {
+    let mut options = vec![encoded_option(URI_PATH, b"status")];
+    let mut previous = URI_PATH;
+    for number in [BLOCK2, BLOCK1, SIZE2, SIZE1] {
+        if !rng.chance(2) {
+            continue;
+        }
+        let value = if number == BLOCK2 || number == BLOCK1 {
+            block_value(rng)
+        } else {
+            size_value(rng)
+        };
+        options.push(encoded_option(number - previous, &value));
+        previous = number;
+    }
+    if previous == URI_PATH {
+        options.push(encoded_option(BLOCK2 - URI_PATH, &block_value(rng)));
+    }
+    options
+}
+
 /// One mutated datagram for case `rng`.
 pub fn generate(rng: &mut Rng) -> (String, Node) {
     let version = if rng.chance(16) {
@@ -102,10 +179,14 @@ pub fn generate(rng: &mut Rng) -> (String, Node) {
         bytes(message_id),
         bytes(rng.bytes(token_sent)),
     ];
-    let what = match rng.below(4) {
+    let what = match rng.below(5) {
         0 => "header",
+        1 => "block-wise",
         _ => "options",
     };
+    if what == "block-wise" {
+        items.extend(block_options(rng));
+    }
     if what == "options" {
         // A valid Uri-Path first, often, so the options after it reach the parser.
         if rng.chance(2) {

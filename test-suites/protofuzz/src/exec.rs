@@ -113,6 +113,20 @@ impl Settings {
             self.mqtt_password.as_deref(),
         )
     }
+
+    /// The packets that bring an MQTT connection into `session`, each answered.
+    fn mqtt_session(&self, session: mqtt::Session) -> Vec<Node> {
+        match session {
+            mqtt::Session::Fresh => Vec::new(),
+            mqtt::Session::Connected => vec![self.session_connect()],
+            mqtt::Session::ConnectedV5 => vec![mqtt::connect_v5(
+                "iotcert-fuzz",
+                self.mqtt_username.as_deref(),
+                self.mqtt_password.as_deref(),
+            )],
+            mqtt::Session::Subscribed => vec![self.session_connect(), mqtt::subscribe_state()],
+        }
+    }
 }
 
 /// Case `index` of `protocol` for `settings.seed`: always the same bytes.
@@ -120,13 +134,8 @@ pub fn generate(protocol: Protocol, index: u64, settings: &Settings) -> Case {
     let mut rng = Rng::for_case(settings.seed, protocol.name(), index);
     let (kind, message, session) = match protocol {
         Protocol::Mqtt => {
-            let (kind, message, stateful) = mqtt::generate(&mut rng);
-            let session = if stateful {
-                vec![settings.session_connect()]
-            } else {
-                Vec::new()
-            };
-            (kind, message, session)
+            let (kind, message, session) = mqtt::generate(&mut rng);
+            (kind, message, settings.mqtt_session(session))
         }
         Protocol::Coap => {
             let (kind, message) = coap::generate(&mut rng);
@@ -250,7 +259,7 @@ impl Exec<'_> {
                 return CaseEnd::SessionUnanswered;
             }
             let (answer, _) = stream
-                .recv_until(ANSWER_CAP, self.settings.timeout, mqtt::is_connack)
+                .recv_until(ANSWER_CAP, self.settings.timeout, mqtt::is_whole_packet)
                 .await;
             transcript.received(&answer);
             if answer.is_empty() {

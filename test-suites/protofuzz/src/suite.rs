@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// The suite's version: bumped whenever generators or verdict rules change (a seed
 /// replays the same cases only within one version).
-pub const SUITE_VERSION: &str = "0.1.0";
+pub const SUITE_VERSION: &str = "0.2.0";
 
 /// The protocol-fuzzing suite.
 #[derive(Clone, Debug, Default)]

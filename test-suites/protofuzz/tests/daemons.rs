@@ -6,7 +6,7 @@
 
 use iotcert_suite::profile::{Interface, Transport};
 use iotcert_suite::{EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict};
-use iotcert_suite_protofuzz::ProtofuzzSuite;
+use iotcert_suite_protofuzz::{mqtt, ProtofuzzSuite};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -84,6 +84,7 @@ async fn stock_daemons_survive_a_default_budget_run() {
         Daemon(lighttpd.spawn().unwrap()),
     ];
     tokio::time::sleep(Duration::from_secs(1)).await;
+    sessions_are_accepted_by_mosquitto().await;
 
     let text = format!("[device]\nmanufacturer = \"A\"\nmodel = \"B\"\nfirmware_version = \"1\"\n[[units]]\nid = \"u\"\naddress = \"{ADDRESS}\"\n");
     let mut profile = Profile::from_toml_str(&text).unwrap();
@@ -124,4 +125,36 @@ async fn stock_daemons_survive_a_default_budget_run() {
         eprintln!("{}: {} {}", result.check, result.verdict, result.summary);
         assert_eq!(result.verdict, Verdict::Pass, "{}", result.summary);
     }
+}
+
+/// The MQTT 5 CONNECT and the subscribed-state SUBSCRIBE the suite sends before its
+/// cases are accepted by a real broker, so those cases reach the states they aim at.
+async fn sessions_are_accepted_by_mosquitto() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn exchange(stream: &mut tokio::net::TcpStream, packet: &[u8]) -> Vec<u8> {
+        stream.write_all(packet).await.unwrap();
+        let mut answer = vec![0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        answer.truncate(read);
+        answer
+    }
+    let mut v5 = tokio::net::TcpStream::connect((ADDRESS, 18831))
+        .await
+        .unwrap();
+    let connack = exchange(&mut v5, &mqtt::connect_v5("v5", None, None).encode()).await;
+    assert!(mqtt::is_connack(&connack), "{connack:02x?}");
+    // MQTT 5 CONNACK: acknowledge flags, then reason code 0 (success).
+    assert_eq!(connack.get(3), Some(&0), "{connack:02x?}");
+
+    let mut v3 = tokio::net::TcpStream::connect((ADDRESS, 18831))
+        .await
+        .unwrap();
+    let connack = exchange(&mut v3, &mqtt::connect("v3", None, None).encode()).await;
+    assert_eq!(connack, [0x20, 0x02, 0x00, 0x00]);
+    let suback = exchange(&mut v3, &mqtt::subscribe_state().encode()).await;
+    // SUBACK for packet id 1, granted QoS 1.
+    assert_eq!(suback, [0x90, 0x03, 0x00, 0x01, 0x01]);
 }

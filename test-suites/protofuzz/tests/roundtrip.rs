@@ -74,3 +74,58 @@ proptest! {
         }
     }
 }
+
+/// Block-wise cases are well-formed CoAP (an independent parser, the testbed's, reads
+/// them) that carry Block1/Block2 options, some with the reserved block size 7.
+#[test]
+fn block_wise_cases_parse_and_reach_their_extremes() {
+    use iotcert_testbed::coap::parse;
+    let settings = Settings {
+        seed: 3,
+        timeout: Duration::from_secs(1),
+        case_wait: Duration::from_millis(250),
+        mqtt_username: None,
+        mqtt_password: None,
+    };
+    let (mut block_cases, mut reserved_size) = (0, 0);
+    for index in 0..400 {
+        let case = generate(Protocol::Coap, index, &settings);
+        if case.kind != "block-wise" {
+            continue;
+        }
+        let datagram = case.message.encode();
+        // A header case may have set a bad version or token length; judge the rest.
+        let Ok(message) = parse(&datagram) else {
+            continue;
+        };
+        // A token shorter than its header says shifts the options; judge the others.
+        if !message
+            .options
+            .first()
+            .is_some_and(|o| o.number == 11 && o.value == b"status")
+        {
+            continue;
+        }
+        block_cases += 1;
+        let blocks: Vec<_> = message
+            .options
+            .iter()
+            .filter(|o| o.number == 23 || o.number == 27)
+            .collect();
+        assert!(
+            !blocks.is_empty()
+                || message
+                    .options
+                    .iter()
+                    .any(|o| o.number == 28 || o.number == 60)
+        );
+        if blocks
+            .iter()
+            .any(|o| o.value.last().is_some_and(|b| b & 7 == 7))
+        {
+            reserved_size += 1;
+        }
+    }
+    assert!(block_cases > 30, "{block_cases}");
+    assert!(reserved_size > 3, "{reserved_size}");
+}
