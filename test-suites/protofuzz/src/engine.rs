@@ -49,11 +49,7 @@ pub async fn fuzz_interface(
     budget: &Budget,
 ) -> Outcome {
     let Some(protocol) = fuzzed.protocol else {
-        return outcome(
-            Verdict::Error,
-            format!("{fuzzed} has no protocol to fuzz"),
-            0,
-        );
+        return outcome(Verdict::Error, "no protocol to fuzz".to_owned(), 0);
     };
     let started = Instant::now();
     let deadline = started + budget.time;
@@ -61,7 +57,7 @@ pub async fn fuzz_interface(
     if let Err(why) = exec.probe(fuzzed, 1).await {
         return outcome(
             Verdict::Inconclusive,
-            format!("{fuzzed} did not answer before fuzzing ({why}); nothing could be judged"),
+            format!("it did not answer before fuzzing ({why}); nothing could be judged"),
             0,
         );
     }
@@ -142,7 +138,7 @@ pub async fn fuzz_interface(
         .await;
     }
     let mut summary = format!(
-        "{fuzzed} and {} other declared service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s)",
+        "it and {} other declared service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s)",
         watch.len() - 1,
         exec.settings.seed,
         started.elapsed().as_secs_f64()
