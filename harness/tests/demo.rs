@@ -62,6 +62,7 @@ fn demo_passes_the_secure_device_and_flags_every_flaw_of_the_insecure_one() {
         "ports.cleartext-management",
         "ports.debug-interface",
         "ports.banner-disclosure",
+        "tls.key-reuse",
     ] {
         let result = verdict(&insecure, check);
         assert_eq!(result["verdict"], "FAIL", "insecure device: {result}");
