@@ -3,6 +3,13 @@
 # OpenSSL suite at SECLEVEL 0, RSA-1024/SHA-1 certificate), median of RUNS runs each:
 # iotcert (tls-assess example), sslscan, testssl.sh (full default run). Run by hand:
 #   bench/tls-vs-peers.sh            RUNS=5 by default; TESTSSL_RUNS (default RUNS)
+# Wall time and CPU time (user + system, the tool and its children) are both reported:
+# testssl.sh is a bash script that forks openssl, dd and hexdump thousands of times, so on
+# a shared machine its wall time follows the load far more than the other two tools'.
+# testssl.sh runs with `--nodns none`: the target is an IP address, and without it
+# testssl.sh sends a PTR (rDNS) and a CAA query to the system resolver, off loopback; no
+# check of the endpoint is skipped. `--phone-out` stays off (its default), so no CRL or
+# OCSP server is contacted either: everything stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
@@ -21,20 +28,30 @@ trap stop_panel EXIT
 target=$(address_of legacy)
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-measure() { # runs command...
+measure() { # runs command... -> "wall-median cpu-median" in seconds
   local runs=$1; shift
+  local times
+  times=$(mktemp)
   for _ in $(seq "$runs"); do
-    local start end
-    start=$(date +%s.%N)
-    "$@" > /dev/null 2>&1 || true
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc
-  done | median
+    /usr/bin/time -f '%e %U %S' -o "$times.run" "$@" > /dev/null 2>&1 || true
+    tail -n 1 "$times.run" >> "$times"
+  done
+  echo "$(awk '{print $1}' "$times" | median) $(awk '{print $2 + $3}' "$times" | median)"
+  rm -f "$times" "$times.run"
 }
-iotcert=$(measure "$RUNS" "$ASSESS" "$target" 4433 "$work/ca.pem")
-sslscan=$(measure "$RUNS" sslscan --no-colour --show-certificate "$target:4433")
-testssl=$(measure "$TESTSSL_RUNS" "$TESTSSL" --quiet --warnings off --color 0 "$target:4433")
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {if (b > 0) printf f, a / b; else printf "n/a"}'; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+read -r iotcert iotcert_cpu < <(measure "$RUNS" "$ASSESS" "$target" 4433 "$work/ca.pem")
+read -r sslscan sslscan_cpu < <(measure "$RUNS" sslscan --no-colour --show-certificate "$target:4433")
+read -r testssl testssl_cpu < <(measure "$TESTSSL_RUNS" "$TESTSSL" --quiet --warnings off --color 0 \
+  --nodns none "$target:4433")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 printf 'endpoint %s:4433, median of %s runs (testssl.sh: %s)\n' "$target" "$RUNS" "$TESTSSL_RUNS"
-printf '  iotcert    %8.2f s\n  sslscan    %8.2f s\n  testssl.sh %8.2f s\n' "$iotcert" "$sslscan" "$testssl"
-printf '  iotcert / sslscan = %.2fx, iotcert / testssl.sh = %.3fx\n' \
-  "$(echo "$iotcert / $sslscan" | bc -l)" "$(echo "$iotcert / $testssl" | bc -l)"
+printf 'load average (1, 5, 15 min) before: %s, after: %s\n' "$load_before" "$load_after"
+printf '              wall        CPU\n'
+printf '  iotcert    %8.2f s  %8.2f s\n' "$iotcert" "$iotcert_cpu"
+printf '  sslscan    %8.2f s  %8.2f s\n' "$sslscan" "$sslscan_cpu"
+printf '  testssl.sh %8.2f s  %8.2f s\n' "$testssl" "$testssl_cpu"
+printf '  iotcert / sslscan = %sx wall, %sx CPU; iotcert / testssl.sh = %sx wall\n' \
+  "$(ratio "$iotcert" "$sslscan" %.2f)" "$(ratio "$iotcert_cpu" "$sslscan_cpu" %.2f)" \
+  "$(ratio "$iotcert" "$testssl" %.3f)"
