@@ -12,7 +12,8 @@ use iotcert_suite::profile::Transport;
 use iotcert_suite::{NetError, RunContext, SampleUnit, Transcript};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Bytes kept of any answer.
 const ANSWER_CAP: usize = 4096;
@@ -208,6 +209,40 @@ pub struct Exec<'a> {
     pub ctx: &'a RunContext,
     pub unit: &'a SampleUnit,
     pub settings: Settings,
+    pub clock: AnswerClock,
+}
+
+/// The shortest wait for an answer to a mutated message.
+const MIN_CASE_WAIT: Duration = Duration::from_millis(2);
+
+/// How fast the device answers, learned as cases go. A mutated message is often
+/// dropped without a word; waiting the full [`Settings::case_wait`] after each would
+/// spend most of a budget idle on a fast device. The wait is four times the slowest
+/// recent answer (the memory fades by an eighth per answer), between [`MIN_CASE_WAIT`]
+/// and `case_wait`. It decides only how long to listen: a service that stopped
+/// answering is still judged by probes with the full timeout.
+#[derive(Debug, Default)]
+pub struct AnswerClock {
+    slowest_micros: AtomicU64,
+}
+
+impl AnswerClock {
+    fn observe(&self, took: Duration) {
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.slowest_micros.load(Ordering::Relaxed);
+        self.slowest_micros
+            .store(took.max(old - old / 8), Ordering::Relaxed);
+    }
+
+    /// The wait for an answer to a mutated message, at most `ceiling`.
+    pub fn wait(&self, ceiling: Duration) -> Duration {
+        let learned = Duration::from_micros(
+            self.slowest_micros
+                .load(Ordering::Relaxed)
+                .saturating_mul(4),
+        );
+        learned.clamp(MIN_CASE_WAIT.min(ceiling), ceiling)
+    }
 }
 
 fn answered(protocol: Protocol, bytes: &[u8]) -> bool {
@@ -221,20 +256,17 @@ fn answered(protocol: Protocol, bytes: &[u8]) -> bool {
 impl Exec<'_> {
     /// Send one case to `port`, recording the exchange in `transcript`.
     pub async fn send(&self, port: u16, wire: &Wire, transcript: &mut Transcript) -> CaseEnd {
+        let wait = self.clock.wait(self.settings.case_wait);
         if wire.protocol == Protocol::Coap {
             transcript.sent(&wire.message);
+            let sent_at = Instant::now();
             return match self
                 .ctx
-                .udp_exchange(
-                    self.unit,
-                    port,
-                    &wire.message,
-                    self.settings.case_wait,
-                    ANSWER_CAP,
-                )
+                .udp_exchange(self.unit, port, &wire.message, wait, ANSWER_CAP)
                 .await
             {
                 Ok(Some(answer)) => {
+                    self.clock.observe(sent_at.elapsed());
                     transcript.received(&answer);
                     CaseEnd::Answered
                 }
@@ -255,6 +287,7 @@ impl Exec<'_> {
         };
         for step in &wire.session {
             transcript.sent(step);
+            let sent_at = Instant::now();
             if stream.send(step, self.settings.timeout).await.is_err() {
                 return CaseEnd::SessionUnanswered;
             }
@@ -265,6 +298,7 @@ impl Exec<'_> {
             if answer.is_empty() {
                 return CaseEnd::SessionUnanswered;
             }
+            self.clock.observe(sent_at.elapsed());
         }
         transcript.sent(&wire.message);
         if stream
@@ -280,14 +314,16 @@ impl Exec<'_> {
             let _ = stream.send(&mqtt::PINGREQ, self.settings.case_wait).await;
         }
         let protocol = wire.protocol;
+        let sent_at = Instant::now();
         let (answer, end) = stream
-            .recv_until(ANSWER_CAP, self.settings.case_wait, |b| {
-                answered(protocol, b)
-            })
+            .recv_until(ANSWER_CAP, wait, |b| answered(protocol, b))
             .await;
         transcript.received(&answer);
         match end {
-            ReadEnd::Complete | ReadEnd::Cap => CaseEnd::Answered,
+            ReadEnd::Complete | ReadEnd::Cap => {
+                self.clock.observe(sent_at.elapsed());
+                CaseEnd::Answered
+            }
             ReadEnd::Closed | ReadEnd::Error(_) => CaseEnd::Closed,
             ReadEnd::Timeout if answer.is_empty() => CaseEnd::Silent,
             ReadEnd::Timeout => CaseEnd::Answered,
@@ -381,5 +417,27 @@ impl Exec<'_> {
             }
         }
         dead
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_wait_follows_the_device_within_its_bounds() {
+        let ceiling = Duration::from_millis(250);
+        let clock = AnswerClock::default();
+        assert_eq!(clock.wait(ceiling), MIN_CASE_WAIT);
+        clock.observe(Duration::from_millis(10));
+        assert_eq!(clock.wait(ceiling), Duration::from_millis(40));
+        clock.observe(Duration::from_secs(5));
+        assert_eq!(clock.wait(ceiling), ceiling);
+        // A slow answer is forgotten as fast answers come in.
+        for _ in 0..200 {
+            clock.observe(Duration::from_micros(100));
+        }
+        assert_eq!(clock.wait(ceiling), MIN_CASE_WAIT);
+        assert_eq!(clock.wait(Duration::from_millis(1)), Duration::from_millis(1));
     }
 }

@@ -34,7 +34,7 @@
 //! and `case_index` regenerate the original, unshrunk case, whose bytes are
 //! `original_message_hex`.
 
-use crate::exec::{Case, Exec, Protocol, Watched, Wire};
+use crate::exec::{AnswerClock, Case, Exec, Protocol, Watched, Wire};
 use crate::node::Node;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{RunContext, Transcript};
@@ -165,6 +165,7 @@ pub async fn replay(ctx: &RunContext, reproducer: &Reproducer) -> ReplayOutcome 
         ctx,
         unit,
         settings,
+        clock: AnswerClock::default(),
     };
     let before = exec.dead(&reproducer.watch, 0x5a00).await;
     if let Some((watched, why)) = before.first() {

@@ -5,7 +5,7 @@
 
 use crate::checks;
 use crate::engine::{fuzz_interface, Budget, Outcome};
-use crate::exec::{Exec, Protocol, Settings, Watched};
+use crate::exec::{AnswerClock, Exec, Protocol, Settings, Watched};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Effort, Profile, RunContext, SampleUnit, Suite,
@@ -184,6 +184,7 @@ async fn fuzz_unit(
         ctx,
         unit,
         settings,
+        clock: AnswerClock::default(),
     };
     let everything = watched(&ctx.profile);
     let started = std::time::Instant::now();
