@@ -6,7 +6,8 @@
 # CONNACK, send the mutated packet and a PINGREQ, and read the answer as soon as it
 # comes (bench/mqtt_boofuzz.py; iotcert sends its own case mix: PUBLISH, SUBSCRIBE,
 # CONNECT, MQTT 5 and subscribed-state cases). iotcert also probes the broker every 25
-# cases; boofuzz checks nothing. Rates come from the tools' own counts: iotcert's
+# cases; boofuzz checks nothing. iotcert keeps PARALLEL cases in flight (default 4,
+# each on its own connection); boofuzz can only send one at a time. Rates come from the tools' own counts: iotcert's
 # recorded effort (cases and milliseconds) and boofuzz's case count over its fuzz()
 # call. Runs alternate, RUNS of each (default 5), and the medians and their ratio are
 # printed. Goal: iotcert >= 10x boofuzz.
@@ -20,6 +21,8 @@ ADDRESS=${ADDRESS:-127.64.0.1}
 PORT=${PORT:-18833}
 RUNS=${RUNS:-5}
 CASES=${CASES:-2000}
+# Cases iotcert keeps in flight ([protofuzz] parallel_cases; the suite's default is 1).
+PARALLEL=${PARALLEL:-4}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 command -v mosquitto >/dev/null || { echo "missing mosquitto: apt-get install -y mosquitto" >&2; exit 2; }
@@ -67,6 +70,7 @@ connections_per_second = 100000
 
 [protofuzz]
 protocols = ["mqtt"]
+parallel_cases = $PARALLEL
 cases_per_protocol = $CASES
 seconds_per_protocol = 600
 TOML
@@ -113,7 +117,7 @@ iotcert_median=$(median "${iotcert_rates[@]}")
 boofuzz_median=$(median "${boofuzz_rates[@]}")
 echo
 echo "target:              mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{ print $3 }') at $ADDRESS:$PORT, $(nproc) cores"
-echo "cases per run:       $CASES, $RUNS runs each, alternating"
+echo "cases per run:       $CASES, $RUNS runs each, alternating; iotcert parallel_cases = $PARALLEL"
 echo "iotcert median:      $iotcert_median cases/s"
 echo "boofuzz median:      $boofuzz_median cases/s"
 echo "ratio iotcert/boofuzz: $(awk -v a="$iotcert_median" -v b="$boofuzz_median" 'BEGIN { printf "%.1f", a / b }')"

@@ -10,6 +10,7 @@
 
 use crate::exec::{generate, Case, CaseEnd, Exec, Watched};
 use crate::reproducer::Reproducer;
+use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::evidence::escape_bytes;
 use iotcert_suite::{Evidence, EvidenceKind, Transcript, Verdict};
 use std::collections::VecDeque;
@@ -27,6 +28,8 @@ const RECOVERY_POLL: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub cases: u32,
+    /// Cases in flight at once, each on its own connection (or datagram).
+    pub parallel_cases: u32,
     pub time: Duration,
     pub probe_every: u32,
     pub recovery_wait: Duration,
@@ -69,46 +72,69 @@ pub async fn fuzz_interface(
     }
     let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
     let mut since_probe: Vec<Case> = Vec::new();
-    let mut sent = 0u64;
-    let mut stopped_early = None;
-    for index in 0..u64::from(budget.cases) {
-        if exec.ctx.should_stop() {
-            stopped_early = Some("the campaign deadline or a cancellation");
-            break;
-        }
-        if Instant::now() >= deadline {
-            stopped_early = Some("the time budget of the interface");
-            break;
-        }
-        let case = generate(protocol, index, &exec.settings);
-        let mut transcript = Transcript::new();
-        let end = exec.send(fuzzed.port, &case.wire(), &mut transcript).await;
-        sent += 1;
-        let suspicious = end.is_suspicious(protocol);
+    let mut record = |case: Case, end: CaseEnd, since_probe: &mut Vec<Case>| {
         history.push_back((case.clone(), end));
         if history.len() > HISTORY {
             history.pop_front();
         }
         since_probe.push(case);
-        let due = (index + 1) % u64::from(budget.probe_every.max(1)) == 0;
-        if !(suspicious || due || index + 1 == u64::from(budget.cases)) {
+    };
+    let total = u64::from(budget.cases);
+    let window = budget.parallel_cases.max(1) as usize;
+    let send_case = |index: u64| {
+        let case = generate(protocol, index, &exec.settings);
+        async move {
+            let mut transcript = Transcript::new();
+            let end = exec.send(fuzzed.port, &case.wire(), &mut transcript).await;
+            (case, end)
+        }
+    };
+    let mut in_flight = FuturesUnordered::new();
+    let mut next = 0u64;
+    let mut sent = 0u64;
+    let mut stopped_early = None;
+    loop {
+        while in_flight.len() < window && next < total && stopped_early.is_none() {
+            if exec.ctx.should_stop() {
+                stopped_early = Some("the campaign deadline or a cancellation");
+            } else if Instant::now() >= deadline {
+                stopped_early = Some("the time budget of the interface");
+            } else {
+                in_flight.push(send_case(next));
+                next += 1;
+            }
+        }
+        let Some((case, end)) = in_flight.next().await else {
+            break;
+        };
+        sent += 1;
+        let suspicious = end.is_suspicious(protocol);
+        record(case, end, &mut since_probe);
+        let due = sent % u64::from(budget.probe_every.max(1)) == 0 || sent == total;
+        if !(suspicious || due) {
             continue;
         }
+        // Every case sent so far is settled before the device is judged.
+        while let Some((case, end)) = in_flight.next().await {
+            sent += 1;
+            record(case, end, &mut since_probe);
+        }
         // Nonces vary so a stale answer cannot pass for a fresh one.
-        let dead = exec.dead(&watch, index as u16).await;
+        let dead = exec.dead(&watch, sent as u16).await;
         if dead.is_empty() {
             since_probe.clear();
-            if index % 50 == 0 {
+            if sent % 50 < window as u64 {
                 exec.ctx
                     .progress(
-                        index,
-                        u64::from(budget.cases),
-                        format!("{}: {fuzzed}: {index} cases", exec.unit.id),
+                        sent,
+                        total,
+                        format!("{}: {fuzzed}: {sent} cases", exec.unit.id),
                     )
                     .await;
             }
             continue;
         }
+        drop(record);
         return investigate(
             exec,
             fuzzed,
@@ -122,6 +148,7 @@ pub async fn fuzz_interface(
         )
         .await;
     }
+    drop(record);
     let dead = exec.dead(&watch, 0xfff0).await;
     if !dead.is_empty() {
         return investigate(

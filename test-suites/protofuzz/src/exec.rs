@@ -438,6 +438,9 @@ mod tests {
             clock.observe(Duration::from_micros(100));
         }
         assert_eq!(clock.wait(ceiling), MIN_CASE_WAIT);
-        assert_eq!(clock.wait(Duration::from_millis(1)), Duration::from_millis(1));
+        assert_eq!(
+            clock.wait(Duration::from_millis(1)),
+            Duration::from_millis(1)
+        );
     }
 }

@@ -158,6 +158,7 @@ pub fn settings(profile: &Profile) -> (Settings, Budget) {
     };
     let budget = Budget {
         cases: options.cases_per_protocol,
+        parallel_cases: options.parallel_cases.clamp(1, 64),
         time: Duration::from_secs(options.seconds_per_protocol.max(1)),
         probe_every: options.probe_every.max(1),
         recovery_wait: Duration::from_secs(options.recovery_wait_seconds),

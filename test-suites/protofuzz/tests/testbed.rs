@@ -97,7 +97,10 @@ async fn insecure_device_planted_bugs_are_found_and_replay() {
         ..DeviceConfig::insecure("cam-1", address)
     };
     let device = start(config).await.unwrap();
-    let profile = profile(address, device.declared_interfaces());
+    let mut profile = profile(address, device.declared_interfaces());
+    // Several cases in flight: the culprit must still be told apart from the cases
+    // sent beside it.
+    profile.protofuzz.parallel_cases = 4;
     let results = run(profile.clone()).await;
 
     let mqtt = result(&results, MQTT);

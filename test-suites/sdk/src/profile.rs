@@ -886,6 +886,11 @@ pub struct ProtofuzzOptions {
     /// Most seconds spent on each fuzzed interface of each unit (shrinking included).
     #[serde(default = "ProtofuzzOptions::default_seconds")]
     pub seconds_per_protocol: u64,
+    /// Cases in flight at once, each on its own connection (or datagram), at most 64
+    /// and within the pacer's limits. More is faster against a device that answers
+    /// slowly or not at all; 1, the default, spares a fragile one.
+    #[serde(default = "ProtofuzzOptions::default_parallel_cases")]
+    pub parallel_cases: u32,
     /// Cases between two liveness probes of every declared service of the unit (the
     /// fuzzed service itself is also probed by the session set-up of every case).
     #[serde(default = "ProtofuzzOptions::default_probe_every")]
@@ -918,6 +923,9 @@ impl ProtofuzzOptions {
     fn default_seconds() -> u64 {
         120
     }
+    fn default_parallel_cases() -> u32 {
+        1
+    }
     fn default_probe_every() -> u32 {
         25
     }
@@ -935,6 +943,7 @@ impl Default for ProtofuzzOptions {
             seed: Self::default_seed(),
             cases_per_protocol: Self::default_cases(),
             seconds_per_protocol: Self::default_seconds(),
+            parallel_cases: Self::default_parallel_cases(),
             probe_every: Self::default_probe_every(),
             recovery_wait_seconds: Self::default_recovery_wait(),
             timeout_ms: Self::default_timeout_ms(),
