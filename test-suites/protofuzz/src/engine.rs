@@ -134,7 +134,6 @@ pub async fn fuzz_interface(
             }
             continue;
         }
-        drop(record);
         return investigate(
             exec,
             fuzzed,
@@ -148,7 +147,6 @@ pub async fn fuzz_interface(
         )
         .await;
     }
-    drop(record);
     let dead = exec.dead(&watch, 0xfff0).await;
     if !dead.is_empty() {
         return investigate(
