@@ -94,7 +94,8 @@ PY
 }
 
 run_boofuzz() {
-    python3 "$repo/bench/mqtt_boofuzz.py" "$ADDRESS" "$PORT" "$CASES" 2>"$work/boofuzz.err" |
+    # boofuzz writes its results database under the working directory.
+    (cd "$work" && python3 "$repo/bench/mqtt_boofuzz.py" "$ADDRESS" "$PORT" "$CASES") 2>"$work/boofuzz.err" |
         awk '$1 == "cases" { printf "%.1f\n", $2 / $4 }'
 }
 
