@@ -26,8 +26,10 @@
 //! | 4433/tcp | legacy web, TLS 1.0 (`openssl s_server`) | - | declared | [`Flaws::legacy_tls`] |
 //!
 //! The other switches change behaviour rather than ports: default credentials, no login
-//! lockout, anonymous MQTT, unsigned updates installed, version banners, and a
-//! self-signed TLS certificate. The port numbers are in [`port`].
+//! lockout, anonymous MQTT, unsigned updates installed, version banners, a self-signed
+//! TLS certificate, one TLS key for all units ([`Flaws::shared_tls_key`]), one
+//! admin-session signing secret for all units ([`Flaws::shared_session_secret`]), and
+//! planted parser bugs in MQTT and CoAP. The port numbers are in [`port`].
 //!
 //! The devices are hosted inside test and harness processes that fuzz and brute-force
 //! them, so every read is bounded in bytes and time, concurrent connections are capped per
