@@ -6,7 +6,7 @@
 # CONNACK, send the mutated packet and a PINGREQ, and read the answer as soon as it
 # comes (bench/mqtt_boofuzz.py; iotcert sends its own case mix: PUBLISH, SUBSCRIBE,
 # CONNECT, MQTT 5 and subscribed-state cases). iotcert also probes the broker every 25
-# cases; boofuzz checks nothing. iotcert keeps PARALLEL cases in flight (default 4,
+# cases; boofuzz checks nothing. iotcert keeps PARALLEL cases in flight (default 16,
 # each on its own connection); boofuzz can only send one at a time. Rates come from the tools' own counts: iotcert's
 # recorded effort (cases and milliseconds) and boofuzz's case count over its fuzz()
 # call. Runs alternate, RUNS of each (default 5), and the medians and their ratio are
@@ -22,7 +22,7 @@ PORT=${PORT:-18833}
 RUNS=${RUNS:-5}
 CASES=${CASES:-2000}
 # Cases iotcert keeps in flight ([protofuzz] parallel_cases; the suite's default is 1).
-PARALLEL=${PARALLEL:-4}
+PARALLEL=${PARALLEL:-16}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 command -v mosquitto >/dev/null || { echo "missing mosquitto: apt-get install -y mosquitto" >&2; exit 2; }
