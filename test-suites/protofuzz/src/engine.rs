@@ -93,7 +93,8 @@ pub async fn fuzz_interface(
     let mut next = 0u64;
     let mut sent = 0u64;
     let mut stopped_early = None;
-    loop {
+    // The services found dead: at a probe during the run, or at the final one.
+    let dead = loop {
         while in_flight.len() < window && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
                 stopped_early = Some("the campaign deadline or a cancellation");
@@ -105,7 +106,7 @@ pub async fn fuzz_interface(
             }
         }
         let Some((case, end)) = in_flight.next().await else {
-            break;
+            break exec.dead(&watch, 0xfff0).await;
         };
         sent += 1;
         let suspicious = end.is_suspicious(protocol);
@@ -134,20 +135,8 @@ pub async fn fuzz_interface(
             }
             continue;
         }
-        return investigate(
-            exec,
-            fuzzed,
-            &watch,
-            dead,
-            since_probe,
-            &history,
-            sent,
-            budget,
-            deadline,
-        )
-        .await;
-    }
-    let dead = exec.dead(&watch, 0xfff0).await;
+        break dead;
+    };
     if !dead.is_empty() {
         return investigate(
             exec,
