@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Tries every password of the file (one a line) for USERNAME, CONCURRENCY at a time,
-//! stopping at the first success, and prints one line of JSON: attempts, seconds,
+//! stopping at the first success, and prints one line of JSON: attempts judged,
+//! attempts abandoned in flight once the password was found, seconds,
 //! attempts per second, the passwords accepted, the throttle seen, and the median time
 //! the device took to answer. Then, outside the timed part, it measures brute-force
 //! resistance as the suite's 5.1-5 check does (20 wrong passwords) and adds its verdict
@@ -125,6 +126,9 @@ async fn run(
         "refused": report.decided() - report.accepted.len(),
         "undecided": report.tried.len() - report.decided(),
         "throttle": report.throttled(),
+        "abandoned": report.abandoned,
+        "turned_away": report.turned_away,
+        "connection_limit": report.connection_limit,
         "stopped": report.stopped,
         "median_attempt_ms": answers.get(answers.len() / 2),
         "brute_force": {

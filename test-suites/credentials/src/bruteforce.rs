@@ -7,7 +7,7 @@
 //! account was locked even if the device said nothing.
 
 use crate::probe::{self, random_token, Login, Outcome, Target};
-use futures::stream::{self, StreamExt};
+use crate::window;
 use iotcert_suite::{Evidence, RunContext, Verdict};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -34,6 +34,10 @@ pub struct Measurement {
     /// The right password, tried after the wrong ones, was refused.
     pub right_password_refused_after: Option<bool>,
     pub throttle: Option<String>,
+    /// The most connections the device held at once, when it turned others away.
+    pub connection_limit: Option<usize>,
+    /// Attempts the device turned away before its greeting (each sent again).
+    pub turned_away: usize,
 }
 
 /// The verdict and its reasons.
@@ -59,22 +63,22 @@ pub async fn measure(
     concurrency: usize,
 ) -> Measurement {
     let started = Instant::now();
-    let work: Vec<_> = (0..count)
-        .map(|_| async {
-            if ctx.should_stop() {
-                return None;
-            }
-            let login = Login::new(username, &format!("iotcert-wrong-{}", random_token(6)));
-            let attempt = probe::attempt(ctx, target, &login).await;
+    let finished = window::run((0..count).collect(), concurrency, |_| async {
+        if ctx.should_stop() {
+            return None;
+        }
+        let login = Login::new(username, &format!("iotcert-wrong-{}", random_token(6)));
+        Some(probe::attempt(ctx, target, &login).await)
+    })
+    .await;
+    let attempts: Vec<(Outcome, Duration)> = finished
+        .attempts
+        .into_iter()
+        .map(|(_, attempt)| {
             let answer = attempt.answer_time();
-            Some((attempt.outcome, answer))
+            (attempt.outcome, answer)
         })
         .collect();
-    let attempts: Vec<_> = stream::iter(work)
-        .buffer_unordered(concurrency.max(1))
-        .filter_map(|result| async move { result })
-        .collect()
-        .await;
     let wall = started.elapsed();
     let right_password_refused_after = match right_password {
         Some(password) if !ctx.should_stop() => {
@@ -123,6 +127,8 @@ pub async fn measure(
         last_median_ms: median(&mut last),
         right_password_refused_after,
         throttle,
+        connection_limit: finished.connection_limit,
+        turned_away: finished.turned_away,
     }
 }
 
@@ -133,11 +139,17 @@ pub fn judge(measurement: &Measurement) -> Judgement {
         measurement,
     )];
     let sent = measurement.attempts_sent;
-    let rate = format!("{:.1} attempts/s", measurement.attempts_per_second);
+    let rate = match measurement.connection_limit {
+        Some(limit) => format!(
+            "{:.1} attempts/s; the device held at most {limit} connections at once and turned {} away",
+            measurement.attempts_per_second, measurement.turned_away
+        ),
+        None => format!("{:.1} attempts/s", measurement.attempts_per_second),
+    };
     let undecided = measurement
         .answers
         .iter()
-        .filter(|(word, _)| word == "undecided" || word == "unreachable")
+        .filter(|(word, _)| ["undecided", "unreachable", "turned away"].contains(&word.as_str()))
         .count();
     let (verdict, summary) = if let Some(throttle) = &measurement.throttle {
         (

@@ -2,13 +2,15 @@
 //!
 //! Attempts run a few at a time (the profile's concurrency, and always under the
 //! device's pacer through [`RunContext::connect_tcp`]); the first success for an account
-//! ends the guessing for that account; a lockout or rate-limit answer ends it for the
+//! ends the guessing for that account, abandoning its attempts still in flight (a
+//! throttling device would otherwise keep us waiting on answers that no longer matter); a lockout or rate-limit answer ends it for the
 //! service (pressing on would only keep the device locked); refused connections make it
-//! back off exponentially and, if they persist, stop.
+//! back off exponentially and, if they persist, stop; connections the device closes
+//! before its greeting are tried again with fewer in flight ([`window`]).
 
 use crate::database::Entry;
 use crate::probe::{self, Identity, Login, Outcome, Target};
-use futures::stream::{self, StreamExt};
+use crate::window;
 use iotcert_suite::{Evidence, RunContext};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -48,10 +50,16 @@ pub struct GuessReport {
     pub stopped: Option<String>,
     /// Candidates never tried (stopped, deadline, or account already found).
     pub untried: usize,
+    /// Of those, attempts already sent when their account was found, then abandoned.
+    pub abandoned: usize,
     /// Identities seen (SSH host key fingerprints).
     pub identities: BTreeSet<String>,
     /// A transcript of one refused or undecided attempt, for the evidence.
     pub sample_transcript: Option<Evidence>,
+    /// Attempts the device turned away before its greeting (each tried again).
+    pub turned_away: usize,
+    /// The most connections the device held at once, when it turned some away.
+    pub connection_limit: Option<usize>,
 }
 
 impl GuessReport {
@@ -75,12 +83,14 @@ impl GuessReport {
 /// Shared state of one guessing run.
 #[derive(Default)]
 struct Progress {
-    found_accounts: BTreeSet<Option<String>>,
+    /// Attempts sent, then abandoned because their account was found meanwhile.
+    abandoned: usize,
     stop: Option<String>,
     unreachable_in_a_row: u32,
 }
 
-/// Try `candidates` on `target`, `concurrency` at a time.
+/// Try `candidates` on `target`, `concurrency` at a time (fewer when the device holds
+/// fewer connections at once).
 pub async fn guess(
     ctx: &RunContext,
     target: &Target,
@@ -89,62 +99,76 @@ pub async fn guess(
 ) -> GuessReport {
     let progress = Mutex::new(Progress::default());
     let lock = || progress.lock().unwrap_or_else(|p| p.into_inner());
-    let lock = &lock;
-    let work: Vec<_> = candidates
-        .iter()
-        .map(|entry| {
-            async move {
-                let backoff = {
-                    let state = lock();
-                    if state.stop.is_some() || state.found_accounts.contains(&entry.login.username) {
-                        return None;
-                    }
-                    (state.unreachable_in_a_row > 0).then(|| {
-                        (FIRST_BACKOFF * 2u32.saturating_pow(state.unreachable_in_a_row.min(5) - 1)).min(MAX_BACKOFF)
-                    })
-                };
-                if ctx.should_stop() {
+    // Accounts found so far; attempts still in flight for one of them are abandoned.
+    let (found_sender, found) = tokio::sync::watch::channel(BTreeSet::<Option<String>>::new());
+    let found_sender = &found_sender;
+    let finished = window::run(candidates.iter().collect(), concurrency, |entry: &&Entry| {
+        let entry = *entry;
+        let mut found = found.clone();
+        async move {
+            let account = &entry.login.username;
+            if found.borrow().contains(account) {
+                return None;
+            }
+            let backoff = {
+                let state = lock();
+                if state.stop.is_some() {
                     return None;
                 }
-                if let Some(pause) = backoff {
-                    tokio::time::sleep(pause).await;
+                (state.unreachable_in_a_row > 0).then(|| {
+                    (FIRST_BACKOFF * 2u32.saturating_pow(state.unreachable_in_a_row.min(5) - 1))
+                        .min(MAX_BACKOFF)
+                })
+            };
+            if ctx.should_stop() {
+                return None;
+            }
+            if let Some(pause) = backoff {
+                tokio::time::sleep(pause).await;
+            }
+            let attempt = tokio::select! {
+                attempt = probe::attempt(ctx, target, &entry.login) => attempt,
+                Ok(_) = found.wait_for(|accounts| accounts.contains(account)) => {
+                    lock().abandoned += 1;
+                    return None;
                 }
-                let attempt = probe::attempt(ctx, target, &entry.login).await;
-                {
-                    let mut state = lock();
-                    match &attempt.outcome {
-                        Outcome::Accepted => {
-                            state.found_accounts.insert(entry.login.username.clone());
-                            state.unreachable_in_a_row = 0;
-                        }
-                        Outcome::Throttled(reason) => {
-                            state.stop.get_or_insert_with(|| format!("the device throttled: {reason}"));
-                        }
-                        Outcome::Unreachable(reason) => {
-                            state.unreachable_in_a_row += 1;
-                            if state.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW {
-                                state.stop.get_or_insert_with(|| {
-                                    format!("{MAX_UNREACHABLE_IN_A_ROW} connections in a row failed ({reason}); backed off and stopped")
-                                });
-                            }
-                        }
-                        _ => state.unreachable_in_a_row = 0,
+            };
+            let mut state = lock();
+            match &attempt.outcome {
+                Outcome::Accepted => {
+                    found_sender.send_modify(|accounts| {
+                        accounts.insert(account.clone());
+                    });
+                    state.unreachable_in_a_row = 0;
+                }
+                Outcome::Throttled(reason) => {
+                    state
+                        .stop
+                        .get_or_insert_with(|| format!("the device throttled: {reason}"));
+                }
+                Outcome::Unreachable(reason) => {
+                    state.unreachable_in_a_row += 1;
+                    if state.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW {
+                        state.stop.get_or_insert_with(|| {
+                            format!("{MAX_UNREACHABLE_IN_A_ROW} connections in a row failed ({reason}); backed off and stopped")
+                        });
                     }
                 }
-                Some((entry, attempt))
+                // The window tries it again, with fewer in flight.
+                Outcome::TurnedAway(_) => {}
+                _ => state.unreachable_in_a_row = 0,
             }
-        })
-        .collect();
-    let results: Vec<_> = stream::iter(work)
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut report = GuessReport::default();
-    for result in results {
-        let Some((entry, attempt)) = result else {
-            report.untried += 1;
-            continue;
-        };
+            Some(attempt)
+        }
+    })
+    .await;
+    let mut report = GuessReport {
+        untried: finished.skipped,
+        turned_away: finished.turned_away,
+        connection_limit: finished.connection_limit,
+        ..GuessReport::default()
+    };
+    for (entry, attempt) in finished.attempts {
         if let Some(Identity::HostKey(key)) = &attempt.identity {
             report.identities.insert(key.clone());
         }
@@ -165,10 +189,9 @@ pub async fn guess(
             report.sample_transcript = Some(attempt.transcript.into_evidence(label));
         }
     }
-    report.stopped = progress
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .stop;
+    let progress = progress.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.stopped = progress.stop;
+    report.abandoned = progress.abandoned;
     if report.stopped.is_none() && ctx.should_stop() && report.untried > 0 {
         report.stopped = Some("the suite deadline passed".to_owned());
     }

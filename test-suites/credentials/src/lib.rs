@@ -9,7 +9,8 @@
 //! 2. [`parse`]: the pure parsers of device bytes behind the probes (fuzzed);
 //! 3. [`database`]: the credential database (`data/*.tsv`) and the profile's additions;
 //! 4. [`guess`]: paced guessing that stops at the first success per account and backs
-//!    off when the device refuses connections;
+//!    off when the device refuses connections, through [`window`], which narrows to
+//!    the connections the device holds at once;
 //! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
 //! 6. `sessions`: web session cookies of one unit replayed on another;
 //! 7. `suite`: the four checks and their evidence.
@@ -22,6 +23,7 @@ pub mod parse;
 pub mod probe;
 mod sessions;
 mod suite;
+pub mod window;
 
 pub use checks::{BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 pub use suite::{CredentialsSuite, SUITE_VERSION};

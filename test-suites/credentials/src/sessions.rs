@@ -58,7 +58,10 @@ pub(crate) struct SessionComparison {
 /// `word: detail` of an outcome for a summary.
 fn describe(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Throttled(why) | Outcome::Undecided(why) | Outcome::Unreachable(why) => {
+        Outcome::Throttled(why)
+        | Outcome::Undecided(why)
+        | Outcome::Unreachable(why)
+        | Outcome::TurnedAway(why) => {
             format!("{}: {why}", outcome.word())
         }
         Outcome::Accepted | Outcome::Refused => outcome.word().to_owned(),

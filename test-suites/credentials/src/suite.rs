@@ -389,9 +389,9 @@ fn decide_guessing(
                         .tried
                         .iter()
                         .find_map(|t| match &t.outcome {
-                            Outcome::Undecided(why) | Outcome::Unreachable(why) => {
-                                Some(why.clone())
-                            }
+                            Outcome::Undecided(why)
+                            | Outcome::Unreachable(why)
+                            | Outcome::TurnedAway(why) => Some(why.clone()),
                             _ => None,
                         })
                         .or_else(|| r.stopped.clone())

@@ -26,7 +26,12 @@ impl Drop for Daemon {
 }
 
 fn context(address: &str) -> (RunContext, SampleUnit) {
-    let text = format!("[device]\nmanufacturer = \"A\"\nmodel = \"B\"\nfirmware_version = \"1\"\n[[units]]\nid = \"u\"\naddress = \"{address}\"\n");
+    context_with(address, "")
+}
+
+/// A context whose profile ends with `extra` (a `[pacing]` table, say).
+fn context_with(address: &str, extra: &str) -> (RunContext, SampleUnit) {
+    let text = format!("[device]\nmanufacturer = \"A\"\nmodel = \"B\"\nfirmware_version = \"1\"\n[[units]]\nid = \"u\"\naddress = \"{address}\"\n{extra}");
     let profile = Profile::from_toml_str(&text).expect("profile");
     let unit = profile.units[0].clone();
     let (sender, _receiver) = tokio::sync::mpsc::channel(1);
@@ -299,6 +304,62 @@ async fn dropbear_password_login() {
         &strong.0,
     )
     .await;
+}
+
+/// dropbear holds 5 unauthenticated connections per address and closes the others
+/// before its greeting. Guessing 16 at a time must still judge every password (the
+/// right one is last), learn the limit, and never count a closed connection as tried.
+#[tokio::test]
+async fn dropbear_connection_limit_is_learned_and_no_password_lost() {
+    require("dropbear", "dropbear-bin");
+    require("dropbearkey", "dropbear-bin");
+    let user = ThrowAwayUser::new("iotcdblimit", STRONG);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("host_key");
+    let made = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let _daemon = Daemon(
+        Command::new("dropbear")
+            .args(["-F", "-E", "-p", "127.64.10.9:12222", "-r"])
+            .arg(&key)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("127.64.10.9", 12222).await;
+    let (ctx, unit) = context_with(
+        "127.64.10.9",
+        "[pacing]\nmax_connections = 32\nconnections_per_second = 1000\n",
+    );
+    let candidates: Vec<_> = (0..30)
+        .map(|i| format!("wrong-{i}"))
+        .chain([STRONG.to_owned()])
+        .map(|password| ad_hoc(Login::new(&user.0, &password), "test"))
+        .collect();
+    let report = guess(&ctx, &target(unit, 12222, Protocol::Ssh), &candidates, 16).await;
+    assert_eq!(report.accepted.len(), 1, "{:?}", report.tried);
+    assert_eq!(report.accepted[0].entry.login.password, STRONG);
+    assert_eq!(
+        report.tried.len() + report.abandoned,
+        candidates.len(),
+        "every candidate sent: {report:?}"
+    );
+    assert!(
+        report
+            .tried
+            .iter()
+            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
+        "{:?}",
+        report.tried
+    );
+    assert!(report.turned_away > 0, "16 at once exceed dropbear's 5");
+    // The window settles at dropbear's 5, one less while a slot is still being freed.
+    let held = report.connection_limit.expect("a limit was seen");
+    assert!((4..=5).contains(&held), "settled at {held} at once");
 }
 
 #[tokio::test]

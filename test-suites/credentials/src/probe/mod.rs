@@ -152,6 +152,9 @@ pub enum Outcome {
     Undecided(String),
     /// No connection could be made.
     Unreachable(String),
+    /// The device took the connection and closed it before its greeting: it holds no
+    /// more connections at once (a per-address limit). Try again when one ends.
+    TurnedAway(String),
 }
 
 impl Outcome {
@@ -163,6 +166,7 @@ impl Outcome {
             Outcome::Throttled(_) => "throttled",
             Outcome::Undecided(_) => "undecided",
             Outcome::Unreachable(_) => "unreachable",
+            Outcome::TurnedAway(_) => "turned away",
         }
     }
 }

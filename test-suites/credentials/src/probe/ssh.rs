@@ -10,12 +10,19 @@ use iotcert_suite::{RunContext, Transcript};
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::{HashAlg, PublicKeyOrCertificate};
 use russh::MethodKind;
+use std::os::fd::AsFd as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt as _;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(8);
 /// Rounds of keyboard-interactive questions answered before giving up.
 const MAX_INTERACTIVE_ROUNDS: usize = 4;
+
+/// How long, after saying goodbye, the probe waits for the server to close its end,
+/// and the most bytes it reads meanwhile.
+const LINGER_TIMEOUT: Duration = Duration::from_millis(300);
+const LINGER_BYTE_CAP: usize = 16 * 1024;
 
 /// Longest authentication banner kept as evidence.
 const BANNER_CAP: usize = 512;
@@ -102,22 +109,83 @@ pub async fn host_key(
     target: &Target,
     transcript: &mut Transcript,
 ) -> Result<String, Outcome> {
-    let (handle, fingerprint, _notes) = handshake(ctx, target, transcript).await?;
+    let (handle, fingerprint, _notes, _linger) = handshake(ctx, target, transcript).await?;
     drop(handle);
     fingerprint.ok_or_else(|| Outcome::Undecided("the server showed no host key".to_owned()))
+}
+
+/// A second handle on the connection's socket, kept after russh is done with it, to
+/// see the server close its end.
+struct Linger(tokio::net::TcpStream);
+
+impl Linger {
+    fn of(stream: &tokio::net::TcpStream) -> Option<Linger> {
+        let duplicate = stream.as_fd().try_clone_to_owned().ok()?;
+        tokio::net::TcpStream::from_std(std::net::TcpStream::from(duplicate))
+            .ok()
+            .map(Linger)
+    }
+
+    /// Wait, bounded, until the server has closed the connection. A server holding few
+    /// connections at once (dropbear: 5 per address) frees the slot only when the
+    /// process serving it exits; connecting again before that gets turned away.
+    async fn until_closed(self) {
+        let mut stream = self.0;
+        let mut sink = [0u8; 1024];
+        let mut left = LINGER_BYTE_CAP;
+        let _ = tokio::time::timeout(LINGER_TIMEOUT, async {
+            while left > 0 {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => left = left.saturating_sub(read),
+                }
+            }
+        })
+        .await;
+    }
 }
 
 async fn handshake(
     ctx: &RunContext,
     target: &Target,
     transcript: &mut Transcript,
-) -> Result<(client::Handle<KeyRecorder>, Option<String>, Notes), Outcome> {
+) -> Result<
+    (
+        client::Handle<KeyRecorder>,
+        Option<String>,
+        Notes,
+        Option<Linger>,
+    ),
+    Outcome,
+> {
     let link = Link::open(ctx, target, STEP_TIMEOUT)
         .await
         .map_err(|error| network_outcome(&error, "connecting"))?;
     let Some((stream, _permit)) = link.into_plain() else {
         return Err(Outcome::Undecided("SSH over TLS is not a thing".to_owned()));
     };
+    // A server at its connection limit (dropbear holds 5 unauthenticated connections
+    // per address) closes the others before its identification line.
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(STEP_TIMEOUT, stream.peek(&mut first)).await {
+        Err(_) => {
+            return Err(Outcome::Undecided(
+                "no SSH identification line in time".to_owned(),
+            ))
+        }
+        Ok(Ok(0)) => {
+            return Err(Outcome::TurnedAway(
+                "the server closed the connection before its SSH identification line".to_owned(),
+            ))
+        }
+        Ok(Err(error)) => {
+            return Err(Outcome::TurnedAway(format!(
+                "the connection broke before the SSH identification line: {error}"
+            )))
+        }
+        Ok(Ok(_)) => {}
+    }
+    let linger = Linger::of(&stream);
     let config = Arc::new(client::Config {
         inactivity_timeout: Some(STEP_TIMEOUT),
         ..client::Config::default()
@@ -145,7 +213,7 @@ async fn handshake(
     if let Some(key) = &fingerprint {
         transcript.remark(&format!("SSH handshake done, host key {key}"));
     }
-    Ok((handle, fingerprint, notes))
+    Ok((handle, fingerprint, notes, linger))
 }
 
 pub(crate) async fn attempt(
@@ -155,7 +223,7 @@ pub(crate) async fn attempt(
     transcript: &mut Transcript,
     answer: &mut Option<Duration>,
 ) -> ProbeResult {
-    let (mut handle, fingerprint, notes) = match handshake(ctx, target, transcript).await {
+    let (mut handle, fingerprint, notes, linger) = match handshake(ctx, target, transcript).await {
         Ok(connected) => connected,
         Err(outcome) => return (outcome, None),
     };
@@ -197,6 +265,11 @@ pub(crate) async fn attempt(
         handle.disconnect(russh::Disconnect::ByApplication, "", "en"),
     )
     .await;
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, &mut handle).await;
+    drop(handle);
+    if let Some(linger) = linger {
+        linger.until_closed().await;
+    }
     (outcome, fingerprint.map(Identity::HostKey))
 }
 
