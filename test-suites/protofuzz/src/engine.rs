@@ -1,19 +1,27 @@
-//! The fuzzing loop of one interface of one unit: budget, oracle, recovery, shrinking.
+//! The fuzzing loop of one interface of one unit: budget, oracles, recovery, shrinking.
 //!
 //! Cases are sent in order from the seed. The fuzzed service is probed by the session
-//! set-up of every case, and every watched service (the fuzzed one and every other
-//! declared one that answered before fuzzing began) every `probe_every` cases and at the
-//! end. When a watched service stops answering, the loop waits for it to come back (a
-//! watchdog restart), replays the cases sent since the last good probe one at a time to
-//! find the culprit, and shrinks it: run lengths bisected, then fields dropped, bytes
-//! halved and lying lengths made truthful, for as long as the failure still replays.
+//! set-up of every case, and every watched service (the fuzzed one, every other
+//! declared one and the device's health endpoint, each that answered before fuzzing
+//! began) every `probe_every` cases, after a suspicious case (a session step unanswered,
+//! a silent datagram service, now and then a reset connection) and at the end. When a
+//! watched service stops answering, the loop waits for it to come back (a watchdog
+//! restart), replays the cases sent since the last good probe one at a time to find
+//! the culprit, and shrinks it: run lengths bisected, then fields dropped, bytes halved
+//! and lying lengths made truthful, for as long as the failure still replays.
+//!
+//! Response timing is an oracle too: the fuzzed service's probes are timed against its
+//! answer time before fuzzing, and a service that still answers at the end, but
+//! [`SLOW_FACTOR`] times slower and by [`SLOW_MARGIN`] or more even after a pause, has
+//! been degraded by the cases (a leak, a spinning task) and fails.
 
 use crate::exec::{generate, Case, CaseEnd, Exec, Watched};
 use crate::reproducer::Reproducer;
 use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::evidence::escape_bytes;
 use iotcert_suite::{Evidence, EvidenceKind, Transcript, Verdict};
-use std::collections::VecDeque;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -23,6 +31,21 @@ const HISTORY: usize = 16;
 const MAX_SHRINK_REPLAYS: u32 = 64;
 /// Interval between two probes while waiting for a service to come back.
 const RECOVERY_POLL: Duration = Duration::from_millis(100);
+/// Probes of the fuzzed service before fuzzing, for its usual answer time.
+const BASELINE_PROBES: u16 = 5;
+/// A probe is slow when it takes this many times the usual answer time...
+const SLOW_FACTOR: u32 = 10;
+/// ...and at least this much longer: a loopback answer takes microseconds, and a busy
+/// test machine adds milliseconds without the device being at fault.
+const SLOW_MARGIN: Duration = Duration::from_millis(250);
+/// Pause before a service slow at the end is timed again, and the probes then.
+const SLOW_SETTLE: Duration = Duration::from_secs(1);
+const SLOW_RECHECKS: u16 = 3;
+/// Cases that must pass after a probe before a reset connection prompts another: a
+/// live service resets whenever it closes with unread data.
+const RESET_PROBE_GAP: usize = 5;
+/// Probe times kept for the evidence.
+const TIMES_KEPT: usize = 256;
 
 /// The budget of one interface.
 #[derive(Clone, Debug)]
@@ -57,22 +80,34 @@ pub async fn fuzz_interface(
     let started = Instant::now();
     let deadline = started + budget.time;
     // Only what answers before fuzzing can be judged afterwards.
-    if let Err(why) = exec.probe(fuzzed, 1).await {
-        return outcome(
-            Verdict::Inconclusive,
-            format!("it did not answer before fuzzing ({why}); nothing could be judged"),
-            0,
-        );
+    let mut baseline = Vec::new();
+    for nonce in 1..=BASELINE_PROBES {
+        match exec.probe(fuzzed, nonce).await {
+            Ok(took) => baseline.push(took),
+            Err(why) if baseline.is_empty() => {
+                return outcome(
+                    Verdict::Inconclusive,
+                    format!("it did not answer before fuzzing ({why}); nothing could be judged"),
+                    0,
+                )
+            }
+            Err(_) => {}
+        }
     }
+    let mut times = ResponseTimes::new(&mut baseline);
     let mut watch = vec![fuzzed.clone()];
+    let mut unwatched = Vec::new();
     for other in others {
-        if exec.probe(other, 2).await.is_ok() {
-            watch.push(other.clone());
+        match exec.probe(other, 2).await {
+            Ok(_) => watch.push(other.clone()),
+            Err(why) => unwatched.push(format!("{other} ({why})")),
         }
     }
     let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
     let mut since_probe: Vec<Case> = Vec::new();
+    let mut ends: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut record = |case: Case, end: CaseEnd, since_probe: &mut Vec<Case>| {
+        *ends.entry(end.word()).or_default() += 1;
         history.push_back((case.clone(), end));
         if history.len() > HISTORY {
             history.pop_front();
@@ -106,10 +141,13 @@ pub async fn fuzz_interface(
             }
         }
         let Some((case, end)) = in_flight.next().await else {
-            break exec.dead(&watch, 0xfff0).await;
+            let (dead, took) = exec.check(&watch, 0xfff0).await;
+            times.observe(took);
+            break dead;
         };
         sent += 1;
-        let suspicious = end.is_suspicious(protocol);
+        let suspicious = end.is_suspicious(protocol)
+            && (end != CaseEnd::Reset || since_probe.len() >= RESET_PROBE_GAP);
         record(case, end, &mut since_probe);
         let due = sent % u64::from(budget.probe_every.max(1)) == 0 || sent == total;
         if !(suspicious || due) {
@@ -121,7 +159,8 @@ pub async fn fuzz_interface(
             record(case, end, &mut since_probe);
         }
         // Nonces vary so a stale answer cannot pass for a fresh one.
-        let dead = exec.dead(&watch, sent as u16).await;
+        let (dead, took) = exec.check(&watch, sent as u16).await;
+        times.observe(took);
         if dead.is_empty() {
             since_probe.clear();
             if sent % 50 < window as u64 {
@@ -138,7 +177,7 @@ pub async fn fuzz_interface(
         break dead;
     };
     if !dead.is_empty() {
-        return investigate(
+        let mut result = investigate(
             exec,
             fuzzed,
             &watch,
@@ -150,22 +189,144 @@ pub async fn fuzz_interface(
             deadline,
         )
         .await;
+        result.evidence.push(times.evidence(&ends));
+        return result;
     }
-    let mut summary = format!(
-        "it and {} other declared service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s)",
-        watch.len() - 1,
-        exec.settings.seed,
-        started.elapsed().as_secs_f64()
-    );
+    let slow_at_end = times.last_was_slow();
+    if slow_at_end {
+        tokio::time::sleep(SLOW_SETTLE).await;
+        let mut again = Vec::new();
+        for nonce in 0..SLOW_RECHECKS {
+            if let Ok(took) = exec.probe(fuzzed, 0xff00 | nonce).await {
+                again.push(took);
+            }
+        }
+        times.after = median(&mut again);
+    }
+    let tally = ends
+        .iter()
+        .map(|(word, count)| format!("{count} {word}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (verdict, mut summary) = match times.after.filter(|&after| times.is_slow(after)) {
+        Some(after) => (
+            Verdict::Fail,
+            format!(
+                "it still answers, but slowly: {} ms after {sent} malformed {protocol} cases (seed {}), {} ms before; the cases degraded it (cases ended: {tally}); the last cases are attached",
+                after.as_millis(),
+                exec.settings.seed,
+                times.baseline.as_millis()
+            ),
+        ),
+        None => (
+            Verdict::Pass,
+            format!(
+                "it and {} other watched service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s; cases ended: {tally})",
+                watch.len() - 1,
+                exec.settings.seed,
+                started.elapsed().as_secs_f64()
+            ),
+        ),
+    };
+    if times.slow_probes > 0 && verdict == Verdict::Pass {
+        summary.push_str(&format!(
+            "; {} probe(s) answered slowly (over {} ms) but it recovered",
+            times.slow_probes,
+            times.slow_above().as_millis()
+        ));
+    }
+    if !unwatched.is_empty() {
+        summary.push_str(&format!(
+            "; not watched, as not answering before fuzzing: {}",
+            unwatched.join(", ")
+        ));
+    }
     if let Some(why) = stopped_early {
         summary.push_str(&format!(
             "; fuzzing stopped early at {why}, before the {} cases of the budget",
             budget.cases
         ));
     }
-    let mut result = outcome(Verdict::Pass, summary, sent);
+    let mut result = outcome(verdict, summary, sent);
+    result.evidence.push(times.evidence(&ends));
     result.evidence.push(history_evidence(&history));
     result
+}
+
+/// The fuzzed service's answer times: before fuzzing, at each probe, after.
+struct ResponseTimes {
+    baseline: Duration,
+    during: Vec<Duration>,
+    last: Option<Duration>,
+    slow_probes: usize,
+    after: Option<Duration>,
+}
+
+impl ResponseTimes {
+    fn new(baseline: &mut [Duration]) -> ResponseTimes {
+        ResponseTimes {
+            baseline: median(baseline).unwrap_or_default(),
+            during: Vec::new(),
+            last: None,
+            slow_probes: 0,
+            after: None,
+        }
+    }
+
+    /// Answers slower than this are slow.
+    fn slow_above(&self) -> Duration {
+        (self.baseline * SLOW_FACTOR).max(self.baseline + SLOW_MARGIN)
+    }
+
+    fn is_slow(&self, took: Duration) -> bool {
+        took > self.slow_above()
+    }
+
+    /// A probe's time (`None`: the fuzzed service did not answer it).
+    fn observe(&mut self, took: Option<Duration>) {
+        self.last = took;
+        if let Some(took) = took {
+            if self.is_slow(took) {
+                self.slow_probes += 1;
+            }
+            if self.during.len() < TIMES_KEPT {
+                self.during.push(took);
+            }
+        }
+    }
+
+    fn last_was_slow(&self) -> bool {
+        self.last.is_some_and(|took| self.is_slow(took))
+    }
+
+    fn evidence(&self, ends: &BTreeMap<&'static str, u64>) -> Evidence {
+        #[derive(Serialize)]
+        struct Timing<'a> {
+            case_ends: &'a BTreeMap<&'static str, u64>,
+            baseline_ms: f64,
+            slow_above_ms: f64,
+            probe_ms: Vec<f64>,
+            slow_probes: usize,
+            after_pause_ms: Option<f64>,
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        Evidence::json(
+            "case ends and response times",
+            &Timing {
+                case_ends: ends,
+                baseline_ms: ms(self.baseline),
+                slow_above_ms: ms(self.slow_above()),
+                probe_ms: self.during.iter().copied().map(ms).collect(),
+                slow_probes: self.slow_probes,
+                after_pause_ms: self.after.map(ms),
+            },
+        )
+    }
+}
+
+fn median(values: &mut [Duration]) -> Option<Duration> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
 }
 
 fn outcome(verdict: Verdict, summary: String, cases_sent: u64) -> Outcome {

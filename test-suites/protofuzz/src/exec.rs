@@ -72,11 +72,30 @@ pub struct Watched {
     pub protocol: Option<Protocol>,
     /// The service name the profile gives it.
     pub service: String,
+    /// Set for the device's health endpoint: asked with a GET of its path, and well
+    /// only when it answers 2xx with the expected text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthCheck>,
+}
+
+/// What the device's health endpoint must answer (the profile's `[protofuzz.health]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub path: String,
+    #[serde(default)]
+    pub expect: Option<String>,
 }
 
 impl fmt::Display for Watched {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{} {}", self.port, self.transport, self.service)
+        match &self.health {
+            Some(health) => write!(
+                f,
+                "{}/{} health endpoint GET {}",
+                self.port, self.transport, health.path
+            ),
+            None => write!(f, "{}/{} {}", self.port, self.transport, self.service),
+        }
     }
 }
 
@@ -180,8 +199,11 @@ impl Case {
 pub enum CaseEnd {
     /// The service answered after the mutated message (or to the PINGREQ after it).
     Answered,
-    /// The service closed or reset the connection.
+    /// The service closed the connection.
     Closed,
+    /// The service reset the connection: what a live service does when it closes with
+    /// unread data, but also what the kernel does for a process that died holding it.
+    Reset,
     /// Nothing came back in time.
     Silent,
     /// A session step got no answer: the service may be down.
@@ -194,12 +216,25 @@ impl CaseEnd {
     /// Whether this end suggests the service is down, so the watch is probed now. A
     /// datagram service has no session to set up, so its silence is the only sign of a
     /// hang, and a hang shorter than the gap between two scheduled probes would
-    /// otherwise go unseen.
+    /// otherwise go unseen. A reset is suspicious too, but common on a live service,
+    /// so the engine follows it with a probe only now and then.
     pub fn is_suspicious(&self, protocol: Protocol) -> bool {
         match self {
-            CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_) => true,
+            CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_) | CaseEnd::Reset => true,
             CaseEnd::Silent => protocol == Protocol::Coap,
             CaseEnd::Answered | CaseEnd::Closed => false,
+        }
+    }
+
+    /// One word for the tally of how cases ended.
+    pub fn word(&self) -> &'static str {
+        match self {
+            CaseEnd::Answered => "answered",
+            CaseEnd::Closed => "closed",
+            CaseEnd::Reset => "reset",
+            CaseEnd::Silent => "silent",
+            CaseEnd::SessionUnanswered => "session unanswered",
+            CaseEnd::Unreachable(_) => "unreachable",
         }
     }
 }
@@ -301,13 +336,12 @@ impl Exec<'_> {
             self.clock.observe(sent_at.elapsed());
         }
         transcript.sent(&wire.message);
-        if stream
-            .send(&wire.message, self.settings.case_wait)
-            .await
-            .is_err()
-        {
-            transcript.remark("closed while sending");
-            return CaseEnd::Closed;
+        if let Err(error) = stream.send(&wire.message, self.settings.case_wait).await {
+            transcript.remark(&format!("while sending: {error}"));
+            return match error {
+                NetError::Reset => CaseEnd::Reset,
+                _ => CaseEnd::Closed,
+            };
         }
         if wire.protocol == Protocol::Mqtt {
             // A broker that read the whole mutated packet answers the ping.
@@ -324,29 +358,31 @@ impl Exec<'_> {
                 self.clock.observe(sent_at.elapsed());
                 CaseEnd::Answered
             }
+            ReadEnd::Error(NetError::Reset) => CaseEnd::Reset,
             ReadEnd::Closed | ReadEnd::Error(_) => CaseEnd::Closed,
             ReadEnd::Timeout if answer.is_empty() => CaseEnd::Silent,
             ReadEnd::Timeout => CaseEnd::Answered,
         }
     }
 
-    /// Whether `watched` answers; `Err` says how it did not. Two attempts, so that one
-    /// lost datagram or one refused connection under load is not taken for a crash. A
-    /// UDP service gets half the timeout for each, so that the whole probe stays within
-    /// one timeout and a service that hangs for longer than that cannot slip through
-    /// between the two attempts.
-    pub async fn probe(&self, watched: &Watched, nonce: u16) -> Result<(), String> {
+    /// Whether `watched` answers, and how long the answer took; `Err` says how it did
+    /// not. Two attempts, so that one lost datagram or one refused connection under
+    /// load is not taken for a crash. A UDP service gets half the timeout for each, so
+    /// that the whole probe stays within one timeout and a service that hangs for
+    /// longer than that cannot slip through between the two attempts.
+    pub async fn probe(&self, watched: &Watched, nonce: u16) -> Result<Duration, String> {
         let (wait, gap) = match watched.transport {
             Transport::Udp => (self.settings.timeout / 2, Duration::ZERO),
             Transport::Tcp => (self.settings.timeout, Duration::from_millis(100)),
         };
         let mut last = String::new();
         for attempt in 0..2u16 {
+            let asked = Instant::now();
             match self
                 .probe_once(watched, nonce.wrapping_add(attempt), wait)
                 .await
             {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(asked.elapsed()),
                 Err(why) => last = why,
             }
             tokio::time::sleep(gap).await;
@@ -383,6 +419,17 @@ impl Exec<'_> {
             Err(NetError::LocalResources(_) | NetError::Cancelled) => return Ok(()),
             Err(error) => return Err(format!("connect: {error}")),
         };
+        if let Some(health) = &watched.health {
+            let request = http::health_request(&self.unit.address.to_string(), &health.path);
+            if let Err(error) = stream.send(&request, timeout).await {
+                return Err(format!("send: {error}"));
+            }
+            let expect = health.expect.as_deref();
+            let (answer, _) = stream
+                .recv_until(ANSWER_CAP, timeout, |b| http::health_complete(b, expect))
+                .await;
+            return http::judge_health(&answer, expect);
+        }
         let (request, is_alive): (Vec<u8>, AnswerCheck) = match watched.protocol {
             Some(Protocol::Mqtt) => (self.settings.session_connect().encode(), mqtt::is_connack),
             Some(Protocol::Http) => (http::probe(&self.unit.address.to_string()), http::is_http),
@@ -410,13 +457,27 @@ impl Exec<'_> {
 
     /// The watched services that do not answer now, with the reason.
     pub async fn dead(&self, watch: &[Watched], nonce: u16) -> Vec<(Watched, String)> {
+        let (dead, _) = self.check(watch, nonce).await;
+        dead
+    }
+
+    /// The watched services that do not answer now, with the reason, and how long the
+    /// first of `watch` took to answer when it did.
+    pub async fn check(
+        &self,
+        watch: &[Watched],
+        nonce: u16,
+    ) -> (Vec<(Watched, String)>, Option<Duration>) {
         let mut dead = Vec::new();
-        for watched in watch {
-            if let Err(why) = self.probe(watched, nonce).await {
-                dead.push((watched.clone(), why));
+        let mut first_took = None;
+        for (index, watched) in watch.iter().enumerate() {
+            match self.probe(watched, nonce).await {
+                Ok(took) if index == 0 => first_took = Some(took),
+                Ok(_) => {}
+                Err(why) => dead.push((watched.clone(), why)),
             }
         }
-        dead
+        (dead, first_took)
     }
 }
 

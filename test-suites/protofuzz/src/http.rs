@@ -16,6 +16,66 @@ pub fn probe(host: &str) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
+/// A GET of the device's health endpoint `path`.
+pub fn health_request(host: &str, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// Whether a health answer has arrived far enough to be judged: the head, and the
+/// expected text once it appears (or the whole answer, when the server closes).
+pub fn health_complete(reply: &[u8], expect: Option<&str>) -> bool {
+    let expect = expect.filter(|text| !text.is_empty());
+    head_complete(reply)
+        && expect.is_none_or(|text| {
+            reply
+                .windows(text.len().max(1))
+                .any(|w| w == text.as_bytes())
+        })
+}
+
+/// Whether a health answer says the device is well: a 2xx status and, when given,
+/// `expect` in the body. `Err` says what was wrong.
+pub fn judge_health(reply: &[u8], expect: Option<&str>) -> Result<(), String> {
+    let expect = expect.filter(|text| !text.is_empty());
+    let head_end = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4)
+        .or_else(|| reply.windows(2).position(|w| w == b"\n\n").map(|at| at + 2));
+    let Some(head_end) = head_end.filter(|_| is_http(reply)) else {
+        return Err(if reply.is_empty() {
+            "no answer".to_owned()
+        } else {
+            format!(
+                "not an HTTP answer: {}",
+                iotcert_suite::evidence::escape_bytes(reply.get(..64).unwrap_or(reply))
+            )
+        });
+    };
+    let status_line = reply.split(|&b| b == b'\n').next().unwrap_or_default();
+    let status = status_line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    if !(status.len() == 3 && status.first() == Some(&b'2')) {
+        return Err(format!(
+            "answered {}",
+            String::from_utf8_lossy(status_line).trim_end()
+        ));
+    }
+    let body = reply.get(head_end..).unwrap_or_default();
+    match expect {
+        Some(text)
+            if !body
+                .windows(text.len().max(1))
+                .any(|w| w == text.as_bytes()) =>
+        {
+            Err(format!(
+                "the answer no longer contains {text:?}: {}",
+                iotcert_suite::evidence::escape_bytes(body.get(..96).unwrap_or(body))
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether `reply` is the start of an HTTP response.
 pub fn is_http(reply: &[u8]) -> bool {
     reply.starts_with(b"HTTP/")
@@ -130,6 +190,21 @@ pub fn generate(rng: &mut Rng) -> (String, Node) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn health_is_a_2xx_answer_with_the_expected_text() {
+        let good = b"HTTP/1.1 200 OK\r\nContent-Length: 27\r\n\r\n{\"firmware_version\":\"2.1\"}";
+        assert!(health_complete(good, Some("2.1")));
+        assert_eq!(judge_health(good, Some("2.1")), Ok(()));
+        assert_eq!(judge_health(good, None), Ok(()));
+        assert!(judge_health(good, Some("2.2")).is_err_and(|why| why.contains("2.2")));
+        let down = b"HTTP/1.1 503 Service Unavailable\r\n\r\nmqtt down";
+        assert!(judge_health(down, None).is_err_and(|why| why.contains("503")));
+        assert!(judge_health(b"", None).is_err_and(|why| why == "no answer"));
+        assert!(judge_health(b"SSH-2.0-x\r\n\r\n", None).is_err());
+        assert!(!health_complete(b"HTTP/1.1 200 OK\r\n\r\n{", Some("2.1")));
+        assert!(health_complete(b"HTTP/1.1 200 OK\r\n\r\n", Some("")));
+    }
+
     use super::*;
 
     #[test]

@@ -32,7 +32,8 @@
 //! service that answered before no longer does. `message` is the same bytes as a field
 //! tree (see [`crate::node::Node`]); `message_hex` is authoritative. `seed`, `protocol`
 //! and `case_index` regenerate the original, unshrunk case, whose bytes are
-//! `original_message_hex`.
+//! `original_message_hex` when they are at most [`ORIGINAL_HEX_LIMIT`] bytes (empty
+//! otherwise, so that a reproducer always fits one evidence item whole).
 
 use crate::exec::{AnswerClock, Case, Exec, Protocol, Watched, Wire};
 use crate::node::Node;
@@ -43,6 +44,9 @@ use std::net::IpAddr;
 
 /// The value of `format` in every reproducer this version writes.
 pub const REPRODUCER_FORMAT: &str = "iotcert-protofuzz-reproducer/1";
+
+/// The largest original (unshrunk) message whose bytes a reproducer repeats.
+pub const ORIGINAL_HEX_LIMIT: usize = 4096;
 
 /// A minimal case that made a service stop answering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +114,10 @@ impl Reproducer {
             watch,
             dead,
             recovered_after_ms: None,
-            original_message_hex: hex::encode(original.message.encode()),
+            original_message_hex: Some(original.message.encode())
+                .filter(|bytes| bytes.len() <= ORIGINAL_HEX_LIMIT)
+                .map(hex::encode)
+                .unwrap_or_default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::checks;
 use crate::engine::{fuzz_interface, Budget, Outcome};
-use crate::exec::{AnswerClock, Exec, Protocol, Settings, Watched};
+use crate::exec::{AnswerClock, Exec, HealthCheck, Protocol, Settings, Watched};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Effort, Profile, RunContext, SampleUnit, Suite,
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// The suite's version: bumped whenever generators or verdict rules change (a seed
 /// replays the same cases only within one version).
-pub const SUITE_VERSION: &str = "0.2.0";
+pub const SUITE_VERSION: &str = "0.3.0";
 
 /// The protocol-fuzzing suite.
 #[derive(Clone, Debug, Default)]
@@ -38,12 +38,24 @@ pub fn fuzzable(profile: &Profile, protocol: Protocol) -> Vec<Watched> {
             transport: i.transport,
             protocol: Some(protocol),
             service: i.service.clone(),
+            health: None,
         })
         .collect()
 }
 
-/// Every declared interface, probed the best way the suite knows.
+/// Every declared interface, probed the best way the suite knows, and the device's
+/// health endpoint when the profile declares one.
 fn watched(profile: &Profile) -> Vec<Watched> {
+    let health = profile.protofuzz.health.as_ref().map(|health| Watched {
+        port: health.port,
+        transport: Transport::Tcp,
+        protocol: Some(Protocol::Http),
+        service: "health".to_owned(),
+        health: Some(HealthCheck {
+            path: health.path.clone(),
+            expect: health.expect.clone(),
+        }),
+    });
     profile
         .interfaces
         .iter()
@@ -57,8 +69,10 @@ fn watched(profile: &Profile) -> Vec<Watched> {
                 transport: i.transport,
                 protocol,
                 service: i.service.clone(),
+                health: None,
             })
         })
+        .chain(health)
         .collect()
 }
 
@@ -193,7 +207,11 @@ async fn fuzz_unit(
     for fuzzed in interfaces {
         let others: Vec<Watched> = everything
             .iter()
-            .filter(|w| !(w.port == fuzzed.port && w.transport == fuzzed.transport))
+            // The health endpoint is watched even on the fuzzed port: the service may
+            // keep answering while the device says it is unwell.
+            .filter(|w| {
+                w.health.is_some() || !(w.port == fuzzed.port && w.transport == fuzzed.transport)
+            })
             .cloned()
             .collect();
         let outcome = fuzz_interface(&exec, fuzzed, &others, &budget).await;

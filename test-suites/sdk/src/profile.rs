@@ -406,6 +406,17 @@ impl Profile {
                 );
             }
         }
+        if let Some(health) = &self.protofuzz.health {
+            if !health.path.starts_with('/') || !health.path.bytes().all(|b| b.is_ascii_graphic()) {
+                return refuse(
+                    "protofuzz.health.path".into(),
+                    format!(
+                        "{:?} is not a request path: it starts with '/' and has no spaces or control characters",
+                        health.path
+                    ),
+                );
+            }
+        }
         if self.campaign.suite_deadline_seconds == 0 {
             return refuse(
                 "campaign.suite_deadline_seconds".into(),
@@ -911,6 +922,31 @@ pub struct ProtofuzzOptions {
     pub mqtt_username: Option<String>,
     #[serde(default)]
     pub mqtt_password: Option<String>,
+    /// The device's health or version endpoint, watched like a service: it must keep
+    /// answering 2xx (with `expect` in the body, when given) while the device is fuzzed.
+    #[serde(default)]
+    pub health: Option<HealthEndpoint>,
+}
+
+/// A cleartext HTTP endpoint that tells whether the device is well, such as a status
+/// page or `/version`. A device can keep every port open while a component behind
+/// them is dead; this is where it says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthEndpoint {
+    pub port: u16,
+    /// Path of the GET request.
+    #[serde(default = "HealthEndpoint::default_path")]
+    pub path: String,
+    /// Text the body must contain, such as the firmware version.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+impl HealthEndpoint {
+    fn default_path() -> String {
+        "/".to_owned()
+    }
 }
 
 impl ProtofuzzOptions {
@@ -950,6 +986,7 @@ impl Default for ProtofuzzOptions {
             protocols: None,
             mqtt_username: None,
             mqtt_password: None,
+            health: None,
         }
     }
 }
@@ -994,6 +1031,25 @@ address = "127.0.0.1"
                 .starts_with("interfaces"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_health_endpoint_is_read_and_its_path_checked() {
+        let text = format!("{MINIMAL}\n[protofuzz.health]\nport = 8080\nexpect = \"1.0\"\n");
+        let profile = Profile::from_toml_str(&text).unwrap();
+        assert_eq!(
+            profile.protofuzz.health,
+            Some(HealthEndpoint {
+                port: 8080,
+                path: "/".into(),
+                expect: Some("1.0".into())
+            })
+        );
+        let text =
+            format!("{MINIMAL}\n[protofuzz.health]\nport = 8080\npath = \"/a b\\r\\nX: y\"\n");
+        let error = Profile::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("protofuzz.health.path"));
+        assert_eq!(error.line, Some(13), "{error}");
     }
 
     #[test]
