@@ -273,6 +273,27 @@ async fn lighttpd_basic_auth() {
     .await;
 }
 
+/// dropbear on `address` port 12222, with a fresh host key kept in `dir`.
+async fn dropbear(dir: &std::path::Path, address: &str) -> Daemon {
+    let key = dir.join("host_key");
+    let made = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let daemon = Daemon(
+        Command::new("dropbear")
+            .args(["-F", "-E", "-p", &format!("{address}:12222"), "-r"])
+            .arg(&key)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(address, 12222).await;
+    daemon
+}
+
 #[tokio::test]
 async fn dropbear_password_login() {
     require("dropbear", "dropbear-bin");
@@ -280,22 +301,7 @@ async fn dropbear_password_login() {
     let weak = ThrowAwayUser::new("iotcdbweak", "admin");
     let strong = ThrowAwayUser::new("iotcdbstrong", STRONG);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("host_key");
-    let made = Command::new("dropbearkey")
-        .args(["-t", "ed25519", "-f"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let _daemon = Daemon(
-        Command::new("dropbear")
-            .args(["-F", "-E", "-p", "127.64.10.2:12222", "-r"])
-            .arg(&key)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("127.64.10.2", 12222).await;
+    let _daemon = dropbear(dir.path(), "127.64.10.2").await;
     let (ctx, unit) = context("127.64.10.2");
     weak_found_strong_not(
         &ctx,
@@ -315,22 +321,7 @@ async fn dropbear_connection_limit_is_learned_and_no_password_lost() {
     require("dropbearkey", "dropbear-bin");
     let user = ThrowAwayUser::new("iotcdblimit", STRONG);
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("host_key");
-    let made = Command::new("dropbearkey")
-        .args(["-t", "ed25519", "-f"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let _daemon = Daemon(
-        Command::new("dropbear")
-            .args(["-F", "-E", "-p", "127.64.10.9:12222", "-r"])
-            .arg(&key)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("127.64.10.9", 12222).await;
+    let _daemon = dropbear(dir.path(), "127.64.10.9").await;
     let (ctx, unit) = context_with(
         "127.64.10.9",
         "[pacing]\nmax_connections = 32\nconnections_per_second = 1000\n",

@@ -7,18 +7,13 @@
 //! uniqueness check, the same model with a secret per unit passes it.
 
 use iotcert_suite::profile::UnitCredential;
-use iotcert_suite::{
-    CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
-};
+use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_credentials::{
     CredentialsSuite, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
 };
 use iotcert_testbed::{start, DeviceConfig, Flaws, RunningDevice};
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 fn profile(addresses: &[IpAddr], interfaces: Vec<iotcert_suite::profile::Interface>) -> Profile {
     let mut text = String::from(
@@ -36,38 +31,9 @@ fn profile(addresses: &[IpAddr], interfaces: Vec<iotcert_suite::profile::Interfa
 }
 
 async fn run(profile: Profile) -> Vec<CheckResult> {
-    let suite = CredentialsSuite::new();
-    let descriptor = suite.descriptor();
-    let mut pending = BTreeSet::new();
-    for check in &descriptor.checks {
-        if check.id == SHARED_ACROSS_UNITS {
-            pending.insert(PlanKey::new(&check.id, None));
-        } else {
-            for unit in &profile.units {
-                pending.insert(PlanKey::new(&check.id, Some(&unit.id)));
-            }
-        }
-    }
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
-        Arc::new(profile),
-        Arc::new(BTreeMap::new()),
-        tokio::time::Instant::now() + Duration::from_secs(240),
-        CancellationToken::new(),
-        pending,
-        EventSink::new("credentials", sender),
-    );
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = receiver.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    suite.run(ctx).await.expect("suite runs");
-    collector.await.expect("collector ends")
+    run_alone(&CredentialsSuite::new(), profile, Duration::from_secs(240))
+        .await
+        .expect("suite runs")
 }
 
 fn verdict(results: &[CheckResult], check: &str, unit: Option<&str>) -> Verdict {

@@ -5,13 +5,10 @@
 //! A missing program fails the test with the Debian package that provides it.
 
 use iotcert_suite::profile::{Interface, Transport};
-use iotcert_suite::{EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict};
+use iotcert_suite::{run_alone, Profile, Verdict};
 use iotcert_suite_protofuzz::{mqtt, ProtofuzzSuite};
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const ADDRESS: &str = "127.65.1.1";
 
@@ -93,33 +90,9 @@ async fn stock_daemons_survive_a_default_budget_run() {
         interface(15683, Transport::Udp, "coap"),
         interface(18081, Transport::Tcp, "http"),
     ];
-    let suite = ProtofuzzSuite::new();
-    let pending: BTreeSet<PlanKey> = suite
-        .descriptor()
-        .checks
-        .iter()
-        .map(|c| PlanKey::new(&c.id, Some("u")))
-        .collect();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
-        Arc::new(profile),
-        Arc::new(BTreeMap::new()),
-        tokio::time::Instant::now() + Duration::from_secs(900),
-        CancellationToken::new(),
-        pending,
-        EventSink::new("protofuzz", sender),
-    );
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = receiver.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    suite.run(ctx).await.unwrap();
-    let results = collector.await.unwrap();
+    let results = run_alone(&ProtofuzzSuite::new(), profile, Duration::from_secs(900))
+        .await
+        .unwrap();
     assert_eq!(results.len(), 3, "{results:?}");
     for result in &results {
         eprintln!("{}: {} {}", result.check, result.verdict, result.summary);

@@ -7,17 +7,13 @@
 //! - a server whose status page answers 400 ms slower, for good, after such a request:
 //!   failed by the response-timing oracle.
 
-use iotcert_suite::{
-    CheckResult, EventSink, EvidenceKind, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
-};
+use iotcert_suite::{run_alone, CheckResult, EvidenceKind, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, Reproducer, HTTP};
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// A line this long in a request is the poison of both servers.
 const POISON_LINE: usize = 900;
@@ -121,32 +117,9 @@ fn profile(server: SocketAddr, health: bool) -> Profile {
 }
 
 async fn run(profile: Profile) -> CheckResult {
-    let suite = ProtofuzzSuite::new();
-    let pending = profile
-        .units
-        .iter()
-        .map(|unit| PlanKey::new(HTTP, Some(&unit.id)))
-        .collect::<BTreeSet<_>>();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
-        Arc::new(profile),
-        Arc::new(BTreeMap::new()),
-        tokio::time::Instant::now() + Duration::from_secs(300),
-        CancellationToken::new(),
-        pending,
-        EventSink::new("protofuzz", sender),
-    );
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = receiver.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    suite.run(ctx).await.expect("suite runs");
-    let results = collector.await.expect("collector ends");
+    let results = run_alone(&ProtofuzzSuite::new(), profile, Duration::from_secs(300))
+        .await
+        .expect("suite runs");
     let result = results
         .into_iter()
         .find(|r| r.check == HTTP)

@@ -4,7 +4,7 @@
 //! no finding.
 
 use iotcert_suite::{
-    CheckResult, EventSink, EvidenceKind, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
+    run_alone, CheckResult, EventSink, EvidenceKind, Profile, RunContext, Verdict,
 };
 use iotcert_suite_protofuzz::{
     replay, ProtofuzzSuite, ReplayOutcome, Reproducer, COAP, HTTP, MQTT,
@@ -25,39 +25,23 @@ fn profile(address: IpAddr, interfaces: Vec<iotcert_suite::profile::Interface>) 
     profile
 }
 
-fn context(profile: Profile) -> (RunContext, tokio::task::JoinHandle<Vec<CheckResult>>) {
-    let suite = ProtofuzzSuite::new();
-    let mut pending = BTreeSet::new();
-    for check in suite.descriptor().checks {
-        for unit in &profile.units {
-            pending.insert(PlanKey::new(&check.id, Some(&unit.id)));
-        }
-    }
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
+/// A context for replays, which emit no results.
+fn replay_context(profile: Profile) -> RunContext {
+    let (sender, _) = tokio::sync::mpsc::channel(1);
+    RunContext::new(
         Arc::new(profile),
         Arc::new(BTreeMap::new()),
         tokio::time::Instant::now() + Duration::from_secs(600),
         CancellationToken::new(),
-        pending,
+        BTreeSet::new(),
         EventSink::new("protofuzz", sender),
-    );
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = receiver.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    (ctx, collector)
+    )
 }
 
 async fn run(profile: Profile) -> Vec<CheckResult> {
-    let (ctx, collector) = context(profile);
-    ProtofuzzSuite::new().run(ctx).await.expect("suite runs");
-    collector.await.expect("collector ends")
+    run_alone(&ProtofuzzSuite::new(), profile, Duration::from_secs(600))
+        .await
+        .expect("suite runs")
 }
 
 fn result<'a>(results: &'a [CheckResult], check: &str) -> &'a CheckResult {
@@ -123,7 +107,7 @@ async fn insecure_device_planted_bugs_are_found_and_replay() {
     assert_eq!(result(&results, HTTP).verdict, Verdict::Pass);
 
     // Both reproducers replay (after the watchdog brought the services back).
-    let (ctx, _collector) = context(profile);
+    let ctx = replay_context(profile);
     for reproducer in [&mqtt_reproducer, &coap_reproducer] {
         tokio::time::sleep(Duration::from_secs(3)).await;
         match replay(&ctx, reproducer).await {
@@ -139,17 +123,18 @@ async fn secure_device_yields_no_finding() {
     let address: IpAddr = "127.63.2.1".parse().unwrap();
     let device = start(DeviceConfig::secure("cam-2", address)).await.unwrap();
     let profile = profile(address, device.declared_interfaces());
-    let suite = ProtofuzzSuite::new();
-    for check in suite.descriptor().checks {
-        let applicability = suite.applicability(&check, &profile);
-        eprintln!("{}: {applicability:?}", check.id);
-    }
     let results = run(profile).await;
     assert_eq!(result(&results, COAP).verdict, Verdict::Pass);
     // MQTT and HTTP are declared only over TLS: not applicable, so not run.
-    assert!(
-        results.iter().all(|r| r.verdict == Verdict::Pass),
-        "{results:?}"
-    );
+    for check in [MQTT, HTTP] {
+        let found = result(&results, check);
+        assert_eq!(found.verdict, Verdict::NotApplicable);
+        assert!(
+            found.summary.contains("only inside TLS"),
+            "{}",
+            found.summary
+        );
+    }
+    assert_eq!(results.len(), 3, "{results:?}");
     device.shutdown().await;
 }

@@ -15,6 +15,7 @@ pub mod net;
 pub mod pacer;
 pub mod profile;
 pub mod scope;
+pub mod standalone;
 pub mod suite;
 pub mod verdict;
 
@@ -26,5 +27,6 @@ pub use net::{GuardedTcp, NetError};
 pub use pacer::Pacer;
 pub use profile::{Profile, ProfileError, SampleUnit};
 pub use scope::{OutOfScope, ScopeGuard};
+pub use standalone::run_alone;
 pub use suite::{Applicability, Suite, SuiteDescriptor, SuiteError};
 pub use verdict::Verdict;

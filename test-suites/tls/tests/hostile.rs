@@ -108,7 +108,12 @@ async fn hostile_servers_are_inconclusive_bounded_never_a_panic() {
             started.elapsed()
         );
         assert!(!results.is_empty(), "{behaviour:?}: no result");
-        for result in results.values() {
+        // Checks of what the profile does not declare (the device as a TLS client) are
+        // not applicable; every other one is inconclusive or failed, never passed.
+        for result in results
+            .values()
+            .filter(|r| r.verdict != Verdict::NotApplicable)
+        {
             assert!(
                 matches!(result.verdict, Verdict::Inconclusive | Verdict::Fail),
                 "{behaviour:?}: {} {} {}",

@@ -3,13 +3,10 @@
 
 #![allow(dead_code)]
 
-use iotcert_suite::{
-    Applicability, CheckResult, CheckScope, PlanKey, Profile, RunContext, Suite, SuiteEvent,
-};
+use iotcert_suite::{run_alone, CheckResult, Profile};
 use iotcert_suite_tls::TlsSuite;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs the whole suite on `profile_text` and returns every result, by check and unit.
@@ -19,37 +16,12 @@ pub async fn run_suite(
 ) -> BTreeMap<(String, Option<String>), CheckResult> {
     let profile = Profile::from_toml_str(profile_text).expect("profile");
     let suite = TlsSuite::new(profile_dir);
-    let mut pending = std::collections::BTreeSet::new();
-    for check in suite.descriptor().checks {
-        if suite.applicability(&check, &profile) != Applicability::Applicable {
-            continue;
-        }
-        if check.scope == CheckScope::AcrossUnits {
-            pending.insert(PlanKey::new(&check.id, None));
-        } else {
-            for unit in &profile.units {
-                pending.insert(PlanKey::new(&check.id, Some(&unit.id)));
-            }
-        }
-    }
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
-        Arc::new(profile),
-        Arc::new(BTreeMap::new()),
-        tokio::time::Instant::now() + Duration::from_secs(120),
-        tokio_util::sync::CancellationToken::new(),
-        pending,
-        iotcert_suite::EventSink::new("tls", sender),
-    );
-    let run = tokio::spawn(async move { suite.run(ctx).await });
-    let mut results = BTreeMap::new();
-    while let Some((_, event)) = receiver.recv().await {
-        if let SuiteEvent::Result(result) = event {
-            results.insert((result.check.clone(), result.unit.clone()), result);
-        }
-    }
-    run.await.expect("join").expect("suite");
-    results
+    run_alone(&suite, profile, Duration::from_secs(120))
+        .await
+        .expect("suite")
+        .into_iter()
+        .map(|result| ((result.check.clone(), result.unit.clone()), result))
+        .collect()
 }
 
 /// Fails the test with the Debian package to install when a tool is missing.

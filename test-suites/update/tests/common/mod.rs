@@ -2,16 +2,11 @@
 //! and make the PKI and images the tests need with the `openssl` CLI (tests only).
 #![allow(dead_code)] // each test binary uses its own subset of the kit
 
-use iotcert_suite::{
-    CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent, Verdict,
-};
-use iotcert_suite_update::{checks, UpdateSuite};
-use std::collections::{BTreeMap, BTreeSet};
+use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
+use iotcert_suite_update::UpdateSuite;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// What one run of the suite produced.
 pub struct Run {
@@ -56,41 +51,15 @@ impl Run {
 
 /// Runs the suite with every check pending on every unit, within `limit`.
 pub async fn run_suite(profile_text: &str, profile_dir: &Path, limit: Duration) -> Run {
-    let profile = Arc::new(Profile::from_toml_str(profile_text).expect("test profile parses"));
-    let pending: BTreeSet<PlanKey> = profile
-        .units
-        .iter()
-        .flat_map(|unit| {
-            checks::ALL
-                .iter()
-                .map(|check| PlanKey::new(check, Some(&unit.id)))
-        })
-        .collect();
-    let deadline = tokio::time::Instant::now() + limit;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = receiver.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    let ctx = RunContext::new(
-        Arc::clone(&profile),
-        Arc::new(BTreeMap::new()),
-        deadline,
-        CancellationToken::new(),
-        pending,
-        EventSink::new("update", sender),
-    );
+    let profile = Profile::from_toml_str(profile_text).expect("test profile parses");
     let suite = UpdateSuite::new(profile_dir);
-    tokio::time::timeout(limit + Duration::from_secs(30), suite.run(ctx))
-        .await
-        .expect("the suite returns before its deadline")
-        .expect("the suite runs");
-    let results = collector.await.expect("collector");
+    let results = tokio::time::timeout(
+        limit + Duration::from_secs(30),
+        run_alone(&suite, profile, limit),
+    )
+    .await
+    .expect("the suite returns before its deadline")
+    .expect("the suite runs");
     Run { results }
 }
 
