@@ -8,10 +8,9 @@
 //! [`CloudClient::trusted_ca_pem`]; with [`crate::Flaws::cloud_client_accepts_any_certificate`]
 //! it accepts whatever certificate it is shown.
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use iotcert_suite::tls::RecordingVerifier;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::RootCertStore;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,52 +34,6 @@ pub struct CloudClient {
     pub interval: Duration,
 }
 
-/// Accepts any certificate: the flaw.
-#[derive(Debug)]
-struct AcceptAnything(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnything {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// The client configuration: verifying against the trusted CA, or accepting anything.
 fn client_config(cloud: &CloudClient, accepts_any: bool) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -90,7 +43,8 @@ fn client_config(cloud: &CloudClient, accepts_any: bool) -> Result<rustls::Clien
     if accepts_any {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnything(provider)))
+            // Accepts any certificate: the flaw.
+            .with_custom_certificate_verifier(Arc::new(RecordingVerifier::new(provider)))
             .with_no_client_auth());
     }
     let mut roots = RootCertStore::empty();

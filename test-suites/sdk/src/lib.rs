@@ -17,6 +17,7 @@ pub mod profile;
 pub mod scope;
 pub mod standalone;
 pub mod suite;
+pub mod tls;
 pub mod verdict;
 
 pub use check::{CheckScope, CheckSpec, Modal, Standards};

@@ -9,16 +9,17 @@
 
 use crate::probe::Target;
 use crate::wire::{self, ServerFlight};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use iotcert_suite::tls::RecordingVerifier;
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 pub use rustls::pki_types::CertificateDer;
 use rustls::pki_types::{ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, RootCertStore};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
@@ -33,64 +34,6 @@ pub struct CapturedChain {
     pub source: String,
     /// Why no chain could be captured.
     pub problem: Option<String>,
-}
-
-/// A verifier that records the chain and accepts it: the verdicts judge it afterwards.
-#[derive(Debug)]
-struct RecordingVerifier {
-    chain: Mutex<Vec<Vec<u8>>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut chain = self.chain.lock().unwrap_or_else(|p| p.into_inner());
-        chain.clear();
-        chain.push(end_entity.to_vec());
-        chain.extend(intermediates.iter().take(9).map(|c| c.to_vec()));
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -139,10 +82,8 @@ pub async fn capture_chain(
 
 async fn capture_with_rustls(target: Target<'_>) -> Result<CapturedChain, String> {
     let provider = provider();
-    let verifier = Arc::new(RecordingVerifier {
-        chain: Mutex::new(Vec::new()),
-        provider: Arc::clone(&provider),
-    });
+    // Records the chain and accepts it: the verdicts judge it afterwards.
+    let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&provider)));
     let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| e.to_string())?
@@ -166,11 +107,7 @@ async fn capture_with_rustls(target: Target<'_>) -> Result<CapturedChain, String
         Ok(Err(error)) => Some(error.to_string()),
         Ok(Ok(_)) => None,
     };
-    let certificates = verifier
-        .chain
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let certificates = verifier.chain();
     Ok(CapturedChain {
         certificates,
         source: "rustls handshake with a recording verifier".to_owned(),

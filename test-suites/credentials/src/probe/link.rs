@@ -7,10 +7,9 @@
 
 use iotcert_suite::evidence::Transcript;
 use iotcert_suite::pacer::ConnectionPermit;
+use iotcert_suite::tls::RecordingVerifier;
 use iotcert_suite::{NetError, RunContext};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -168,9 +167,8 @@ fn tls_connector() -> TlsConnector {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = Arc::new(AcceptAnyCertificate {
-            provider: Arc::clone(&provider),
-        });
+        // Any certificate: the tls suite judges them; here the channel is what counts.
+        let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&provider)));
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap_or_else(|_| rustls::ClientConfig::builder());
@@ -182,58 +180,4 @@ fn tls_connector() -> TlsConnector {
         )
     });
     TlsConnector::from(Arc::clone(config))
-}
-
-/// Accepts every certificate but still checks handshake signatures, so the channel is
-/// at least bound to whatever key the server showed.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
