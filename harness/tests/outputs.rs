@@ -76,6 +76,26 @@ fn every_format_carries_the_same_verdicts() {
         level_1["blockers"].to_string().contains("credentials"),
         "{level_1}"
     );
+    // Levels are cumulative: the ones above level 1 name its blockers by reference,
+    // not once more each.
+    let level_1_blockers: Vec<&str> = level_1["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b.as_str())
+        .collect();
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for text in [&markdown, &html] {
+        let level_2 = text
+            .lines()
+            .find(|line| line.contains("Level 2"))
+            .expect("a level 2 line");
+        assert!(level_2.contains("all that blocks level 1"), "{level_2}");
+        for blocker in &level_1_blockers {
+            assert!(!level_2.contains(blocker), "{blocker} repeated: {level_2}");
+        }
+    }
 
     // SARIF, through an independent typed model.
     let sarif: Sarif =
