@@ -29,28 +29,24 @@ const LENGTHS: [u32; 12] = [
 
 /// A valid CONNECT (MQTT 3.1.1, clean session, keep-alive 30 s).
 pub fn connect(client_id: &str, username: Option<&str>, password: Option<&str>) -> Node {
-    let mut flags = 0x02u8;
-    let mut tail = Vec::new();
-    if let Some(username) = username {
-        flags |= 0x80;
-        tail.push(len16(bytes(username.as_bytes().to_vec())));
-        if let Some(password) = password {
-            flags |= 0x40;
-            tail.push(len16(bytes(password.as_bytes().to_vec())));
-        }
-    }
-    let mut body = vec![
-        len16(bytes(b"MQTT".to_vec())),
-        bytes([4, flags, 0, 30]),
-        len16(bytes(client_id.as_bytes().to_vec())),
-    ];
-    body.extend(tail);
-    seq(vec![bytes([0x10]), varlen(seq(body))])
+    connect_packet(4, None, client_id, username, password)
 }
 
 /// A valid MQTT 5 CONNECT (clean start, keep-alive 30 s, session expiry 0, receive
 /// maximum 16).
 pub fn connect_v5(client_id: &str, username: Option<&str>, password: Option<&str>) -> Node {
+    let properties = seq(vec![bytes([0x11, 0, 0, 0, 0]), bytes([0x21, 0, 16])]);
+    connect_packet(5, Some(properties), client_id, username, password)
+}
+
+/// A CONNECT of protocol `level` (4: 3.1.1, 5: MQTT 5, which carries `properties`).
+fn connect_packet(
+    level: u8,
+    properties: Option<Node>,
+    client_id: &str,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Node {
     let mut flags = 0x02u8;
     let mut tail = Vec::new();
     if let Some(username) = username {
@@ -61,13 +57,9 @@ pub fn connect_v5(client_id: &str, username: Option<&str>, password: Option<&str
             tail.push(len16(bytes(password.as_bytes().to_vec())));
         }
     }
-    let properties = seq(vec![bytes([0x11, 0, 0, 0, 0]), bytes([0x21, 0, 16])]);
-    let mut body = vec![
-        len16(bytes(b"MQTT".to_vec())),
-        bytes([5, flags, 0, 30]),
-        varlen(properties),
-        len16(bytes(client_id.as_bytes().to_vec())),
-    ];
+    let mut body = vec![len16(bytes(b"MQTT".to_vec())), bytes([level, flags, 0, 30])];
+    body.extend(properties.map(varlen));
+    body.push(len16(bytes(client_id.as_bytes().to_vec())));
     body.extend(tail);
     seq(vec![bytes([0x10]), varlen(seq(body))])
 }
