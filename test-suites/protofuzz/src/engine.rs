@@ -208,7 +208,16 @@ pub async fn fuzz_interface(
         .map(|(word, count)| format!("{count} {word}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let stopped_after_slowing = slow_at_end && times.after.is_none();
     let (verdict, mut summary) = match times.after.filter(|&after| times.is_slow(after)) {
+        _ if stopped_after_slowing => (
+            Verdict::Inconclusive,
+            format!(
+                "it answered slowly at the end of {sent} malformed {protocol} cases (seed {}), then not at all {} s later; the last cases are attached",
+                exec.settings.seed,
+                SLOW_SETTLE.as_secs()
+            ),
+        ),
         Some(after) => (
             Verdict::Fail,
             format!(
