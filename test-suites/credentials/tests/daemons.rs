@@ -7,7 +7,7 @@
 //! fails its test with the Debian package that provides it.
 
 use iotcert_suite::{Profile, RunContext, SampleUnit};
-use iotcert_suite_credentials::guess::{ad_hoc, guess};
+use iotcert_suite_credentials::guess::{ad_hoc, guess, GuessReport};
 use iotcert_suite_credentials::probe::{self, Login, Outcome, Protocol, Target};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
@@ -211,14 +211,7 @@ async fn weak_found_strong_not(ctx: &RunContext, target: &Target, weak: &str, st
         .map(|f| f.entry.login.display())
         .collect();
     assert_eq!(accepted, [format!("{weak}/admin")], "{:?}", report.tried);
-    assert!(
-        report
-            .tried
-            .iter()
-            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
-        "every attempt judged: {:?}",
-        report.tried
-    );
+    assert_every_attempt_judged(&report);
     assert_eq!(
         probe::attempt(ctx, target, &Login::new(strong, STRONG))
             .await
@@ -271,6 +264,18 @@ async fn lighttpd_basic_auth() {
         "operator",
     )
     .await;
+}
+
+/// No attempt of a guessing run left undecided: each was accepted or refused.
+fn assert_every_attempt_judged(report: &GuessReport) {
+    assert!(
+        report
+            .tried
+            .iter()
+            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
+        "every attempt judged: {:?}",
+        report.tried
+    );
 }
 
 /// dropbear on `address` port 12222, with a fresh host key kept in `dir`.
@@ -339,14 +344,7 @@ async fn dropbear_connection_limit_is_learned_and_no_password_lost() {
         candidates.len(),
         "every candidate sent: {report:?}"
     );
-    assert!(
-        report
-            .tried
-            .iter()
-            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
-        "{:?}",
-        report.tried
-    );
+    assert_every_attempt_judged(&report);
     assert!(report.turned_away > 0, "16 at once exceed dropbear's 5");
     // The window settles at dropbear's 5, one less while a slot is still being freed.
     let held = report.connection_limit.expect("a limit was seen");
@@ -465,14 +463,7 @@ async fn snmpd_communities() {
         .map(|f| f.entry.login.password.clone())
         .collect();
     assert_eq!(accepted, ["public"], "{:?}", report.tried);
-    assert!(
-        report
-            .tried
-            .iter()
-            .all(|t| matches!(t.outcome, Outcome::Accepted | Outcome::Refused)),
-        "{:?}",
-        report.tried
-    );
+    assert_every_attempt_judged(&report);
     assert_eq!(
         probe::attempt(&ctx, &target, &community(STRONG))
             .await
