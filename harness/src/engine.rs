@@ -6,7 +6,8 @@
 //! campaign's cancellation token, and funnels their events through one stream: each
 //! result is stored (with its evidence, durably) before the observer hears of it.
 //! Whatever a suite leaves undecided is recorded honestly: INCONCLUSIVE when the
-//! deadline cut it short, ERROR when the suite failed or forgot it.
+//! deadline cut it short, ERROR when the suite failed or forgot it; a PASS that does
+//! not carry the proof of its positive control is recorded as ERROR.
 
 use crate::model::{CampaignRecord, CampaignStatus, PlannedCheck, StoredResult};
 use crate::store::{Store, StoreError};
@@ -425,18 +426,9 @@ fn handle_event(
                 );
                 return Ok(());
             }
-            let result =
-                if result.verdict == Verdict::NotApplicable && result.summary.trim().is_empty() {
-                    CheckResult::new(
-                        result.check,
-                        result.unit.as_deref(),
-                        Verdict::Error,
-                        "the suite said NOT_APPLICABLE without a reason",
-                    )
-                } else {
-                    result
-                };
-            record_and_report(store, observer, campaign, suite, result)?;
+            // No PASS without proof, no NOT_APPLICABLE without a reason: whatever a
+            // suite forgot becomes ERROR naming it.
+            record_and_report(store, observer, campaign, suite, result.admitted(suite))?;
         }
     }
     Ok(())
@@ -459,6 +451,7 @@ fn record_and_report(
         remediation: result.remediation,
         evidence: Vec::new(),
         effort: result.effort,
+        proof: result.proof.map(|proof| proof.as_str().to_owned()),
         recorded_at: OffsetDateTime::now_utc(),
     };
     let written = tokio::task::block_in_place(|| store.record_result(stored, &result.evidence))?;

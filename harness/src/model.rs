@@ -76,6 +76,9 @@ pub struct StoredResult {
     /// The testing the verdict rests on, when the suite measured it (fuzzing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<Effort>,
+    /// For a PASS, what the check observed of its positive control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }

@@ -256,6 +256,7 @@ mod tests {
             remediation: None,
             evidence: Vec::new(),
             effort: None,
+            proof: None,
             recorded_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -79,6 +79,44 @@ async fn external_suite_results_are_stored_and_misbehaviour_is_contained() {
     assert!(warnings.contains("longer than"), "{warnings}");
 }
 
+/// No PASS without proof: a suite that says PASS without saying what it observed of
+/// the check's positive control gets ERROR naming the suite, never a PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_without_proof_is_recorded_as_error_naming_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = profile_text("127.0.0.1", &["--no-proof"]);
+    let profile = Profile::from_toml_str(&text).unwrap();
+    let suites = registry::suites_for(&profile, dir.path()).await.unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let record = engine::plan_campaign("p.toml", &text, &profile, &suites);
+    let done = engine::execute(
+        &store,
+        record,
+        &suites,
+        &mut Recorder::default(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let stored = store.results(&done.id).unwrap();
+    let ext: Vec<_> = stored.iter().filter(|r| r.suite == "ext").collect();
+    assert_eq!(ext.len(), 5);
+    for result in ext {
+        assert_eq!(
+            result.verdict,
+            Verdict::Error,
+            "{}: {}",
+            result.check,
+            result.summary
+        );
+        assert!(
+            result.summary.contains("suite ext said PASS without proof"),
+            "{}",
+            result.summary
+        );
+    }
+}
+
 #[test]
 fn kill_nine_then_resume_keeps_every_reported_result_once() {
     let dir = tempfile::tempdir().unwrap();

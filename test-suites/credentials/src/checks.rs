@@ -32,6 +32,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Tries the credential database (vendor and generic defaults, the Mirai botnet's list) and the profile's declared known defaults against every declared telnet, SSH, HTTP(S), MQTT(S), FTP, RTSP and SNMP interface, paced by the device's pacer, stopping at the first success per account. A login counts only on the protocol's explicit sign of success (a shell that evaluates a command, a 2xx behind a challenge, CONNACK 0, FTP 230, an SNMP response echoing the request). A device that locks logins during the attempt passes, with the number of candidates it let through.".to_owned(),
             remediation: DEFAULT_REMEDIATION.to_owned(),
+            positive_control: "On every login interface, the probe told a good login from a bad one (a declared or found credential opened it, or a random wrong password was refused), and every candidate was judged.".to_owned(),
             standards: standards(&["5.1-1"], &["5.1-1-2"], &["2.1.8", "2.1.9"], &["I1"]),
         },
         CheckSpec {
@@ -41,6 +42,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Tries common administrator usernames with an empty password on every declared login interface, an MQTT CONNECT without a username, anonymous FTP, and telnet logins that give a shell without asking a password.".to_owned(),
             remediation: EMPTY_REMEDIATION.to_owned(),
+            positive_control: "On every login interface, the probe told a good login from a bad one, and every empty-password attempt was judged refused.".to_owned(),
             standards: standards(&["5.1-1"], &["5.1-1-2"], &["2.1.8"], &["I1"]),
         },
         CheckSpec {
@@ -50,6 +52,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::AcrossUnits,
             description: "Compares the sample units: a credential accepted by two units (found by guessing, or one unit's declared credential tried on another), one SSH host key on two units, or a web session cookie from one unit accepted by another fails. Needs at least two units in the profile.".to_owned(),
             remediation: SHARED_REMEDIATION.to_owned(),
+            positive_control: "At least two units were compared on each secret: a credential that opened one unit was tried on another, host keys were read from both, a session cookie opened its own unit.".to_owned(),
             standards: standards(&["5.1-1", "5.1-2"], &["5.1-2-2"], &["2.1.9"], &["I1"]),
         },
         CheckSpec {
@@ -59,6 +62,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Sends N wrong passwords (profile, default 20) to one login interface and measures each answer. Passes when the device delays failures (median at least 250 ms or growing), locks the account (lockout notice, or the right password refused afterwards when it is known), or limits the rate (429, CONNACK busy, refused or dropped connections). Fails when every guess is answered promptly to the end; the timings are the evidence.".to_owned(),
             remediation: BRUTE_FORCE_REMEDIATION.to_owned(),
+            positive_control: "Every wrong password was answered and judged, and the slow-down, lock or limit was seen on a reachable service (the right password, where known, opened it before the guessing).".to_owned(),
             standards: standards(&["5.1-5"], &["5.1-5-2"], &["2.1.10"], &["I1"]),
         },
     ]

@@ -32,6 +32,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Connects to every TCP port of the profile's range (all 65,535 by default) and sends protocol-correct probes to the common UDP services of connected devices (CoAP, DTLS, SNMP, mDNS, SSDP, TFTP, NTP, DNS, WS-Discovery, BACnet, SIP, NAT-PMP, plus every declared UDP port). A TCP port that accepts a connection, or a UDP port that answers, and that the profile's interfaces do not declare fails the check; ports the profile ignores are listed with their reason. Declared interfaces found closed are reported, not failed. Silent UDP ports are open|filtered and not counted as open.".to_owned(),
             remediation: UNDECLARED_REMEDIATION.to_owned(),
+            positive_control: "Every declared TCP interface was seen open and answering during the same sweep, so the sweep can tell an open port from a closed one on this unit, and the whole range asked for was swept.".to_owned(),
             standards: standards(&["5.6-1"], &["5.6-1-2"], &["3.2.2"], &["I2"]),
         },
         CheckSpec {
@@ -41,6 +42,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Identifies the service on every open port and fails when a management interface answers without TLS: telnet, FTP, an HTTP administration interface (401 with WWW-Authenticate, or a login form with a password field, including one reached by a redirect on the same server), or SNMPv1/v2c answering a community string.".to_owned(),
             remediation: CLEARTEXT_REMEDIATION.to_owned(),
+            positive_control: "Every open port's service was identified from a whole exchange (a banner read to its end, an answer to a probe); a port that reset or stayed silent is not counted as safe.".to_owned(),
             standards: standards(&["5.5-1", "5.5-5"], &["5.5-1-2"], &["3.2.3"], &["I7"]),
         },
         CheckSpec {
@@ -50,6 +52,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Fails when a debug interface answers on an open port: ADB (a CNXN message answered by CNXN, AUTH or STLS), a gdb remote-protocol stub (qSupported answered by a well-formed packet), a JDWP agent (handshake echoed), OpenOCD (telnet banner or Tcl RPC), or a shell offered without authentication (a prompt right after connect, or a command evaluated without login).".to_owned(),
             remediation: DEBUG_REMEDIATION.to_owned(),
+            positive_control: "Every open port was probed to the end of its exchange (the debug protocols' handshakes were answered or refused), and the sweep saw the declared interfaces open.".to_owned(),
             standards: standards(&["5.6-4", "5.6-1"], &["5.6-4-2"], &["1.3.12"], &["I9"]),
         },
         CheckSpec {
@@ -59,6 +62,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Reads what every open service says before authentication (SSH identification, FTP/SMTP greetings, telnet and shell banners, HTTP, RTSP, SSDP and SIP Server headers, SNMP sysDescr, DNS version.bind, ADB and OpenOCD banners) and fails when it names an exact version of software, operating system or firmware, such as `SSH-2.0-dropbear_2022.83` or `Server: lighttpd/1.4.69`.".to_owned(),
             remediation: DISCLOSURE_REMEDIATION.to_owned(),
+            positive_control: "Every banner was read to the protocol's end of banner (line end, end of HTTP head) or to its cap, over TLS where the port speaks it.".to_owned(),
             standards: standards(&["5.6-2"], &["5.6-2-2"], &[], &["I2"]),
         },
     ]

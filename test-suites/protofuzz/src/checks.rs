@@ -34,6 +34,7 @@ pub fn specs() -> Vec<CheckSpec> {
         scope: CheckScope::PerUnit,
         description: format!("Sends seeded, structure-aware malformed {what} to every declared cleartext interface of the protocol, within the profile's [protofuzz] budget and the unit's pacer, and probes the fuzzed service (and every other declared service) for liveness after each batch. A service that stops answering fails the check, with a reproducer (exact bytes and session) shrunk to a minimal case and replayed; a service that never comes back within the recovery wait leaves the check INCONCLUSIVE with the last cases as evidence."),
         remediation: REMEDIATION.to_owned(),
+        positive_control: "The fuzzed service answered a well-formed request before fuzzing and after the last case, and the whole budget the profile asked for (cases, or time) was spent on every declared interface of the protocol.".to_owned(),
         standards: standards(&["5.13-1"], &["5.13-1-2"], &[], top10),
     }
     };

@@ -59,6 +59,12 @@ pub struct CheckSpec {
     pub description: String,
     /// What a manufacturer should change when the check fails.
     pub remediation: String,
+    /// In one line, what the check must observe before a PASS means anything: the
+    /// probe told a good login from a bad one, the genuine image was accepted, the
+    /// banner was read to its end, the budget was spent. A PASS result carries a
+    /// [`crate::Proof`] that this control was observed; without it the harness records
+    /// ERROR (see [`crate::CheckResult::admitted`]).
+    pub positive_control: String,
     /// The requirements this check provides evidence for.
     pub standards: Standards,
 }

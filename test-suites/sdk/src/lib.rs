@@ -22,7 +22,7 @@ pub mod verdict;
 
 pub use check::{CheckScope, CheckSpec, Modal, Standards};
 pub use context::{EventSink, PlanKey, RunContext};
-pub use event::{CheckResult, Effort, SuiteEvent};
+pub use event::{CheckResult, Effort, Proof, SuiteEvent};
 pub use evidence::{Evidence, EvidenceKind, Transcript};
 pub use net::{GuardedTcp, NetError};
 pub use pacer::Pacer;

@@ -5,7 +5,8 @@
 //! [`run_alone`] plans every check as the harness does (once per unit, or once across
 //! units; a check the suite finds not applicable to the profile is decided
 //! NOT_APPLICABLE with its reason and not run), gives each unit its pacer, runs the
-//! suite under a deadline and returns every result.
+//! suite under a deadline and returns every result as the harness would record it
+//! ([`CheckResult::admitted`]: a PASS without proof is an ERROR here too).
 
 use crate::{
     Applicability, CheckResult, CheckScope, EventSink, Pacer, PlanKey, Profile, RunContext, Suite,
@@ -51,6 +52,7 @@ pub async fn run_alone(
         })
         .collect::<BTreeMap<_, _>>();
     let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+    let suite_id = descriptor.id.clone();
     let ctx = RunContext::new(
         Arc::new(profile),
         Arc::new(pacers),
@@ -63,7 +65,7 @@ pub async fn run_alone(
         let mut results = Vec::new();
         while let Some((_, event)) = receiver.recv().await {
             if let SuiteEvent::Result(result) = event {
-                results.push(result);
+                results.push(result.admitted(&suite_id));
             }
         }
         results

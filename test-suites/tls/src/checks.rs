@@ -54,7 +54,22 @@ fn server(id: &str, title: &str, description: &str, remediation: &str) -> CheckS
         scope: CheckScope::PerUnit,
         description: description.to_owned(),
         remediation: remediation.to_owned(),
+        positive_control: positive_control(id).to_owned(),
         standards: standards(&["5.5-1"], &["5.5-1-2"], &["4.1.2"], &["I7"]),
+    }
+}
+
+/// What each check must observe before its PASS means anything.
+fn positive_control(id: &str) -> &'static str {
+    match id {
+        CERTIFICATE_VALIDITY | CERTIFICATE_TRUST | CERTIFICATE_NAME | CERTIFICATE_KEY
+        | CERTIFICATE_SIGNATURE | CERTIFICATE_EXTENSIONS => {
+            "A full handshake completed on every declared TLS port and its certificate chain was read and parsed."
+        }
+        KEY_REUSE => "The certificate key of every declared TLS port was read on at least two units.",
+        CLIENT_VALIDATION => "The device connected to the harness and completed a handshake with the valid certificate, so its refusals of the bad ones are its validation.",
+        FORWARD_SECRECY | KEY_EXCHANGE => "A handshake completed on every declared TLS port and the suites and key exchange groups it accepted were recorded (not empty).",
+        _ => "A handshake completed on every declared TLS port, so a refused offer is the server's choice, not a dead or non-TLS port; every code point asked about was answered.",
     }
 }
 
@@ -113,6 +128,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::AcrossUnits,
             description: "Compares the sha256 of the leaf certificates and public keys of every TLS port of every unit.".to_owned(),
             remediation: "Generate a key pair and certificate per device, at manufacture or first boot.".to_owned(),
+            positive_control: positive_control(KEY_REUSE).to_owned(),
             standards: standards(&["5.4-3"], &[], &["4.1.2"], &["I7"]),
         },
         CheckSpec {
@@ -122,6 +138,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Presents to the device's TLS client, in turn, a self-signed certificate, an expired one, one for another host name, one from an untrusted CA, and a valid one; records whether the device completes the handshake and sends application data.".to_owned(),
             remediation: "Verify the server's chain against the trusted CAs, its validity and its host name (for example with rustls or OpenSSL's SSL_VERIFY_PEER plus host name checking); never disable verification.".to_owned(),
+            positive_control: positive_control(CLIENT_VALIDATION).to_owned(),
             standards: standards(&["5.5-1"], &["5.5-1-2"], &["4.1.3"], &["I7"]),
         },
     ]

@@ -38,7 +38,17 @@ fn spec(
         scope: CheckScope::PerUnit,
         description: description.to_owned(),
         remediation: remediation.to_owned(),
+        positive_control: positive_control(id).to_owned(),
         standards,
+    }
+}
+
+/// What each check must observe before its PASS means anything.
+fn positive_control(id: &str) -> &'static str {
+    match id {
+        GENUINE_IMAGE => "The genuine image was delivered to this unit and installed: the version query reported its version (or the declared acceptance signal was seen).",
+        UNHEALTHY_AFTER_REFUSAL => "The version query answered on this unit before the first image, so a silence after a refusal is the device's, not the query's.",
+        _ => "The genuine image was delivered to this unit and accepted, so a refusal of the altered image is the device verifying, not a channel that refuses everything.",
     }
 }
 
