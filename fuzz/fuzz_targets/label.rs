@@ -48,6 +48,7 @@ fn facts() -> CampaignFacts {
         verdict: Verdict::Pass,
         modal: Modal::Shall,
         en_303_645: vec!["5.1-1".to_owned()],
+        proven: true,
     };
     CampaignFacts {
         campaign_id: "fuzz".to_owned(),

@@ -101,6 +101,9 @@ pub struct CheckOutcome {
     pub modal: Modal,
     /// ETSI EN 303 645 provisions the check serves.
     pub en_303_645: Vec<String>,
+    /// True when the result carries the proof of its check's positive control; a PASS
+    /// without it blocks every level (it is not a PASS).
+    pub proven: bool,
 }
 
 /// Why a policy file was refused.
@@ -123,6 +126,8 @@ pub enum BlockReason {
     Errored,
     /// A `shall` check of a required suite could not be decided.
     InconclusiveShall,
+    /// A PASS that does not carry the proof of its positive control.
+    PassWithoutProof,
     /// A suite the level needs produced no result.
     NoResults,
     /// A suite spent less than the level's minimum budget.
@@ -157,6 +162,10 @@ impl fmt::Display for Blocker {
                 write!(f, "{subject}: INCONCLUSIVE on a shall check of the level")
             }
             BlockReason::NoResults => write!(f, "{subject}: required by the level, no results"),
+            BlockReason::PassWithoutProof => write!(
+                f,
+                "{subject}: PASS without proof of its positive control (not a PASS)"
+            ),
             BlockReason::BudgetTooSmall { required, spent } => {
                 write!(f, "{subject}: needs at least")?;
                 if let Some(cases) = required.cases {
@@ -290,6 +299,7 @@ pub(crate) fn evaluate_level(
             (Verdict::Inconclusive, Modal::Shall) if needed(&outcome.suite) => {
                 BlockReason::InconclusiveShall
             }
+            (Verdict::Pass, _) if !outcome.proven => BlockReason::PassWithoutProof,
             _ => continue,
         };
         blockers.push(Blocker {

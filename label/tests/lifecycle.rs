@@ -207,6 +207,35 @@ fn issue_refuses_and_names_the_checks() {
     assert!(error.to_string().contains("suite protofuzz"), "{error}");
 }
 
+/// A PASS that lacks the proof of its positive control is no PASS: issue refuses and
+/// names the check, whatever the suite or modal.
+#[test]
+fn issue_refuses_a_pass_without_proof_and_names_it() {
+    let pki = TestPki::new();
+    let mut facts = facts();
+    let mut unproven = outcome(
+        "update",
+        "tampered-image-accepted",
+        Some("unit-b"),
+        Verdict::Pass,
+        Modal::Shall,
+    );
+    unproven.proven = false;
+    facts.outcomes.push(unproven);
+    match issue(&default_policy(), 1, &facts, &pki.label_signer(), t0()) {
+        Err(IssueError::Blocked(blockers)) => {
+            assert_eq!(blockers.len(), 1, "{blockers:?}");
+            let named = blockers[0].to_string();
+            assert!(
+                named.contains("update.tampered-image-accepted on unit-b")
+                    && named.contains("without proof"),
+                "{named}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 #[test]
 fn an_issued_label_carries_the_campaign_and_lasts_twelve_months() {
     let pki = TestPki::new();

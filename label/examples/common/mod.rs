@@ -54,6 +54,7 @@ pub fn sample_facts() -> CampaignFacts {
             verdict: Verdict::Pass,
             modal,
             en_303_645: vec![provision.to_owned()],
+            proven: true,
         };
     let mut outcomes = Vec::new();
     for unit in ["unit-a", "unit-b"] {

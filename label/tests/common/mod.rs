@@ -108,6 +108,7 @@ pub fn outcome(
         verdict,
         modal,
         en_303_645: vec!["5.1-1".to_owned()],
+        proven: verdict == Verdict::Pass,
     }
 }
 
