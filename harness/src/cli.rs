@@ -100,6 +100,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "shall")]
         fail_on: FailOn,
     },
+    /// Export one stored evidence item whole (reports show only a preview).
+    Evidence {
+        campaign: String,
+        /// The item's sha256, as the report lists it.
+        sha256: String,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Trust labels: issue, list (the retest queue), revoke.
     #[command(subcommand)]
     Label(LabelCommand),
@@ -321,6 +330,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
                             check.standards.ts_103_701.join(","),
                             check.title
                         );
+                        println!("  {:<36} PASS needs: {}", "", check.positive_control);
                     }
                 }
             }
@@ -377,6 +387,20 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Evidence {
+            campaign,
+            sha256,
+            output,
+        } => {
+            let store = open_existing_store(&cli.data_dir)?;
+            let bytes = store.campaign_evidence(&campaign, &sha256)?;
+            match output {
+                Some(path) => std::fs::write(&path, &bytes)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
             }
             Ok(exit::SUCCESS)
         }

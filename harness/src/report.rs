@@ -127,19 +127,51 @@ pub struct LabelInfo {
 pub struct ProvisionRow {
     pub provision: String,
     pub modal: Modal,
+    /// The TS 103 701 test units of this provision (`5.1-1-2` under `5.1-1`) that its
+    /// checks serve; a check serving several provisions lists only each one's own.
     pub ts_103_701: Vec<String>,
     pub checks: Vec<String>,
-    /// `(unit, verdict)` in unit order; checks across units count under `all units`.
+    /// `(unit, cell)` in unit order; checks across units count under `all units`.
     pub verdicts: Vec<UnitVerdict>,
-    /// The worst verdict over every unit.
-    pub overall: Verdict,
+    /// The worst cell over every column: met (`PASS`) only when every column that has
+    /// a check of the provision passed.
+    pub overall: MatrixCell,
 }
 
-/// A verdict for one unit in the conformance matrix.
+/// A cell of the conformance matrix for one unit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UnitVerdict {
     pub unit: String,
-    pub verdict: Verdict,
+    pub verdict: MatrixCell,
+}
+
+/// What the conformance matrix shows for a provision on one unit: the worst verdict of
+/// its checks there, `NOT_TESTED` when a check of the provision has no result there (a
+/// suite not run, a campaign not finished), or `NO_CHECK` for a column no check of the
+/// provision is decided in (the `all units` column of a provision judged per unit).
+/// `NOT_TESTED` is never filled with NOT_APPLICABLE: that verdict is only the profile's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MatrixCell {
+    NoCheck,
+    NotApplicable,
+    Pass,
+    NotTested,
+    Inconclusive,
+    Fail,
+    Error,
+}
+
+impl From<Verdict> for MatrixCell {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Pass => MatrixCell::Pass,
+            Verdict::Fail => MatrixCell::Fail,
+            Verdict::Inconclusive => MatrixCell::Inconclusive,
+            Verdict::NotApplicable => MatrixCell::NotApplicable,
+            Verdict::Error => MatrixCell::Error,
+        }
+    }
 }
 
 /// Seconds from the campaign's start to a suite's last recorded result.
@@ -192,6 +224,12 @@ pub struct ReportResult {
     /// What to change; present for FAIL.
     pub remediation: Option<String>,
     pub standards: Standards,
+    /// What the check must observe before its PASS means anything.
+    #[serde(default)]
+    pub positive_control: String,
+    /// For a PASS, what the check observed of its positive control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     pub evidence: Vec<ReportEvidence>,
     /// Test cases sent and time spent, for results that measure it (fuzzing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,7 +292,15 @@ impl Report {
         let pending = campaign.plan.len().saturating_sub(results.len());
         let label_readiness = label_readiness(&results);
         let summary = Summary::of(&results, pending, policy, &label_readiness);
-        let conformance = conformance_matrix(&results, &profile.units);
+        let planned: Vec<(&CheckSpec, Option<&str>)> = campaign
+            .plan
+            .iter()
+            .filter_map(|p| {
+                find_check(campaign, &p.suite, &p.key.check)
+                    .map(|spec| (spec, p.key.unit.as_deref()))
+            })
+            .collect();
+        let conformance = conformance_matrix(&results, &planned, &profile.units);
         let timings = suite_timings(&results, campaign.started_at);
         let ports_found = ports_found(store, &results)?;
         let label = store
@@ -392,6 +438,8 @@ fn to_report_result(
         title: spec.map_or_else(|| result.check.clone(), |s| s.title.clone()),
         modal: spec.map_or(Modal::Should, |s| s.modal),
         standards: spec.map(|s| s.standards.clone()).unwrap_or_default(),
+        positive_control: spec.map(|s| s.positive_control.clone()).unwrap_or_default(),
+        proof: result.proof,
         suite: result.suite,
         check: result.check,
         unit: result.unit,
@@ -458,74 +506,98 @@ impl Summary {
     }
 }
 
-/// How bad a verdict is for conformance: the matrix shows the worst one.
-fn severity(verdict: Verdict) -> u8 {
-    match verdict {
-        Verdict::NotApplicable => 0,
-        Verdict::Pass => 1,
-        Verdict::Inconclusive => 2,
-        Verdict::Fail => 3,
-        Verdict::Error => 4,
-    }
-}
-
-fn worst(a: Verdict, b: Verdict) -> Verdict {
-    if severity(b) > severity(a) {
-        b
-    } else {
-        a
-    }
-}
-
 /// Label of results decided across units in the matrix.
 const ALL_UNITS: &str = "all units";
 
 /// The matrix rows, each with one cell per unit, and one for `all units` when a check
 /// decided across units, so that every row lines up under the same columns.
-fn conformance_matrix(results: &[ReportResult], units: &[SampleUnit]) -> Vec<ProvisionRow> {
+///
+/// Rows come from every check the campaign planned, so a check without a result (its
+/// suite not run to the end) still shows its provision, as `NOT_TESTED` where it was to
+/// be decided. A cell is the worst of its checks' verdicts, `NOT_TESTED` ranking worse
+/// than PASS: a provision is never shown met while a check under it was not run.
+fn conformance_matrix(
+    results: &[ReportResult],
+    planned: &[(&CheckSpec, Option<&str>)],
+    units: &[SampleUnit],
+) -> Vec<ProvisionRow> {
     let mut columns: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
-    if results.iter().any(|r| r.unit.is_none()) {
+    let across =
+        results.iter().any(|r| r.unit.is_none()) || planned.iter().any(|(_, unit)| unit.is_none());
+    if across {
         columns.push(ALL_UNITS);
     }
     let mut rows: BTreeMap<String, ProvisionRow> = BTreeMap::new();
-    for result in results {
-        for provision in &result.standards.en_303_645 {
+    let mut cell =
+        |provision: &str, spec: (&str, Modal, &[String]), unit: Option<&str>, value: MatrixCell| {
+            let (check, modal, test_units) = spec;
             let row = rows
-                .entry(provision.clone())
+                .entry(provision.to_owned())
                 .or_insert_with(|| ProvisionRow {
-                    provision: provision.clone(),
-                    modal: result.modal,
+                    provision: provision.to_owned(),
+                    modal,
                     ts_103_701: Vec::new(),
                     checks: Vec::new(),
                     verdicts: columns
                         .iter()
                         .map(|unit| UnitVerdict {
                             unit: (*unit).to_owned(),
-                            verdict: Verdict::NotApplicable,
+                            verdict: MatrixCell::NoCheck,
                         })
                         .collect(),
-                    overall: Verdict::NotApplicable,
+                    overall: MatrixCell::NoCheck,
                 });
-            if result.modal == Modal::Shall {
+            if modal == Modal::Shall {
                 row.modal = Modal::Shall;
             }
-            for unit_test in &result.standards.ts_103_701 {
-                if !row.ts_103_701.contains(unit_test) {
+            let own_prefix = format!("{provision}-");
+            for unit_test in test_units {
+                if unit_test.starts_with(&own_prefix) && !row.ts_103_701.contains(unit_test) {
                     row.ts_103_701.push(unit_test.clone());
                 }
             }
-            if !row.checks.contains(&result.check) {
-                row.checks.push(result.check.clone());
+            if !row.checks.iter().any(|known| known == check) {
+                row.checks.push(check.to_owned());
             }
-            let unit = result.unit.as_deref().unwrap_or(ALL_UNITS);
+            let unit = unit.unwrap_or(ALL_UNITS);
             match row.verdicts.iter_mut().find(|v| v.unit == unit) {
-                Some(cell) => cell.verdict = worst(cell.verdict, result.verdict),
+                Some(existing) => existing.verdict = existing.verdict.max(value),
                 None => row.verdicts.push(UnitVerdict {
                     unit: unit.to_owned(),
-                    verdict: result.verdict,
+                    verdict: value,
                 }),
             }
-            row.overall = worst(row.overall, result.verdict);
+            row.overall = row.overall.max(value);
+        };
+    for (spec, unit) in planned {
+        let decided = results
+            .iter()
+            .any(|r| r.check == spec.id && r.unit.as_deref() == *unit);
+        if decided {
+            continue;
+        }
+        for provision in &spec.standards.en_303_645 {
+            let key = (
+                spec.id.as_str(),
+                spec.modal,
+                spec.standards.ts_103_701.as_slice(),
+            );
+            cell(provision, key, *unit, MatrixCell::NotTested);
+        }
+    }
+    for result in results {
+        for provision in &result.standards.en_303_645 {
+            let key = (
+                result.check.as_str(),
+                result.modal,
+                result.standards.ts_103_701.as_slice(),
+            );
+            cell(
+                provision,
+                key,
+                result.unit.as_deref(),
+                result.verdict.into(),
+            );
         }
     }
     let mut rows: Vec<ProvisionRow> = rows.into_values().collect();
@@ -569,6 +641,10 @@ pub(crate) fn check_outcomes(results: &[ReportResult]) -> Vec<CheckOutcome> {
             verdict: r.verdict,
             modal: r.modal,
             en_303_645: r.standards.en_303_645.clone(),
+            proven: r
+                .proof
+                .as_deref()
+                .is_some_and(|proof| !proof.trim().is_empty()),
         })
         .collect()
 }
@@ -642,28 +718,47 @@ mod tests {
                 en_303_645: vec![provision.into()],
                 ..Standards::default()
             },
+            positive_control: String::new(),
+            proof: None,
             evidence: Vec::new(),
             effort: None,
             recorded_at: OffsetDateTime::UNIX_EPOCH,
         }
     }
 
-    #[test]
-    fn every_matrix_row_has_the_same_columns() {
-        let units: Vec<SampleUnit> = ["unit-1", "unit-2"]
+    fn units() -> Vec<SampleUnit> {
+        ["unit-1", "unit-2"]
             .iter()
             .map(|id| SampleUnit {
                 id: (*id).into(),
                 address: "127.0.0.1".parse().unwrap(),
                 hostname: None,
             })
-            .collect();
+            .collect()
+    }
+
+    fn spec(id: &str, en: &[&str], ts: &[&str]) -> CheckSpec {
+        CheckSpec {
+            id: id.into(),
+            title: id.into(),
+            modal: Modal::Shall,
+            scope: iotcert_suite::CheckScope::PerUnit,
+            description: String::new(),
+            remediation: String::new(),
+            positive_control: String::new(),
+            standards: iotcert_suite::check::standards(en, ts, &[], &[]),
+        }
+    }
+
+    #[test]
+    fn every_matrix_row_has_the_same_columns() {
+        let units = units();
         let results = [
             result("a.shared", None, "5.1-1", Verdict::Fail),
             result("a.each", Some("unit-1"), "5.1-1", Verdict::Pass),
             result("b.each", Some("unit-2"), "5.6-1", Verdict::Fail),
         ];
-        let rows = conformance_matrix(&results, &units);
+        let rows = conformance_matrix(&results, &[], &units);
         assert_eq!(rows.len(), 2);
         for row in &rows {
             let columns: Vec<&str> = row.verdicts.iter().map(|v| v.unit.as_str()).collect();
@@ -675,8 +770,54 @@ mod tests {
             );
         }
         let provision_5_6_1 = &rows[1];
-        assert_eq!(provision_5_6_1.verdicts[1].verdict, Verdict::Fail);
-        assert_eq!(provision_5_6_1.verdicts[2].verdict, Verdict::NotApplicable);
-        assert_eq!(provision_5_6_1.overall, Verdict::Fail);
+        assert_eq!(provision_5_6_1.verdicts[1].verdict, MatrixCell::Fail);
+        assert_eq!(provision_5_6_1.verdicts[2].verdict, MatrixCell::NoCheck);
+        assert_eq!(provision_5_6_1.overall, MatrixCell::Fail);
+    }
+
+    /// A provision is never shown met while one of its checks is INCONCLUSIVE or was
+    /// planned and never decided; the missing cell says NOT_TESTED, not NOT_APPLICABLE.
+    #[test]
+    fn a_provision_is_not_met_while_a_check_is_inconclusive_or_not_tested() {
+        let units = units();
+        let planned_spec = spec("c.never-ran", &["5.5-1"], &["5.5-1-2"]);
+        let planned = [
+            (&planned_spec, Some("unit-1")),
+            (&planned_spec, Some("unit-2")),
+        ];
+        let results = [
+            result("a.fine", Some("unit-1"), "5.5-1", Verdict::Pass),
+            result("a.fine", Some("unit-2"), "5.5-1", Verdict::Pass),
+            result("b.fine", Some("unit-1"), "5.6-1", Verdict::Pass),
+            result("b.unsure", Some("unit-2"), "5.6-1", Verdict::Inconclusive),
+            result("b.fine", Some("unit-2"), "5.6-1", Verdict::Pass),
+        ];
+        let rows = conformance_matrix(&results, &planned, &units);
+        let row = |provision: &str| rows.iter().find(|r| r.provision == provision).unwrap();
+        let tls = row("5.5-1");
+        assert_eq!(tls.verdicts[0].verdict, MatrixCell::NotTested);
+        assert_eq!(tls.overall, MatrixCell::NotTested);
+        assert!(tls.checks.contains(&"c.never-ran".to_owned()));
+        let ports = row("5.6-1");
+        assert_eq!(ports.verdicts[0].verdict, MatrixCell::Pass);
+        assert_eq!(ports.verdicts[1].verdict, MatrixCell::Inconclusive);
+        assert_eq!(ports.overall, MatrixCell::Inconclusive);
+    }
+
+    /// A check serving 5.3-2 and 5.9-2 with test unit 5.3-2-2 lists it under 5.3-2 only.
+    #[test]
+    fn the_ts_column_lists_only_the_provisions_own_test_units() {
+        let mut both = result("u.health", Some("unit-1"), "5.3-2", Verdict::Pass);
+        both.standards =
+            iotcert_suite::check::standards(&["5.3-2", "5.9-2"], &["5.3-2-2"], &[], &[]);
+        let rows = conformance_matrix(&[both], &[], &units());
+        let own = |provision: &str| {
+            rows.iter()
+                .find(|r| r.provision == provision)
+                .map(|r| r.ts_103_701.clone())
+                .unwrap()
+        };
+        assert_eq!(own("5.3-2"), ["5.3-2-2"]);
+        assert!(own("5.9-2").is_empty());
     }
 }

@@ -31,6 +31,8 @@ pub enum StoreError {
     NoSuchCampaign(String),
     #[error("no label with id {0:?}")]
     NoSuchLabel(String),
+    #[error("no {0}")]
+    NotFound(String),
 }
 
 /// The open database of one data directory.
@@ -185,6 +187,24 @@ impl Store {
             .evidence
             .get(sha256.as_bytes())?
             .map(|bytes| bytes.to_vec()))
+    }
+
+    /// The bytes of an evidence item that a result of `campaign` refers to; an item of
+    /// another campaign (or none) is refused, so a campaign's export holds only its own.
+    pub fn campaign_evidence(&self, campaign: &str, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let sha256 = sha256.to_ascii_lowercase();
+        let referenced = self
+            .results(campaign)?
+            .iter()
+            .any(|result| result.evidence.iter().any(|item| item.sha256 == sha256));
+        if !referenced {
+            return Err(StoreError::NotFound(format!(
+                "evidence {sha256} in campaign {campaign}"
+            )));
+        }
+        self.evidence(&sha256)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("evidence {sha256} is referenced but missing"))
+        })
     }
 }
 
