@@ -114,8 +114,15 @@ async fn run(
     let started = Instant::now();
     let report = guess(&ctx, &target, &candidates, concurrency).await;
     let seconds = started.elapsed().as_secs_f64();
-    let measurement = bruteforce::measure(&ctx, &target, username, None, 20, concurrency).await;
-    let judgement = bruteforce::judge(&measurement);
+    // The password found on this very service is its right one (the measurement's control).
+    let right = report
+        .accepted
+        .iter()
+        .find(|f| f.entry.login.username.as_deref() == Some(username))
+        .map(|f| f.entry.login.password.clone());
+    let measurement =
+        bruteforce::measure(&ctx, &target, username, right.as_deref(), 20, concurrency).await;
+    let judgement = bruteforce::judge(&measurement, &bruteforce::Earlier::default());
     let mut answers: Vec<u64> = report.tried.iter().map(|t| t.elapsed_ms).collect();
     answers.sort_unstable();
     let summary = serde_json::json!({

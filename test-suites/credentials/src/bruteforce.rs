@@ -2,9 +2,18 @@
 //!
 //! EN 303 645 5.1-5 accepts any mechanism that makes guessing impracticable: a delay
 //! per failure, a lockout, or a rate limit. The measurement sends wrong passwords for
-//! one account (a few at a time, under the pacer), keeps every answer's duration, then
-//! tries the right password when it is known: refused after the wrong ones means the
-//! account was locked even if the device said nothing.
+//! one account (a few at a time, under the pacer) and keeps every answer's duration;
+//! when the right password of this very interface is known it is tried before (the
+//! positive control: the service judges logins, and how fast it answers a good one) and
+//! after (refused after the wrong ones means the account locked even if the device said
+//! nothing).
+//!
+//! A limit counts only once the service was seen judging logins: at least
+//! [`JUDGED_BEFORE_LIMIT`] wrong passwords answered as refused before it, in the
+//! measurement or, for an explicit lock that outlasted the suite's guessing, during the
+//! guessing of the same unit. A connection refused from the first attempt is a service
+//! that is not there, never a rate limit; a uniform delay counts only against a right
+//! password answered quickly, or as a slow-down that grows with the failures.
 
 use crate::probe::{self, random_token, Login, Outcome, Target};
 use crate::window;
@@ -12,9 +21,36 @@ use iotcert_suite::{Evidence, RunContext, Verdict};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+/// Wrong passwords answered as refused before a limit (HTTP 429, a lock, connections
+/// refused) counts as the device's doing.
+pub const JUDGED_BEFORE_LIMIT: usize = 3;
+
 /// A failure answered in at least this long (median) is a deliberate delay: at most
 /// four guesses a second per connection.
 pub const DELAY_THRESHOLD: Duration = Duration::from_millis(250);
+
+/// The first limit the device put on the guessing, in the order answers came.
+#[derive(Debug, Serialize)]
+pub struct Limit {
+    /// Wrong passwords answered as refused before it.
+    pub after_refused: usize,
+    pub reason: String,
+    /// An explicit sign (429, a lockout notice, a hang-up during authentication) rather
+    /// than connections refused.
+    pub explicit: bool,
+}
+
+/// What the suite saw of the unit before the measurement, from its guessing.
+#[derive(Debug, Default, Serialize)]
+pub struct Earlier {
+    /// How the measured interface was seen judging logins before any guessing.
+    pub judged: Option<String>,
+    /// Wrong passwords the unit answered as refused during the guessing before it first
+    /// refused to judge one.
+    pub refused_before_limit: usize,
+    /// What the unit said when it first refused to judge a login during the guessing.
+    pub limit: Option<String>,
+}
 
 /// What the measurement saw.
 #[derive(Debug, Serialize)]
@@ -31,19 +67,33 @@ pub struct Measurement {
     pub median_ms: u64,
     pub first_median_ms: u64,
     pub last_median_ms: u64,
-    /// The right password, tried after the wrong ones, was refused.
+    /// The right password of this interface, tried before the wrong ones: how it was
+    /// answered and in how many milliseconds.
+    pub right_password_before: Option<(String, u64)>,
+    /// The right password, tried after the wrong ones (only when it opened the service
+    /// before them), was refused.
     pub right_password_refused_after: Option<bool>,
-    pub throttle: Option<String>,
+    pub limit: Option<Limit>,
     /// The most connections the device held at once, when it turned others away.
     pub connection_limit: Option<usize>,
     /// Attempts the device turned away before its greeting (each sent again).
     pub turned_away: usize,
 }
 
-/// The verdict and its reasons.
+impl Measurement {
+    fn right_opened_before(&self) -> Option<u64> {
+        match &self.right_password_before {
+            Some((word, ms)) if word == Outcome::Accepted.word() => Some(*ms),
+            _ => None,
+        }
+    }
+}
+
+/// The verdict, its reasons, and for a PASS the positive control observed.
 pub struct Judgement {
     pub verdict: Verdict,
     pub summary: String,
+    pub proof: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 
@@ -52,8 +102,8 @@ fn median(values: &mut [u64]) -> u64 {
     values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
-/// Send `count` wrong passwords for `username`, `concurrency` at a time, then the
-/// right one when known.
+/// Send `count` wrong passwords for `username`, `concurrency` at a time, with the right
+/// password of this interface before and after them when it is known.
 pub async fn measure(
     ctx: &RunContext,
     target: &Target,
@@ -62,6 +112,16 @@ pub async fn measure(
     count: usize,
     concurrency: usize,
 ) -> Measurement {
+    let right_password_before = match right_password {
+        Some(password) if !ctx.should_stop() => {
+            let attempt = probe::attempt(ctx, target, &Login::new(username, password)).await;
+            Some((
+                attempt.outcome.word().to_owned(),
+                attempt.answer_time().as_millis() as u64,
+            ))
+        }
+        _ => None,
+    };
     let started = Instant::now();
     let finished = window::run((0..count).collect(), concurrency, |_| async {
         if ctx.should_stop() {
@@ -80,8 +140,11 @@ pub async fn measure(
         })
         .collect();
     let wall = started.elapsed();
+    let opened_before = right_password_before
+        .as_ref()
+        .is_some_and(|(word, _)| word == Outcome::Accepted.word());
     let right_password_refused_after = match right_password {
-        Some(password) if !ctx.should_stop() => {
+        Some(password) if opened_before && !ctx.should_stop() => {
             let attempt = probe::attempt(ctx, target, &Login::new(username, password)).await;
             match attempt.outcome {
                 Outcome::Accepted => Some(false),
@@ -91,16 +154,30 @@ pub async fn measure(
         }
         _ => None,
     };
-    let throttle = attempts
-        .iter()
-        .enumerate()
-        .find_map(|(index, (outcome, _))| match outcome {
-            Outcome::Throttled(reason) => Some(format!("after {index} wrong passwords: {reason}")),
-            Outcome::Unreachable(reason) if index > 0 => Some(format!(
-                "after {index} wrong passwords the device refused connections: {reason}"
-            )),
-            _ => None,
-        });
+    let mut refused = 0usize;
+    let mut limit = None;
+    for (outcome, _) in &attempts {
+        match outcome {
+            Outcome::Refused => refused += 1,
+            Outcome::Throttled(reason) => {
+                limit = Some(Limit {
+                    after_refused: refused,
+                    reason: reason.clone(),
+                    explicit: true,
+                });
+                break;
+            }
+            Outcome::Unreachable(reason) => {
+                limit = Some(Limit {
+                    after_refused: refused,
+                    reason: format!("the device refused connections: {reason}"),
+                    explicit: false,
+                });
+                break;
+            }
+            _ => {}
+        }
+    }
     // Only answers the device gave count as its timing: a timeout is no delay of its own.
     let mut all: Vec<u64> = attempts
         .iter()
@@ -125,19 +202,29 @@ pub async fn measure(
         median_ms: median(&mut all),
         first_median_ms: median(&mut first),
         last_median_ms: median(&mut last),
+        right_password_before,
         right_password_refused_after,
-        throttle,
+        limit,
         connection_limit: finished.connection_limit,
         turned_away: finished.turned_away,
     }
 }
 
-/// Decide 5.1-5 from a measurement.
-pub fn judge(measurement: &Measurement) -> Judgement {
+/// Decide 5.1-5 from a measurement and what the suite saw of the unit before it.
+pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
+    #[derive(Serialize)]
+    struct Record<'a> {
+        measurement: &'a Measurement,
+        before_the_measurement: &'a Earlier,
+    }
     let evidence = vec![Evidence::json(
         format!("brute-force timings {}", measurement.target),
-        measurement,
+        &Record {
+            measurement,
+            before_the_measurement: earlier,
+        },
     )];
+    let target = &measurement.target;
     let sent = measurement.attempts_sent;
     let rate = match measurement.connection_limit {
         Some(limit) => format!(
@@ -146,46 +233,90 @@ pub fn judge(measurement: &Measurement) -> Judgement {
         ),
         None => format!("{:.1} attempts/s", measurement.attempts_per_second),
     };
-    let undecided = measurement
+    let judged = measurement
         .answers
         .iter()
-        .filter(|(word, _)| ["undecided", "unreachable", "turned away"].contains(&word.as_str()))
+        .filter(|(word, _)| word == Outcome::Refused.word())
         .count();
-    let (verdict, summary) = if let Some(throttle) = &measurement.throttle {
+    let not_judged = sent - judged;
+    let (verdict, summary, proof) = if let Some(limit) = &measurement.limit {
+        let reason = &limit.reason;
+        let after = limit.after_refused;
+        let earlier_lock = earlier
+            .limit
+            .as_ref()
+            .filter(|_| limit.explicit && earlier.refused_before_limit >= JUDGED_BEFORE_LIMIT);
+        if after >= JUDGED_BEFORE_LIMIT {
+            (
+                Verdict::Pass,
+                format!("The device throttles guessing on {target}: after {after} wrong passwords answered as refused, {reason} ({rate})."),
+                Some(format!("{target} answered {after} wrong passwords as refused, then {reason}")),
+            )
+        } else if let (Some(lock), Some(seen)) = (earlier_lock, &earlier.judged) {
+            (
+                Verdict::Pass,
+                format!("The device locks logins on {target}: after {} wrong passwords refused during the suite's guessing it said \"{lock}\", and the {sent} wrong passwords of the measurement met {reason}.", earlier.refused_before_limit),
+                Some(format!("before any guessing {seen}; {} wrong passwords were then refused before the unit said \"{lock}\", and it still refused to judge: {reason}", earlier.refused_before_limit)),
+            )
+        } else {
+            (
+                Verdict::Inconclusive,
+                format!("On {target}, {reason} after only {after} wrong passwords answered as refused: a limit so early cannot be told from a service that does not judge logins (at least {JUDGED_BEFORE_LIMIT} judged first are needed)."),
+                None,
+            )
+        }
+    } else if let (Some(ms), Some(true)) = (
+        measurement.right_opened_before(),
+        measurement.right_password_refused_after,
+    ) {
         (
             Verdict::Pass,
-            format!(
-                "The device throttles guessing on {}: {throttle} ({rate}).",
-                measurement.target
-            ),
+            format!("After {sent} wrong passwords the right one was refused on {target}: the account locks."),
+            Some(format!("the right password opened {target} (in {ms} ms) before {sent} wrong ones and was refused after them")),
         )
-    } else if measurement.right_password_refused_after == Some(true) {
-        (
-            Verdict::Pass,
-            format!(
-                "After {sent} wrong passwords the right one was refused on {}: the account locks.",
-                measurement.target
-            ),
-        )
-    } else if sent == 0 || undecided * 2 > sent {
+    } else if sent == 0 || not_judged * 2 > sent {
         (
             Verdict::Inconclusive,
-            format!(
-                "Only {} of {sent} attempts on {} were judged by the device; no measurement.",
-                sent - undecided,
-                measurement.target
-            ),
+            format!("Only {judged} of {sent} attempts on {target} were judged by the device; no measurement."),
+            None,
         )
     } else if measurement.median_ms >= DELAY_THRESHOLD.as_millis() as u64 {
-        (Verdict::Pass, format!("Every failure on {} is delayed (median {} ms over {sent} wrong passwords, {rate}).", measurement.target, measurement.median_ms))
-    } else if measurement.last_median_ms >= 2 * measurement.first_median_ms + 100 {
-        (Verdict::Pass, format!("Failures on {} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.target, measurement.first_median_ms, measurement.last_median_ms))
+        let median_ms = measurement.median_ms;
+        match measurement.right_opened_before() {
+            _ if not_judged > 0 => (
+                Verdict::Inconclusive,
+                format!("Failures on {target} took {median_ms} ms (median), but {not_judged} of {sent} wrong passwords were not judged: no measurement."),
+                None,
+            ),
+            Some(right_ms) if right_ms < DELAY_THRESHOLD.as_millis() as u64 => (
+                Verdict::Pass,
+                format!("Every failure on {target} is delayed (median {median_ms} ms over {sent} wrong passwords, {rate}); the right password was answered in {right_ms} ms."),
+                Some(format!("the right password was answered on {target} in {right_ms} ms, each of {sent} wrong ones in {median_ms} ms (median)")),
+            ),
+            _ => (
+                Verdict::Inconclusive,
+                format!("Failures on {target} took {median_ms} ms (median over {sent} wrong passwords), but no right password of this interface was answered quickly before them: a delay for failures cannot be told from a slow service."),
+                None,
+            ),
+        }
+    } else if not_judged == 0 && measurement.last_median_ms >= 2 * measurement.first_median_ms + 100
+    {
+        (
+            Verdict::Pass,
+            format!("Failures on {target} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.first_median_ms, measurement.last_median_ms),
+            Some(format!("every one of {sent} wrong passwords was judged on {target}; the first were answered in {} ms (median), the last in {} ms", measurement.first_median_ms, measurement.last_median_ms)),
+        )
     } else {
-        (Verdict::Fail, format!("{sent} wrong passwords on {} were all answered promptly (median {} ms, {rate}) with no delay, lockout or rate limit{}.", measurement.target, measurement.median_ms, match measurement.right_password_refused_after { Some(false) => "; the right password was still accepted afterwards", _ => "" }))
+        (
+            Verdict::Fail,
+            format!("{judged} wrong passwords on {target} were answered promptly (median {} ms, {rate}) with no delay, lockout or rate limit{}.", measurement.median_ms, match measurement.right_password_refused_after { Some(false) => "; the right password was still accepted afterwards", _ => "" }),
+            None,
+        )
     };
     Judgement {
         verdict,
         summary,
+        proof,
         evidence,
     }
 }

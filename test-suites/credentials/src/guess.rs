@@ -2,14 +2,14 @@
 //!
 //! Attempts run a few at a time (the profile's concurrency, and always under the
 //! device's pacer through [`RunContext::connect_tcp`]); the first success for an account
-//! ends the guessing for that account, abandoning its attempts still in flight (a
+//! (a username; for SNMP each community) ends the guessing for that account, abandoning its attempts still in flight (a
 //! throttling device would otherwise keep us waiting on answers that no longer matter); a lockout or rate-limit answer ends it for the
 //! service (pressing on would only keep the device locked); refused connections make it
 //! back off exponentially and, if they persist, stop; connections the device closes
 //! before its greeting are tried again with fewer in flight ([`window`]).
 
 use crate::database::Entry;
-use crate::probe::{self, Identity, Login, Outcome, Target};
+use crate::probe::{self, Identity, Login, Outcome, Protocol, Target};
 use crate::window;
 use iotcert_suite::{Evidence, RunContext};
 use serde::Serialize;
@@ -27,6 +27,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug, Serialize)]
 pub struct Tried {
     pub login: String,
+    /// The credential itself, for comparing units.
+    #[serde(skip)]
+    pub credential: Login,
     pub source: String,
     #[serde(flatten)]
     pub outcome: Outcome,
@@ -80,6 +83,18 @@ impl GuessReport {
     }
 }
 
+/// What guessing stops at the first success for: a username, or for SNMP each
+/// community (a community is its own account; stopping at the first would make which
+/// one is reported depend on which answer came first).
+type Account = (Option<String>, Option<String>);
+
+fn account_of(protocol: Protocol, login: &Login) -> Account {
+    match protocol {
+        Protocol::Snmp => (None, Some(login.password.clone())),
+        _ => (login.username.clone(), None),
+    }
+}
+
 /// Shared state of one guessing run.
 #[derive(Default)]
 struct Progress {
@@ -100,13 +115,13 @@ pub async fn guess(
     let progress = Mutex::new(Progress::default());
     let lock = || progress.lock().unwrap_or_else(|p| p.into_inner());
     // Accounts found so far; attempts still in flight for one of them are abandoned.
-    let (found_sender, found) = tokio::sync::watch::channel(BTreeSet::<Option<String>>::new());
+    let (found_sender, found) = tokio::sync::watch::channel(BTreeSet::<Account>::new());
     let found_sender = &found_sender;
     let finished = window::run(candidates.iter().collect(), concurrency, |entry: &&Entry| {
         let entry = *entry;
         let mut found = found.clone();
         async move {
-            let account = &entry.login.username;
+            let account = &account_of(target.protocol, &entry.login);
             if found.borrow().contains(account) {
                 return None;
             }
@@ -174,6 +189,7 @@ pub async fn guess(
         }
         report.tried.push(Tried {
             login: entry.login.display(),
+            credential: entry.login.clone(),
             source: format!("{} {} ({})", entry.vendor, entry.product, entry.source),
             outcome: attempt.outcome.clone(),
             elapsed_ms: attempt.elapsed.as_millis() as u64,

@@ -55,19 +55,6 @@ pub(crate) struct SessionComparison {
     compared: BTreeSet<(String, u16)>,
 }
 
-/// `word: detail` of an outcome for a summary.
-fn describe(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Throttled(why)
-        | Outcome::Undecided(why)
-        | Outcome::Unreachable(why)
-        | Outcome::TurnedAway(why) => {
-            format!("{}: {why}", outcome.word())
-        }
-        Outcome::Accepted | Outcome::Refused => outcome.word().to_owned(),
-    }
-}
-
 impl SessionComparison {
     /// Replay each session (the first per unit and service) on every other unit's
     /// service of the same port.
@@ -95,7 +82,7 @@ impl SessionComparison {
                     "the session cookie of {} did not open {page} on {} itself ({}), so it proves nothing on another unit",
                     opened.unit,
                     opened.target.label(),
-                    describe(&own)
+                    own.describe()
                 ));
                 continue;
             }
@@ -129,7 +116,7 @@ impl SessionComparison {
                         "the session cookie of {} on {}: {}",
                         opened.unit,
                         target.label(),
-                        describe(undecided)
+                        undecided.describe()
                     )),
                 }
                 self.replays.push(Replay {

@@ -7,11 +7,11 @@ use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 use crate::database::{self, Entry};
 use crate::guess::{ad_hoc, guess, GuessReport};
-use crate::probe::{self, ssh, Identity, Login, Outcome, Protocol, Target};
+use crate::probe::{self, random_token, ssh, Identity, Login, Outcome, Protocol, Target};
 use crate::sessions::{OpenedSession, SessionComparison};
-use iotcert_suite::profile::{Authentication, Transport};
+use iotcert_suite::profile::{Authentication, Transport, UnitCredential};
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Evidence, Profile, RunContext, SampleUnit, Suite,
+    Applicability, CheckResult, CheckSpec, Evidence, Profile, Proof, RunContext, SampleUnit, Suite,
     SuiteDescriptor, SuiteError, Transcript, Verdict,
 };
 use serde::Serialize;
@@ -34,24 +34,37 @@ impl CredentialsSuite {
     }
 }
 
-/// The login services a profile declares, as (port, protocol, tls, service name).
-pub fn login_interfaces(profile: &Profile) -> Vec<(u16, Protocol, bool, String)> {
+/// A login interface the profile declares, whatever authentication it claims: a key-only
+/// claim is tested too (a key-only SSH server does not offer the password method, which
+/// the probe observes), never taken on trust.
+#[derive(Clone, Debug)]
+pub(crate) struct LoginInterface {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub tls: bool,
+    /// The service name as declared (`https`, `ssh`...).
+    pub service: String,
+    pub authentication: Authentication,
+}
+
+/// The declared interfaces whose service has a login this suite speaks.
+pub(crate) fn login_interfaces(profile: &Profile) -> Vec<LoginInterface> {
     profile
         .interfaces
         .iter()
-        .filter(|i| {
-            !matches!(
-                i.authentication,
-                Authentication::Key | Authentication::Certificate | Authentication::Token
-            )
-        })
         .filter_map(|i| {
             let (protocol, tls) = probe::Protocol::from_service(&i.service)?;
             let transport_ok = match protocol {
                 Protocol::Snmp => i.transport == Transport::Udp,
                 _ => i.transport == Transport::Tcp,
             };
-            transport_ok.then(|| (i.port, protocol, tls || i.tls, i.service.clone()))
+            transport_ok.then(|| LoginInterface {
+                port: i.port,
+                protocol,
+                tls: tls || i.tls,
+                service: i.service.clone(),
+                authentication: i.authentication,
+            })
         })
         .collect()
 }
@@ -116,29 +129,45 @@ impl Suite for CredentialsSuite {
 /// What guessing on one unit found, kept for the comparison across units.
 #[derive(Default)]
 struct UnitOutcome {
-    /// (protocol, login) accepted by the unit.
-    accepted: BTreeSet<(Protocol, Login)>,
+    /// (port, login) the unit accepted during guessing, with the service's label.
+    accepted: BTreeMap<(u16, Login), String>,
+    /// (port, login) tried during guessing, and how each was answered.
+    tried: BTreeMap<(u16, Login), Outcome>,
     /// SSH host key fingerprints, per port.
     host_keys: BTreeMap<u16, String>,
     /// Web sessions opened by credentials found by guessing.
     sessions: Vec<OpenedSession>,
+    /// Ports where a declared credential opened the interface and a random one was
+    /// refused: a refusal there is a judgement.
+    proven: BTreeSet<u16>,
+    /// Ports that judged a random password (refused or accepted it): password logins.
+    password_logins: BTreeSet<u16>,
+}
+
+/// A unit's service, the interface behind it and the target the probes use.
+pub(crate) fn target_for(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    interface: &LoginInterface,
+) -> Target {
+    let options = &ctx.profile.credentials;
+    Target {
+        unit: unit.clone(),
+        port: interface.port,
+        protocol: interface.protocol,
+        tls: interface.tls,
+        path: match interface.protocol {
+            Protocol::Rtsp => options.rtsp_path.clone(),
+            _ => options.http_path.clone(),
+        },
+        attempt_timeout: Duration::from_millis(options.attempt_timeout_ms.max(1000)),
+    }
 }
 
 pub(crate) fn targets(ctx: &RunContext, unit: &SampleUnit) -> Vec<Target> {
-    let options = &ctx.profile.credentials;
     login_interfaces(&ctx.profile)
-        .into_iter()
-        .map(|(port, protocol, tls, _)| Target {
-            unit: unit.clone(),
-            port,
-            protocol,
-            tls,
-            path: match protocol {
-                Protocol::Rtsp => options.rtsp_path.clone(),
-                _ => options.http_path.clone(),
-            },
-            attempt_timeout: Duration::from_millis(options.attempt_timeout_ms.max(1000)),
-        })
+        .iter()
+        .map(|interface| target_for(ctx, unit, interface))
         .collect()
 }
 
@@ -165,10 +194,158 @@ fn declared_defaults(ctx: &RunContext, protocol: Protocol) -> Vec<Entry> {
         .collect()
 }
 
+/// Whether a credential declared for `credential.service` is meant for `interface`: the
+/// interfaces declared under that service name, or, when no interface carries the
+/// name, those of its protocol and TLS flag. A credential is known right only on the
+/// interfaces it is declared for, never on another port of the unit.
+fn declared_for_interface(
+    interfaces: &[LoginInterface],
+    credential: &UnitCredential,
+    interface: &LoginInterface,
+) -> bool {
+    let named = interfaces
+        .iter()
+        .any(|i| i.service.eq_ignore_ascii_case(&credential.service));
+    if named {
+        interface.service.eq_ignore_ascii_case(&credential.service)
+    } else {
+        Protocol::from_service(&credential.service) == Some((interface.protocol, interface.tls))
+    }
+}
+
+/// The credentials declared for `unit` on `interface`.
+fn declared_credentials(ctx: &RunContext, unit: &str, interface: &LoginInterface) -> Vec<Login> {
+    let interfaces = login_interfaces(&ctx.profile);
+    ctx.profile
+        .credentials
+        .unit_credentials
+        .iter()
+        .filter(|c| c.unit == unit && declared_for_interface(&interfaces, c, interface))
+        .map(|c| Login::new(&c.username, &c.password))
+        .collect()
+}
+
+/// The positive control of one interface, observed before any guessing: a random
+/// username and password (never right), then the credentials declared for it.
+struct Control {
+    random: Login,
+    random_outcome: Outcome,
+    /// The exchange of the random login, kept when it opened the interface.
+    random_transcript: Option<Evidence>,
+    declared: Vec<(Login, Outcome)>,
+    host_key: Option<String>,
+}
+
+/// What the control says about an interface.
+#[derive(Clone, Debug)]
+enum Standing {
+    /// A random username and password opened it: it lets anyone in.
+    AcceptsAnything,
+    /// It answered and offers no password login, as observed.
+    NoPasswordLogin(String),
+    /// It could not be driven (no answer, garbage, a handshake the probe cannot do).
+    NotDriven(String),
+    /// It refused a random password, but no credential known to be right opened it, so
+    /// a refusal there cannot be told from a service that refuses everything.
+    CannotTell(String),
+    /// A declared credential opened it and a random one was refused (the proof).
+    Proven { by: String, proof: String },
+}
+
+impl Standing {
+    /// What the evidence table shows (never the declared password).
+    fn summary(&self) -> String {
+        match self {
+            Standing::AcceptsAnything => {
+                "a random username and password opened it: it lets anyone in".to_owned()
+            }
+            Standing::NoPasswordLogin(why) => format!("no password login: {why}"),
+            Standing::NotDriven(why) => format!("not driven: {why}"),
+            Standing::CannotTell(why) => format!("cannot tell a good login: {why}"),
+            Standing::Proven { proof, .. } => proof.clone(),
+        }
+    }
+}
+
+impl Control {
+    fn standing(&self) -> Standing {
+        match &self.random_outcome {
+            Outcome::Accepted => Standing::AcceptsAnything,
+            Outcome::NoPasswordLogin(why) => Standing::NoPasswordLogin(why.clone()),
+            Outcome::Refused => {
+                if let Some((login, _)) =
+                    self.declared.iter().find(|(_, o)| *o == Outcome::Accepted)
+                {
+                    let user = login.username.as_deref().unwrap_or("(anonymous)");
+                    return Standing::Proven {
+                        by: login.password.clone(),
+                        proof: format!(
+                            "the credential declared for it ({user}) opened it and a random password was refused"
+                        ),
+                    };
+                }
+                Standing::CannotTell(match self.declared.first() {
+                    None => "no credential of this unit is declared for it ([credentials] unit_credentials), so nothing shows that the probe would see a good login there".to_owned(),
+                    Some((_, outcome)) => format!(
+                        "the credential declared for it was not accepted ({}), so nothing shows that the probe would see a good login there",
+                        outcome.describe()
+                    ),
+                })
+            }
+            other => Standing::NotDriven(other.detail()),
+        }
+    }
+
+    /// Whether the interface judged a random password (a password login answers there).
+    fn judged_a_password(&self) -> bool {
+        self.random_outcome.is_judged()
+    }
+}
+
+/// The declared credentials go first: a device that counts failures towards a lockout
+/// and forgets them on a success (most do) is then not locked by the comparison's
+/// cross-unit attempts before its own control.
+async fn control(ctx: &RunContext, target: &Target, declared: Vec<Login>) -> Control {
+    let mut host_key = None;
+    let mut keep_key = |identity: &Option<Identity>| {
+        if let (None, Some(Identity::HostKey(key))) = (&host_key, identity) {
+            host_key = Some(key.clone());
+        }
+    };
+    let mut tried = Vec::new();
+    for login in declared {
+        let attempt = probe::attempt(ctx, target, &login).await;
+        keep_key(&attempt.identity);
+        tried.push((login, attempt.outcome));
+    }
+    let random = Login::new(
+        &format!("iotcert-{}", random_token(4)),
+        &format!("iotcert-{}", random_token(8)),
+    );
+    let attempt = probe::attempt(ctx, target, &random).await;
+    keep_key(&attempt.identity);
+    let random_outcome = attempt.outcome;
+    let random_transcript = (random_outcome == Outcome::Accepted).then(|| {
+        attempt.transcript.into_evidence(format!(
+            "{} login with a random username and password {}",
+            target.label(),
+            random.display()
+        ))
+    });
+    Control {
+        random,
+        random_outcome,
+        random_transcript,
+        declared: tried,
+        host_key,
+    }
+}
+
 /// One row of the per-service summary table.
 #[derive(Serialize)]
 struct ServiceRow {
     target: String,
+    control: String,
     tried: usize,
     decided: usize,
     accepted: Vec<String>,
@@ -176,18 +353,111 @@ struct ServiceRow {
     stopped: Option<String>,
 }
 
-fn row(target: &Target, report: &GuessReport) -> ServiceRow {
+/// One login interface of a unit as a guessing check sees it.
+struct Guessed<'a> {
+    interface: &'a LoginInterface,
+    target: &'a Target,
+    control: &'a Control,
+    /// The guessing, when the control left something to guess.
+    report: Option<GuessReport>,
+}
+
+fn row(entry: &Guessed) -> ServiceRow {
+    let report = entry.report.as_ref();
     ServiceRow {
-        target: target.label(),
-        tried: report.tried.len(),
-        decided: report.decided(),
+        target: entry.target.label(),
+        control: entry.control.standing().summary(),
+        tried: report.map_or(0, |r| r.tried.len()),
+        decided: report.map_or(0, GuessReport::decided),
         accepted: report
-            .accepted
-            .iter()
-            .map(|f| f.entry.login.display())
-            .collect(),
-        untried: report.untried,
-        stopped: report.stopped.clone(),
+            .map(|r| r.accepted.iter().map(|f| f.entry.login.display()).collect())
+            .unwrap_or_default(),
+        untried: report.map_or(0, |r| r.untried),
+        stopped: report.and_then(|r| r.stopped.clone()),
+    }
+}
+
+/// How a guessing check judges one interface.
+enum Judged {
+    Findings(Vec<String>),
+    Proven(String),
+    /// No password login there, as declared and observed.
+    Excluded(String),
+    Inconclusive(String),
+}
+
+fn judge_interface(entry: &Guessed) -> Judged {
+    let label = entry.target.label();
+    if let Some(report) = &entry.report {
+        if !report.accepted.is_empty() {
+            return Judged::Findings(
+                report
+                    .accepted
+                    .iter()
+                    .map(|f| format!("{} on {label}", f.entry.login.display()))
+                    .collect(),
+            );
+        }
+    }
+    match entry.control.standing() {
+        Standing::AcceptsAnything => Judged::Findings(vec![format!(
+            "{} on {label} (a random username and password: it lets anyone in)",
+            entry.control.random.display()
+        )]),
+        Standing::NoPasswordLogin(why) if entry.interface.protocol == Protocol::Ssh => {
+            Judged::Proven(format!("{label}: {why}"))
+        }
+        Standing::NoPasswordLogin(why)
+            if entry.interface.authentication == Authentication::Password =>
+        {
+            Judged::Inconclusive(format!(
+                "{label} is declared with a password login, but {why} (set [credentials] http_path to its login page)"
+            ))
+        }
+        Standing::NoPasswordLogin(why) => Judged::Excluded(format!(
+            "{label}: {why} (declared authentication: {:?})",
+            entry.interface.authentication
+        )),
+        Standing::NotDriven(why) => Judged::Inconclusive(format!("{label}: {why}")),
+        Standing::CannotTell(why) => {
+            let refused = entry.report.as_ref().map_or(0, GuessReport::decided);
+            Judged::Inconclusive(format!("{label}: {refused} candidates were refused, but {why}"))
+        }
+        Standing::Proven { proof, .. } => {
+            let Some(report) = &entry.report else {
+                return Judged::Inconclusive(format!("{label}: nothing was tried"));
+            };
+            let not_judged: Vec<&crate::guess::Tried> = report
+                .tried
+                .iter()
+                .filter(|t| !t.outcome.is_judged() && !matches!(t.outcome, Outcome::Throttled(_)))
+                .collect();
+            if let Some(first) = not_judged.first() {
+                return Judged::Inconclusive(format!(
+                    "{label}: {} of {} attempts were not judged ({}: {})",
+                    not_judged.len(),
+                    report.tried.len(),
+                    first.login,
+                    first.outcome.detail()
+                ));
+            }
+            let decided = report.decided();
+            match (report.throttled(), &report.stopped) {
+                (Some(lock), _) => Judged::Proven(format!(
+                    "{label}: {proof}; {decided} candidates were refused, then the device locked logins (\"{lock}\"; {} candidates not tried, as for an attacker)",
+                    report.untried
+                )),
+                (None, Some(stopped)) => Judged::Inconclusive(format!(
+                    "{label}: guessing stopped after {decided} refusals: {stopped}"
+                )),
+                (None, None) if report.tried.is_empty() => {
+                    Judged::Inconclusive(format!("{label}: no candidate was tried"))
+                }
+                (None, None) => {
+                    Judged::Proven(format!("{label}: {proof}; all {decided} candidates were refused"))
+                }
+            }
+        }
     }
 }
 
@@ -196,7 +466,11 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
     let options = &ctx.profile.credentials;
     let concurrency =
         (options.concurrency.max(1) as usize).min(ctx.pacer(unit).max_connections() as usize);
-    let targets = targets(ctx, unit);
+    let interfaces = login_interfaces(&ctx.profile);
+    let targets: Vec<Target> = interfaces
+        .iter()
+        .map(|interface| target_for(ctx, unit, interface))
+        .collect();
     let wants = |check: &str| ctx.is_pending(check, Some(&unit.id));
     for check in checks::ALL.iter().filter(|c| **c != SHARED_ACROSS_UNITS) {
         if wants(check) {
@@ -219,9 +493,42 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
         return outcome;
     }
 
+    // The positive control of every interface, before any guessing can lock the unit.
+    let mut controls = Vec::new();
+    for (interface, target) in interfaces.iter().zip(&targets) {
+        ctx.progress(0, 0, format!("{}: control logins", target.label()))
+            .await;
+        let control = control(ctx, target, declared_credentials(ctx, &unit.id, interface)).await;
+        if let Some(key) = &control.host_key {
+            outcome
+                .host_keys
+                .entry(target.port)
+                .or_insert_with(|| key.clone());
+        }
+        if control.judged_a_password() {
+            outcome.password_logins.insert(target.port);
+        }
+        if matches!(control.standing(), Standing::Proven { .. }) {
+            outcome.proven.insert(target.port);
+        }
+        controls.push(control);
+    }
+    // Guessing only where a password is judged and the interface does not already let
+    // anyone in.
+    let guessable = |control: &Control| {
+        matches!(
+            control.standing(),
+            Standing::Proven { .. } | Standing::CannotTell(_)
+        )
+    };
+
     // Default and well-known credentials.
     let mut default_reports = Vec::new();
-    for target in &targets {
+    for (target, control) in targets.iter().zip(&controls) {
+        if !guessable(control) {
+            default_reports.push(None);
+            continue;
+        }
         let mut candidates: Vec<Entry> = database::candidates(
             target.protocol,
             &declared_defaults(ctx, target.protocol),
@@ -243,70 +550,67 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
         .await;
         let report = guess(ctx, target, &candidates, concurrency).await;
         record(&mut outcome, target, &report);
-        default_reports.push((target.clone(), report));
-    }
-    if wants(DEFAULT_CREDENTIAL) {
-        ctx.emit(decide_guessing(
-            DEFAULT_CREDENTIAL,
-            unit,
-            &default_reports,
-            "default or well-known credential",
-        ))
-        .await;
+        default_reports.push(Some(report));
     }
 
     // Empty passwords and anonymous logins.
     let mut empty_reports = Vec::new();
-    for target in &targets {
-        let mut candidates: Vec<Entry> = EMPTY_PASSWORD_USERS
-            .iter()
-            .map(|user| ad_hoc(Login::new(user, ""), "empty password"))
-            .collect();
-        match target.protocol {
-            Protocol::Mqtt => candidates.insert(
-                0,
-                ad_hoc(
-                    Login {
-                        username: None,
-                        password: String::new(),
-                    },
-                    "anonymous CONNECT",
-                ),
-            ),
-            Protocol::Ftp => {
-                candidates.insert(0, ad_hoc(Login::new("anonymous", ""), "anonymous FTP"))
-            }
-            Protocol::Snmp => {
-                candidates = vec![ad_hoc(
-                    Login {
-                        username: None,
-                        password: String::new(),
-                    },
-                    "empty community",
-                )]
-            }
-            _ => {}
+    for (target, control) in targets.iter().zip(&controls) {
+        if !guessable(control) {
+            empty_reports.push(None);
+            continue;
         }
-        let report = guess(ctx, target, &candidates, 1).await;
+        let report = guess(ctx, target, &empty_candidates(target.protocol), 1).await;
         record(&mut outcome, target, &report);
-        empty_reports.push((target.clone(), report));
+        empty_reports.push(Some(report));
+    }
+    let earlier = earlier_refusals(&controls, default_reports.iter().chain(&empty_reports));
+
+    let entries = |reports: Vec<Option<GuessReport>>| -> Vec<Guessed> {
+        interfaces
+            .iter()
+            .zip(&targets)
+            .zip(&controls)
+            .zip(reports)
+            .map(|(((interface, target), control), report)| Guessed {
+                interface,
+                target,
+                control,
+                report,
+            })
+            .collect()
+    };
+    if wants(DEFAULT_CREDENTIAL) {
+        ctx.emit(decide_guessing(
+            DEFAULT_CREDENTIAL,
+            unit,
+            &entries(default_reports),
+            "default or well-known credential",
+        ))
+        .await;
     }
     if wants(EMPTY_PASSWORD) {
         ctx.emit(decide_guessing(
             EMPTY_PASSWORD,
             unit,
-            &empty_reports,
+            &entries(empty_reports),
             "login with an empty password or none",
         ))
         .await;
     }
 
     if wants(BRUTE_FORCE) {
-        ctx.emit(brute_force(ctx, unit, &targets, &outcome, concurrency).await)
+        let interfaces: Vec<(&LoginInterface, &Target, &Control)> = interfaces
+            .iter()
+            .zip(&targets)
+            .zip(&controls)
+            .map(|((i, t), c)| (i, t, c))
+            .collect();
+        ctx.emit(brute_force(ctx, unit, &interfaces, &outcome, earlier, concurrency).await)
             .await;
     }
 
-    // Host keys of SSH services not seen during guessing.
+    // Host keys of SSH services not seen yet.
     for target in targets.iter().filter(|t| t.protocol == Protocol::Ssh) {
         if let std::collections::btree_map::Entry::Vacant(slot) =
             outcome.host_keys.entry(target.port)
@@ -320,11 +624,66 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
     outcome
 }
 
+/// The empty-password candidates of a protocol.
+fn empty_candidates(protocol: Protocol) -> Vec<Entry> {
+    let anonymous = |source: &str| {
+        ad_hoc(
+            Login {
+                username: None,
+                password: String::new(),
+            },
+            source,
+        )
+    };
+    let mut candidates: Vec<Entry> = EMPTY_PASSWORD_USERS
+        .iter()
+        .map(|user| ad_hoc(Login::new(user, ""), "empty password"))
+        .collect();
+    match protocol {
+        Protocol::Mqtt => candidates.insert(0, anonymous("anonymous CONNECT")),
+        Protocol::Ftp => candidates.insert(0, ad_hoc(Login::new("anonymous", ""), "anonymous FTP")),
+        Protocol::Snmp => candidates = vec![anonymous("empty community")],
+        _ => {}
+    }
+    candidates
+}
+
+/// Wrong passwords the unit answered as refused, in the order they were sent (controls,
+/// then each guessing run), before it first refused to judge one, and what it said then.
+fn earlier_refusals<'a>(
+    controls: &[Control],
+    reports: impl Iterator<Item = &'a Option<GuessReport>>,
+) -> bruteforce::Earlier {
+    let mut earlier = bruteforce::Earlier::default();
+    let outcomes = controls.iter().map(|c| &c.random_outcome).chain(
+        reports
+            .flatten()
+            .flat_map(|r| r.tried.iter().map(|t| &t.outcome)),
+    );
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Refused => earlier.refused_before_limit += 1,
+            Outcome::Throttled(reason) => {
+                earlier.limit = Some(reason.clone());
+                break;
+            }
+            _ => {}
+        }
+    }
+    earlier
+}
+
 fn record(outcome: &mut UnitOutcome, target: &Target, report: &GuessReport) {
+    for tried in &report.tried {
+        outcome.tried.insert(
+            (target.port, tried.credential.clone()),
+            tried.outcome.clone(),
+        );
+    }
     for finding in &report.accepted {
         outcome
             .accepted
-            .insert((target.protocol, finding.entry.login.clone()));
+            .insert((target.port, finding.entry.login.clone()), target.label());
         if let Some(Identity::Session(session)) = &finding.identity {
             outcome.sessions.push(OpenedSession {
                 unit: target.unit.id.clone(),
@@ -339,94 +698,105 @@ fn record(outcome: &mut UnitOutcome, target: &Target, report: &GuessReport) {
     }
     if target.protocol == Protocol::Ssh {
         if let Some(key) = report.identities.iter().next() {
-            outcome.host_keys.insert(target.port, key.clone());
+            outcome
+                .host_keys
+                .entry(target.port)
+                .or_insert_with(|| key.clone());
         }
     }
 }
 
-/// The verdict of a guessing check over every service of a unit.
-fn decide_guessing(
-    check: &str,
-    unit: &SampleUnit,
-    reports: &[(Target, GuessReport)],
-    what: &str,
-) -> CheckResult {
-    let rows: Vec<ServiceRow> = reports.iter().map(|(t, r)| row(t, r)).collect();
+/// The verdict of a guessing check over every login interface of a unit: FAIL on any
+/// finding; otherwise PASS only when every interface was judged under its positive
+/// control (or offers no password login), INCONCLUSIVE naming each one that was not.
+fn decide_guessing(check: &str, unit: &SampleUnit, entries: &[Guessed], what: &str) -> CheckResult {
+    let rows: Vec<ServiceRow> = entries.iter().map(row).collect();
     let table = Evidence::json(format!("{} login attempts {}", check, unit.id), &rows);
-    let attempts: Vec<_> = reports.iter().map(|(t, r)| (t.label(), &r.tried)).collect();
-    let attempt_table = Evidence::json(format!("every attempt {}", unit.id), &attempts);
-    let findings: Vec<String> = reports
+    let attempts: Vec<_> = entries
         .iter()
-        .flat_map(|(t, r)| {
-            r.accepted
-                .iter()
-                .map(move |f| format!("{} on {}", f.entry.login.display(), t.label()))
-        })
+        .map(|e| (e.target.label(), e.report.as_ref().map(|r| &r.tried)))
         .collect();
+    let attempt_table = Evidence::json(format!("every attempt {}", unit.id), &attempts);
+    let mut findings = Vec::new();
+    let mut proven = Vec::new();
+    let mut excluded = Vec::new();
+    let mut undecided = Vec::new();
+    for entry in entries {
+        match judge_interface(entry) {
+            Judged::Findings(list) => findings.extend(list),
+            Judged::Proven(text) => proven.push(text),
+            Judged::Excluded(text) => excluded.push(text),
+            Judged::Inconclusive(text) => undecided.push(text),
+        }
+    }
+    let excluded_note = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!(" No password login: {}.", excluded.join("; "))
+    };
     let mut result = if !findings.is_empty() {
+        let not_decided = if undecided.is_empty() {
+            String::new()
+        } else {
+            format!(" Not decided: {}.", undecided.join("; "))
+        };
         let mut result = CheckResult::new(
             check,
             Some(&unit.id),
             Verdict::Fail,
-            format!("The unit accepted a {what}: {}.", findings.join(", ")),
+            format!(
+                "The unit accepted a {what}: {}.{not_decided}",
+                findings.join(", ")
+            ),
         );
-        for (_, report) in reports {
-            for finding in &report.accepted {
-                result = result.with_evidence(finding.transcript.clone());
+        for entry in entries {
+            if let Some(report) = &entry.report {
+                for finding in &report.accepted {
+                    result = result.with_evidence(finding.transcript.clone());
+                }
+            }
+            if let Some(transcript) = &entry.control.random_transcript {
+                result = result.with_evidence(transcript.clone());
             }
         }
         result
-    } else {
-        let judged: Vec<&(Target, GuessReport)> = reports
-            .iter()
-            .filter(|(_, r)| r.decided() > 0 || r.throttled().is_some())
-            .collect();
-        if judged.is_empty() {
-            let reasons: Vec<String> = reports
-                .iter()
-                .map(|(t, r)| {
-                    let why = r
-                        .tried
-                        .iter()
-                        .find_map(|t| match &t.outcome {
-                            Outcome::Undecided(why)
-                            | Outcome::Unreachable(why)
-                            | Outcome::TurnedAway(why) => Some(why.clone()),
-                            _ => None,
-                        })
-                        .or_else(|| r.stopped.clone())
-                        .unwrap_or_else(|| "nothing tried".to_owned());
-                    format!("{}: {why}", t.label())
-                })
-                .collect();
-            CheckResult::new(
-                check,
-                Some(&unit.id),
-                Verdict::Inconclusive,
-                format!(
-                    "No login interface judged a credential: {}.",
-                    reasons.join("; ")
-                ),
-            )
+    } else if !undecided.is_empty() {
+        let judged = if proven.is_empty() {
+            "No login interface could be judged".to_owned()
         } else {
-            let parts: Vec<String> = judged
-                .iter()
-                .map(|(t, r)| match r.throttled() {
-                    Some(_) => format!("{}: {} refused, then the device locked logins ({} candidates not tried, as for an attacker)", t.label(), r.decided(), r.untried),
-                    None => format!("{}: {} refused", t.label(), r.decided()),
-                })
-                .collect();
-            CheckResult::new(
-                check,
-                Some(&unit.id),
-                Verdict::Pass,
-                format!("No {what} was accepted. {}.", parts.join("; ")),
+            format!(
+                "No {what} was accepted where it was judged ({} interfaces), but {} could not be judged",
+                proven.len(),
+                undecided.len()
             )
-        }
+        };
+        CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!("{judged}: {}.{excluded_note}", undecided.join("; ")),
+        )
+    } else if proven.is_empty() {
+        CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!("No interface offered a password login this suite could judge.{excluded_note}"),
+        )
+    } else {
+        CheckResult::pass(
+            check,
+            Some(&unit.id),
+            format!(
+                "No {what} was accepted. {}.{excluded_note}",
+                proven.join("; ")
+            ),
+            Proof::observed(proven.join("; ")),
+        )
     };
-    if let Some(sample) = reports
+    if let Some(sample) = entries
         .iter()
-        .find_map(|(_, r)| r.sample_transcript.clone())
+        .find_map(|e| e.report.as_ref().and_then(|r| r.sample_transcript.clone()))
     {
         result = result.with_evidence(sample);
     }
@@ -434,45 +804,78 @@ fn decide_guessing(
 }
 
 /// Measure brute-force resistance on the profile's chosen service, or the first login
-/// service (SSH and telnet first, then the others in [`Protocol::ALL`] order).
+/// service that judged a password (SSH and telnet first, then the others in
+/// [`Protocol::ALL`] order).
 async fn brute_force(
     ctx: &RunContext,
     unit: &SampleUnit,
-    targets: &[Target],
+    interfaces: &[(&LoginInterface, &Target, &Control)],
     outcome: &UnitOutcome,
+    mut earlier: bruteforce::Earlier,
     concurrency: usize,
 ) -> CheckResult {
     let options = &ctx.profile.credentials;
+    let measurable: Vec<&(&LoginInterface, &Target, &Control)> = interfaces
+        .iter()
+        .filter(|(interface, _, control)| {
+            interface.protocol != Protocol::Snmp
+                && matches!(
+                    control.standing(),
+                    Standing::Proven { .. } | Standing::CannotTell(_)
+                )
+        })
+        .collect();
     let chosen = match &options.brute_force_service {
-        Some(service) => Protocol::from_service(service)
-            .and_then(|(protocol, _)| targets.iter().find(|t| t.protocol == protocol)),
+        Some(service) => measurable
+            .iter()
+            .find(|(i, _, _)| i.service.eq_ignore_ascii_case(service))
+            .or_else(|| {
+                let protocol = Protocol::from_service(service).map(|(p, _)| p);
+                measurable
+                    .iter()
+                    .find(|(i, _, _)| Some(i.protocol) == protocol)
+            }),
         None => Protocol::ALL
             .iter()
-            .filter(|p| **p != Protocol::Snmp)
-            .find_map(|p| targets.iter().find(|t| t.protocol == *p)),
+            .find_map(|p| measurable.iter().find(|(i, _, _)| i.protocol == *p)),
     };
-    let Some(target) = chosen else {
+    let Some((_, target, control)) = chosen else {
+        let seen: Vec<String> = interfaces
+            .iter()
+            .map(|(_, t, c)| format!("{}: {}", t.label(), c.random_outcome.describe()))
+            .collect();
         return CheckResult::new(
             BRUTE_FORCE,
             Some(&unit.id),
             Verdict::Inconclusive,
-            "no declared login service to measure (SNMP communities have no account to lock)",
+            format!(
+                "No login interface judged a password, so there is no guessing to measure (SNMP communities have no account to lock): {}.",
+                seen.join("; ")
+            ),
         );
     };
-    // The account: a declared credential of this unit, one found, or `admin`.
-    let declared = options.unit_credentials.iter().find(|c| {
-        c.unit == unit.id
-            && Protocol::from_service(&c.service).is_some_and(|(p, _)| p == target.protocol)
-    });
+    // The account: one whose right password is known on this very interface (declared
+    // for it and seen opening it, or found on it), else `admin`.
+    let declared = match control.standing() {
+        Standing::Proven { by, .. } => control
+            .declared
+            .iter()
+            .find(|(login, o)| *o == Outcome::Accepted && login.password == by)
+            .map(|(login, _)| login.clone()),
+        _ => None,
+    };
     let found = outcome
         .accepted
-        .iter()
-        .find(|(p, login)| *p == target.protocol && login.username.is_some())
+        .keys()
+        .find(|(port, login)| *port == target.port && login.username.is_some())
         .map(|(_, login)| login.clone());
-    let (username, right_password) = match (declared, found) {
-        (Some(c), _) => (c.username.clone(), Some(c.password.clone())),
-        (None, Some(login)) => (login.username.unwrap_or_default(), Some(login.password)),
-        (None, None) => ("admin".to_owned(), None),
+    let (username, right_password) = match declared.or(found) {
+        Some(login) => (login.username.unwrap_or_default(), Some(login.password)),
+        None => ("admin".to_owned(), None),
+    };
+    earlier.judged = match control.standing() {
+        Standing::Proven { proof, .. } => Some(format!("on {}, {proof}", target.label())),
+        _ => Some(format!("{} refused a random password", target.label())),
     };
     ctx.progress(
         0,
@@ -493,13 +896,16 @@ async fn brute_force(
         concurrency,
     )
     .await;
-    let judgement = bruteforce::judge(&measurement);
+    let judgement = bruteforce::judge(&measurement, &earlier);
     let mut result = CheckResult::new(
         BRUTE_FORCE,
         Some(&unit.id),
         judgement.verdict,
         judgement.summary,
     );
+    if let Some(proof) = judgement.proof {
+        result = result.with_proof(Proof::observed(proof));
+    }
     for evidence in judgement.evidence {
         result = result.with_evidence(evidence);
     }
@@ -512,95 +918,124 @@ struct BeforeGuessing {
     /// Declared credentials of one unit accepted by another, with the exchanges.
     shared: Vec<String>,
     transcripts: Vec<Evidence>,
-    /// Declared credentials of one unit refused by another.
-    refused: usize,
-    /// Declared credentials tried on another unit that decided nothing, and why.
+    /// Declared credentials of one unit refused by another whose own declared
+    /// credential opened the same interface (a judged comparison), one line each.
+    refused: Vec<String>,
+    /// Comparisons that decided nothing, and why.
     not_judged: Vec<String>,
     /// Sessions opened with declared credentials, replayed on the other units.
     sessions: SessionComparison,
 }
 
-/// The HTTP(S) service of `unit` a declared credential for `service` is for: the one
-/// with the same TLS flag, else any HTTP service.
-fn declared_target(ctx: &RunContext, unit: &SampleUnit, service: &str) -> Option<Target> {
-    let (protocol, tls) = Protocol::from_service(service)?;
-    let candidates: Vec<Target> = targets(ctx, unit)
-        .into_iter()
-        .filter(|t| t.protocol == protocol)
-        .collect();
-    let exact = candidates.iter().position(|t| t.tls == tls);
-    let mut candidates = candidates.into_iter();
-    match exact {
-        Some(at) => candidates.nth(at),
-        None => candidates.next(),
-    }
-}
-
 /// Logins that must succeed for the comparison, done before guessing can lock a unit:
-/// each declared credential tried on the other units, and each unit's declared web
-/// credential used on its own unit to open a session, replayed on the others.
+/// each unit's declared credentials on its own interfaces (the control, and the web
+/// sessions they open, replayed on the others), then each declared credential on the
+/// same interface of every other unit.
 async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
     let mut before = BeforeGuessing::default();
+    let interfaces = login_interfaces(&ctx.profile);
+    let credentials = &ctx.profile.credentials.unit_credentials;
     let mut opened = Vec::new();
-    for credential in &ctx.profile.credentials.unit_credentials {
+    // (unit, port) its own declared credential opened.
+    let mut own_opened: BTreeSet<(String, u16)> = BTreeSet::new();
+    for credential in credentials {
+        let Some(owner) = ctx.units.iter().find(|u| u.id == credential.unit) else {
+            continue;
+        };
         let login = Login::new(&credential.username, &credential.password);
-        let owner = ctx.units.iter().find(|u| u.id == credential.unit);
-        if let Some(target) = owner
-            .and_then(|u| declared_target(ctx, u, &credential.service))
-            .filter(|t| t.protocol == Protocol::Http)
+        for interface in interfaces
+            .iter()
+            .filter(|i| declared_for_interface(&interfaces, credential, i))
         {
+            let target = target_for(ctx, owner, interface);
             let attempt = probe::attempt(ctx, &target, &login).await;
-            match (attempt.outcome, attempt.identity) {
-                (Outcome::Accepted, Some(Identity::Session(session))) => {
-                    opened.push(OpenedSession {
-                        unit: credential.unit.clone(),
-                        how: format!(
-                            "logging in as {}, the credential declared for it",
-                            credential.username
-                        ),
-                        target,
-                        session,
-                    });
+            match (&attempt.outcome, attempt.identity) {
+                (Outcome::Accepted, identity) => {
+                    own_opened.insert((owner.id.clone(), interface.port));
+                    match identity {
+                        Some(Identity::Session(session)) => opened.push(OpenedSession {
+                            unit: credential.unit.clone(),
+                            how: format!(
+                                "logging in as {}, the credential declared for it",
+                                credential.username
+                            ),
+                            target,
+                            session,
+                        }),
+                        _ if interface.protocol == Protocol::Http => {
+                            before.sessions.not_opened.push(format!(
+                                "{}: the declared credential logs in without a session cookie",
+                                target.label()
+                            ))
+                        }
+                        _ => {}
+                    }
                 }
-                (Outcome::Accepted, _) => before.sessions.not_opened.push(format!(
-                    "{}: the declared credential logs in without a session cookie",
-                    target.label()
-                )),
-                (outcome, _) => before.sessions.not_opened.push(format!(
-                    "{}: the declared credential was {}",
-                    target.label(),
-                    outcome.word()
-                )),
+                (Outcome::NoPasswordLogin(_), _) => {}
+                (other, _) => {
+                    if interface.protocol == Protocol::Http {
+                        before.sessions.not_opened.push(format!(
+                            "{}: the declared credential was {}",
+                            target.label(),
+                            other.word()
+                        ));
+                    }
+                }
             }
         }
+    }
+    for credential in credentials {
+        let login = Login::new(&credential.username, &credential.password);
         for other in ctx.units.iter().filter(|u| u.id != credential.unit) {
-            let Some(target) = declared_target(ctx, other, &credential.service) else {
-                continue;
-            };
-            let attempt = probe::attempt(ctx, &target, &login).await;
-            match &attempt.outcome {
-                Outcome::Accepted => {
-                    before.shared.push(format!(
-                        "the credential declared for {} ({}) is accepted by {} on {}",
+            for interface in interfaces
+                .iter()
+                .filter(|i| declared_for_interface(&interfaces, credential, i))
+            {
+                let target = target_for(ctx, other, interface);
+                let attempt = probe::attempt(ctx, &target, &login).await;
+                let owner_opened = own_opened.contains(&(credential.unit.clone(), interface.port));
+                let other_opened = own_opened.contains(&(other.id.clone(), interface.port));
+                match &attempt.outcome {
+                    Outcome::Accepted => {
+                        before.shared.push(format!(
+                            "the credential declared for {} ({}) is accepted by {} on {}",
+                            credential.unit,
+                            credential.username,
+                            other.id,
+                            target.label()
+                        ));
+                        before
+                            .transcripts
+                            .push(attempt.transcript.into_evidence(format!(
+                                "{} credential of {} on {}",
+                                target.protocol, credential.unit, other.id
+                            )));
+                    }
+                    Outcome::NoPasswordLogin(_) if !owner_opened => {}
+                    Outcome::Refused if owner_opened && other_opened => before.refused.push(format!(
+                        "the credential declared for {} was refused by {} on {}, whose own opened it",
                         credential.unit,
-                        credential.username,
                         other.id,
                         target.label()
-                    ));
-                    before
-                        .transcripts
-                        .push(attempt.transcript.into_evidence(format!(
-                            "{} credential of {} on {}",
-                            target.protocol, credential.unit, other.id
-                        )));
+                    )),
+                    Outcome::Refused => before.not_judged.push(format!(
+                        "the credential declared for {} was refused by {} on {}, but {}",
+                        credential.unit,
+                        other.id,
+                        target.label(),
+                        if owner_opened {
+                            format!("no credential declared for {} opened it there, so the refusal proves nothing", other.id)
+                        } else {
+                            format!("it did not open {} itself, so the refusal proves nothing", credential.unit)
+                        }
+                    )),
+                    outcome => before.not_judged.push(format!(
+                        "the credential declared for {} on {}: {}",
+                        credential.unit,
+                        target.label(),
+                        outcome.describe()
+                    )),
                 }
-                Outcome::Refused => before.refused += 1,
-                outcome => before.not_judged.push(format!(
-                    "{} on {}: {}",
-                    credential.unit,
-                    target.label(),
-                    outcome.word()
-                )),
             }
         }
     }
@@ -610,51 +1045,111 @@ async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
 
 /// The across-units verdict: shared accepted credentials, declared credentials of one
 /// unit accepted by another, shared SSH host keys, web sessions of one unit opened by
-/// another.
+/// another. PASS only when something was compared and every comparison was judged.
 async fn compare_units(
     ctx: &RunContext,
     per_unit: &BTreeMap<String, UnitOutcome>,
     before: BeforeGuessing,
 ) -> CheckResult {
-    let mut shared = Vec::new();
-    let mut accepted_by: BTreeMap<&(Protocol, Login), Vec<&str>> = BTreeMap::new();
+    let BeforeGuessing {
+        shared: declared_shared,
+        transcripts: declared_transcripts,
+        refused: declared_refused,
+        mut not_judged,
+        mut sessions,
+    } = before;
+    let mut shared = declared_shared;
+    let mut transcripts = declared_transcripts;
+    // Credentials found by guessing on one unit, tried on the same port of the others.
+    let mut accepted_by: BTreeMap<(u16, Login), Vec<String>> = BTreeMap::new();
+    let mut guessed_refused = 0usize;
     for (unit, outcome) in per_unit {
-        for key in &outcome.accepted {
-            accepted_by.entry(key).or_default().push(unit);
+        for ((port, login), label) in &outcome.accepted {
+            accepted_by
+                .entry((*port, login.clone()))
+                .or_default()
+                .push(unit.clone());
+            for (other, other_outcome) in per_unit.iter().filter(|(id, _)| *id != unit) {
+                if other_outcome.accepted.contains_key(&(*port, login.clone())) {
+                    continue;
+                }
+                let answer = match other_outcome.tried.get(&(*port, login.clone())) {
+                    Some(answer) => answer.clone(),
+                    None => {
+                        let Some(unit_of_other) = ctx.units.iter().find(|u| u.id == *other) else {
+                            continue;
+                        };
+                        let Some(interface) = login_interfaces(&ctx.profile)
+                            .into_iter()
+                            .find(|i| i.port == *port)
+                        else {
+                            continue;
+                        };
+                        let target = target_for(ctx, unit_of_other, &interface);
+                        let attempt = probe::attempt(ctx, &target, login).await;
+                        if attempt.outcome == Outcome::Accepted {
+                            transcripts.push(attempt.transcript.into_evidence(format!(
+                                "{} found on {unit}, tried on {other}",
+                                login.display()
+                            )));
+                        }
+                        attempt.outcome
+                    }
+                };
+                match answer {
+                    Outcome::Accepted => shared.push(format!(
+                        "{} (found by guessing on {label}) is accepted by {other} on port {port}",
+                        login.display()
+                    )),
+                    Outcome::Refused if other_outcome.proven.contains(port) => guessed_refused += 1,
+                    Outcome::Refused => not_judged.push(format!(
+                        "{} (found on {label}) was refused by {other} on port {port}, but no credential declared for {other} opened that port, so the refusal proves nothing",
+                        login.display()
+                    )),
+                    answer => not_judged.push(format!(
+                        "{} (found on {label}) on {other} port {port}: {}",
+                        login.display(),
+                        answer.describe()
+                    )),
+                }
+            }
         }
     }
-    for ((protocol, login), units) in &accepted_by {
+    for ((port, login), units) in &accepted_by {
         if units.len() >= 2 {
             shared.push(format!(
-                "{protocol} credential {} accepted by {}",
+                "the credential {} found by guessing on port {port} is accepted by {}",
                 login.display(),
                 units.join(" and ")
             ));
         }
     }
+    // SSH host keys: every SSH interface of every unit must show one.
     let mut keys_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let ssh_ports: BTreeSet<u16> = login_interfaces(&ctx.profile)
+        .iter()
+        .filter(|i| i.protocol == Protocol::Ssh)
+        .map(|i| i.port)
+        .collect();
     for (unit, outcome) in per_unit {
-        for (port, key) in &outcome.host_keys {
-            keys_by
-                .entry(key)
-                .or_default()
-                .push(format!("{unit} port {port}"));
+        for port in &ssh_ports {
+            match outcome.host_keys.get(port) {
+                Some(key) => keys_by
+                    .entry(key)
+                    .or_default()
+                    .push(format!("{unit} port {port}")),
+                None => not_judged.push(format!(
+                    "no SSH host key could be read from {unit} port {port}"
+                )),
+            }
         }
     }
+    let keys_read: usize = keys_by.values().map(Vec::len).sum();
     for (key, places) in &keys_by {
         if places.len() >= 2 {
             shared.push(format!("SSH host key {key} on {}", places.join(" and ")));
         }
     }
-    let BeforeGuessing {
-        shared: declared_shared,
-        transcripts: declared_transcripts,
-        refused: cross_checked,
-        not_judged,
-        mut sessions,
-    } = before;
-    shared.extend(declared_shared);
-    let mut transcripts = declared_transcripts;
     // Sessions that credentials found by guessing opened (services already compared
     // with a declared credential's session are skipped).
     let guessed: Vec<OpenedSession> = per_unit
@@ -671,39 +1166,34 @@ async fn compare_units(
     }
     shared.extend(sessions.shared.iter().cloned());
     transcripts.extend(sessions.transcripts.iter().cloned());
+    let credentials_compared = declared_refused.len() + guessed_refused;
+    let password_logins = per_unit.values().any(|o| !o.password_logins.is_empty());
     #[derive(Serialize)]
     struct Comparison<'a> {
-        accepted_credentials: BTreeMap<String, Vec<&'a str>>,
+        accepted_credentials: BTreeMap<String, &'a Vec<String>>,
         ssh_host_keys: &'a BTreeMap<&'a str, Vec<String>>,
-        declared_credentials_refused_by_other_units: usize,
-        declared_credentials_not_judged: &'a [String],
+        declared_credentials_refused_by_other_units: &'a [String],
+        found_credentials_refused_by_other_units: usize,
+        not_judged: &'a [String],
         web_sessions: &'a [crate::sessions::Replay],
         web_sessions_summary: String,
     }
     let comparison = Comparison {
         accepted_credentials: accepted_by
             .iter()
-            .map(|((p, l), units)| (format!("{p} {}", l.display()), units.clone()))
+            .map(|((port, l), units)| (format!("{port} {}", l.display()), units))
             .collect(),
         ssh_host_keys: &keys_by,
-        declared_credentials_refused_by_other_units: cross_checked,
-        declared_credentials_not_judged: &not_judged,
+        declared_credentials_refused_by_other_units: &declared_refused,
+        found_credentials_refused_by_other_units: guessed_refused,
+        not_judged: &not_judged,
         web_sessions: &sessions.replays,
         web_sessions_summary: sessions.summary(),
     };
     let table = Evidence::json("comparison across units", &comparison);
-    let not_judged = if not_judged.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " ({} not judged: {})",
-            not_judged.len(),
-            not_judged.join("; ")
-        )
-    };
     let compared = format!(
-        "{} SSH host keys are all distinct, {cross_checked} declared unit credentials were refused by the other units{not_judged}, and {}",
-        keys_by.len(),
+        "{keys_read} SSH host keys are all distinct, {} declared unit credentials were refused by the other units, {guessed_refused} credentials found by guessing were refused by the other units, and {}",
+        declared_refused.len(),
         sessions.summary()
     );
     let mut result = if !shared.is_empty() {
@@ -713,19 +1203,57 @@ async fn compare_units(
             Verdict::Fail,
             format!("Secrets are shared between units: {}.", shared.join("; ")),
         )
-    } else if sessions.inconclusive() {
+    } else if !not_judged.is_empty() || sessions.inconclusive() {
+        let mut reasons = not_judged.clone();
+        if sessions.inconclusive() {
+            reasons.push(sessions.summary());
+        }
         CheckResult::new(
             SHARED_ACROSS_UNITS,
             None,
             Verdict::Inconclusive,
-            format!("No credential was accepted by two units, {compared}."),
+            format!(
+                "No secret was seen shared, but {} comparisons were not judged: {}.",
+                reasons.len(),
+                reasons.join("; ")
+            ),
         )
-    } else {
+    } else if password_logins && credentials_compared == 0 {
         CheckResult::new(
             SHARED_ACROSS_UNITS,
             None,
-            Verdict::Pass,
+            Verdict::Inconclusive,
+            format!("Passwords were not compared: no credential known to open one unit was judged on another (declare each unit's credential in [credentials] unit_credentials); {compared}."),
+        )
+    } else if credentials_compared + sessions.refused + usize::from(keys_read >= 2) == 0 {
+        CheckResult::new(
+            SHARED_ACROSS_UNITS,
+            None,
+            Verdict::Inconclusive,
+            format!("Nothing was compared across units: {compared}."),
+        )
+    } else {
+        let mut proof = Vec::new();
+        if keys_read >= 2 {
+            proof.push(format!(
+                "{keys_read} SSH host keys read, one per unit and port, all distinct"
+            ));
+        }
+        proof.extend(declared_refused.iter().cloned());
+        if guessed_refused > 0 {
+            proof.push(format!("{guessed_refused} credentials found by guessing were refused by other units whose declared credential opened the same port"));
+        }
+        if sessions.refused > 0 {
+            proof.push(format!(
+                "{} session cookies opened their own unit and were refused by another",
+                sessions.refused
+            ));
+        }
+        CheckResult::pass(
+            SHARED_ACROSS_UNITS,
+            None,
             format!("No credential was accepted by two units, {compared}."),
+            Proof::observed(proof.join("; ")),
         )
     };
     for transcript in transcripts {

@@ -1,6 +1,7 @@
 //! The suite against the testbed's virtual devices: the insecure model fails every
 //! check for its known flaw (admin/admin on SSH, telnet, HTTP and MQTT, anonymous MQTT,
-//! no lockout, one credential and one SSH host key on both units); the secure model
+//! no lockout, one credential and one SSH host key on both units); the secure model,
+//! each unit's own password declared for every login service (the positive control),
 //! passes every check, its lockout after five failures being the throttle and its two
 //! units showing SSH host keys of their own. The web session secret is compared on its
 //! own: a model whose only flaw is one cookie-signing secret for every unit fails the
@@ -101,7 +102,23 @@ async fn secure_units_pass_every_check() {
     let second = start(DeviceConfig::secure("cam-2", addresses[1]))
         .await
         .unwrap();
-    let results = run(profile(&addresses, first.declared_interfaces())).await;
+    // Each unit's own password, declared for every login service: the positive control
+    // that lets a refusal of every default mean something.
+    let mut profile = profile(&addresses, first.declared_interfaces());
+    profile.credentials.unit_credentials = [&first, &second]
+        .iter()
+        .enumerate()
+        .flat_map(|(index, unit)| {
+            let (username, password) = unit.admin_credentials();
+            ["https", "mqtts", "ssh"].map(|service| UnitCredential {
+                unit: format!("unit-{}", index + 1),
+                service: service.to_owned(),
+                username: username.clone(),
+                password: password.clone(),
+            })
+        })
+        .collect();
+    let results = run(profile).await;
     for unit in ["unit-1", "unit-2"] {
         assert_eq!(
             verdict(&results, DEFAULT_CREDENTIAL, Some(unit)),
@@ -111,6 +128,12 @@ async fn secure_units_pass_every_check() {
         assert_eq!(verdict(&results, BRUTE_FORCE, Some(unit)), Verdict::Pass);
     }
     assert_eq!(verdict(&results, SHARED_ACROSS_UNITS, None), Verdict::Pass);
+    for result in &results {
+        if result.verdict == Verdict::Pass {
+            let proof = result.proof.as_ref().expect("a PASS carries its proof");
+            assert!(proof.is_given(), "{}: {}", result.check, proof.as_str());
+        }
+    }
     assert_ne!(
         first.ssh_host_key_fingerprint(),
         second.ssh_host_key_fingerprint()
@@ -124,11 +147,12 @@ async fn secure_units_pass_every_check() {
         "{}",
         shared.summary
     );
-    // No credential is declared and guessing finds none: no session to replay, said so.
+    // Each declared credential was refused by the other unit, whose own opened it; the
+    // session each opened on its own unit was refused by the other.
     assert!(
-        shared
-            .summary
-            .contains("web session secrets were not compared (not applicable): no form login succeeded on any unit"),
+        shared.summary.contains(
+            "6 declared unit credentials were refused by the other units, 0 credentials found by guessing were refused by the other units, and 2 web session cookies presented to another unit were refused"
+        ),
         "{}",
         shared.summary
     );
@@ -217,7 +241,7 @@ async fn a_session_secret_per_unit_passes_uniqueness() {
     assert!(
         shared
             .summary
-            .contains("2 declared unit credentials were refused by the other units, and 2 web session cookies presented to another unit were refused"),
+            .contains("2 declared unit credentials were refused by the other units, 0 credentials found by guessing were refused by the other units, and 2 web session cookies presented to another unit were refused"),
         "{}",
         shared.summary
     );

@@ -6,10 +6,14 @@
 //! target, so later attempts send their credentials at once (one request per attempt,
 //! not two); a login accepted that way is confirmed by the full exchange, so a resource
 //! that stopped asking for credentials can never pass for a login. A form login counts as accepted only
-//! when the answer differs from the known-bad baseline (a login with a random username
-//! and password) and no longer shows a password field, after following one redirect
-//! with the cookies it was given: an error page, a lockout notice or the login page
-//! again are never a success.
+//! when the answer no longer shows a password field, after following one redirect with
+//! the cookies it was given, and either differs from the known-bad baseline (a login
+//! with a random username and password) or, when the baseline landed on the same page,
+//! the session it set opens a page that the bare request does not (then the form lets
+//! anyone in; a session that opens nothing is a refusal, one that cannot be checked is
+//! undecided). An error page, a lockout notice or the login page again are never a
+//! success; whether the probe can tell a good login at all is the suite's positive
+//! control (a known-right credential must open the interface). A path that asks for no password at all is [`Outcome::NoPasswordLogin`].
 //!
 //! A form login that succeeds yields the [`WebSession`] it opened; [`replay_session`]
 //! presents that cookie to another unit, for the per-unit uniqueness of session secrets.
@@ -237,6 +241,13 @@ pub(crate) async fn attempt(
     }
     match find_login_form(&baseline.body) {
         Some(form) => form_login(ctx, target, login, &form, transcript).await,
+        None if matches!(baseline.head.status, 200..=399 | 404) => (
+            Outcome::NoPasswordLogin(format!(
+                "{} answered HTTP {} without an authentication challenge or a login form",
+                target.path, baseline.head.status
+            )),
+            None,
+        ),
         None => (
             Outcome::Undecided(format!(
                 "{} answered HTTP {} without an authentication challenge or a login form",
@@ -276,8 +287,14 @@ async fn challenge_login(
             }
         } else if challenges.iter().any(|c| c.scheme == "basic") {
             basic_authorization(username, &login.password)
+        } else if challenges.is_empty() {
+            return Outcome::Undecided("HTTP 401 without an authentication challenge".to_owned());
         } else {
-            return Outcome::Undecided("HTTP 401 without a basic or digest challenge".to_owned());
+            let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
+            return Outcome::NoPasswordLogin(format!(
+                "HTTP 401 asks for {}, not a password (no basic or digest challenge)",
+                schemes.join(", ")
+            ));
         };
     let headers = [("Authorization".to_owned(), authorization)];
     let response = match exchange(
@@ -541,12 +558,41 @@ async fn form_login(
     if let Some(reason) = is_throttle(&response) {
         return (Outcome::Throttled(reason), None);
     }
-    let outcome = if landing == bad_landing || landing.shows_password_field {
+    let outcome = if landing.shows_password_field {
         Outcome::Refused
     } else if landing.status >= 400 {
         Outcome::Undecided(format!("HTTP {} after the form login", landing.status))
-    } else {
+    } else if landing != bad_landing {
         Outcome::Accepted
+    } else if bad_landing.shows_password_field {
+        Outcome::Refused
+    } else {
+        // A random username and password landed where this login did, on a page without
+        // a login form: either the form opens for anyone (the finding) or its refusal
+        // looks like a success. Only a session that opens a page the bare request does
+        // not tells the two apart.
+        transcript.remark(&format!(
+            "a random login ({}) landed where this one did (HTTP {}, no login form): checking whether the session opens a page",
+            bad.display(),
+            landing.status
+        ));
+        match &session {
+            Some(opened) => match replay_session(ctx, target, opened, transcript).await {
+                Outcome::Accepted => {
+                    transcript.remark(
+                        "the session opens a page that the bare request does not: the form lets anyone in",
+                    );
+                    Outcome::Accepted
+                }
+                Outcome::Refused => Outcome::Refused,
+                other => Outcome::Undecided(format!(
+                    "the form answers a random username and password as it answers this one, with no login form after it, and its session cookie proves nothing ({}): the probe cannot tell a good login from a bad one",
+                    other.describe()
+                )),
+            },
+            // The answer of a known-bad login, and no session to open anything with.
+            None => Outcome::Refused,
+        }
     };
     let identity = session
         .filter(|_| outcome == Outcome::Accepted)

@@ -155,6 +155,10 @@ pub enum Outcome {
     /// The device took the connection and closed it before its greeting: it holds no
     /// more connections at once (a per-address limit). Try again when one ends.
     TurnedAway(String),
+    /// The service answered and offers no password login (an SSH server without the
+    /// password and keyboard-interactive methods; an HTTP path without a basic or digest
+    /// challenge or a login form): nothing a password could open, as observed.
+    NoPasswordLogin(String),
 }
 
 impl Outcome {
@@ -167,6 +171,36 @@ impl Outcome {
             Outcome::Undecided(_) => "undecided",
             Outcome::Unreachable(_) => "unreachable",
             Outcome::TurnedAway(_) => "turned away",
+            Outcome::NoPasswordLogin(_) => "no password login",
+        }
+    }
+
+    /// Whether the device judged the credential (accepted or refused it).
+    pub fn is_judged(&self) -> bool {
+        matches!(self, Outcome::Accepted | Outcome::Refused)
+    }
+
+    /// The reason an outcome carries, or its word when it carries none.
+    pub fn detail(&self) -> String {
+        match self {
+            Outcome::Throttled(why)
+            | Outcome::Undecided(why)
+            | Outcome::Unreachable(why)
+            | Outcome::TurnedAway(why)
+            | Outcome::NoPasswordLogin(why) => why.clone(),
+            Outcome::Accepted | Outcome::Refused => self.word().to_owned(),
+        }
+    }
+
+    /// `word: detail` for a summary.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Throttled(why)
+            | Outcome::Undecided(why)
+            | Outcome::Unreachable(why)
+            | Outcome::TurnedAway(why)
+            | Outcome::NoPasswordLogin(why) => format!("{}: {why}", self.word()),
+            Outcome::Accepted | Outcome::Refused => self.word().to_owned(),
         }
     }
 }

@@ -249,8 +249,19 @@ pub(crate) async fn attempt(
         })) => {
             if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
                 keyboard_interactive(&mut handle, &username, &login.password, transcript).await
-            } else {
+            } else if remaining_methods.contains(&MethodKind::Password) {
                 Outcome::Refused
+            } else if remaining_methods.is_empty() {
+                Outcome::Undecided(
+                    "the server refused password authentication and named no method to go on with"
+                        .to_owned(),
+                )
+            } else {
+                let offered: Vec<&str> = remaining_methods.iter().map(<&str>::from).collect();
+                Outcome::NoPasswordLogin(format!(
+                    "the SSH server offers no password method (it offers: {})",
+                    offered.join(", ")
+                ))
             }
         }
     };
