@@ -32,8 +32,10 @@ pub struct CapturedChain {
     /// DER certificates, leaf first.
     pub certificates: Vec<Vec<u8>>,
     pub source: String,
-    /// Why no chain could be captured.
+    /// Why no chain could be captured, or why the handshake that captured it failed.
     pub problem: Option<String>,
+    /// The full handshake that completed, when one did: `TLS 1.3 TLS13_AES_128_GCM_SHA256`.
+    pub handshake: Option<String>,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -60,6 +62,7 @@ pub async fn capture_chain(
     if versions.iter().any(|v| *v >= wire::TLS12) {
         match capture_with_rustls(target).await {
             Ok(chain) if !chain.certificates.is_empty() => return chain,
+            Ok(chain) if chain.problem.is_some() => problem = chain.problem,
             Ok(_) => problem = Some("the rustls handshake saw no certificate".to_owned()),
             Err(error) => problem = Some(error),
         }
@@ -68,7 +71,8 @@ pub async fn capture_chain(
         Some(flight) if !flight.certificates.is_empty() => CapturedChain {
             certificates: flight.certificates.clone(),
             source: "Certificate message of a hand-built handshake".to_owned(),
-            problem: None,
+            problem,
+            handshake: None,
         },
         _ => CapturedChain {
             certificates: Vec::new(),
@@ -76,6 +80,7 @@ pub async fn capture_chain(
             problem: Some(
                 problem.unwrap_or_else(|| "no handshake reached the certificate".to_owned()),
             ),
+            handshake: None,
         },
     }
 }
@@ -102,16 +107,30 @@ async fn capture_with_rustls(target: Target<'_>) -> Result<CapturedChain, String
         connector.connect(rustls_name(&target), stream),
     )
     .await;
-    let outcome = match handshake {
-        Err(_) => Some("the handshake timed out".to_owned()),
-        Ok(Err(error)) => Some(error.to_string()),
-        Ok(Ok(_)) => None,
+    let (problem, completed) = match handshake {
+        Err(_) => (Some("the rustls handshake timed out".to_owned()), None),
+        Ok(Err(error)) => (Some(format!("the rustls handshake failed: {error}")), None),
+        Ok(Ok(stream)) => {
+            let (_, connection) = stream.get_ref();
+            let version = connection
+                .protocol_version()
+                .map_or_else(|| "TLS".to_owned(), |v| format!("{v:?}"));
+            let suite = connection.negotiated_cipher_suite().map_or_else(
+                || "an unnamed suite".to_owned(),
+                |s| format!("{:?}", s.suite()),
+            );
+            (
+                None,
+                Some(format!("full handshake completed ({version}, {suite})")),
+            )
+        }
     };
     let certificates = verifier.chain();
     Ok(CapturedChain {
+        handshake: completed.filter(|_| !certificates.is_empty()),
         certificates,
         source: "rustls handshake with a recording verifier".to_owned(),
-        problem: outcome,
+        problem,
     })
 }
 
@@ -298,6 +317,11 @@ fn judge_signature(report: &mut ChainReport, role: &str, certificate: &X509Certi
     }
 }
 
+/// Basic constraints and key usage against the certificate's role. A leaf is what the
+/// device serves, self-signed or not: RFC 5280 (4.2.1.9) reserves CA:TRUE for keys that
+/// sign certificates, and the CA/Browser Forum baseline requirements (7.1.2.7) want a TLS
+/// server leaf to say what its key is for: keyUsage (digitalSignature or keyEncipherment)
+/// and extendedKeyUsage serverAuth. Issuers must be CAs allowed to sign certificates.
 fn judge_extensions(
     report: &mut ChainReport,
     role: &str,
@@ -314,38 +338,61 @@ fn judge_extensions(
             None
         }
     };
-    if let Ok(Some(extension)) = certificate.key_usage() {
-        let usage = extension.value;
-        if leaf && usage.key_cert_sign() {
-            report.extensions.push(format!(
-                "{role} may sign certificates (keyUsage keyCertSign)"
-            ));
+    match certificate.key_usage() {
+        Ok(Some(extension)) => {
+            let usage = extension.value;
+            if leaf && usage.key_cert_sign() {
+                report.extensions.push(format!(
+                    "{role} may sign certificates (keyUsage keyCertSign)"
+                ));
+            }
+            if leaf
+                && !(usage.digital_signature() || usage.key_encipherment() || usage.key_agreement())
+            {
+                report.extensions.push(format!(
+                    "{role} keyUsage allows neither digitalSignature nor keyEncipherment"
+                ));
+            }
+            if !leaf && !usage.key_cert_sign() {
+                report.extensions.push(format!(
+                    "{role} issues certificates without keyUsage keyCertSign"
+                ));
+            }
         }
-        if leaf && !(usage.digital_signature() || usage.key_encipherment() || usage.key_agreement())
-        {
-            report.extensions.push(format!(
-                "{role} keyUsage allows neither digitalSignature nor keyEncipherment"
-            ));
-        }
-        if !leaf && !usage.key_cert_sign() {
-            report.extensions.push(format!(
-                "{role} issues certificates without keyUsage keyCertSign"
-            ));
-        }
+        Ok(None) if leaf => report.extensions.push(format!(
+            "{role} has no keyUsage: nothing limits its key to TLS server use (digitalSignature or keyEncipherment)"
+        )),
+        Ok(None) => {}
+        Err(_) => report
+            .extensions
+            .push(format!("{role} has an unreadable keyUsage")),
     }
     if leaf {
-        if ca == Some(true) && !is_self_signed(certificate) {
+        if ca == Some(true) {
+            let origin = if is_self_signed(certificate) {
+                " (self-signed: the device serves a CA certificate whose key can sign certificates for any name)"
+            } else {
+                ""
+            };
             report.extensions.push(format!(
-                "{role} is a CA certificate (basicConstraints CA:TRUE)"
+                "{role} is a CA certificate (basicConstraints CA:TRUE){origin}"
             ));
         }
-        if let Ok(Some(extension)) = certificate.extended_key_usage() {
-            let usage = extension.value;
-            if !(usage.server_auth || usage.any) {
-                report
-                    .extensions
-                    .push(format!("{role} extendedKeyUsage lacks serverAuth"));
+        match certificate.extended_key_usage() {
+            Ok(Some(extension)) => {
+                let usage = extension.value;
+                if !(usage.server_auth || usage.any) {
+                    report
+                        .extensions
+                        .push(format!("{role} extendedKeyUsage lacks serverAuth"));
+                }
             }
+            Ok(None) => report.extensions.push(format!(
+                "{role} has no extendedKeyUsage serverAuth (the CA/Browser Forum baseline requirements ask for it on TLS server certificates)"
+            )),
+            Err(_) => report
+                .extensions
+                .push(format!("{role} has an unreadable extendedKeyUsage")),
         }
     } else if ca != Some(true) {
         report.extensions.push(format!(
@@ -526,6 +573,40 @@ mod tests {
         assert!(!dns_matches("*.example.com", "a.b.example.com"));
         assert!(!dns_matches("*.example.com", "example.com"));
         assert!(dns_matches("Cam.Example.com", "cam.example.com"));
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            anchors: Vec::new(),
+            max_validity_days: 825,
+            expected: ExpectedName::Ip(IpAddr::from([127, 0, 0, 1])),
+        }
+    }
+
+    fn self_signed(params: rcgen::CertificateParams) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn a_self_signed_ca_leaf_without_usages_is_a_finding() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let report = inspect(&[self_signed(params)], &policy(), 0);
+        let found = report.extensions.join("; ");
+        assert!(found.contains("CA:TRUE"), "{found}");
+        assert!(found.contains("no keyUsage"), "{found}");
+        assert!(found.contains("no extendedKeyUsage"), "{found}");
+    }
+
+    #[test]
+    fn a_leaf_with_the_usages_of_a_tls_server_is_fine() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let report = inspect(&[self_signed(params)], &policy(), 0);
+        assert!(report.extensions.is_empty(), "{:?}", report.extensions);
     }
 
     #[test]
