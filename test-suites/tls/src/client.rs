@@ -9,7 +9,7 @@
 //! connections from the unit's own address count; every wait is bounded.
 
 use iotcert_suite::profile::{CommandSpec, TlsClientOptions};
-use iotcert_suite::{CheckResult, Evidence, RunContext, SampleUnit, Transcript, Verdict};
+use iotcert_suite::{CheckResult, Evidence, Proof, RunContext, SampleUnit, Transcript, Verdict};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
     SanType,
@@ -48,7 +48,7 @@ struct Scenario {
 pub enum Reaction {
     /// Handshake completed and application data arrived.
     Accepted { application_bytes: usize },
-    /// Handshake completed but nothing was sent before the timeout or close.
+    /// Handshake completed but nothing was sent before the timeout, a close or an error.
     HandshakeOnly,
     /// The device aborted the handshake.
     Rejected { reason: String },
@@ -259,9 +259,8 @@ async fn present(
                     application_bytes: read,
                 }
             }
-            Ok(Err(error)) => Reaction::Rejected {
-                reason: format!("after the handshake: {error}"),
-            },
+            // The handshake completed: the device accepted the certificate, whatever it
+            // does next (closing without close_notify is not a refusal of it).
             _ => Reaction::HandshakeOnly,
         };
     }
@@ -338,9 +337,10 @@ pub async fn validate_client(
         .filter(|r| r.reaction == Reaction::NoConnection)
         .map(|r| r.certificate)
         .collect();
-    let control_accepted = records
-        .iter()
-        .any(|r| r.acceptable && matches!(r.reaction, Reaction::Accepted { .. }));
+    let control = records.iter().find_map(|r| match r.reaction {
+        Reaction::Accepted { application_bytes } if r.acceptable => Some(application_bytes),
+        _ => None,
+    });
     let (verdict, summary) = if !accepted_bad.is_empty() {
         (
             Verdict::Fail,
@@ -359,12 +359,33 @@ pub async fn validate_client(
                 silent.join(", ")
             ),
         )
-    } else if !control_accepted {
-        (Verdict::Inconclusive, "the device refused every certificate, the valid control too: its refusals cannot be told from a broken client or a CA it does not trust".to_owned())
+    } else if control.is_none() {
+        (Verdict::Inconclusive, "the device did not complete the handshake and send data with the valid control certificate: its refusals cannot be told from a broken client or a CA it does not trust".to_owned())
     } else {
         (Verdict::Pass, "the device refused the self-signed, expired, wrong-name and untrusted-root certificates and accepted the valid one".to_owned())
     };
-    result(verdict, summary)
+    let proof = control.map(|bytes| {
+        let refusals: Vec<String> = records
+            .iter()
+            .filter_map(|r| match &r.reaction {
+                Reaction::Rejected { reason } if !r.acceptable => {
+                    Some(format!("{}: {reason}", r.certificate))
+                }
+                _ => None,
+            })
+            .collect();
+        Proof::observed(format!(
+            "the device completed the handshake with the valid certificate and sent {bytes} bytes of application data; it aborted the handshake with {}",
+            refusals.join("; ")
+        ))
+    });
+    let mut outcome = result(verdict, summary);
+    if verdict == Verdict::Pass {
+        if let Some(proof) = proof {
+            outcome = outcome.with_proof(proof);
+        }
+    }
+    outcome
         .with_evidence(Evidence::json(
             "certificates presented and the device's reactions",
             &records,
