@@ -59,17 +59,28 @@ fn server(id: &str, title: &str, description: &str, remediation: &str) -> CheckS
     }
 }
 
-/// What each check must observe before its PASS means anything.
+/// What each check must observe before its PASS means anything. Every server-side
+/// check first needs the port's handshake seen to complete (a full rustls handshake, or
+/// for suites rustls cannot speak, the first flight read to ServerHelloDone with a
+/// certificate): a port that refuses, resets, stays silent or answers garbage is
+/// INCONCLUSIVE, never PASS.
 fn positive_control(id: &str) -> &'static str {
     match id {
+        MODERN_PROTOCOL => "A handshake completed on every TLS port and a TLS 1.2 or 1.3 ServerHello was read.",
+        LEGACY_PROTOCOL => "A handshake completed on every TLS port, and the SSL 3.0, TLS 1.0 and TLS 1.1 hellos (every registry code point offered) were each answered with a refusal, none undecided.",
+        WEAK_CIPHER_SUITE => "A handshake completed on every TLS port, and in every accepted version all IANA registry code points were offered until the server refused the rest (the enumeration not cut, the first choice found again, at least one suite recorded).",
+        FORWARD_SECRECY => "A handshake completed on every TLS port, and the accepted suites of every version were enumerated to the server's refusal and recorded (not empty).",
+        KEY_EXCHANGE => "A handshake completed on every TLS port, and the group or prime of every accepted ephemeral suite and TLS 1.3 key share was read (not empty), with the weak-curve probe decided.",
+        RENEGOTIATION | COMPRESSION => "A handshake completed on every TLS port, and every TLS 1.2-or-older ServerHello was read (or every such hello refused, none undecided, for TLS 1.3 only).",
+        FALLBACK_SCSV => "A handshake completed on every TLS port at the highest version, and the lower version marked with TLS_FALLBACK_SCSV met inappropriate_fallback or the downgrade sentinel (or every other version was refused, none undecided).",
+        HEARTBLEED => "A handshake completed on every TLS port, and heartbeats were refused in every TLS 1.2-or-older ServerHello, or an over-long request after the complete first flight got no heartbeat back.",
         CERTIFICATE_VALIDITY | CERTIFICATE_TRUST | CERTIFICATE_NAME | CERTIFICATE_KEY
         | CERTIFICATE_SIGNATURE | CERTIFICATE_EXTENSIONS => {
-            "A full handshake completed on every declared TLS port and its certificate chain was read and parsed."
+            "A handshake completed on every TLS port and its certificate chain was read and parsed."
         }
-        KEY_REUSE => "The certificate key of every declared TLS port was read on at least two units.",
-        CLIENT_VALIDATION => "The device connected to the harness and completed a handshake with the valid certificate, so its refusals of the bad ones are its validation.",
-        FORWARD_SECRECY | KEY_EXCHANGE => "A handshake completed on every declared TLS port and the suites and key exchange groups it accepted were recorded (not empty).",
-        _ => "A handshake completed on every declared TLS port, so a refused offer is the server's choice, not a dead or non-TLS port; every code point asked about was answered.",
+        KEY_REUSE => "The leaf certificate and key of every unit were read (at least two units, none missing) and compared.",
+        CLIENT_VALIDATION => "The device completed a handshake with the valid control certificate and sent application data, so its refusals of the bad ones are its validation.",
+        _ => "A handshake completed on every TLS port.",
     }
 }
 
@@ -83,7 +94,7 @@ pub fn specs() -> Vec<CheckSpec> {
             "Offers SSL 3.0, TLS 1.0 and TLS 1.1 with hand-built ClientHellos (RFC 8996 deprecates them).",
             "Disable SSL 3.0, TLS 1.0 and TLS 1.1; offer only TLS 1.2 and 1.3."),
         server(WEAK_CIPHER_SUITE, "No TLS port accepts a weak cipher suite",
-            "Enumerates the suites accepted in each version and looks for NULL, EXPORT, anonymous, RC4, DES, 3DES/IDEA, MD5 and, where the profile's policy says so, CBC with SHA-1.",
+            "Enumerates, in each version, every code point of the IANA cipher suite registry the server accepts, and looks for NULL, EXPORT, anonymous, RC4, DES/RC2, 3DES/IDEA, MD5 and, where the profile's policy says so, CBC with SHA-1.",
             "Remove the named suites from the server's cipher list; keep AEAD suites with ECDHE (AES-GCM, ChaCha20-Poly1305)."),
         server(FORWARD_SECRECY, "Every accepted cipher suite has forward secrecy",
             "Looks for suites with static RSA or static (EC)DH key exchange, whose recorded traffic a stolen key decrypts.",
@@ -119,7 +130,7 @@ pub fn specs() -> Vec<CheckSpec> {
             "Reads the signature algorithm of the leaf and every intermediate.",
             "Reissue the certificates with SHA-256 or stronger."),
         server(CERTIFICATE_EXTENSIONS, "Basic constraints and key usage fit the certificate's role",
-            "Checks that the leaf is not a CA and may be used for a TLS server, and that issuers are CAs allowed to sign certificates.",
+            "Checks that the leaf (self-signed or not) is not a CA and carries keyUsage and extendedKeyUsage serverAuth, and that issuers are CAs allowed to sign certificates.",
             "Issue leaves with CA:FALSE, keyUsage digitalSignature, extendedKeyUsage serverAuth; issuers with CA:TRUE and keyCertSign."),
         CheckSpec {
             id: KEY_REUSE.to_owned(),

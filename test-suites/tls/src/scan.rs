@@ -3,9 +3,14 @@
 //! and the certificate chain, gathered into one [`EndpointScan`] the verdicts read.
 //!
 //! Versions are probed in parallel; suites are enumerated per version by offering every
-//! suite and removing the one the server picks until it refuses, so a port costs about
-//! one connection per accepted suite. Every loop is bounded by the length of the suite
-//! table, and Heartbleed is probed at most once per port.
+//! code point of the registry ([`ciphers::REGISTRY`]) and removing the one the server
+//! picks until it refuses, so a port costs about one connection per accepted suite. Every
+//! loop is bounded by the length of the registry, and Heartbleed is probed at most once
+//! per port.
+//!
+//! What a PASS may rest on is recorded as well: whether a full handshake completed
+//! ([`EndpointScan::handshake`]), whether each version's enumeration ended with the
+//! server's refusal ([`VersionScan::enumerated`]), and which probes could not be decided.
 
 use crate::certificate::{self, CapturedChain};
 use crate::ciphers;
@@ -22,6 +27,9 @@ pub struct VersionScan {
     pub suites: Vec<u16>,
     /// Whether the server's preference wins over the client's (None with fewer than two suites).
     pub server_preference: Option<bool>,
+    /// The enumeration ended with the server refusing what was left, so `suites` is
+    /// every suite of the registry it accepts in this version; false when it was cut.
+    pub enumerated: bool,
 }
 
 /// The result of the fallback (downgrade) probe.
@@ -60,6 +68,12 @@ pub enum Heartbleed {
 #[derive(Debug, Default, Serialize)]
 pub struct EndpointScan {
     pub port: u16,
+    /// At least one probe connected and read an answer (TLS or not): the port was reached.
+    pub reached: bool,
+    /// The positive control of the port: how a handshake was seen to complete (a full
+    /// rustls handshake, or for suites rustls cannot speak, the server's first flight read
+    /// to ServerHelloDone with its certificate). None: nothing a PASS could rest on.
+    pub handshake: Option<String>,
     /// Why the port could not be inspected at all; every check is then INCONCLUSIVE.
     pub unreachable: Option<String>,
     /// Probes that met a hostile or unreadable answer (the scan goes on without them).
@@ -74,6 +88,8 @@ pub struct EndpointScan {
     pub tls13_groups: Vec<u16>,
     /// Weak elliptic curves (under 256 bits) the server accepted when only they were offered.
     pub weak_groups_accepted: Vec<u16>,
+    /// Why the weak-curve probe could not be decided.
+    pub weak_groups_undecided: Option<String>,
     /// TLS 1.2 and older: the server answered renegotiation_info (RFC 5746).
     pub secure_renegotiation: Option<bool>,
     /// TLS 1.2 and older: the compression method picked when DEFLATE was offered.
@@ -91,6 +107,15 @@ impl EndpointScan {
     /// Whether any version was accepted.
     pub fn speaks_tls(&self) -> bool {
         !self.versions.is_empty()
+    }
+
+    /// Versions whose suites were not enumerated to the server's refusal.
+    pub fn unenumerated_versions(&self) -> Vec<u16> {
+        self.versions
+            .iter()
+            .filter(|(_, scan)| !scan.enumerated)
+            .map(|(version, _)| *version)
+            .collect()
     }
 
     /// The accepted versions, oldest first.
@@ -135,7 +160,7 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     // 1. Which versions answer, in parallel; TLS 1.2 and older also offer DEFLATE and
     //    heartbeats, so compression, renegotiation and the heartbeat extension come free.
     let probes = wire::ALL_VERSIONS.map(|version| {
-        let mut spec = HelloSpec::new(version, ciphers::suites_for(version), name.clone());
+        let mut spec = HelloSpec::new(version, ciphers::offered(), name.clone());
         if version < wire::TLS13 {
             spec.offer_compression = true;
             spec.offer_heartbeat = true;
@@ -147,7 +172,11 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     let mut not_tls = Vec::new();
     let mut legacy_flight: Option<ServerFlight> = None;
     let mut heartbeat_agreed = None;
+    let mut first_choices = BTreeMap::new();
     for (version, answer) in answers {
+        if !matches!(answer, Err(ProbeError::Network(_))) {
+            scan.reached = true;
+        }
         match answer {
             Err(ProbeError::Network(error)) => {
                 network_errors.push(format!("{}: {error}", wire::version_name(version)));
@@ -171,6 +200,7 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
                         continue;
                     }
                     scan.versions.insert(version, VersionScan::default());
+                    first_choices.insert(version, hello.cipher_suite);
                     if version < wire::TLS13 {
                         scan.secure_renegotiation = Some(
                             scan.secure_renegotiation.unwrap_or(true) && hello.secure_renegotiation,
@@ -181,7 +211,17 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
                         if hello.heartbeat {
                             heartbeat_agreed = Some(version);
                         }
-                        if legacy_flight.is_none() || !flight.certificates.is_empty() {
+                        let complete =
+                            |f: &ServerFlight| f.hello_done && !f.certificates.is_empty();
+                        let better = match &legacy_flight {
+                            None => true,
+                            Some(kept) => {
+                                // Versions come oldest first: the highest wins a tie.
+                                (complete(flight), !flight.certificates.is_empty())
+                                    >= (complete(kept), !kept.certificates.is_empty())
+                            }
+                        };
+                        if better {
                             legacy_flight = Some(flight.clone());
                         }
                     }
@@ -211,26 +251,24 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
 
     // 2. Suites per version, preference, key exchange; in parallel over versions.
     let versions = scan.accepted_versions();
-    let enumerations = versions
-        .iter()
-        .map(|version| enumerate_suites(target, *version, name.clone()));
-    for (version, result) in versions
+    let enumerations = versions.iter().map(|version| {
+        let first_choice = first_choices.get(version).copied();
+        enumerate_suites(target, *version, first_choice, name.clone())
+    });
+    for (version, enumeration) in versions
         .iter()
         .zip(futures::future::join_all(enumerations).await)
     {
-        match result {
-            Ok(enumeration) => {
-                scan.key_exchanges.extend(enumeration.key_exchanges);
-                scan.tls13_groups.extend(enumeration.tls13_groups);
-                if let Some(entry) = scan.versions.get_mut(version) {
-                    entry.suites = enumeration.suites;
-                    entry.server_preference = enumeration.server_preference;
-                }
-            }
-            Err(error) => scan.problems.push(format!(
-                "suites of {}: {error}",
-                wire::version_name(*version)
-            )),
+        scan.key_exchanges.extend(enumeration.key_exchanges);
+        scan.tls13_groups.extend(enumeration.tls13_groups);
+        if let Some(why) = &enumeration.cut_short {
+            scan.problems
+                .push(format!("suites of {}: {why}", wire::version_name(*version)));
+        }
+        if let Some(entry) = scan.versions.get_mut(version) {
+            entry.suites = enumeration.suites;
+            entry.server_preference = enumeration.server_preference;
+            entry.enumerated = enumeration.cut_short.is_none();
         }
     }
     scan.tls13_groups.sort_unstable();
@@ -243,7 +281,10 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
         heartbleed_probe(target, heartbeat_agreed, name.clone()),
         certificate::capture_chain(target, &versions, legacy_flight.as_ref()),
     );
-    scan.weak_groups_accepted = weak_groups;
+    match weak_groups {
+        Ok(groups) => scan.weak_groups_accepted = groups,
+        Err(why) => scan.weak_groups_undecided = Some(why),
+    }
     let (fallback, fallback_exchange) = fallback;
     scan.fallback = Some(fallback);
     if let Some(exchange) = fallback_exchange {
@@ -254,6 +295,22 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     if let Some(exchange) = heartbleed_exchange {
         scan.transcripts.insert("heartbleed".to_owned(), exchange);
     }
+    scan.handshake = chain.handshake.clone().or_else(|| {
+        let flight = legacy_flight
+            .as_ref()
+            .filter(|f| f.hello_done && !f.certificates.is_empty())?;
+        let hello = flight.server_hello.as_ref()?;
+        Some(format!(
+            "{} first flight read to ServerHelloDone ({} chosen, {} certificate(s)); no full handshake: {}",
+            wire::version_name(hello.version),
+            ciphers::name(hello.cipher_suite),
+            flight.certificates.len(),
+            chain
+                .problem
+                .as_deref()
+                .unwrap_or("no TLS 1.2 or 1.3 suite that rustls speaks"),
+        ))
+    });
     scan.chain = Some(chain);
     scan
 }
@@ -263,50 +320,78 @@ struct Enumeration {
     server_preference: Option<bool>,
     key_exchanges: Vec<(u16, KeyExchangeParameters)>,
     tls13_groups: Vec<u16>,
+    /// Why the enumeration did not end with the server's refusal of what was left.
+    cut_short: Option<String>,
 }
 
-/// Offers every suite of `version`, removes the one picked, and repeats until refused.
+/// Offers every code point in `version`, removes the one picked, and repeats until the
+/// server refuses what is left. `first_choice` is the suite the version probe got for
+/// the same offer: an enumeration that never meets it was not answered consistently.
 async fn enumerate_suites(
     target: Target<'_>,
     version: u16,
+    first_choice: Option<u16>,
     name: Option<String>,
-) -> Result<Enumeration, ProbeError> {
-    let mut remaining = ciphers::suites_for(version);
+) -> Enumeration {
+    let mut remaining = ciphers::offered();
     let mut enumeration = Enumeration {
         suites: Vec::new(),
         server_preference: None,
         key_exchanges: Vec::new(),
         tls13_groups: Vec::new(),
+        cut_short: None,
     };
-    // Bounded by the table: each round removes one suite or stops.
+    // Bounded by the registry: each round removes one suite or stops.
     for _ in 0..=remaining.len() {
         if remaining.is_empty() {
             break;
         }
         let spec = HelloSpec::new(version, remaining.clone(), name.clone());
-        let exchange = match probe::send_hello(target, &spec, false).await {
+        let answer = match probe::send_hello(target, &spec, false).await {
             // One more try for a server that was busy: a silent answer is not a refusal.
-            Err(ProbeError::Network(_)) => probe::send_hello(target, &spec, false).await?,
-            other => other?,
+            Err(ProbeError::Network(_)) => probe::send_hello(target, &spec, false).await,
+            other => other,
+        };
+        let exchange = match answer {
+            Ok(exchange) => exchange,
+            Err(error) => {
+                enumeration.cut_short = Some(format!(
+                    "cut after {} accepted suites: {error}",
+                    enumeration.suites.len()
+                ));
+                return enumeration;
+            }
         };
         let Some((suite, flight)) = picked(&exchange, version) else {
             break;
         };
         if !remaining.contains(&suite) {
-            break;
+            enumeration.cut_short = Some(format!(
+                "the server chose {}, which was not offered",
+                ciphers::label(suite)
+            ));
+            return enumeration;
         }
         remaining.retain(|offered| *offered != suite);
         enumeration.suites.push(suite);
         record_key_exchange(&mut enumeration, suite, &flight);
     }
+    if let Some(first) = first_choice.filter(|s| !enumeration.suites.contains(s)) {
+        enumeration.cut_short = Some(format!(
+            "the server accepted {} when the version was probed, but refused it while its suites were enumerated",
+            ciphers::label(first)
+        ));
+        return enumeration;
+    }
     if enumeration.suites.len() >= 2 {
         let reversed: Vec<u16> = enumeration.suites.iter().rev().copied().collect();
         let spec = HelloSpec::new(version, reversed, name);
-        let exchange = probe::send_hello(target, &spec, false).await?;
-        enumeration.server_preference = picked(&exchange, version)
-            .map(|(suite, _)| Some(suite) == enumeration.suites.first().copied());
+        if let Ok(exchange) = probe::send_hello(target, &spec, false).await {
+            enumeration.server_preference = picked(&exchange, version)
+                .map(|(suite, _)| Some(suite) == enumeration.suites.first().copied());
+        }
     }
-    Ok(enumeration)
+    enumeration
 }
 
 /// The suite a ServerHello of `version` picked, with its flight.
@@ -335,12 +420,13 @@ fn record_key_exchange(enumeration: &mut Enumeration, suite: u16, flight: &Serve
     }
 }
 
-/// Offers only curves under 256 bits with every ECDHE suite the server accepted.
+/// Offers only curves under 256 bits with every ECDHE suite the server accepted: the
+/// weak curves it agrees to, or why the probe could not tell.
 async fn weak_group_probe(
     target: Target<'_>,
     scan: &EndpointScan,
     name: Option<String>,
-) -> Vec<u16> {
+) -> Result<Vec<u16>, String> {
     let Some((version, suites)) = scan
         .versions
         .iter()
@@ -357,23 +443,27 @@ async fn weak_group_probe(
         })
         .find(|(_, ecdhe)| !ecdhe.is_empty())
     else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut spec = HelloSpec::new(version, suites, name);
     spec.groups = wire::WEAK_GROUPS.to_vec();
-    let Ok(exchange) = probe::send_hello(target, &spec, false).await else {
-        return Vec::new();
-    };
+    let exchange = probe::send_hello(target, &spec, false)
+        .await
+        .map_err(|error| format!("the weak-curve hello got no answer: {error}"))?;
     let Some((suite, flight)) = picked(&exchange, version) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     match flight.server_key_exchange.as_deref().and_then(|body| {
         wire::key_exchange_parameters(body, ciphers::properties(suite).ephemeral_ec)
     }) {
         Some(KeyExchangeParameters::Ecdhe { group }) if wire::group_bits(group) < 256 => {
-            vec![group]
+            Ok(vec![group])
         }
-        _ => Vec::new(),
+        Some(_) => Ok(Vec::new()),
+        None => Err(format!(
+            "the server accepted {} with only weak curves offered, but its key exchange could not be read",
+            ciphers::label(suite)
+        )),
     }
 }
 
@@ -388,7 +478,7 @@ async fn fallback_probe(
     let (Some(&highest), Some(&lower)) = (descending.first(), descending.get(1)) else {
         return (Fallback::SingleVersion, None);
     };
-    let mut spec = HelloSpec::new(lower, ciphers::suites_for(lower), name);
+    let mut spec = HelloSpec::new(lower, ciphers::offered(), name);
     spec.fallback_scsv = true;
     match probe::send_hello(target, &spec, false).await {
         Err(error) => (
@@ -443,7 +533,7 @@ async fn heartbleed_probe(
     let Some(version) = agreed else {
         return (Heartbleed::NoHeartbeat, None);
     };
-    let mut spec = HelloSpec::new(version, ciphers::suites_for(version), name);
+    let mut spec = HelloSpec::new(version, ciphers::offered(), name);
     spec.offer_heartbeat = true;
     match probe::send_hello(target, &spec, true).await {
         Err(error) => (

@@ -11,8 +11,8 @@ use crate::scan::{self, EndpointScan, Fallback, Heartbleed};
 use crate::wire::{self, KeyExchangeParameters};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, RunContext, SampleUnit,
-    Suite, SuiteDescriptor, SuiteError, Verdict,
+    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
+    SampleUnit, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
 use rustls::pki_types::CertificateDer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,11 +143,17 @@ impl Suite for TlsSuite {
                         .map_or(ExpectedName::Ip(unit.address), ExpectedName::Dns),
                 };
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                let inspected: Vec<PortFindings> = scans
-                    .into_iter()
-                    .filter(|scan| {
+                let (kept, left_out): (Vec<EndpointScan>, Vec<EndpointScan>) =
+                    scans.into_iter().partition(|scan| {
                         ports.get(&scan.port).copied().unwrap_or(false) || scan.speaks_tls()
-                    })
+                    });
+                let unreached: Vec<u16> = left_out
+                    .iter()
+                    .filter(|scan| !scan.reached)
+                    .map(|scan| scan.port)
+                    .collect();
+                let inspected: Vec<PortFindings> = kept
+                    .into_iter()
                     .map(|scan| {
                         let chain = scan
                             .chain
@@ -176,7 +182,8 @@ impl Suite for TlsSuite {
                 units_scanned += 1;
                 for check in SERVER_CHECKS {
                     if ctx.is_pending(check, Some(&unit.id)) {
-                        ctx.emit(merge(check, unit, &inspected, &profile)).await;
+                        ctx.emit(merge(check, unit, &inspected, &unreached, &profile))
+                            .await;
                     }
                 }
             }
@@ -191,7 +198,7 @@ impl Suite for TlsSuite {
             }
         }
         if ctx.is_pending(KEY_REUSE, None) && units_scanned == ctx.units.len() {
-            ctx.emit(key_reuse(&fingerprints)).await;
+            ctx.emit(key_reuse(&ctx.units, &fingerprints)).await;
         }
         Ok(())
     }
@@ -234,17 +241,19 @@ struct PortFindings {
     chain: Option<ChainReport>,
 }
 
-/// One port's verdict on one check.
+/// One port's verdict on one check; a PASS names what was observed (`proof`).
 struct PortVerdict {
     verdict: Verdict,
     line: String,
+    proof: String,
     transcripts: Vec<&'static str>,
 }
 
-fn pass(line: impl Into<String>) -> PortVerdict {
+fn pass(line: impl Into<String>, proof: impl Into<String>) -> PortVerdict {
     PortVerdict {
         verdict: Verdict::Pass,
         line: line.into(),
+        proof: proof.into(),
         transcripts: Vec::new(),
     }
 }
@@ -252,6 +261,7 @@ fn fail(line: impl Into<String>) -> PortVerdict {
     PortVerdict {
         verdict: Verdict::Fail,
         line: line.into(),
+        proof: String::new(),
         transcripts: Vec::new(),
     }
 }
@@ -259,6 +269,7 @@ fn undecided(line: impl Into<String>) -> PortVerdict {
     PortVerdict {
         verdict: Verdict::Inconclusive,
         line: line.into(),
+        proof: String::new(),
         transcripts: Vec::new(),
     }
 }
@@ -271,8 +282,69 @@ fn names(versions: &[u16]) -> String {
         .join(", ")
 }
 
-/// Judges one check on one port.
+/// Versions older than TLS 1.3 whose probe could not be decided.
+fn undecided_legacy(scan: &EndpointScan) -> Vec<u16> {
+    scan.undecided_versions
+        .iter()
+        .copied()
+        .filter(|v| *v < wire::TLS13)
+        .collect()
+}
+
+/// Judges one check on one port. A PASS needs the port's positive control (a handshake
+/// seen to complete) on top of what the check itself observed; without it the PASS
+/// becomes INCONCLUSIVE, because a refusal of everything proves nothing.
 fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
+    let verdict = judge_observed(check, port, profile);
+    if verdict.verdict != Verdict::Pass {
+        return verdict;
+    }
+    match &port.scan.handshake {
+        Some(control) => PortVerdict {
+            proof: format!("{control}; {}", verdict.proof),
+            ..verdict
+        },
+        None => undecided(format!(
+            "{}, but no handshake completed on the port ({}), so this proves nothing",
+            verdict.line,
+            port.scan
+                .chain
+                .as_ref()
+                .and_then(|c| c.problem.clone())
+                .unwrap_or_else(|| "no certificate flight was read".to_owned())
+        )),
+    }
+}
+
+/// The suites of the accepted versions were enumerated to the server's refusal, and
+/// some were recorded: what the suite-based checks rest on. `Err` says why not.
+fn suites_enumerated(scan: &EndpointScan) -> Result<String, String> {
+    let cut = scan.unenumerated_versions();
+    if !cut.is_empty() {
+        return Err(format!(
+            "the suites of {} were not enumerated to the end: {}",
+            names(&cut),
+            scan.problems.join("; ")
+        ));
+    }
+    let accepted = scan.accepted_suites().count();
+    if accepted == 0 {
+        return Err("no accepted suite was recorded".to_owned());
+    }
+    let per_version: Vec<String> = scan
+        .versions
+        .iter()
+        .map(|(version, v)| format!("{}: {}", wire::version_name(*version), v.suites.len()))
+        .collect();
+    Ok(format!(
+        "{} code points offered in each accepted version until the server refused the rest; accepted {}",
+        ciphers::REGISTRY.len(),
+        per_version.join(", ")
+    ))
+}
+
+/// What a check observed on one port, before the port's control is required.
+fn judge_observed(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
     let scan = &port.scan;
     if let Some(why) = &scan.unreachable {
         if check == MODERN_PROTOCOL && port.declared_tls && why.contains("does not speak TLS") {
@@ -281,7 +353,14 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
         return undecided(why.clone());
     }
     if !scan.speaks_tls() {
-        return undecided("no TLS version was accepted".to_owned());
+        return undecided(format!(
+            "no TLS version was accepted: every hello was refused{}",
+            if scan.problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", scan.problems.join("; "))
+            }
+        ));
     }
     let versions = scan.accepted_versions();
     match check {
@@ -294,7 +373,10 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
             if modern.is_empty() {
                 fail(format!("accepts only {}", names(&versions)))
             } else {
-                pass(format!("accepts {}", names(&modern)))
+                pass(
+                    format!("accepts {}", names(&modern)),
+                    format!("ServerHello of {} read", names(&modern)),
+                )
             }
         }
         LEGACY_PROTOCOL => {
@@ -320,7 +402,13 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                     scan.problems.join("; ")
                 ))
             } else {
-                pass("refuses SSL 3.0, TLS 1.0 and TLS 1.1")
+                pass(
+                    "refuses SSL 3.0, TLS 1.0 and TLS 1.1",
+                    format!(
+                        "SSL 3.0, TLS 1.0 and TLS 1.1 hellos offering {} code points each were refused",
+                        ciphers::REGISTRY.len()
+                    ),
+                )
             }
         }
         WEAK_CIPHER_SUITE => {
@@ -331,7 +419,7 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                         format!(
                             "{} {} ({why})",
                             wire::version_name(version),
-                            ciphers::name(suite)
+                            ciphers::label(suite)
                         )
                     })
                 })
@@ -340,18 +428,20 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                 .versions
                 .values()
                 .any(|v| v.server_preference == Some(false));
-            if weak.is_empty() {
-                pass(format!(
-                    "{} suites accepted, none weak",
-                    scan.accepted_suites().count()
-                ))
-            } else {
+            if !weak.is_empty() {
                 let order = if preference {
                     "; the server follows the client's order, so a client offering these first gets them"
                 } else {
                     ""
                 };
-                fail(format!("accepts {}{order}", weak.join(", ")))
+                return fail(format!("accepts {}{order}", weak.join(", ")));
+            }
+            match suites_enumerated(scan) {
+                Ok(proof) => pass(
+                    format!("{} suites accepted, none weak", scan.accepted_suites().count()),
+                    proof,
+                ),
+                Err(why) => undecided(why),
             }
         }
         FORWARD_SECRECY => {
@@ -362,72 +452,56 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                     format!("{} {}", wire::version_name(version), ciphers::name(suite))
                 })
                 .collect();
-            if static_suites.is_empty() {
-                pass("every accepted suite uses an ephemeral key exchange")
-            } else {
-                fail(format!(
+            if !static_suites.is_empty() {
+                return fail(format!(
                     "accepts suites without forward secrecy: {}",
                     static_suites.join(", ")
-                ))
-            }
-        }
-        KEY_EXCHANGE => {
-            let mut weak = Vec::new();
-            for (suite, parameters) in &scan.key_exchanges {
-                match parameters {
-                    KeyExchangeParameters::Dhe { prime_bits } if *prime_bits < 2048 => weak.push(
-                        format!("{} with a {prime_bits}-bit DH prime", ciphers::name(*suite)),
-                    ),
-                    KeyExchangeParameters::Ecdhe { group } if wire::group_bits(*group) < 256 => {
-                        weak.push(format!(
-                            "{} on {}",
-                            ciphers::name(*suite),
-                            wire::group_name(*group)
-                        ))
-                    }
-                    _ => {}
-                }
-            }
-            for group in &scan.weak_groups_accepted {
-                weak.push(format!(
-                    "the curve {} when offered alone",
-                    wire::group_name(*group)
                 ));
             }
-            weak.sort();
-            weak.dedup();
-            if weak.is_empty() {
-                let mut seen: BTreeSet<String> = scan
-                    .key_exchanges
-                    .iter()
-                    .map(|(_, p)| match p {
-                        KeyExchangeParameters::Dhe { prime_bits } => {
-                            format!("DH {prime_bits} bits")
-                        }
-                        KeyExchangeParameters::Ecdhe { group } => wire::group_name(*group),
-                    })
-                    .collect();
-                seen.extend(scan.tls13_groups.iter().map(|g| wire::group_name(*g)));
-                pass(format!(
-                    "key exchange on {}",
-                    seen.into_iter().collect::<Vec<_>>().join(", ")
-                ))
-            } else {
-                fail(format!("accepts {}", weak.join(", ")))
+            match suites_enumerated(scan) {
+                Ok(proof) => pass(
+                    format!(
+                        "every one of the {} accepted suites uses an ephemeral key exchange",
+                        scan.accepted_suites().count()
+                    ),
+                    proof,
+                ),
+                Err(why) => undecided(why),
             }
         }
+        KEY_EXCHANGE => judge_key_exchange(scan),
         RENEGOTIATION => match scan.secure_renegotiation {
             Some(false) => {
                 fail("a TLS 1.2-or-older ServerHello lacks renegotiation_info (RFC 5746)")
             }
-            Some(true) => pass("answers renegotiation_info"),
-            None => pass("offers only TLS 1.3, which has no renegotiation"),
+            Some(true) if !undecided_legacy(scan).is_empty() => undecided(format!(
+                "{} could not be decided: {}",
+                names(&undecided_legacy(scan)),
+                scan.problems.join("; ")
+            )),
+            Some(true) => pass(
+                "answers renegotiation_info",
+                format!(
+                    "the ServerHello of {} carried renegotiation_info",
+                    names(&versions.iter().copied().filter(|v| *v < wire::TLS13).collect::<Vec<_>>())
+                ),
+            ),
+            None => only_tls13(scan, "offers only TLS 1.3, which has no renegotiation"),
         },
         COMPRESSION => match scan.compression {
             Some(method) if method != 0 => fail(format!(
                 "chose compression method {method} when DEFLATE was offered (CRIME)"
             )),
-            _ => pass("no compression"),
+            Some(_) if !undecided_legacy(scan).is_empty() => undecided(format!(
+                "{} could not be decided: {}",
+                names(&undecided_legacy(scan)),
+                scan.problems.join("; ")
+            )),
+            Some(_) => pass(
+                "no compression",
+                "every TLS 1.2-or-older ServerHello chose null compression with DEFLATE offered",
+            ),
+            None => only_tls13(scan, "offers only TLS 1.3, which has no compression"),
         },
         FALLBACK_SCSV => match &scan.fallback {
             Some(Fallback::Accepted { from, to }) => {
@@ -439,14 +513,31 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                 verdict.transcripts = vec!["fallback"];
                 verdict
             }
-            Some(Fallback::Protected { from, to }) => pass(format!(
-                "refuses a fallback from {} to {}",
-                wire::version_name(*from),
-                wire::version_name(*to)
+            Some(Fallback::Protected { from, to }) => pass(
+                format!(
+                    "refuses a fallback from {} to {}",
+                    wire::version_name(*from),
+                    wire::version_name(*to)
+                ),
+                format!(
+                    "{} accepted, and a {} hello marked with TLS_FALLBACK_SCSV met inappropriate_fallback or the downgrade sentinel",
+                    wire::version_name(*from),
+                    wire::version_name(*to)
+                ),
+            ),
+            Some(Fallback::SingleVersion) if scan.undecided_versions.is_empty() => pass(
+                "offers a single version: nothing to downgrade to",
+                format!(
+                    "only {} accepted; every other version's hello was refused",
+                    names(&versions)
+                ),
+            ),
+            Some(Fallback::SingleVersion) => undecided(format!(
+                "only {} accepted, but {} could not be decided: {}",
+                names(&versions),
+                names(&scan.undecided_versions),
+                scan.problems.join("; ")
             )),
-            Some(Fallback::SingleVersion) => {
-                pass("offers a single version: nothing to downgrade to")
-            }
             Some(Fallback::Undecided { reason }) => undecided(reason.clone()),
             None => undecided("not probed"),
         },
@@ -456,13 +547,144 @@ fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
                 verdict.transcripts = vec!["heartbleed"];
                 verdict
             }
-            Some(Heartbleed::NoHeartbeat) => pass("does not agree to heartbeats"),
-            Some(Heartbleed::NotVulnerable) => pass("ignores an over-long heartbeat request"),
+            Some(Heartbleed::NoHeartbeat) => {
+                let legacy: Vec<u16> = versions
+                    .iter()
+                    .copied()
+                    .filter(|v| *v < wire::TLS13)
+                    .collect();
+                let unknown = undecided_legacy(scan);
+                if !unknown.is_empty() {
+                    undecided(format!(
+                        "whether {} agrees to heartbeats could not be decided: {}",
+                        names(&unknown),
+                        scan.problems.join("; ")
+                    ))
+                } else if legacy.is_empty() {
+                    pass(
+                        "offers only TLS 1.3, where heartbeats were never deployed",
+                        "every SSL 3.0 to TLS 1.2 hello offering heartbeats was refused",
+                    )
+                } else {
+                    pass(
+                        "does not agree to heartbeats",
+                        format!(
+                            "the ServerHello of {} left out the heartbeat extension that was offered",
+                            names(&legacy)
+                        ),
+                    )
+                }
+            }
+            Some(Heartbleed::NotVulnerable) => pass(
+                "ignores an over-long heartbeat request",
+                "the server agreed to heartbeats and finished its first flight; an over-long heartbeat request then got no heartbeat response",
+            ),
             Some(Heartbleed::Undecided { reason }) => undecided(reason.clone()),
             None => undecided("not probed"),
         },
         _ => judge_certificate(check, port),
     }
+}
+
+/// A PASS for a property that only TLS 1.2 and older can lack: it needs every one of
+/// their hellos refused, not undecided.
+fn only_tls13(scan: &EndpointScan, line: &str) -> PortVerdict {
+    let unknown = undecided_legacy(scan);
+    if unknown.is_empty() {
+        pass(line, "every SSL 3.0 to TLS 1.2 hello was refused")
+    } else {
+        undecided(format!(
+            "{} could not be decided: {}",
+            names(&unknown),
+            scan.problems.join("; ")
+        ))
+    }
+}
+
+/// Key exchange strength: FAIL on a weak group or prime seen; PASS only when every
+/// ephemeral exchange accepted was read (none missing, none cut) and the weak-curve
+/// probe was decided. An empty set is not a PASS: with static key exchange only, there
+/// is nothing to measure.
+fn judge_key_exchange(scan: &EndpointScan) -> PortVerdict {
+    let mut weak = Vec::new();
+    for (suite, parameters) in &scan.key_exchanges {
+        match parameters {
+            KeyExchangeParameters::Dhe { prime_bits } if *prime_bits < 2048 => weak.push(format!(
+                "{} with a {prime_bits}-bit DH prime",
+                ciphers::name(*suite)
+            )),
+            KeyExchangeParameters::Ecdhe { group } if wire::group_bits(*group) < 256 => weak.push(
+                format!("{} on {}", ciphers::name(*suite), wire::group_name(*group)),
+            ),
+            _ => {}
+        }
+    }
+    for group in &scan.weak_groups_accepted {
+        weak.push(format!(
+            "the curve {} when offered alone",
+            wire::group_name(*group)
+        ));
+    }
+    weak.sort();
+    weak.dedup();
+    if !weak.is_empty() {
+        return fail(format!("accepts {}", weak.join(", ")));
+    }
+    if let Err(why) = suites_enumerated(scan) {
+        return undecided(why);
+    }
+    if let Some(why) = &scan.weak_groups_undecided {
+        return undecided(why.clone());
+    }
+    let unread: Vec<String> = scan
+        .accepted_suites()
+        .filter(|(version, suite)| {
+            let p = ciphers::properties(*suite);
+            *version < wire::TLS13
+                && (p.ephemeral_ec || p.ephemeral_dh)
+                && !scan.key_exchanges.iter().any(|(s, _)| s == suite)
+        })
+        .map(|(version, suite)| format!("{} {}", wire::version_name(version), ciphers::name(suite)))
+        .collect();
+    if !unread.is_empty() {
+        return undecided(format!(
+            "the key exchange of {} could not be read",
+            unread.join(", ")
+        ));
+    }
+    if scan.versions.contains_key(&wire::TLS13) && scan.tls13_groups.is_empty() {
+        return undecided("TLS 1.3 was accepted but no key share group was recorded");
+    }
+    let mut seen: BTreeSet<String> = scan
+        .key_exchanges
+        .iter()
+        .map(|(_, p)| match p {
+            KeyExchangeParameters::Dhe { prime_bits } => format!("DH {prime_bits} bits"),
+            KeyExchangeParameters::Ecdhe { group } => wire::group_name(*group),
+        })
+        .collect();
+    seen.extend(scan.tls13_groups.iter().map(|g| wire::group_name(*g)));
+    if seen.is_empty() {
+        return undecided(
+            "no ephemeral key exchange was accepted (static key exchange only: see tls.forward-secrecy), so there is no group or prime to measure",
+        );
+    }
+    let seen = seen.into_iter().collect::<Vec<_>>().join(", ");
+    let curves = if scan
+        .accepted_suites()
+        .any(|(v, s)| v < wire::TLS13 && ciphers::properties(s).ephemeral_ec)
+    {
+        "; curves under 256 bits offered alone were refused"
+    } else {
+        ""
+    };
+    pass(
+        format!("key exchange on {seen}"),
+        format!(
+            "the key exchange of every accepted ephemeral suite was read ({} suites): {seen}{curves}",
+            scan.key_exchanges.len() + usize::from(!scan.tls13_groups.is_empty())
+        ),
+    )
 }
 
 fn judge_certificate(check: &str, port: &PortFindings) -> PortVerdict {
@@ -497,26 +719,52 @@ fn judge_certificate(check: &str, port: &PortFindings) -> PortVerdict {
         _ => (&report.extensions, "basic constraints and key usage fit"),
     };
     if problems.is_empty() {
-        pass(fine)
+        let leaf = report.certificates.first();
+        pass(
+            fine,
+            format!(
+                "a chain of {} certificate(s) was read and parsed, leaf {} ({})",
+                report.certificates.len(),
+                leaf.map_or("?", |c| c.subject.as_str()),
+                leaf.map_or("?", |c| c.key.as_str()),
+            ),
+        )
     } else {
         fail(problems.join("; "))
     }
 }
 
 /// Merges the port verdicts of one check on one unit.
-fn merge(check: &str, unit: &SampleUnit, ports: &[PortFindings], profile: &Profile) -> CheckResult {
+fn merge(
+    check: &str,
+    unit: &SampleUnit,
+    ports: &[PortFindings],
+    unreached: &[u16],
+    profile: &Profile,
+) -> CheckResult {
     let dtls = dtls_ports(profile);
     let dtls_note = if dtls.is_empty() {
         String::new()
     } else {
         format!(" DTLS on {dtls:?}/udp is not inspected (DTLS is not implemented by this suite).")
     };
+    if ports.is_empty() && !unreached.is_empty() {
+        return CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!(
+                "no port of the unit answered TLS, and {} could not be reached: whether they speak TLS is unknown.{dtls_note}",
+                unreached.iter().map(|p| format!("{p}/tcp")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
     if ports.is_empty() {
         return CheckResult::new(
             check,
             Some(&unit.id),
             Verdict::NotApplicable,
-            format!("no port of the unit speaks TLS.{dtls_note}"),
+            format!("the profile declares no TLS interface, and none of its TCP ports answered TLS.{dtls_note}"),
         );
     }
     let verdicts: Vec<(u16, PortVerdict)> = ports
@@ -544,6 +792,13 @@ fn merge(check: &str, unit: &SampleUnit, ports: &[PortFindings], profile: &Profi
         overall,
         format!("{}.{dtls_note}", shown.join("; ")),
     );
+    if overall == Verdict::Pass {
+        let proofs: Vec<String> = verdicts
+            .iter()
+            .map(|(port, v)| format!("{port}/tcp: {}", v.proof))
+            .collect();
+        result = result.with_proof(Proof::observed(proofs.join("; ")));
+    }
     let table: Vec<serde_json::Value> = ports
         .iter()
         .zip(&verdicts)
@@ -551,6 +806,8 @@ fn merge(check: &str, unit: &SampleUnit, ports: &[PortFindings], profile: &Profi
             "port": p.scan.port,
             "verdict": v.verdict,
             "finding": v.line,
+            "proof": (v.verdict == Verdict::Pass).then_some(&v.proof),
+            "handshake": &p.scan.handshake,
             "versions": p.scan.accepted_versions().iter().map(|v| wire::version_name(*v)).collect::<Vec<_>>(),
             "suites": p.scan.accepted_suites().map(|(v, s)| format!("{} {}", wire::version_name(v), ciphers::name(s))).collect::<Vec<_>>(),
             "server_preference": p.scan.versions.iter().map(|(v, s)| (wire::version_name(*v), s.server_preference)).collect::<BTreeMap<_, _>>(),
@@ -592,8 +849,10 @@ fn merge(check: &str, unit: &SampleUnit, ports: &[PortFindings], profile: &Profi
     result
 }
 
-/// Across units: the same leaf certificate or public key on two units.
-fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
+/// Across units: the same leaf certificate or public key on two units. No sharing is a
+/// PASS only when every unit's keys were read: a comparison with fewer than two units,
+/// or without one of them, proves nothing.
+fn key_reuse(units: &[SampleUnit], fingerprints: &[(String, u16, String, String)]) -> CheckResult {
     let mut by_key: BTreeMap<&str, BTreeSet<(&str, u16)>> = BTreeMap::new();
     for (unit, port, _, key) in fingerprints {
         by_key
@@ -616,25 +875,38 @@ fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
             (*key, list)
         })
         .collect();
+    let without_keys: Vec<&str> = units
+        .iter()
+        .map(|u| u.id.as_str())
+        .filter(|id| !fingerprints.iter().any(|(unit, ..)| unit == id))
+        .collect();
     let evidence = Evidence::json("leaf certificate and key fingerprints", &fingerprints.iter().map(|(u, p, c, k)| serde_json::json!({"unit": u, "port": p, "certificate_sha256": c, "key_sha256": k})).collect::<Vec<_>>());
-    if fingerprints.is_empty() {
+    if shared.is_empty() && (!without_keys.is_empty() || units.len() < 2) {
         return CheckResult::new(
             KEY_REUSE,
             None,
             Verdict::Inconclusive,
-            "no certificate was captured on any unit",
+            format!(
+                "no certificate was captured on {}: keys of fewer than every unit cannot show that no two units share one",
+                if without_keys.is_empty() { "a second unit".to_owned() } else { without_keys.join(", ") }
+            ),
         )
         .with_evidence(evidence);
     }
     if shared.is_empty() {
-        CheckResult::new(
+        let distinct_keys = by_key.len();
+        CheckResult::pass(
             KEY_REUSE,
             None,
-            Verdict::Pass,
             format!(
                 "{} certificates compared, every unit has keys of its own",
                 fingerprints.len()
             ),
+            Proof::observed(format!(
+                "the leaf certificates of {} units were read ({} certificates, {distinct_keys} distinct public keys) and compared",
+                units.len(),
+                fingerprints.len()
+            )),
         )
         .with_evidence(evidence)
     } else {
@@ -663,5 +935,49 @@ fn key_reuse(fingerprints: &[(String, u16, String, String)]) -> CheckResult {
         )
         .with_evidence(shared_evidence)
         .with_evidence(evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, last: u8) -> SampleUnit {
+        SampleUnit {
+            id: id.to_owned(),
+            address: std::net::IpAddr::from([127, 0, 0, last]),
+            hostname: None,
+        }
+    }
+
+    fn key(unit: &str, port: u16, key: &str) -> (String, u16, String, String) {
+        (unit.to_owned(), port, format!("cert-{key}"), key.to_owned())
+    }
+
+    #[test]
+    fn key_reuse_over_one_units_keys_is_not_a_pass() {
+        let units = [unit("unit-1", 1), unit("unit-2", 2)];
+        let one_unit = [key("unit-1", 443, "aa"), key("unit-1", 8883, "bb")];
+        let result = key_reuse(&units, &one_unit);
+        assert_eq!(result.verdict, Verdict::Inconclusive, "{}", result.summary);
+        assert!(result.summary.contains("unit-2"), "{}", result.summary);
+    }
+
+    #[test]
+    fn key_reuse_passes_with_proof_only_over_every_units_keys() {
+        let units = [unit("unit-1", 1), unit("unit-2", 2)];
+        let distinct = [key("unit-1", 443, "aa"), key("unit-2", 443, "bb")];
+        let result = key_reuse(&units, &distinct);
+        assert_eq!(result.verdict, Verdict::Pass, "{}", result.summary);
+        assert!(result
+            .proof
+            .as_ref()
+            .is_some_and(|p| p.as_str().contains("2 units")));
+        let shared = [key("unit-1", 443, "aa"), key("unit-2", 443, "aa")];
+        assert_eq!(key_reuse(&units, &shared).verdict, Verdict::Fail);
+        // A key shared by two of three units is a finding even with the third unread.
+        let three = [unit("unit-1", 1), unit("unit-2", 2), unit("unit-3", 3)];
+        assert_eq!(key_reuse(&three, &shared).verdict, Verdict::Fail);
+        assert_eq!(key_reuse(&three, &distinct).verdict, Verdict::Inconclusive);
     }
 }

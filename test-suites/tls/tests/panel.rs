@@ -24,6 +24,40 @@ impl Drop for Server {
     }
 }
 
+/// Starts nginx (in the foreground, killed by the returned guard) on `config`.
+fn nginx(dir: &Path, config: &str) -> Server {
+    std::fs::write(dir.join("nginx.conf"), config).unwrap();
+    let nginx = if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    };
+    let child = Command::new(nginx)
+        .args([
+            "-c",
+            &dir.join("nginx.conf").display().to_string(),
+            "-e",
+            &dir.join("error.log").display().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx");
+    Server(child)
+}
+
+/// An nginx configuration serving `certificate`/`key` with TLS on `address:4433`.
+fn nginx_config(dir: &Path, address: &str, certificate: &str, key: &str, tls: &str) -> String {
+    format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
+         http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};\n\
+         server {{ listen {address}:4433 ssl; ssl_certificate {dir}/{certificate}; ssl_certificate_key {dir}/{key};\n\
+         {tls} return 200 ok; }} }}\n",
+        dir = dir.display()
+    )
+}
+
 fn wait_listening(address: &str, port: u16) {
     for _ in 0..100 {
         if std::net::TcpStream::connect((address, port)).is_ok() {
@@ -116,23 +150,31 @@ impl Pki {
         std::fs::write(self.path(&format!("{name}.key")), key.serialize_pem()).unwrap();
     }
 
+    /// Runs openssl in the PKI's directory.
+    fn openssl(&self, arguments: &[&str]) {
+        let status = Command::new("openssl")
+            .args(arguments)
+            .current_dir(self.directory.path())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {arguments:?}");
+    }
+
     /// An RSA-1024 leaf signed by the CA with SHA-1 (openssl; rcgen makes neither).
     fn weak_rsa_leaf(&self, name: &str, san: &str) {
-        let run = |arguments: &[&str]| {
-            let status = Command::new("openssl")
-                .args(arguments)
-                .current_dir(self.directory.path())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(status.success(), "openssl {arguments:?}");
-        };
+        self.rsa_leaf(name, san, 1024, "-sha1");
+    }
+
+    /// An RSA leaf of `bits` signed by the CA with `digest` (rcgen cannot make RSA keys).
+    fn rsa_leaf(&self, name: &str, san: &str, bits: u32, digest: &str) {
+        let run = |arguments: &[&str]| self.openssl(arguments);
         std::fs::write(self.path("ext.cnf"), format!("subjectAltName=IP:{san}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")).unwrap();
         run(&[
             "req",
             "-new",
             "-newkey",
-            "rsa:1024",
+            &format!("rsa:{bits}"),
             "-nodes",
             "-keyout",
             &format!("{name}.key"),
@@ -151,7 +193,7 @@ impl Pki {
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
-            "-sha1",
+            digest,
             "-days",
             "30",
             "-extfile",
@@ -284,32 +326,14 @@ async fn nginx_legacy_configuration_is_found() {
     let pki = Pki::new();
     pki.weak_rsa_leaf("nginx", "127.63.2.1");
     let dir = pki.directory.path();
-    let config = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\nevents {{ worker_connections 256; }}\n\
-         http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};\n\
-         server {{ listen 127.63.2.1:4433 ssl; ssl_certificate {dir}/nginx.pem; ssl_certificate_key {dir}/nginx.key;\n\
-         ssl_protocols TLSv1 TLSv1.1 TLSv1.2; ssl_ciphers 'AES128-SHA:NULL-SHA:DES-CBC3-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_prefer_server_ciphers off; return 200 ok; }} }}\n",
-        dir = dir.display()
+    let config = nginx_config(
+        dir,
+        "127.63.2.1",
+        "nginx.pem",
+        "nginx.key",
+        "ssl_protocols TLSv1 TLSv1.1 TLSv1.2; ssl_ciphers 'AES128-SHA:NULL-SHA:DES-CBC3-SHA:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'; ssl_prefer_server_ciphers off;",
     );
-    std::fs::write(dir.join("nginx.conf"), config).unwrap();
-    let nginx = if Path::new("/usr/sbin/nginx").exists() {
-        "/usr/sbin/nginx"
-    } else {
-        "nginx"
-    };
-    let child = Command::new(nginx)
-        .args([
-            "-c",
-            &dir.join("nginx.conf").display().to_string(),
-            "-e",
-            &dir.join("error.log").display().to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nginx");
-    let _nginx = Server(child);
+    let _nginx = nginx(dir, &config);
     wait_listening("127.63.2.1", 4433);
     let results = run_suite(
         &endpoint_profile("127.63.2.1", 4433, &[&pki.path("ca.pem")]),
@@ -364,4 +388,297 @@ async fn nginx_legacy_configuration_is_found() {
         "{}",
         forward.summary
     );
+}
+
+fn result<'a>(
+    results: &'a std::collections::BTreeMap<(String, Option<String>), iotcert_suite::CheckResult>,
+    check: &str,
+) -> &'a iotcert_suite::CheckResult {
+    results
+        .get(&(check.to_owned(), Some("unit-1".to_owned())))
+        .unwrap_or_else(|| panic!("no result for {check}"))
+}
+
+fn report(
+    results: &std::collections::BTreeMap<(String, Option<String>), iotcert_suite::CheckResult>,
+) -> String {
+    results
+        .values()
+        .map(|r| {
+            format!(
+                "{} {} {} | proof: {:?}",
+                r.check, r.verdict, r.summary, r.proof
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Issue 13, observation 10: nginx serving a self-signed RSA-1024 certificate that is a
+/// CA (openssl's default `req -x509`: CA:TRUE, no keyUsage, no extendedKeyUsage), with
+/// TLS 1.0 on, as a cheap street-light controller does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_self_signed_ca_certificate_fails_extensions_key_and_legacy() {
+    require("openssl", "openssl");
+    require("nginx", "nginx-light");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:1024",
+        "-nodes",
+        "-keyout",
+        "streetlight.key",
+        "-out",
+        "streetlight.pem",
+        "-days",
+        "365",
+        "-subj",
+        "/CN=127.63.4.1",
+        "-addext",
+        "subjectAltName=IP:127.63.4.1",
+    ]);
+    let config = nginx_config(
+        dir,
+        "127.63.4.1",
+        "streetlight.pem",
+        "streetlight.key",
+        "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:@SECLEVEL=0';",
+    );
+    let _nginx = nginx(dir, &config);
+    wait_listening("127.63.4.1", 4433);
+    let results = run_suite(&endpoint_profile("127.63.4.1", 4433, &[]), dir).await;
+    let all = report(&results);
+    for check in [
+        checks::CERTIFICATE_EXTENSIONS,
+        checks::CERTIFICATE_KEY,
+        checks::LEGACY_PROTOCOL,
+    ] {
+        assert_eq!(
+            result(&results, check).verdict,
+            Verdict::Fail,
+            "{check}\n{all}"
+        );
+    }
+    let extensions = &result(&results, checks::CERTIFICATE_EXTENSIONS).summary;
+    for finding in ["CA:TRUE", "no keyUsage", "no extendedKeyUsage"] {
+        assert!(
+            extensions.contains(finding),
+            "{finding} missing: {extensions}"
+        );
+    }
+    assert!(
+        result(&results, checks::LEGACY_PROTOCOL)
+            .summary
+            .contains("TLS 1.0"),
+        "{all}"
+    );
+    // Nothing here passes without the proof of a completed handshake; rustls refuses
+    // the RSA-1024 signature, so it is the TLS 1.2 first flight read to its end.
+    for r in results.values().filter(|r| r.verdict == Verdict::Pass) {
+        let proof = r.proof.as_ref().map(|p| p.as_str()).unwrap_or_default();
+        assert!(
+            proof.contains("TLS 1.2 first flight read to ServerHelloDone"),
+            "{}: {proof}",
+            r.check
+        );
+    }
+}
+
+/// Issue 13, observation 11: a server accepting an anonymous suite outside the old
+/// fixed table (ADH-CAMELLIA128-SHA256, 0x00BF) beside one strong suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_camellia_suite_outside_the_old_table_fails_weak_cipher_suite() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.rsa_leaf("rsa", "127.63.4.2", 2048, "-sha256");
+    let _server = s_server(
+        dir,
+        "127.63.4.2",
+        "rsa.pem",
+        "rsa.key",
+        &[
+            "-cipher",
+            "ADH-CAMELLIA128-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        ],
+    );
+    let results = run_suite(
+        &endpoint_profile("127.63.4.2", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    let weak = result(&results, checks::WEAK_CIPHER_SUITE);
+    assert_eq!(weak.verdict, Verdict::Fail, "{}", report(&results));
+    assert!(
+        weak.summary.contains("0x00BF") && weak.summary.contains("anonymous"),
+        "{}",
+        weak.summary
+    );
+    assert!(
+        !weak.summary.contains("ECDHE_RSA_WITH_AES_128_GCM"),
+        "{}",
+        weak.summary
+    );
+}
+
+/// Issue 13, observation 4: a server with static RSA key exchange only gave
+/// `tls.key-exchange-strength` PASS "key exchange on " over an empty set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_key_exchange_only_is_not_a_key_exchange_pass() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.rsa_leaf("rsa", "127.63.4.3", 2048, "-sha256");
+    let _server = s_server(
+        dir,
+        "127.63.4.3",
+        "rsa.pem",
+        "rsa.key",
+        &["-cipher", "AES128-GCM-SHA256", "-no_tls1_3"],
+    );
+    let results = run_suite(
+        &endpoint_profile("127.63.4.3", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    let all = report(&results);
+    let exchange = result(&results, checks::KEY_EXCHANGE);
+    assert_eq!(exchange.verdict, Verdict::Inconclusive, "{all}");
+    assert!(
+        exchange.summary.contains("no ephemeral key exchange"),
+        "{all}"
+    );
+    assert_eq!(
+        result(&results, checks::FORWARD_SECRECY).verdict,
+        Verdict::Fail,
+        "{all}"
+    );
+    // rustls cannot speak static RSA: the checks that pass rest on the first flight.
+    let modern = result(&results, checks::MODERN_PROTOCOL);
+    assert_eq!(modern.verdict, Verdict::Pass, "{all}");
+    let proof = modern
+        .proof
+        .as_ref()
+        .map(|p| p.as_str())
+        .unwrap_or_default();
+    assert!(proof.contains("ServerHelloDone"), "{proof}");
+}
+
+/// A proxy in front of a good server that resets every hand-built hello which offers
+/// the whole registry without DEFLATE: the version probes (which offer DEFLATE) and the
+/// rustls handshake get through, the suite enumeration does not.
+async fn cut_enumeration_proxy(listen: &str, upstream: &str) {
+    let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
+    let upstream = upstream.to_owned();
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            return;
+        };
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut hello = vec![0u8; 8192];
+            let mut read = 0;
+            while read < 5 || read < 5 + usize::from(u16::from_be_bytes([hello[3], hello[4]])) {
+                match tokio::time::timeout(Duration::from_secs(2), client.read(&mut hello[read..]))
+                    .await
+                {
+                    Ok(Ok(n)) if n > 0 => read += n,
+                    _ => return,
+                }
+                if read >= hello.len() {
+                    return;
+                }
+            }
+            let session = usize::from(hello[43]);
+            let suites = usize::from(u16::from_be_bytes([
+                hello[44 + session],
+                hello[45 + session],
+            ])) / 2;
+            let compression_methods = hello.get(46 + session + 2 * suites).copied().unwrap_or(0);
+            if suites > 100 && compression_methods == 1 {
+                let _ = client.set_zero_linger();
+                return;
+            }
+            let Ok(mut server) = tokio::net::TcpStream::connect((upstream.as_str(), 4433)).await
+            else {
+                return;
+            };
+            if server.write_all(&hello[..read]).await.is_err() {
+                return;
+            }
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::io::copy_bidirectional(&mut client, &mut server),
+            )
+            .await;
+        });
+    }
+}
+
+/// Issue 13, observation 4: a server that cuts the suite enumeration left the suite-based
+/// checks with nothing recorded, and they passed ("0 suites accepted, none weak",
+/// "key exchange on ").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_suite_enumeration_is_inconclusive_not_a_pass() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("behind", "127.63.4.5", -1, 30, false);
+    let _server = s_server(
+        dir,
+        "127.63.4.4",
+        "behind.pem",
+        "behind.key",
+        &["-cipher", "ECDHE+AESGCM"],
+    );
+    let proxy = tokio::spawn(cut_enumeration_proxy("127.63.4.5", "127.63.4.4"));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.5", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let all = report(&results);
+    for check in [
+        checks::WEAK_CIPHER_SUITE,
+        checks::FORWARD_SECRECY,
+        checks::KEY_EXCHANGE,
+    ] {
+        let r = result(&results, check);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{check}\n{all}");
+        assert!(
+            r.summary.contains("not enumerated"),
+            "{check}: {}",
+            r.summary
+        );
+    }
+    // The handshake itself completed: the checks that do not rest on the suites pass.
+    assert_eq!(
+        result(&results, checks::MODERN_PROTOCOL).verdict,
+        Verdict::Pass,
+        "{all}"
+    );
+}
+
+/// `tls.key-reuse` compared over the keys of one unit (the second answers nothing) said
+/// PASS "every unit has keys of its own".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_reuse_with_one_unit_silent_is_inconclusive() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("first", "127.63.4.6", -1, 30, false);
+    let _server = s_server(dir, "127.63.4.6", "first.pem", "first.key", &[]);
+    let profile = endpoint_profile("127.63.4.6", 4433, &[&pki.path("ca.pem")]).replace(
+        "[[interfaces]]",
+        "[[units]]\nid = \"unit-2\"\naddress = \"127.63.4.7\"\n[[interfaces]]",
+    );
+    let results = run_suite(&profile, dir).await;
+    let reuse = &results[&(checks::KEY_REUSE.to_owned(), None)];
+    assert_eq!(reuse.verdict, Verdict::Inconclusive, "{}", reuse.summary);
+    assert!(reuse.summary.contains("unit-2"), "{}", reuse.summary);
 }
