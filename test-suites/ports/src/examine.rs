@@ -8,28 +8,42 @@
 
 use crate::identify::binary::{self, AdbReply};
 use crate::identify::disclosure::versions_in;
+use crate::identify::end::{self, Progress};
 use crate::identify::http::{self, Redirect};
 use crate::identify::{self, telnet, Service, TcpProbe, BANNER_CAP};
 use futures::future::join_all;
 use iotcert_suite::evidence::{escape_bytes, MAX_EVIDENCE_BYTES};
+use iotcert_suite::pacer::ConnectionPermit;
 use iotcert_suite::profile::{Interface, Transport};
+use iotcert_suite::tls::RecordingVerifier;
 use iotcert_suite::{
     Evidence, EvidenceKind, GuardedTcp, NetError, RunContext, SampleUnit, Transcript,
 };
+use rustls::pki_types::ServerName;
 use serde::Serialize;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
 
 /// How long a service may take to say its first word, after connect or after a probe.
 const FIRST_BYTE_WAIT: Duration = Duration::from_millis(2000);
-/// Once a service has started talking, how long a pause ends its answer.
-const IDLE_WAIT: Duration = Duration::from_millis(300);
-/// The longest one read phase may last, however slowly bytes trickle in.
+/// Text of no protocol the suite knows, stopped at a line end or a prompt, is whole
+/// when this much quiet follows (a banner sent in two parts 0.6 s apart is read whole).
+const QUIET_AFTER_TEXT: Duration = Duration::from_millis(1000);
+/// The longest one read phase may last, however slowly bytes trickle in: a banner not
+/// whole by then is reported as cut, never as read.
 const READ_PHASE_LIMIT: Duration = Duration::from_secs(5);
 /// Time allowed to one send.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
-/// Telnet negotiation rounds before the suite reads what the console shows.
-const TELNET_ROUNDS: usize = 4;
+/// Time allowed to a TLS handshake once connected.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Telnet reads (each answering the options offered so far) before the console is
+/// judged; the phase limit bounds them in time too.
+const TELNET_ROUNDS: usize = 64;
 /// Headers whose values name server software.
 const SOFTWARE_HEADERS: [&str; 6] = [
     "Server",
@@ -48,6 +62,27 @@ pub struct DisclosedVersion {
     pub banner: String,
 }
 
+/// Whether an exchange with a port completed, and what was seen: the proof a PASS
+/// rests on, or the reason there can be none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "what", rename_all = "snake_case")]
+pub enum Observation {
+    /// The exchange completed; what was observed.
+    Complete(String),
+    /// The exchange did not complete; why.
+    Unfinished(String),
+}
+
+impl Observation {
+    /// Why nothing can rest on this observation, if nothing can.
+    pub fn unfinished(&self) -> Option<&str> {
+        match self {
+            Observation::Complete(_) => None,
+            Observation::Unfinished(why) => Some(why),
+        }
+    }
+}
+
 /// What the examination of one open port found.
 #[derive(Clone, Debug, Serialize)]
 pub struct ServiceFinding {
@@ -62,6 +97,12 @@ pub struct ServiceFinding {
     pub debug_interface: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub disclosures: Vec<DisclosedVersion>,
+    /// Whether the service was told from a whole exchange (the control of the
+    /// undeclared-port, cleartext and debug checks).
+    pub service_seen: Observation,
+    /// Whether what the service says before authentication was read to its protocol
+    /// end or the cap, inside TLS where it speaks TLS (the control of the disclosure check).
+    pub banner_seen: Observation,
     /// The exchanges with the port, for evidence.
     #[serde(skip)]
     pub transcript: Option<Evidence>,
@@ -77,6 +118,8 @@ impl ServiceFinding {
             cleartext_management: None,
             debug_interface: None,
             disclosures: Vec::new(),
+            service_seen: Observation::Unfinished("not examined".to_owned()),
+            banner_seen: Observation::Unfinished("not examined".to_owned()),
             transcript: None,
         }
     }
@@ -87,6 +130,14 @@ impl ServiceFinding {
             Some(service) => format!("{}/{} ({service})", self.port, self.transport),
             None => format!("{}/{}", self.port, self.transport),
         }
+    }
+
+    /// Record that nothing about the port could be completed, and why.
+    fn unfinished(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        self.service_seen = Observation::Unfinished(why.clone());
+        self.banner_seen = Observation::Unfinished(why.clone());
+        self.detail = why;
     }
 
     /// Record every version disclosed by `text`, quoting the line it is on.
@@ -110,21 +161,70 @@ impl ServiceFinding {
     }
 }
 
+/// How bytes that arrived stopped arriving.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Ended {
+    /// The protocol's own end, named.
+    Whole(&'static str),
+    /// Text of no protocol the suite knows, at a line end or prompt, then quiet.
+    Quiet,
+    /// The service closed the connection after speaking.
+    Closed,
+    /// The byte cap was reached.
+    Cap,
+    /// The phase's time limit passed before the end.
+    TimeLimit,
+    /// The connection failed after some bytes.
+    Broken(NetError),
+}
+
+impl Ended {
+    /// What `what` was observed as, or why it was not whole.
+    fn observation(&self, what: &str, bytes: usize) -> Observation {
+        match self {
+            Ended::Whole(end) => Observation::Complete(format!("{what} read to {end}")),
+            Ended::Quiet => Observation::Complete(format!(
+                "{what} read to a line end followed by {} ms of quiet",
+                QUIET_AFTER_TEXT.as_millis()
+            )),
+            Ended::Closed => Observation::Complete(format!("{what} read until the service closed")),
+            Ended::Cap => Observation::Complete(format!("{what} read to the {bytes}-byte cap")),
+            Ended::TimeLimit => Observation::Unfinished(format!(
+                "{what} was not whole after {} s ({bytes} bytes): read only in part",
+                READ_PHASE_LIMIT.as_secs()
+            )),
+            Ended::Broken(error) => {
+                Observation::Unfinished(format!("{what} broke off after {bytes} bytes: {error}"))
+            }
+        }
+    }
+}
+
 /// How a read phase ended.
 enum Read {
-    /// Bytes arrived (possibly ending with a close or the cap).
-    Data(Vec<u8>),
+    /// Bytes arrived, and how they stopped.
+    Data(Vec<u8>, Ended),
     /// Nothing arrived in time.
     Silent,
     /// The peer closed without sending.
     Closed,
-    /// The connection failed.
+    /// The connection failed before any byte.
     Failed(NetError),
+}
+
+/// The byte stream of a session: plain TCP, or TLS over it.
+enum Io {
+    Plain(GuardedTcp),
+    /// The permit holds the connection's pacer slot as long as the stream lives.
+    Tls {
+        stream: Box<TlsStream<TcpStream>>,
+        _permit: ConnectionPermit,
+    },
 }
 
 /// One connection to the port, with its transcript.
 struct Session {
-    connection: GuardedTcp,
+    io: Io,
     transcript: Transcript,
     title: String,
 }
@@ -141,7 +241,7 @@ impl Session {
             .await
         {
             Ok(connection) => Ok(Session {
-                connection,
+                io: Io::Plain(connection),
                 transcript: Transcript::new(),
                 title,
             }),
@@ -149,43 +249,132 @@ impl Session {
         }
     }
 
+    /// Connect and complete a TLS handshake, accepting any certificate (whether it
+    /// is trustworthy is the tls suite's question; here the channel is what counts).
+    async fn open_tls(
+        target: &Target<'_>,
+        title: impl Into<String>,
+    ) -> Result<Session, (String, NetError)> {
+        let title = title.into();
+        let connection = match target
+            .ctx
+            .connect_tcp(target.unit, target.port, target.connect_timeout)
+            .await
+        {
+            Ok(connection) => connection,
+            Err(error) => return Err((title, error)),
+        };
+        let (stream, permit) = connection.into_parts();
+        let handshake = tls_connector().connect(server_name(target.unit), stream);
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+            Err(_) => Err((title, NetError::Timeout)),
+            Ok(Err(error)) => Err((title, NetError::Io(format!("TLS handshake: {error}")))),
+            Ok(Ok(stream)) => Ok(Session {
+                io: Io::Tls {
+                    stream: Box::new(stream),
+                    _permit: permit,
+                },
+                transcript: Transcript::new(),
+                title,
+            }),
+        }
+    }
+
     async fn send(&mut self, bytes: &[u8]) -> Result<(), NetError> {
         self.transcript.sent(bytes);
-        let sent = self.connection.send(bytes, SEND_TIMEOUT).await;
+        let sent = match &mut self.io {
+            Io::Plain(connection) => connection.send(bytes, SEND_TIMEOUT).await,
+            Io::Tls { stream, .. } => {
+                let write = async {
+                    stream.write_all(bytes).await?;
+                    stream.flush().await
+                };
+                match tokio::time::timeout(SEND_TIMEOUT, write).await {
+                    Err(_) => Err(NetError::Timeout),
+                    Ok(result) => result.map_err(NetError::from),
+                }
+            }
+        };
         if let Err(error) = &sent {
             self.transcript.remark(&format!("send failed: {error}"));
         }
         sent
     }
 
-    /// Read until the first byte wait passes in silence, a pause follows data, the peer
-    /// closes, `cap` bytes arrived or the phase limit passes.
-    async fn read(&mut self, cap: usize, first_wait: Duration) -> Read {
+    /// One read of at most `cap` bytes within `wait`; empty when the peer closed.
+    async fn recv_chunk(&mut self, cap: usize, wait: Duration) -> Result<Vec<u8>, NetError> {
+        let chunk = match &mut self.io {
+            Io::Plain(connection) => connection.recv_some(cap, wait).await,
+            Io::Tls { stream, .. } => {
+                let mut buffer = vec![0u8; cap.clamp(1, 16 * 1024)];
+                match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+                    Err(_) => Err(NetError::Timeout),
+                    // A TLS peer that closes without close_notify has still closed.
+                    Ok(Err(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        Ok(Vec::new())
+                    }
+                    Ok(Err(error)) => Err(error.into()),
+                    Ok(Ok(read)) => {
+                        buffer.truncate(read);
+                        Ok(buffer)
+                    }
+                }
+            }
+        };
+        if let Ok(bytes) = &chunk {
+            self.transcript.received(bytes);
+        }
+        chunk
+    }
+
+    /// Read until `progress` says the bytes are whole, text of no known protocol is
+    /// followed by quiet, the peer closes, `cap` bytes arrived or the phase limit
+    /// passes; `first_wait` bounds the wait for the first byte.
+    async fn read_until_end(
+        &mut self,
+        cap: usize,
+        first_wait: Duration,
+        progress: impl Fn(&[u8]) -> Progress,
+    ) -> Read {
         let started = Instant::now();
         let mut received: Vec<u8> = Vec::new();
+        let mut state = Progress::Open;
         loop {
             let room = cap.saturating_sub(received.len());
-            if room == 0 || started.elapsed() >= READ_PHASE_LIMIT {
-                self.transcript.remark("read cap or time limit reached");
-                return Read::Data(received);
+            if room == 0 {
+                self.transcript.remark("read cap reached");
+                return Read::Data(received, Ended::Cap);
             }
-            let wait = if received.is_empty() {
-                first_wait
-            } else {
-                IDLE_WAIT
+            let left = READ_PHASE_LIMIT.saturating_sub(started.elapsed());
+            let wait = match (received.is_empty(), state) {
+                (true, _) => first_wait.min(left),
+                (false, Progress::LineEnd) => QUIET_AFTER_TEXT.min(left),
+                (false, _) => left,
             };
-            match self.connection.recv_some(room, wait).await {
+            if wait.is_zero() {
+                self.transcript
+                    .remark("read time limit reached before the end");
+                return if received.is_empty() {
+                    Read::Silent
+                } else {
+                    Read::Data(received, Ended::TimeLimit)
+                };
+            }
+            match self.recv_chunk(room, wait).await {
                 Ok(chunk) if chunk.is_empty() => {
                     self.transcript.remark("peer closed the connection");
                     return if received.is_empty() {
                         Read::Closed
                     } else {
-                        Read::Data(received)
+                        Read::Data(received, Ended::Closed)
                     };
                 }
                 Ok(chunk) => {
-                    self.transcript.received(&chunk);
                     received.extend_from_slice(&chunk);
+                    state = progress(&received);
+                    if let Progress::Whole(end) = state {
+                        return Read::Data(received, Ended::Whole(end));
+                    }
                 }
                 Err(NetError::Timeout) => {
                     if received.is_empty() {
@@ -193,14 +382,19 @@ impl Session {
                             .remark(&format!("nothing received for {} ms", wait.as_millis()));
                         return Read::Silent;
                     }
-                    return Read::Data(received);
+                    if state == Progress::LineEnd {
+                        return Read::Data(received, Ended::Quiet);
+                    }
+                    self.transcript
+                        .remark("read time limit reached before the end");
+                    return Read::Data(received, Ended::TimeLimit);
                 }
                 Err(error) => {
                     self.transcript.remark(&error.to_string());
                     return if received.is_empty() {
                         Read::Failed(error)
                     } else {
-                        Read::Data(received)
+                        Read::Data(received, Ended::Broken(error))
                     };
                 }
             }
@@ -211,6 +405,33 @@ impl Session {
         let evidence = self.transcript.into_evidence(self.title.clone());
         (self.title, evidence)
     }
+}
+
+/// The name sent in SNI: the unit's hostname, or its address.
+fn server_name(unit: &SampleUnit) -> ServerName<'static> {
+    unit.hostname
+        .as_deref()
+        .and_then(|host| ServerName::try_from(host.to_owned()).ok())
+        .unwrap_or_else(|| ServerName::IpAddress(unit.address.into()))
+}
+
+/// One TLS client configuration for the whole process, accepting any certificate.
+fn tls_connector() -> TlsConnector {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&provider)));
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|_| rustls::ClientConfig::builder());
+        Arc::new(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth(),
+        )
+    });
+    TlsConnector::from(Arc::clone(config))
 }
 
 /// The port under examination and how to reach it.
@@ -370,34 +591,37 @@ async fn examine(
     let mut session = match Session::open(target, "connect, then wait for a banner").await {
         Ok(session) => session,
         Err((title, error)) => {
-            finding.detail = match error {
+            finding.unfinished(match error {
                 NetError::Reset => "accepts connections, then resets them at once".to_owned(),
                 _ => format!("open during the sweep, but {error} when examined"),
-            };
+            });
             record.note(&title, &error);
             return;
         }
     };
-    match session.read(BANNER_CAP, FIRST_BYTE_WAIT).await {
-        Read::Data(banner) => {
-            examine_banner(&mut session, &banner, target, finding, record).await;
+    match session
+        .read_until_end(BANNER_CAP, FIRST_BYTE_WAIT, end::banner_progress)
+        .await
+    {
+        Read::Data(banner, ended) => {
+            examine_banner(&mut session, &banner, &ended, target, finding, record).await;
             record.add(session);
             return;
         }
         Read::Closed => {
-            finding.detail = "accepts connections, then closes them without a word".to_owned();
+            finding.unfinished("accepts connections, then closes them without a word");
             record.add(session);
             return;
         }
         Read::Failed(error) => {
-            finding.detail = format!("accepts connections, then {error}");
+            finding.unfinished(format!("accepts connections, then {error}"));
             record.add(session);
             return;
         }
         Read::Silent => record.add(session),
     }
     if target.ctx.should_stop() {
-        finding.detail = "silent after connect; probing stopped at the deadline".to_owned();
+        finding.unfinished("silent after connect; probing stopped at the deadline");
         return;
     }
     let order = probe_order(target.port, declared);
@@ -418,41 +642,65 @@ async fn examine(
             record.sessions.push(session);
         }
         if Some(index) == identified {
-            chosen = Some((outcome.probe, outcome.service, outcome.reply));
+            chosen = Some((outcome.probe, outcome.service, outcome.reply, outcome.ended));
         } else if !outcome.reply.is_empty() {
-            unrecognised.push((outcome.probe, outcome.reply));
+            unrecognised.push((outcome.probe, outcome.reply, outcome.ended));
         }
     }
     match chosen {
-        Some((probe, Some(service), reply)) => {
+        Some((probe, Some(service), reply, ended)) => {
             finding.service = Some(service);
+            finding.service_seen =
+                Observation::Complete(format!("answered the {probe:?} probe as {service}"));
+            finding.banner_seen = ended.observation(
+                &format!("the {service} answer to the {probe:?} probe"),
+                reply.len(),
+            );
             analyse(target, service, &reply, finding, record).await;
             if finding.detail.is_empty() {
                 finding.detail = format!("silent after connect; answered the {probe:?} probe");
             }
         }
-        _ => {
-            finding.detail = if unrecognised.is_empty() {
-                format!(
-                    "silent after connect and to all {} probes ({})",
-                    order.len(),
-                    order
-                        .iter()
-                        .map(|p| format!("{p:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                let answered: Vec<String> = unrecognised
+        _ if unrecognised.is_empty() => {
+            finding.unfinished(format!(
+                "silent after connect and to all {} probes ({})",
+                order.len(),
+                order
                     .iter()
-                    .map(|(probe, reply)| format!("{probe:?} ({} bytes)", reply.len()))
-                    .collect();
-                format!(
-                    "silent after connect; unrecognised answers to {}",
-                    answered.join(", ")
-                )
-            };
-            for (_, reply) in &unrecognised {
+                    .map(|p| format!("{p:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        _ => {
+            let answered: Vec<String> = unrecognised
+                .iter()
+                .map(|(probe, reply, _)| format!("{probe:?} ({} bytes)", reply.len()))
+                .collect();
+            let detail = format!(
+                "silent after connect; unrecognised answers to {}",
+                answered.join(", ")
+            );
+            // Whole text of no protocol the suite knows is a service that answered
+            // and said what it says; bytes that are not text, or not whole, are not.
+            let whole_text = unrecognised.iter().find(|(_, reply, ended)| {
+                end::is_text(reply) && ended.observation("", 0).unfinished().is_none()
+            });
+            match whole_text {
+                Some((probe, reply, ended)) => {
+                    let seen = ended.observation(
+                        &format!("an unrecognised text answer to the {probe:?} probe"),
+                        reply.len(),
+                    );
+                    finding.service_seen = seen.clone();
+                    finding.banner_seen = seen;
+                    finding.detail = detail;
+                }
+                None => finding.unfinished(format!(
+                    "{detail}: bytes of no protocol the suite knows, none of them whole text"
+                )),
+            }
+            for (_, reply, _) in &unrecognised {
                 finding.disclose_from(&telnet::console_text(reply));
             }
         }
@@ -464,6 +712,7 @@ struct ProbeOutcome {
     probe: TcpProbe,
     service: Option<Service>,
     reply: Vec<u8>,
+    ended: Ended,
     session: Option<(String, Evidence)>,
 }
 
@@ -472,6 +721,7 @@ async fn run_probe(target: &Target<'_>, probe: TcpProbe) -> ProbeOutcome {
         probe,
         service: None,
         reply: Vec::new(),
+        ended: Ended::TimeLimit,
         session: None,
     };
     let mut session = match Session::open(target, format!("{probe:?} probe")).await {
@@ -488,12 +738,18 @@ async fn run_probe(target: &Target<'_>, probe: TcpProbe) -> ProbeOutcome {
         .await
         .is_ok()
     {
-        if let Read::Data(reply) = session.read(probe.reply_cap(), FIRST_BYTE_WAIT).await {
+        let read = session
+            .read_until_end(probe.reply_cap(), FIRST_BYTE_WAIT, |reply| {
+                end::reply_progress(probe, reply)
+            })
+            .await;
+        if let Read::Data(reply, ended) = read {
             outcome.service = identify::identify_reply(probe, &reply);
             if outcome.service == Some(Service::Mqtt) {
                 let _ = session.send(binary::MQTT_DISCONNECT).await;
             }
             outcome.reply = reply;
+            outcome.ended = ended;
         }
     }
     outcome.session = Some(session.finish());
@@ -504,12 +760,17 @@ async fn run_probe(target: &Target<'_>, probe: TcpProbe) -> ProbeOutcome {
 async fn examine_banner(
     session: &mut Session,
     banner: &[u8],
+    ended: &Ended,
     target: &Target<'_>,
     finding: &mut ServiceFinding,
     record: &mut Record,
 ) {
     let service = identify::identify_banner(banner);
     finding.service = service;
+    if let Some(service) = service {
+        finding.service_seen = Observation::Complete(format!("{service} told by its banner"));
+        finding.banner_seen = ended.observation(&format!("the {service} banner"), banner.len());
+    }
     match service {
         Some(Service::Telnet) => examine_telnet(session, banner, finding).await,
         Some(Service::Shell) => {
@@ -522,41 +783,74 @@ async fn examine_banner(
         None => {
             let text = telnet::console_text(banner);
             let shown: String = escape_bytes(text.as_bytes()).chars().take(120).collect();
-            finding.detail = format!("unrecognised banner: {shown}");
             finding.disclose_from(&text);
+            let seen = ended.observation("an unrecognised banner", banner.len());
+            if !end::is_text(banner) {
+                finding.unfinished(format!(
+                    "sent {} bytes of no protocol the suite knows, not text: unrecognised banner {shown}",
+                    banner.len()
+                ));
+            } else if let Some(why) = seen.unfinished() {
+                finding.unfinished(format!("{why}: {shown}"));
+            } else {
+                finding.service_seen = seen.clone();
+                finding.banner_seen = seen;
+                finding.detail = format!("unrecognised banner: {shown}");
+            }
         }
     }
 }
 
-/// Telnet: refuse every option, read what the console shows, and see whether it asks
-/// for a login or hands out a shell.
+/// Telnet: refuse every option, read what the console shows until a login or shell
+/// prompt (or the cap, the close, the phase limit), and see whether it asks for a
+/// login or hands out a shell.
 async fn examine_telnet(session: &mut Session, banner: &[u8], finding: &mut ServiceFinding) {
+    let started = Instant::now();
     let mut received = banner.to_vec();
     let mut fresh = banner.to_vec();
+    let mut ended = Ended::TimeLimit;
     for _ in 0..TELNET_ROUNDS {
         let negotiation = telnet::negotiate(&fresh);
-        if !negotiation.refusals.is_empty() && session.send(&negotiation.refusals).await.is_err() {
-            break;
+        if !negotiation.refusals.is_empty() {
+            if let Err(error) = session.send(&negotiation.refusals).await {
+                ended = Ended::Broken(error);
+                break;
+            }
         }
         let text = telnet::console_text(&received);
-        if telnet::asks_for_login(&text) || telnet::looks_like_shell_prompt(&text) {
+        if telnet::asks_for_login(&text) {
+            ended = Ended::Whole("a login prompt");
+            break;
+        }
+        if telnet::looks_like_shell_prompt(&text) {
+            ended = Ended::Whole("a shell prompt");
+            break;
+        }
+        if received.len() >= BANNER_CAP {
+            ended = Ended::Cap;
+            break;
+        }
+        let left = READ_PHASE_LIMIT.saturating_sub(started.elapsed());
+        if left.is_zero() {
             break;
         }
         match session
-            .read(
-                BANNER_CAP.saturating_sub(received.len()),
-                Duration::from_millis(1000),
-            )
+            .recv_chunk(BANNER_CAP.saturating_sub(received.len()), left)
             .await
         {
-            Read::Data(more) => {
+            Ok(more) if more.is_empty() => {
+                ended = Ended::Closed;
+                break;
+            }
+            Ok(more) => {
                 received.extend_from_slice(&more);
                 fresh = more;
             }
-            _ => break,
-        }
-        if received.len() >= BANNER_CAP {
-            break;
+            Err(NetError::Timeout) => break,
+            Err(error) => {
+                ended = Ended::Broken(error);
+                break;
+            }
         }
     }
     let text = telnet::console_text(&received);
@@ -564,6 +858,8 @@ async fn examine_telnet(session: &mut Session, banner: &[u8], finding: &mut Serv
         "telnet: everything typed, passwords included, crosses the network in clear text"
             .to_owned(),
     );
+    finding.service_seen = Observation::Complete("telnet option negotiation".to_owned());
+    finding.banner_seen = ended.observation("the telnet console", received.len());
     finding.disclose_from(&text);
     if telnet::looks_like_shell_prompt(&text) {
         let proof = prove_shell(session, true).await;
@@ -587,8 +883,13 @@ async fn prove_shell(session: &mut Session, telnet_line_ending: bool) -> bool {
     if session.send(&command).await.is_err() {
         return false;
     }
-    match session.read(BANNER_CAP, FIRST_BYTE_WAIT).await {
-        Read::Data(reply) => telnet::shell_evaluated(&reply),
+    let read = session
+        .read_until_end(BANNER_CAP, FIRST_BYTE_WAIT, |reply| {
+            end::reply_progress(TcpProbe::ShellEcho, reply)
+        })
+        .await;
+    match read {
+        Read::Data(reply, _) => telnet::shell_evaluated(&reply),
         _ => false,
     }
 }
@@ -618,6 +919,7 @@ async fn analyse(
             let answer =
                 binary::tls_reply(reply).map_or_else(|| "answer".to_owned(), |r| r.describe());
             finding.detail = format!("TLS: a ClientHello got a {answer}");
+            examine_inside_tls(target, finding, record).await;
         }
         Service::Mqtt => {
             let code = binary::mqtt_connack(reply).unwrap_or(u8::MAX);
@@ -770,6 +1072,105 @@ async fn analyse_http(
     finding.detail = detail;
 }
 
+/// What a TLS port says inside TLS: an HTTP head (the `Server` header of an HTTPS
+/// administration page), a greeting of a server-first protocol, or an MQTT CONNACK.
+/// The handshake accepts any certificate. Sets what the disclosure check may rest on.
+async fn examine_inside_tls(
+    target: &Target<'_>,
+    finding: &mut ServiceFinding,
+    record: &mut Record,
+) {
+    let http_answer = match Session::open_tls(target, "GET / inside TLS").await {
+        Ok(mut session) => {
+            let mut answer = None;
+            if session
+                .send(&http::get_request(&target.authority(), "/"))
+                .await
+                .is_ok()
+            {
+                let read = session
+                    .read_until_end(identify::HTTP_RESPONSE_CAP, FIRST_BYTE_WAIT, |reply| {
+                        end::reply_progress(TcpProbe::Http, reply)
+                    })
+                    .await;
+                if let Read::Data(reply, ended) = read {
+                    answer = Some((reply, ended));
+                }
+            }
+            record.add(session);
+            answer
+        }
+        Err((title, error)) => {
+            record.note(&title, &error);
+            finding.banner_seen = Observation::Unfinished(format!(
+                "the TLS handshake did not complete ({error}), so what the service says inside TLS was not read"
+            ));
+            return;
+        }
+    };
+    if let Some((reply, ended)) = &http_answer {
+        if let Some(response) = http::parse_response(reply) {
+            disclose_http(&response, finding);
+            finding.detail.push_str(&format!(
+                "; inside TLS: {} {} {}",
+                response.protocol,
+                response.status,
+                response.reason.trim()
+            ));
+            finding.banner_seen = ended.observation("the HTTP answer inside TLS", reply.len());
+            return;
+        }
+        if let Some(service) = identify::identify_banner(reply) {
+            finding.disclose_from(&telnet::console_text(reply));
+            finding.detail.push_str(&format!("; inside TLS: {service}"));
+            finding.banner_seen =
+                ended.observation(&format!("the {service} greeting inside TLS"), reply.len());
+            return;
+        }
+    }
+    let mut session = match Session::open_tls(target, "MQTT CONNECT inside TLS").await {
+        Ok(session) => session,
+        Err((title, error)) => {
+            record.note(&title, &error);
+            finding.banner_seen = Observation::Unfinished(format!(
+                "inside TLS the service did not answer an HTTP GET, and a second TLS connection failed ({error})"
+            ));
+            return;
+        }
+    };
+    let mut connack = None;
+    if session.send(&binary::mqtt_connect_request()).await.is_ok() {
+        let read = session
+            .read_until_end(BANNER_CAP, FIRST_BYTE_WAIT, |reply| {
+                end::reply_progress(TcpProbe::Mqtt, reply)
+            })
+            .await;
+        if let Read::Data(reply, _) = read {
+            connack = binary::mqtt_connack(&reply);
+        }
+        if connack.is_some() {
+            let _ = session.send(binary::MQTT_DISCONNECT).await;
+        }
+    }
+    record.add(session);
+    finding.banner_seen = match connack {
+        Some(code) => {
+            finding.detail.push_str(&format!(
+                "; inside TLS: MQTT broker, CONNACK code {code} ({})",
+                binary::mqtt_connack_meaning(code)
+            ));
+            Observation::Complete(
+                "inside TLS, a whole MQTT CONNACK (MQTT sends no banner before authentication)"
+                    .to_owned(),
+            )
+        }
+        None => Observation::Unfinished(
+            "inside TLS the service answered neither an HTTP GET nor an MQTT CONNECT, so what it says was not read"
+                .to_owned(),
+        ),
+    };
+}
+
 /// A redirect target on this same server: no authority, or this address and port.
 fn same_server(authority: Option<&str>, target: &Target<'_>) -> bool {
     let Some(authority) = authority else {
@@ -797,10 +1198,12 @@ async fn fetch(target: &Target<'_>, path: &str, record: &mut Record) -> Option<h
         .await
         .is_ok()
     {
-        if let Read::Data(reply) = session
-            .read(identify::HTTP_RESPONSE_CAP, FIRST_BYTE_WAIT)
-            .await
-        {
+        let read = session
+            .read_until_end(identify::HTTP_RESPONSE_CAP, FIRST_BYTE_WAIT, |reply| {
+                end::reply_progress(TcpProbe::Http, reply)
+            })
+            .await;
+        if let Read::Data(reply, _) = read {
             response = http::parse_response(&reply);
         }
     }

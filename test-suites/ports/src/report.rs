@@ -4,11 +4,11 @@
 //! incomplete sweeps, unreachable units) is unit-tested without a network.
 
 use crate::checks;
-use crate::examine::ServiceFinding;
+use crate::examine::{Observation, ServiceFinding};
 use crate::sweep::SweepReport;
 use crate::udp_scan::{UdpResult, UdpState};
 use iotcert_suite::profile::{IgnoredPort, Interface, Transport};
-use iotcert_suite::{CheckResult, Evidence, EvidenceKind, Verdict};
+use iotcert_suite::{CheckResult, Evidence, EvidenceKind, Proof, Verdict};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -278,6 +278,79 @@ impl UnitScan {
         }
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
+
+    /// The positive control every check of the unit rests on: each declared TCP
+    /// interface was seen open by this sweep and answered as a live service when
+    /// examined. `Ok` lists what was seen; `Err` names every declared port that was not
+    /// (closed, filtered, resetting, silent, not examined), because then an empty
+    /// finding may only mean the scan could not see the services at all.
+    fn declared_control(&self) -> Result<Vec<String>, Vec<String>> {
+        let mut seen = Vec::new();
+        let mut missing = Vec::new();
+        for interface in self
+            .declared
+            .iter()
+            .filter(|i| i.transport == Transport::Tcp && i.port != 0)
+        {
+            let label = format!("declared {}/tcp ({})", interface.port, interface.service);
+            if !self.sweep.open.contains(&interface.port) {
+                let state = if self.sweep.filtered.contains(&interface.port) {
+                    "filtered (no answer to the connect)"
+                } else if self.sweep.complete() {
+                    "closed"
+                } else {
+                    "not decided"
+                };
+                missing.push(format!("{label} was {state} in the sweep"));
+                continue;
+            }
+            let finding = self
+                .tcp
+                .iter()
+                .find(|open| open.port == interface.port)
+                .and_then(|open| open.finding.as_ref());
+            match finding.map(|f| &f.service_seen) {
+                None => missing.push(format!("{label} was open but not examined")),
+                Some(Observation::Unfinished(why)) => {
+                    missing.push(format!("{label} was open but {why}"))
+                }
+                Some(Observation::Complete(what)) => seen.push(format!("{label}: {what}")),
+            }
+        }
+        if missing.is_empty() {
+            Ok(seen)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// What the sweep decided, for proofs: `65535 ports, 3 open, 65532 closed`.
+    fn sweep_tally(&self) -> String {
+        format!(
+            "{} TCP ports swept, every one decided ({} open, {} closed, {} filtered)",
+            self.sweep.ports_requested,
+            self.sweep.open.len(),
+            self.sweep.closed,
+            self.sweep.filtered.len()
+        )
+    }
+
+    /// The proof shared by the checks: the sweep's tally and the declared interfaces
+    /// seen answering.
+    fn sweep_proof(&self, seen: &[String]) -> String {
+        if seen.is_empty() {
+            format!(
+                "{}; the profile declares no TCP interface to see open",
+                self.sweep_tally()
+            )
+        } else {
+            format!(
+                "{}; in the same scan every declared TCP interface was open and answered: {}",
+                self.sweep_tally(),
+                list(seen)
+            )
+        }
+    }
 }
 
 /// The verdicts of the `pending` checks for one unit.
@@ -428,23 +501,38 @@ fn undeclared(scan: &UnitScan) -> CheckResult {
             ),
         )
     } else {
-        let open: Vec<String> = tcp_rows
-            .iter()
-            .chain(udp_rows.iter().filter(|row| row.state == "open"))
-            .filter(|row| row.status == Status::Declared)
-            .map(label)
-            .collect();
-        let open = if open.is_empty() {
-            "none".to_owned()
-        } else {
-            list(&open)
-        };
-        CheckResult::new(
-            checks::UNDECLARED_OPEN_PORT,
-            unit,
-            Verdict::Pass,
-            format!("Every open service is declared ({scope}); open and declared: {open}.{notes}"),
-        )
+        match scan.declared_control() {
+            Err(missing) => CheckResult::new(
+                checks::UNDECLARED_OPEN_PORT,
+                unit,
+                Verdict::Inconclusive,
+                format!(
+                    "No undeclared service found ({scope}), but that proves nothing: {}; a declared service not seen open and answering means the scan cannot show it would see an open port on this unit.{notes}",
+                    list(&missing)
+                ),
+            ),
+            Ok(seen) => {
+                let open: Vec<String> = tcp_rows
+                    .iter()
+                    .chain(udp_rows.iter().filter(|row| row.state == "open"))
+                    .filter(|row| row.status == Status::Declared)
+                    .map(label)
+                    .collect();
+                let open = if open.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list(&open)
+                };
+                CheckResult::pass(
+                    checks::UNDECLARED_OPEN_PORT,
+                    unit,
+                    format!(
+                        "Every open service is declared ({scope}); open and declared: {open}.{notes}"
+                    ),
+                    Proof::observed(scan.sweep_proof(&seen)),
+                )
+            }
+        }
     };
     result = result.with_evidence(scan.port_table());
     let offending_ports: Vec<(u16, Transport)> = offending
@@ -471,6 +559,9 @@ struct FindingCheck {
     id: &'static str,
     /// What is wrong with this finding, if anything.
     problem: fn(&ServiceFinding) -> Option<String>,
+    /// What the check's verdict on this finding rests on: a whole exchange, or why
+    /// there was none.
+    observed: fn(&ServiceFinding) -> &Observation,
     /// What passing means, completed with the number of services examined.
     clean: &'static str,
     /// What failing means, before the list of findings.
@@ -481,6 +572,7 @@ struct FindingCheck {
 const CLEARTEXT: FindingCheck = FindingCheck {
     id: checks::CLEARTEXT_MANAGEMENT,
     problem: |f| f.cleartext_management.clone(),
+    observed: |f| &f.service_seen,
     clean: "No management interface answers without TLS",
     found: "Management reachable without TLS",
     remediation: checks::CLEARTEXT_REMEDIATION,
@@ -489,6 +581,7 @@ const CLEARTEXT: FindingCheck = FindingCheck {
 const DEBUG: FindingCheck = FindingCheck {
     id: checks::DEBUG_INTERFACE,
     problem: |f| f.debug_interface.clone(),
+    observed: |f| &f.service_seen,
     clean: "No debug interface answers",
     found: "Debug interface reachable over the network",
     remediation: checks::DEBUG_REMEDIATION,
@@ -504,6 +597,7 @@ const DISCLOSURE: FindingCheck = FindingCheck {
             .collect();
         (!quotes.is_empty()).then(|| quotes.join("; "))
     },
+    observed: |f| &f.banner_seen,
     clean: "No unauthenticated banner names an exact software version",
     found: "Unauthenticated banners disclose exact versions",
     remediation: checks::DISCLOSURE_REMEDIATION,
@@ -518,6 +612,7 @@ struct FindingRow<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
+    observed: &'a Observation,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     disclosures: &'a [crate::examine::DisclosedVersion],
 }
@@ -533,6 +628,7 @@ fn per_finding(scan: &UnitScan, check: &FindingCheck) -> CheckResult {
             service: f.service.map(|s| s.name()),
             detail: &f.detail,
             problem: (check.problem)(f),
+            observed: (check.observed)(f),
             disclosures: &f.disclosures,
         })
         .collect();
@@ -564,22 +660,67 @@ fn per_finding(scan: &UnitScan, check: &FindingCheck) -> CheckResult {
             ),
         )
     } else {
-        let services: Vec<String> = examined.iter().map(|f| f.label()).collect();
-        let services = if services.is_empty() {
-            "none".to_owned()
-        } else {
-            list(&services)
-        };
-        CheckResult::new(
-            check.id,
-            unit,
-            Verdict::Pass,
-            format!(
-                "{} ({} services examined: {services}).",
-                check.clean,
-                examined.len()
+        let unfinished: Vec<String> = examined
+            .iter()
+            .filter_map(|f| {
+                (check.observed)(f)
+                    .unfinished()
+                    .map(|why| format!("{}: {why}", f.label()))
+            })
+            .collect();
+        let seen: Vec<String> = examined
+            .iter()
+            .filter_map(|f| match (check.observed)(f) {
+                Observation::Complete(what) => Some(format!("{}: {what}", f.label())),
+                Observation::Unfinished(_) => None,
+            })
+            .collect();
+        match scan.declared_control() {
+            Err(missing) => CheckResult::new(
+                check.id,
+                unit,
+                Verdict::Inconclusive,
+                format!(
+                    "Nothing found among {} examined services, but that proves nothing: {}.",
+                    examined.len(),
+                    list(&missing)
+                ),
             ),
-        )
+            Ok(_) if !unfinished.is_empty() => CheckResult::new(
+                check.id,
+                unit,
+                Verdict::Inconclusive,
+                format!(
+                    "Nothing found, but {} of {} open services could not be observed whole, and an exchange cut short is not a safe one: {}.",
+                    unfinished.len(),
+                    examined.len(),
+                    list(&unfinished)
+                ),
+            ),
+            Ok(declared) => {
+                let services: Vec<String> = examined.iter().map(|f| f.label()).collect();
+                let services = if services.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list(&services)
+                };
+                let observed = if seen.is_empty() {
+                    "no open service to examine".to_owned()
+                } else {
+                    format!("every open service observed whole: {}", list(&seen))
+                };
+                CheckResult::pass(
+                    check.id,
+                    unit,
+                    format!(
+                        "{} ({} services examined: {services}).",
+                        check.clean,
+                        examined.len()
+                    ),
+                    Proof::observed(format!("{observed}; {}", scan.sweep_proof(&declared))),
+                )
+            }
+        }
     };
     result = result.with_evidence(Evidence::json(
         format!("services examined on {}", scan.unit_id),
@@ -628,7 +769,16 @@ mod tests {
     fn finding(port: u16, transport: Transport, service: Option<Service>) -> ServiceFinding {
         let mut finding = ServiceFinding::new(port, transport);
         finding.service = service;
+        finding.service_seen = Observation::Complete("told by its banner".to_owned());
+        finding.banner_seen = Observation::Complete("banner read to its line end".to_owned());
         finding
+    }
+
+    /// The fixture without its closed declared interface: everything declared answers.
+    fn answering() -> UnitScan {
+        let mut scan = scan();
+        scan.declared.retain(|i| i.port != 443);
+        scan
     }
 
     fn scan() -> UnitScan {
@@ -678,17 +828,12 @@ mod tests {
     }
 
     #[test]
-    fn ignored_and_declared_pass_and_closed_declared_are_reported() {
-        let results = decide(&scan(), &[checks::UNDECLARED_OPEN_PORT]);
+    fn ignored_and_declared_pass_with_proof_and_closed_udp_is_reported() {
+        let results = decide(&answering(), &[checks::UNDECLARED_OPEN_PORT]);
         let result = &results[0];
         assert_eq!(result.verdict, Verdict::Pass, "{}", result.summary);
         assert!(
             result.summary.contains("22/tcp (ssh)"),
-            "{}",
-            result.summary
-        );
-        assert!(
-            result.summary.contains("443/tcp (https) closed"),
             "{}",
             result.summary
         );
@@ -702,9 +847,89 @@ mod tests {
             "{}",
             result.summary
         );
+        let proof = result.proof.as_ref().expect("a PASS carries its proof");
+        assert!(
+            proof
+                .as_str()
+                .contains("declared 22/tcp (ssh): told by its banner"),
+            "{}",
+            proof.as_str()
+        );
+        assert!(
+            proof.as_str().contains("100 TCP ports swept"),
+            "{}",
+            proof.as_str()
+        );
         let table: serde_json::Value = serde_json::from_slice(&result.evidence[0].data).unwrap();
         assert_eq!(table["open_tcp"][1]["status"], "ignored");
         assert_eq!(table["open_tcp"][1]["ignore_reason"], "host listener");
+    }
+
+    #[test]
+    fn a_declared_interface_found_closed_leaves_every_check_inconclusive() {
+        let results = decide(&scan(), &checks::ALL);
+        for result in &results {
+            assert_eq!(result.verdict, Verdict::Inconclusive, "{}", result.summary);
+            assert!(
+                result
+                    .summary
+                    .contains("declared 443/tcp (https) was closed"),
+                "{}",
+                result.summary
+            );
+        }
+    }
+
+    #[test]
+    fn a_declared_port_that_never_answered_whole_proves_nothing() {
+        let mut silent = answering();
+        if let Some(finding) = silent.tcp.first_mut().and_then(|o| o.finding.as_mut()) {
+            finding.service = None;
+            finding.service_seen =
+                Observation::Unfinished("accepts connections, then resets them at once".into());
+            finding.banner_seen = finding.service_seen.clone();
+        }
+        let results = decide(&silent, &checks::ALL);
+        for result in &results {
+            assert_eq!(result.verdict, Verdict::Inconclusive, "{}", result.summary);
+            assert!(result.summary.contains("resets them"), "{}", result.summary);
+        }
+    }
+
+    #[test]
+    fn a_banner_read_in_part_leaves_only_disclosure_inconclusive() {
+        let mut cut = answering();
+        if let Some(finding) = cut.tcp.first_mut().and_then(|o| o.finding.as_mut()) {
+            finding.banner_seen =
+                Observation::Unfinished("the ssh banner was not whole after 5 s".into());
+        }
+        assert_eq!(
+            verdicts(&cut),
+            vec![
+                Verdict::Pass,
+                Verdict::Pass,
+                Verdict::Pass,
+                Verdict::Inconclusive
+            ]
+        );
+        let disclosure = &decide(&cut, &[checks::BANNER_DISCLOSURE])[0];
+        assert!(
+            disclosure
+                .summary
+                .contains("22/tcp (ssh): the ssh banner was not whole"),
+            "{}",
+            disclosure.summary
+        );
+        for result in decide(&cut, &checks::ALL) {
+            if result.verdict == Verdict::Pass {
+                let proof = result.proof.expect("proof");
+                assert!(
+                    proof.as_str().contains("22/tcp (ssh)"),
+                    "{}",
+                    proof.as_str()
+                );
+            }
+        }
     }
 
     #[test]
@@ -756,7 +981,7 @@ mod tests {
 
     #[test]
     fn findings_fail_their_own_check_only() {
-        let mut flawed = scan();
+        let mut flawed = answering();
         if let Some(open) = flawed.tcp.first_mut() {
             let finding = open.finding.as_mut().unwrap();
             finding.debug_interface = Some("a shell".to_owned());

@@ -143,8 +143,7 @@ async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
         sweep,
     };
     if scan.sweep.unreachable.is_none() {
-        let only_undeclared = pending.iter().all(|c| *c == checks::UNDECLARED_OPEN_PORT);
-        examine_open_ports(ctx, unit, &mut scan, only_undeclared, connect_timeout).await;
+        examine_open_ports(ctx, unit, &mut scan, connect_timeout).await;
         if profile.ports.udp && !ctx.should_stop() {
             scan.udp = Some(probe_unit_udp(ctx, unit, connect_timeout).await);
         } else if profile.ports.udp {
@@ -157,13 +156,13 @@ async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
     }
 }
 
-/// Examine the open TCP ports the profile does not ignore (only the undeclared ones when
-/// nothing but the undeclared-port check is pending).
+/// Examine the open TCP ports the profile does not ignore: every check needs them,
+/// the undeclared-port check too (a declared port answering as a live service is what
+/// shows the sweep can tell an open port on this unit).
 async fn examine_open_ports(
     ctx: &RunContext,
     unit: &SampleUnit,
     scan: &mut UnitScan,
-    only_undeclared: bool,
     connect_timeout: Duration,
 ) {
     let profile = &ctx.profile;
@@ -174,14 +173,15 @@ async fn examine_open_ports(
             .iter()
             .any(|i| i.port == port && i.transport == Transport::Tcp)
     };
-    let wanted: Vec<u16> = scan
+    let mut wanted: Vec<u16> = scan
         .sweep
         .open
         .iter()
         .copied()
         .filter(|&port| !ignored(port))
-        .filter(|&port| !only_undeclared || profile.interface(port, Transport::Tcp).is_none())
         .collect();
+    // Declared ports first, so a tarpit's flood of open ports cannot push them out.
+    wanted.sort_by_key(|&port| profile.interface(port, Transport::Tcp).is_none());
     if wanted.len() > MAX_EXAMINED_PORTS {
         scan.unexamined = Some(format!(
             "{} open ports were found and only the first {MAX_EXAMINED_PORTS} were examined",

@@ -5,7 +5,8 @@
 //! unreachable makes it closed; silence (after the retries) leaves it open|filtered,
 //! which is reported but never counted as open.
 
-use crate::examine::ServiceFinding;
+use crate::examine::{Observation, ServiceFinding};
+use crate::identify::end::is_text;
 use crate::identify::udp::{self, UdpProbe};
 use crate::identify::BANNER_CAP;
 use futures::future::join_all;
@@ -79,6 +80,22 @@ async fn probe_one(
                 if let Some(banner) = &answer.banner {
                     finding.disclose_from(banner);
                 }
+                // A datagram is whole by nature; one the suite recognises, or that is
+                // text, is a service that answered. Other bytes prove nothing.
+                let seen = match answer.service {
+                    Some(service) => Observation::Complete(format!(
+                        "a whole {service} answer to the probe datagram"
+                    )),
+                    None if is_text(&reply) => Observation::Complete(
+                        "a whole text datagram of no protocol the suite knows".to_owned(),
+                    ),
+                    None => Observation::Unfinished(format!(
+                        "answered with {} bytes of no protocol the suite knows, not text",
+                        reply.len()
+                    )),
+                };
+                finding.service_seen = seen.clone();
+                finding.banner_seen = seen;
                 state = UdpState::Open;
                 break;
             }

@@ -91,7 +91,9 @@ fn start_dropbear(dir: &std::path::Path) -> Daemon {
     daemon
 }
 
-fn profile(ignored: &BTreeSet<u16>) -> String {
+/// The profile of one unit with its own declared interfaces: a declared port of one
+/// unit closed on another would (rightly) leave the other's verdicts without proof.
+fn profile(unit: &str, address: &str, interfaces: &str, ignored: &BTreeSet<u16>) -> String {
     format!(
         r#"
 [device]
@@ -100,35 +102,9 @@ model = "daemons"
 firmware_version = "1.0"
 
 [[units]]
-id = "mqtt-unit"
-address = "{MQTT_ADDRESS}"
-
-[[units]]
-id = "web-unit"
-address = "{WEB_ADDRESS}"
-
-[[units]]
-id = "ssh-unit"
-address = "{SSH_ADDRESS}"
-
-[[interfaces]]
-port = 8080
-transport = "tcp"
-service = "http"
-authentication = "password"
-
-[[interfaces]]
-port = 2222
-transport = "tcp"
-service = "ssh"
-authentication = "key"
-
-[[interfaces]]
-port = 8443
-transport = "tcp"
-service = "https"
-tls = true
-
+id = "{unit}"
+address = "{address}"
+{interfaces}
 [pacing]
 max_connections = 512
 connections_per_second = 200000
@@ -142,6 +118,54 @@ suite_deadline_seconds = 120
 "#,
         ignore_entries(ignored)
     )
+}
+
+/// lighttpd's 8080 and an HTTPS port that nothing serves.
+const WEB_INTERFACES: &str = r#"
+[[interfaces]]
+port = 8080
+transport = "tcp"
+service = "http"
+authentication = "password"
+
+[[interfaces]]
+port = 8443
+transport = "tcp"
+service = "https"
+tls = true
+"#;
+
+/// dropbear's 2222.
+const SSH_INTERFACES: &str = r#"
+[[interfaces]]
+port = 2222
+transport = "tcp"
+service = "ssh"
+authentication = "key"
+"#;
+
+/// The three units, each with its profile, run side by side as one run.
+async fn run_all(ignored: &BTreeSet<u16>) -> common::Run {
+    let mqtt_profile = profile("mqtt-unit", MQTT_ADDRESS, "", ignored);
+    let web_profile = profile("web-unit", WEB_ADDRESS, WEB_INTERFACES, ignored);
+    let ssh_profile = profile("ssh-unit", SSH_ADDRESS, SSH_INTERFACES, ignored);
+    let limit = Duration::from_secs(150);
+    let (mqtt, web, ssh) = tokio::join!(
+        run_suite(&mqtt_profile, limit),
+        run_suite(&web_profile, limit),
+        run_suite(&ssh_profile, limit),
+    );
+    let elapsed = mqtt.elapsed.max(web.elapsed).max(ssh.elapsed);
+    let mut all = common::Run {
+        results: Vec::new(),
+        events: Vec::new(),
+        elapsed,
+    };
+    for run in [mqtt, web, ssh] {
+        all.results.extend(run.results);
+        all.events.extend(run.events);
+    }
+    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +196,7 @@ async fn real_daemons_match_nmap_and_fail_where_they_should() {
             .copied()
             .filter(|p| !ours.contains(p))
             .collect();
-        let run = run_suite(&profile(&foreign), Duration::from_secs(150)).await;
+        let run = run_all(&foreign).await;
         let matches = ["mqtt-unit", "web-unit", "ssh-unit"]
             .iter()
             .zip(&reference)
@@ -207,16 +231,26 @@ async fn real_daemons_match_nmap_and_fail_where_they_should() {
         undeclared.summary
     );
     assert!(undeclared.remediation.is_some());
-    // Declared interfaces that are closed are reported, never failed.
-    for unit in ["web-unit", "ssh-unit"] {
-        let result = run.result(UNDECLARED_OPEN_PORT, unit);
-        assert_eq!(result.verdict, Verdict::Pass, "{unit}: {}", result.summary);
-        assert!(
-            result.summary.contains("8443/tcp (https) closed"),
-            "{}",
-            result.summary
-        );
-    }
+    // A declared interface found closed is reported, and leaves the unit's sweep
+    // without its positive control: INCONCLUSIVE naming it, never PASS.
+    let web = run.result(UNDECLARED_OPEN_PORT, "web-unit");
+    assert_eq!(web.verdict, Verdict::Inconclusive, "{}", web.summary);
+    assert!(
+        web.summary.contains("declared 8443/tcp (https) was closed"),
+        "{}",
+        web.summary
+    );
+    // Every declared port open and answering: PASS, with the proof of it.
+    let ssh = run.result(UNDECLARED_OPEN_PORT, "ssh-unit");
+    assert_eq!(ssh.verdict, Verdict::Pass, "{}", ssh.summary);
+    let proof = ssh.proof.as_ref().expect("a PASS carries its proof");
+    assert!(
+        proof
+            .as_str()
+            .contains("declared 2222/tcp (ssh): ssh told by its banner"),
+        "{}",
+        proof.as_str()
+    );
     let web_table = run.port_table("web-unit");
     assert!(web_table["declared_not_found"].to_string().contains("8443"));
     if !reference[1].iter().all(|p| *p == 8080) {
@@ -271,10 +305,17 @@ async fn real_daemons_match_nmap_and_fail_where_they_should() {
             "{unit}"
         );
     }
-    for unit in ["mqtt-unit", "web-unit", "ssh-unit"] {
+    for unit in ["mqtt-unit", "ssh-unit"] {
         let debug = run.result(DEBUG_INTERFACE, unit);
         assert_eq!(debug.verdict, Verdict::Pass, "{unit}: {}", debug.summary);
     }
+    let web_debug = run.result(DEBUG_INTERFACE, "web-unit");
+    assert_eq!(
+        web_debug.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        web_debug.summary
+    );
     let mqtt_services = &run.result(DEBUG_INTERFACE, "mqtt-unit").evidence[0];
     assert!(String::from_utf8_lossy(&mqtt_services.data).contains("CONNACK"));
 }

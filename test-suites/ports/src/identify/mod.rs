@@ -8,6 +8,7 @@
 
 pub mod binary;
 pub mod disclosure;
+pub mod end;
 pub mod http;
 pub mod telnet;
 pub mod udp;
@@ -188,7 +189,12 @@ fn greeting_220(text: &str) -> Option<Service> {
 /// anything else a reply can unmistakably be (an HTTP error from a server that did not
 /// like a TLS ClientHello is still HTTP).
 pub fn identify_reply(probe: TcpProbe, reply: &[u8]) -> Option<Service> {
-    let specific = match probe {
+    identify_probe_answer(probe, reply).or_else(|| identify_banner(reply))
+}
+
+/// The service `reply` proves in the probe's own protocol, whole (no greeting fallback).
+pub fn identify_probe_answer(probe: TcpProbe, reply: &[u8]) -> Option<Service> {
+    match probe {
         TcpProbe::Http | TcpProbe::Rtsp => http::parse_response(reply).map(|r| r.service()),
         TcpProbe::Tls => binary::tls_reply(reply).map(|_| Service::Tls),
         TcpProbe::Mqtt => binary::mqtt_connack(reply).map(|_| Service::Mqtt),
@@ -198,8 +204,7 @@ pub fn identify_reply(probe: TcpProbe, reply: &[u8]) -> Option<Service> {
         TcpProbe::OpenocdTcl => binary::openocd_tcl_reply(reply).then_some(Service::Openocd),
         TcpProbe::Modbus => binary::modbus_reply(reply).then_some(Service::Modbus),
         TcpProbe::ShellEcho => telnet::shell_evaluated(reply).then_some(Service::Shell),
-    };
-    specific.or_else(|| identify_banner(reply))
+    }
 }
 
 #[cfg(test)]
@@ -243,8 +248,11 @@ mod tests {
         #[test]
         fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
             let _ = identify_banner(&bytes);
+            let _ = end::banner_progress(&bytes);
+            let _ = end::is_text(&bytes);
             for probe in TcpProbe::ALL {
                 let _ = identify_reply(probe, &bytes);
+                let _ = end::reply_progress(probe, &bytes);
             }
             for probe in udp::standard_probes("127.0.0.1", [0; 8]) {
                 let _ = udp::judge(&probe, &bytes);
