@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The suite's version: bumped whenever a verdict rule changes.
-pub const SUITE_VERSION: &str = "0.1.0";
+pub const SUITE_VERSION: &str = "0.2.0";
 
 /// Open ports examined at once on one unit (each examination opens its own connections,
 /// all under the unit's pacer).
