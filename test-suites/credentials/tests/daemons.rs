@@ -6,9 +6,13 @@
 //! `useradd` and removed when the test ends (the tests run as root). A missing program
 //! fails its test with the Debian package that provides it.
 
-use iotcert_suite::{Profile, RunContext, SampleUnit};
+mod common;
+
+use iotcert_suite::profile::Authentication;
+use iotcert_suite::{Applicability, Profile, RunContext, SampleUnit, Suite, Verdict};
 use iotcert_suite_credentials::guess::{ad_hoc, guess, GuessReport};
 use iotcert_suite_credentials::probe::{self, Login, Outcome, Protocol, Target};
+use iotcert_suite_credentials::{CredentialsSuite, DEFAULT_CREDENTIAL, SHARED_ACROSS_UNITS};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -470,4 +474,275 @@ async fn snmpd_communities() {
             .outcome,
         Outcome::Accepted
     );
+}
+
+/// The result of every check of the suite against the units of `profile`.
+async fn whole_suite(profile: iotcert_suite::Profile) -> Vec<iotcert_suite::CheckResult> {
+    common::run(profile).await
+}
+
+/// A self-signed RSA-1024 certificate with CA:TRUE, and its key, in `dir`.
+fn weak_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    require("openssl", "openssl");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30",
+        ])
+        .args([
+            "-subj",
+            "/CN=street-light",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
+}
+
+/// Issue 13, observation 6: nginx serves basic auth admin/admin behind TLS with an
+/// RSA-1024 certificate (TLS 1.0 and 1.2), beside a plain HTTP port with another
+/// password. The HTTPS login must be driven (any key is taken) and admin/admin found
+/// there; it used to stay undecided while the plain port's refusals made a PASS.
+#[tokio::test]
+async fn nginx_https_with_an_rsa_1024_key_is_driven() {
+    require("nginx", "nginx");
+    let address = "127.64.10.20";
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = weak_certificate(dir.path());
+    let root = dir.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("index.html"), "street light\n").unwrap();
+    std::fs::write(dir.path().join("weak"), "admin:{PLAIN}admin\n").unwrap();
+    std::fs::write(
+        dir.path().join("strong"),
+        format!("admin:{{PLAIN}}{STRONG}\n"),
+    )
+    .unwrap();
+    // OpenSSL 3 refuses an RSA-1024 key at its default security level; a device's old
+    // TLS stack does not.
+    let openssl_conf = dir.path().join("openssl.cnf");
+    std::fs::write(
+        &openssl_conf,
+        "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = legacy\n[legacy]\nCipherString = DEFAULT:@SECLEVEL=0\nMinProtocol = TLSv1\n",
+    )
+    .unwrap();
+    let d = dir.path().display();
+    let config = dir.path().join("nginx.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "daemon off;\nmaster_process off;\nuser root;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
+             server {{\n  listen {address}:18443 ssl;\n  ssl_certificate {cert};\n  ssl_certificate_key {key};\n\
+               ssl_protocols TLSv1 TLSv1.2;\n  ssl_ciphers DEFAULT:@SECLEVEL=0;\n  root {root};\n\
+               auth_basic \"light\";\n  auth_basic_user_file {d}/weak;\n }}\n\
+             server {{\n  listen {address}:18081;\n  root {root};\n  auth_basic \"light\";\n\
+               auth_basic_user_file {d}/strong;\n }}\n}}\n",
+            cert = cert.display(),
+            key = key.display(),
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    let _daemon = Daemon(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&config)
+            .arg("-p")
+            .arg(dir.path())
+            .env("OPENSSL_CONF", &openssl_conf)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(address, 18443).await;
+    wait_for(address, 18081).await;
+    let mut https = common::interface(18443, "https", Authentication::Password);
+    https.tls = true;
+    let mut profile = common::profile(
+        &[address],
+        vec![
+            common::interface(18081, "http", Authentication::Password),
+            https,
+        ],
+        "",
+    );
+    profile.credentials.unit_credentials =
+        vec![common::credential("unit-1", "http", "admin", STRONG)];
+    let results = whole_suite(profile).await;
+    let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
+    assert!(
+        default
+            .summary
+            .contains("admin/admin on unit-1 127.64.10.20:18443/http+tls"),
+        "{}",
+        default.summary
+    );
+}
+
+/// dropbear on `address:port` with the host key at `key`; `passwords: false` is `-s`.
+async fn dropbear_with_key(address: &str, key: &std::path::Path, passwords: bool) -> Daemon {
+    let mut command = Command::new("dropbear");
+    command.args(["-F", "-E", "-p", &format!("{address}:12222"), "-r"]);
+    command.arg(key);
+    if !passwords {
+        command.arg("-s");
+    }
+    let daemon = Daemon(command.stderr(std::process::Stdio::null()).spawn().unwrap());
+    wait_for(address, 12222).await;
+    daemon
+}
+
+/// Issue 13, observation 7: two units declared key-only share one SSH host key. The
+/// declaration is no reason to skip them: the key is read and the sharing fails, and
+/// the servers' refusal to offer the password method is what the guessing checks see.
+#[tokio::test]
+async fn dropbear_key_only_units_sharing_a_host_key_fail() {
+    require("dropbear", "dropbear-bin");
+    require("dropbearkey", "dropbear-bin");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("host_key");
+    let made = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let addresses = ["127.64.10.21", "127.64.10.22"];
+    let _first = dropbear_with_key(addresses[0], &key, false).await;
+    let _second = dropbear_with_key(addresses[1], &key, false).await;
+    let profile = common::profile(
+        &addresses,
+        vec![common::interface(12222, "ssh", Authentication::Key)],
+        "",
+    );
+    let suite = CredentialsSuite::new();
+    for check in suite.descriptor().checks {
+        assert_eq!(
+            suite.applicability(&check, &profile),
+            Applicability::Applicable,
+            "{}",
+            check.id
+        );
+    }
+    let results = whole_suite(profile).await;
+    let shared = common::result(&results, SHARED_ACROSS_UNITS, None);
+    assert_eq!(shared.verdict, Verdict::Fail, "{}", shared.summary);
+    assert!(
+        shared.summary.contains("SSH host key SHA256:")
+            && shared
+                .summary
+                .contains("on unit-1 port 12222 and unit-2 port 12222"),
+        "{}",
+        shared.summary
+    );
+    let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(default.verdict, Verdict::Pass, "{}", default.summary);
+    let proof = default.proof.as_ref().expect("a PASS carries its proof");
+    assert!(
+        proof
+            .as_str()
+            .contains("offers no password method (it offers: publickey)"),
+        "{}",
+        proof.as_str()
+    );
+}
+
+/// Issue 13, observation 7: SSH declared key-only that takes a password from the Mirai
+/// list (support/support) fails.
+#[tokio::test]
+async fn dropbear_declared_key_only_with_a_mirai_password_fails() {
+    require("dropbear", "dropbear-bin");
+    require("dropbearkey", "dropbear-bin");
+    let _user = ThrowAwayUser::new("support", "support");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("host_key");
+    let made = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let address = "127.64.10.23";
+    let _daemon = dropbear_with_key(address, &key, true).await;
+    let mut profile = common::profile(
+        &[address],
+        vec![common::interface(12222, "ssh", Authentication::Key)],
+        "",
+    );
+    profile.credentials.max_candidates = 200;
+    let results = whole_suite(profile).await;
+    let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
+    assert!(
+        default
+            .summary
+            .contains("support/support on unit-1 127.64.10.23:12222/ssh"),
+        "{}",
+        default.summary
+    );
+}
+
+/// Issue 13, observation 8: two snmpd units answer both `public` and `private`. Every
+/// community is tried, so both are reported on both units, run after run, and both are
+/// shared across the units.
+#[tokio::test]
+async fn snmpd_every_community_is_reported_on_every_unit() {
+    require("snmpd", "snmpd");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("snmpd.conf");
+    std::fs::write(
+        &config,
+        "rocommunity public default\nrwcommunity private default\n",
+    )
+    .unwrap();
+    let addresses = ["127.64.10.24", "127.64.10.25"];
+    let mut daemons = Vec::new();
+    for (index, address) in addresses.iter().enumerate() {
+        daemons.push(Daemon(
+            Command::new("snmpd")
+                .args(["-f", "-Ln", "-C", "-c"])
+                .arg(&config)
+                .args(["-p"])
+                .arg(dir.path().join(format!("snmpd-{index}.pid")))
+                .arg(format!("udp:{address}:11161"))
+                .spawn()
+                .unwrap(),
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut profile = common::profile(
+        &addresses,
+        vec![common::interface(11161, "snmp", Authentication::Password)],
+        "",
+    );
+    // An agent is silent towards a community it does not know: each refusal waits out
+    // both protocol versions.
+    profile.credentials.attempt_timeout_ms = 5000;
+    let results = whole_suite(profile).await;
+    for unit in ["unit-1", "unit-2"] {
+        let default = common::result(&results, DEFAULT_CREDENTIAL, Some(unit));
+        assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
+        for community in ["(anonymous)/public", "(anonymous)/private"] {
+            assert!(default.summary.contains(community), "{}", default.summary);
+        }
+    }
+    let shared = common::result(&results, SHARED_ACROSS_UNITS, None);
+    assert_eq!(shared.verdict, Verdict::Fail, "{}", shared.summary);
+    for community in ["(anonymous)/public", "(anonymous)/private"] {
+        assert!(shared.summary.contains(community), "{}", shared.summary);
+    }
 }

@@ -1,0 +1,461 @@
+//! The suite against hostile HTTP servers written here, each built to fool a check into
+//! a PASS it has not earned: nothing listening, a reset on accept, silence, garbage, a
+//! server that lets any credential in, one that refuses every credential (the declared
+//! one included), one that answers in slow parts or a byte a second, a form login that
+//! lets anyone in, a password found on one port that is not the right one on another,
+//! and units that stop judging logins after two failures. No check may PASS on any of
+//! them; each must FAIL for what it really sees, or be INCONCLUSIVE with the reason.
+
+mod common;
+
+use base64::Engine as _;
+use common::{credential, interface, profile, result, run};
+use iotcert_suite::profile::Authentication;
+use iotcert_suite::Verdict;
+use iotcert_suite_credentials::{
+    BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
+};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How a hostile server answers every connection.
+#[derive(Clone, Debug)]
+enum Behaviour {
+    /// Resets the connection as soon as it is accepted.
+    ResetOnAccept,
+    /// Accepts, reads, never answers.
+    Silent,
+    /// Sends bytes that are no protocol at all.
+    Garbage,
+    /// Basic authentication that lets any username and password in.
+    AcceptAny,
+    /// Basic authentication that refuses every credential, the right one included.
+    RefuseAll,
+    /// Each answer in two parts 0.6 s apart: [`Behaviour::AcceptAny`] when
+    /// `accept_any`, else [`Behaviour::RefuseAll`].
+    SlowParts { accept_any: bool },
+    /// [`Behaviour::RefuseAll`], one byte a second.
+    ByteASecond,
+    /// Basic authentication with one account; after `fail_limit` failed logins (never
+    /// forgotten) it answers 429 to everything.
+    Account {
+        password: String,
+        fail_limit: Option<u32>,
+    },
+    /// A login form whose every submission gets the same redirect and session cookie;
+    /// `/home` opens with that cookie only, or with `home_needs_cookie: false` without
+    /// any cookie too.
+    FormForAnyone { home_needs_cookie: bool },
+}
+
+/// The most bytes of a request read, and how long reading it may take.
+const REQUEST_CAP: usize = 16 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The request head (and the body its Content-Length announces), or `None`.
+async fn read_request(stream: &mut TcpStream) -> Option<String> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 2048];
+    let read = async {
+        loop {
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                    })
+                    .unwrap_or(0);
+                if bytes.len() >= end + 4 + length {
+                    return Some(text);
+                }
+            }
+            if bytes.len() >= REQUEST_CAP {
+                return None;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(count) => bytes.extend_from_slice(chunk.get(..count).unwrap_or_default()),
+            }
+        }
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, read)
+        .await
+        .ok()
+        .flatten()
+}
+
+fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut text = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    text.into_bytes()
+}
+
+fn challenge() -> Vec<u8> {
+    response(
+        "401 Unauthorized",
+        &[("WWW-Authenticate", "Basic realm=\"device\"")],
+        "authentication required",
+    )
+}
+
+fn authorization(request: &str) -> Option<String> {
+    request.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("authorization")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+const LOGIN_FORM: &str = "<html><form method=\"post\" action=\"/login\"><input name=\"username\"><input type=\"password\" name=\"password\"></form></html>";
+
+async fn serve(mut stream: TcpStream, behaviour: Behaviour, failures: Arc<AtomicU32>) {
+    match behaviour {
+        Behaviour::ResetOnAccept => {
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+        Behaviour::Silent => {
+            let mut sink = [0u8; 1024];
+            while let Ok(Ok(count)) =
+                tokio::time::timeout(Duration::from_secs(30), stream.read(&mut sink)).await
+            {
+                if count == 0 {
+                    break;
+                }
+            }
+        }
+        Behaviour::Garbage => {
+            let mut state: u32 = 0x2545_f491;
+            let garbage: Vec<u8> = (0..4096)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state.to_le_bytes()[0]
+                })
+                .collect();
+            let _ = read_request(&mut stream).await;
+            let _ = stream.write_all(&garbage).await;
+        }
+        Behaviour::AcceptAny => {
+            let Some(request) = read_request(&mut stream).await else {
+                return;
+            };
+            let answer = match authorization(&request) {
+                Some(_) => response("200 OK", &[], "welcome"),
+                None => challenge(),
+            };
+            let _ = stream.write_all(&answer).await;
+        }
+        Behaviour::RefuseAll => {
+            if read_request(&mut stream).await.is_some() {
+                let _ = stream.write_all(&challenge()).await;
+            }
+        }
+        Behaviour::SlowParts { accept_any } => {
+            if let Some(request) = read_request(&mut stream).await {
+                let answer = match authorization(&request) {
+                    Some(_) if accept_any => response("200 OK", &[], "welcome"),
+                    _ => challenge(),
+                };
+                let (first, second) = answer.split_at(answer.len() / 2);
+                let _ = stream.write_all(first).await;
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                let _ = stream.write_all(second).await;
+            }
+        }
+        Behaviour::ByteASecond => {
+            if read_request(&mut stream).await.is_some() {
+                for byte in challenge().into_iter().take(60) {
+                    if stream.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        Behaviour::Account {
+            password,
+            fail_limit,
+        } => {
+            let Some(request) = read_request(&mut stream).await else {
+                return;
+            };
+            let right = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("admin:{password}"))
+            );
+            let answer = if fail_limit.is_some_and(|limit| failures.load(Ordering::SeqCst) >= limit)
+            {
+                response(
+                    "429 Too Many Requests",
+                    &[("Retry-After", "600")],
+                    "slow down",
+                )
+            } else {
+                match authorization(&request) {
+                    Some(value) if value == right => response("200 OK", &[], "welcome"),
+                    Some(_) => {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                        challenge()
+                    }
+                    None => challenge(),
+                }
+            };
+            let _ = stream.write_all(&answer).await;
+        }
+        Behaviour::FormForAnyone { home_needs_cookie } => {
+            let Some(request) = read_request(&mut stream).await else {
+                return;
+            };
+            let answer = if request.starts_with("POST /login") {
+                response(
+                    "302 Found",
+                    &[
+                        ("Location", "/home"),
+                        ("Set-Cookie", "sid=0123456789abcdef; HttpOnly"),
+                    ],
+                    "",
+                )
+            } else if request.starts_with("GET /home") {
+                if !home_needs_cookie || request.contains("sid=0123456789abcdef") {
+                    response("200 OK", &[], "<html>welcome home</html>")
+                } else {
+                    response("302 Found", &[("Location", "/")], "")
+                }
+            } else {
+                response("200 OK", &[], LOGIN_FORM)
+            };
+            let _ = stream.write_all(&answer).await;
+        }
+    }
+}
+
+/// Serve `behaviour` on `address:port` until the test's runtime ends.
+async fn hostile(address: &str, port: u16, behaviour: Behaviour) {
+    let listener = TcpListener::bind((address, port)).await.expect("bind");
+    let failures = Arc::new(AtomicU32::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream, behaviour.clone(), Arc::clone(&failures)));
+        }
+    });
+}
+
+fn http() -> iotcert_suite::profile::Interface {
+    interface(18080, "http", Authentication::Password)
+}
+
+/// Issue 13, observation 1: a unit with nothing listening on its login port was
+/// "throttling" because its second connection was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_listening_is_no_resistance_to_guessing() {
+    let results = run(profile(&["127.71.13.1"], vec![http()], "")).await;
+    let brute = result(&results, BRUTE_FORCE, Some("unit-1"));
+    assert_eq!(brute.verdict, Verdict::Inconclusive, "{}", brute.summary);
+    assert!(brute.summary.contains("18080/http"), "{}", brute.summary);
+}
+
+/// Issue 13, observation 2: a form that answers every login with the same redirect and
+/// cookie was "refusing" every default. The random login opening a session is the
+/// finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_that_lets_anyone_in_fails() {
+    hostile(
+        "127.71.13.2",
+        18080,
+        Behaviour::FormForAnyone {
+            home_needs_cookie: true,
+        },
+    )
+    .await;
+    let results = run(profile(&["127.71.13.2"], vec![http()], "")).await;
+    for check in [DEFAULT_CREDENTIAL, EMPTY_PASSWORD] {
+        let found = result(&results, check, Some("unit-1"));
+        assert_eq!(found.verdict, Verdict::Fail, "{}", found.summary);
+        assert!(
+            found.summary.contains("lets anyone in"),
+            "{}",
+            found.summary
+        );
+    }
+}
+
+/// The same form whose landing page opens without any cookie: nothing tells a good login
+/// from a bad one there, so nothing is decided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_the_probe_cannot_judge_is_inconclusive() {
+    hostile(
+        "127.71.13.3",
+        18080,
+        Behaviour::FormForAnyone {
+            home_needs_cookie: false,
+        },
+    )
+    .await;
+    let results = run(profile(&["127.71.13.3"], vec![http()], "")).await;
+    for check in [DEFAULT_CREDENTIAL, EMPTY_PASSWORD] {
+        let found = result(&results, check, Some("unit-1"));
+        assert_eq!(found.verdict, Verdict::Inconclusive, "{}", found.summary);
+        assert!(
+            found
+                .summary
+                .contains("cannot tell a good login from a bad one"),
+            "{}",
+            found.summary
+        );
+    }
+}
+
+/// Issue 13, observation 8: admin/admin opens port 18081, port 18080 has another
+/// password and neither delays nor locks; the password found on 18081 is not the right
+/// one on 18080, and its refusal there is no lockout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_found_on_one_port_is_not_the_right_one_on_another() {
+    let address = "127.71.13.4";
+    hostile(
+        address,
+        18080,
+        Behaviour::Account {
+            password: "Vq7-strong-9Lx2pQ".to_owned(),
+            fail_limit: None,
+        },
+    )
+    .await;
+    hostile(
+        address,
+        18081,
+        Behaviour::Account {
+            password: "admin".to_owned(),
+            fail_limit: None,
+        },
+    )
+    .await;
+    let interfaces = vec![
+        interface(18080, "http-admin", Authentication::Password),
+        interface(18081, "http", Authentication::Password),
+    ];
+    let results = run(profile(&[address], interfaces, "")).await;
+    let default = result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
+    assert!(
+        default
+            .summary
+            .contains("admin/admin on unit-1 127.71.13.4:18081/http"),
+        "{}",
+        default.summary
+    );
+    let brute = result(&results, BRUTE_FORCE, Some("unit-1"));
+    assert_eq!(brute.verdict, Verdict::Fail, "{}", brute.summary);
+    assert!(brute.summary.contains("18080/http"), "{}", brute.summary);
+}
+
+/// Issue 13, observation 8: four units stop judging logins after two failures; units 3
+/// and 4 share their password. The cross-unit attempts that met 429 were not judged, so
+/// the uniqueness check cannot pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_not_judged_are_not_refusals() {
+    let addresses = [
+        "127.71.13.11",
+        "127.71.13.12",
+        "127.71.13.13",
+        "127.71.13.14",
+    ];
+    let passwords = ["first-Xk29", "second-Pq71", "shared-Lm58", "shared-Lm58"];
+    for (address, password) in addresses.iter().zip(passwords) {
+        hostile(
+            address,
+            18080,
+            Behaviour::Account {
+                password: password.to_owned(),
+                fail_limit: Some(2),
+            },
+        )
+        .await;
+    }
+    let mut profile = profile(&addresses, vec![http()], "");
+    profile.credentials.unit_credentials = passwords
+        .iter()
+        .enumerate()
+        .map(|(index, password)| {
+            credential(&format!("unit-{}", index + 1), "http", "admin", password)
+        })
+        .collect();
+    let results = run(profile).await;
+    let shared = result(&results, SHARED_ACROSS_UNITS, None);
+    assert_eq!(shared.verdict, Verdict::Inconclusive, "{}", shared.summary);
+    assert!(shared.summary.contains("HTTP 429"), "{}", shared.summary);
+}
+
+/// The fault matrix of this suite: two units with the same fault, each unit's declared
+/// credential given; no check may PASS on any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_check_passes_on_a_hostile_server() {
+    let faults: [(&str, Option<Behaviour>); 9] = [
+        ("nothing listening", None),
+        ("reset on accept", Some(Behaviour::ResetOnAccept)),
+        ("silent", Some(Behaviour::Silent)),
+        ("accept any credential", Some(Behaviour::AcceptAny)),
+        ("refuse every credential", Some(Behaviour::RefuseAll)),
+        (
+            "slow parts, refusing",
+            Some(Behaviour::SlowParts { accept_any: false }),
+        ),
+        (
+            "slow parts, accepting any",
+            Some(Behaviour::SlowParts { accept_any: true }),
+        ),
+        ("a byte a second", Some(Behaviour::ByteASecond)),
+        ("garbage", Some(Behaviour::Garbage)),
+    ];
+    let mut runs = Vec::new();
+    for (index, (name, behaviour)) in faults.iter().enumerate() {
+        let addresses = [
+            format!("127.71.14.{}", 2 * index + 1),
+            format!("127.71.14.{}", 2 * index + 2),
+        ];
+        if let Some(behaviour) = behaviour {
+            for address in &addresses {
+                hostile(address, 18080, behaviour.clone()).await;
+            }
+        }
+        let mut profile = profile(&[&addresses[0], &addresses[1]], vec![http()], "");
+        profile.credentials.unit_credentials = vec![
+            credential("unit-1", "http", "admin", "unit-1-Rk38s"),
+            credential("unit-2", "http", "admin", "unit-2-Wp61x"),
+        ];
+        runs.push(async move { (*name, run(profile).await) });
+    }
+    let mut passes = Vec::new();
+    for (fault, results) in futures::future::join_all(runs).await {
+        for found in &results {
+            eprintln!(
+                "| {fault} | {} | {} | {} |",
+                found.check,
+                found.unit.as_deref().unwrap_or("-"),
+                found.verdict
+            );
+            if found.verdict == Verdict::Pass {
+                passes.push(format!(
+                    "{fault}: {} {:?}: {}",
+                    found.check, found.unit, found.summary
+                ));
+            }
+        }
+        assert_eq!(results.len(), 7, "{fault}: every check decided");
+    }
+    assert!(passes.is_empty(), "{passes:#?}");
+}
