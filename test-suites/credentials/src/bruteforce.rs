@@ -115,10 +115,8 @@ pub async fn measure(
     let right_password_before = match right_password {
         Some(password) if !ctx.should_stop() => {
             let attempt = probe::attempt(ctx, target, &Login::new(username, password)).await;
-            Some((
-                attempt.outcome.word().to_owned(),
-                attempt.answer_time().as_millis() as u64,
-            ))
+            let answer = attempt.answer_time();
+            Some((attempt.outcome, answer))
         }
         _ => None,
     };
@@ -140,9 +138,7 @@ pub async fn measure(
         })
         .collect();
     let wall = started.elapsed();
-    let opened_before = right_password_before
-        .as_ref()
-        .is_some_and(|(word, _)| word == Outcome::Accepted.word());
+    let opened_before = matches!(right_password_before, Some((Outcome::Accepted, _)));
     let right_password_refused_after = match right_password {
         Some(password) if opened_before && !ctx.should_stop() => {
             let attempt = probe::attempt(ctx, target, &Login::new(username, password)).await;
@@ -154,59 +150,98 @@ pub async fn measure(
         }
         _ => None,
     };
-    let mut refused = 0usize;
-    let mut limit = None;
-    for (outcome, _) in &attempts {
-        match outcome {
-            Outcome::Refused => refused += 1,
-            Outcome::Throttled(reason) => {
-                limit = Some(Limit {
-                    after_refused: refused,
-                    reason: reason.clone(),
-                    explicit: true,
-                });
-                break;
-            }
-            Outcome::Unreachable(reason) => {
-                limit = Some(Limit {
-                    after_refused: refused,
-                    reason: format!("the device refused connections: {reason}"),
-                    explicit: false,
-                });
-                break;
-            }
-            _ => {}
-        }
-    }
-    // Only answers the device gave count as its timing: a timeout is no delay of its own.
-    let mut all: Vec<u64> = attempts
-        .iter()
-        .filter(|(outcome, _)| matches!(outcome, Outcome::Refused | Outcome::Throttled(_)))
-        .map(|(_, d)| d.as_millis() as u64)
-        .collect();
-    let third = (all.len() / 3).max(1);
-    let mut first: Vec<u64> = all.iter().take(third).copied().collect();
-    let mut last: Vec<u64> = all.iter().rev().take(third).copied().collect();
-    let answers = attempts
-        .iter()
-        .map(|(outcome, elapsed)| (outcome.word().to_owned(), elapsed.as_millis() as u64))
-        .collect();
-    Measurement {
-        target: target.label(),
-        username: username.to_owned(),
-        attempts_sent: attempts.len(),
+    Measurement::summarise(
+        target.label(),
+        username,
         concurrency,
-        wall_time_ms: wall.as_millis() as u64,
-        attempts_per_second: attempts.len() as f64 / wall.as_secs_f64().max(0.001),
-        answers,
-        median_ms: median(&mut all),
-        first_median_ms: median(&mut first),
-        last_median_ms: median(&mut last),
-        right_password_before,
-        right_password_refused_after,
-        limit,
-        connection_limit: finished.connection_limit,
-        turned_away: finished.turned_away,
+        Observed {
+            attempts,
+            wall,
+            right_password_before,
+            right_password_refused_after,
+            connection_limit: finished.connection_limit,
+            turned_away: finished.turned_away,
+        },
+    )
+}
+
+/// What a measurement sent and saw, before it is summarised.
+pub struct Observed {
+    /// Each wrong password's outcome and answer time, in the order they finished.
+    pub attempts: Vec<(Outcome, Duration)>,
+    pub wall: Duration,
+    /// The right password before the wrong ones: its outcome and answer time.
+    pub right_password_before: Option<(Outcome, Duration)>,
+    pub right_password_refused_after: Option<bool>,
+    pub connection_limit: Option<usize>,
+    pub turned_away: usize,
+}
+
+impl Measurement {
+    /// The timings, medians and first limit of what was observed.
+    pub fn summarise(
+        target: String,
+        username: &str,
+        concurrency: usize,
+        observed: Observed,
+    ) -> Measurement {
+        let attempts = observed.attempts;
+        let mut refused = 0usize;
+        let mut limit = None;
+        for (outcome, _) in &attempts {
+            match outcome {
+                Outcome::Refused => refused += 1,
+                Outcome::Throttled(reason) => {
+                    limit = Some(Limit {
+                        after_refused: refused,
+                        reason: reason.clone(),
+                        explicit: true,
+                    });
+                    break;
+                }
+                Outcome::Unreachable(reason) => {
+                    limit = Some(Limit {
+                        after_refused: refused,
+                        reason: format!("the device refused connections: {reason}"),
+                        explicit: false,
+                    });
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // Only answers the device gave count as its timing: a timeout is no delay of its own.
+        let mut all: Vec<u64> = attempts
+            .iter()
+            .filter(|(outcome, _)| matches!(outcome, Outcome::Refused | Outcome::Throttled(_)))
+            .map(|(_, d)| d.as_millis() as u64)
+            .collect();
+        let third = (all.len() / 3).max(1);
+        let mut first: Vec<u64> = all.iter().take(third).copied().collect();
+        let mut last: Vec<u64> = all.iter().rev().take(third).copied().collect();
+        let answers = attempts
+            .iter()
+            .map(|(outcome, elapsed)| (outcome.word().to_owned(), elapsed.as_millis() as u64))
+            .collect();
+        Measurement {
+            target,
+            username: username.to_owned(),
+            attempts_sent: attempts.len(),
+            concurrency,
+            wall_time_ms: observed.wall.as_millis() as u64,
+            attempts_per_second: attempts.len() as f64 / observed.wall.as_secs_f64().max(0.001),
+            answers,
+            median_ms: median(&mut all),
+            first_median_ms: median(&mut first),
+            last_median_ms: median(&mut last),
+            right_password_before: observed
+                .right_password_before
+                .map(|(outcome, answer)| (outcome.word().to_owned(), answer.as_millis() as u64)),
+            right_password_refused_after: observed.right_password_refused_after,
+            limit,
+            connection_limit: observed.connection_limit,
+            turned_away: observed.turned_away,
+        }
     }
 }
 
@@ -280,6 +315,15 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
             format!("Only {judged} of {sent} attempts on {target} were judged by the device; no measurement."),
             None,
         )
+    } else if not_judged == 0
+        && measurement.first_median_ms < DELAY_THRESHOLD.as_millis() as u64
+        && measurement.last_median_ms >= 2 * measurement.first_median_ms + 100
+    {
+        (
+            Verdict::Pass,
+            format!("Failures on {target} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.first_median_ms, measurement.last_median_ms),
+            Some(format!("every one of {sent} wrong passwords was judged on {target}; the first were answered in {} ms (median), the last in {} ms", measurement.first_median_ms, measurement.last_median_ms)),
+        )
     } else if measurement.median_ms >= DELAY_THRESHOLD.as_millis() as u64 {
         let median_ms = measurement.median_ms;
         match measurement.right_opened_before() {
@@ -299,13 +343,6 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
                 None,
             ),
         }
-    } else if not_judged == 0 && measurement.last_median_ms >= 2 * measurement.first_median_ms + 100
-    {
-        (
-            Verdict::Pass,
-            format!("Failures on {target} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.first_median_ms, measurement.last_median_ms),
-            Some(format!("every one of {sent} wrong passwords was judged on {target}; the first were answered in {} ms (median), the last in {} ms", measurement.first_median_ms, measurement.last_median_ms)),
-        )
     } else {
         (
             Verdict::Fail,
@@ -318,5 +355,145 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
         summary,
         proof,
         evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(ms: u64) -> (Outcome, Duration) {
+        (Outcome::Refused, Duration::from_millis(ms))
+    }
+
+    fn measured(
+        attempts: Vec<(Outcome, Duration)>,
+        right_password_before: Option<(Outcome, Duration)>,
+        right_password_refused_after: Option<bool>,
+    ) -> Measurement {
+        Measurement::summarise(
+            "u 127.0.0.1:80/http".to_owned(),
+            "admin",
+            1,
+            Observed {
+                attempts,
+                wall: Duration::from_secs(1),
+                right_password_before,
+                right_password_refused_after,
+                connection_limit: None,
+                turned_away: 0,
+            },
+        )
+    }
+
+    fn unreachable() -> (Outcome, Duration) {
+        (
+            Outcome::Unreachable("connecting: connection refused".into()),
+            Duration::ZERO,
+        )
+    }
+
+    #[test]
+    fn connections_refused_from_the_start_are_no_rate_limit() {
+        let measurement = measured(vec![unreachable(); 6], None, None);
+        let judged = judge(&measurement, &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Inconclusive, "{}", judged.summary);
+        let after_one = measured(
+            vec![refused(5), unreachable(), unreachable(), unreachable()],
+            None,
+            None,
+        );
+        let judged = judge(&after_one, &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Inconclusive, "{}", judged.summary);
+        assert!(judged.proof.is_none());
+    }
+
+    #[test]
+    fn a_limit_after_judged_refusals_passes_with_its_proof() {
+        let measurement = measured(
+            vec![
+                refused(5),
+                refused(5),
+                refused(5),
+                unreachable(),
+                unreachable(),
+            ],
+            None,
+            None,
+        );
+        let judged = judge(&measurement, &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.summary);
+        let proof = judged.proof.unwrap_or_default();
+        assert!(
+            proof.contains("answered 3 wrong passwords as refused"),
+            "{proof}"
+        );
+    }
+
+    #[test]
+    fn a_lock_from_the_guessing_counts_only_after_judged_refusals() {
+        let locked = (
+            Outcome::Throttled("HTTP 429".into()),
+            Duration::from_millis(3),
+        );
+        let measurement = measured(vec![locked.clone(); 4], None, None);
+        let unseen = Earlier {
+            judged: Some("a random password was refused".into()),
+            refused_before_limit: 1,
+            limit: Some("HTTP 429".into()),
+        };
+        assert_eq!(judge(&measurement, &unseen).verdict, Verdict::Inconclusive);
+        let seen = Earlier {
+            refused_before_limit: 5,
+            ..unseen
+        };
+        let judged = judge(&measurement, &seen);
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.summary);
+    }
+
+    #[test]
+    fn the_right_password_refused_after_is_a_lock_only_if_it_opened_before() {
+        let wrong = vec![refused(5); 6];
+        let opened = Some((Outcome::Accepted, Duration::from_millis(5)));
+        let judged = judge(
+            &measured(wrong.clone(), opened, Some(true)),
+            &Earlier::default(),
+        );
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.summary);
+        // A password that was never right here (refused before) proves no lock.
+        let never = Some((Outcome::Refused, Duration::from_millis(5)));
+        let judged = judge(&measured(wrong, never, None), &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Fail, "{}", judged.summary);
+    }
+
+    #[test]
+    fn a_uniform_delay_needs_a_right_password_answered_quickly() {
+        let slow = vec![refused(600); 6];
+        let judged = judge(&measured(slow.clone(), None, None), &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Inconclusive, "{}", judged.summary);
+        let quick_right = Some((Outcome::Accepted, Duration::from_millis(20)));
+        let judged = judge(
+            &measured(slow, quick_right, Some(false)),
+            &Earlier::default(),
+        );
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.summary);
+        assert!(judged.proof.is_some_and(|p| p.contains("in 20 ms")));
+    }
+
+    #[test]
+    fn a_growing_delay_passes_and_prompt_answers_fail() {
+        let growing = vec![
+            refused(10),
+            refused(10),
+            refused(200),
+            refused(400),
+            refused(800),
+            refused(900),
+        ];
+        let judged = judge(&measured(growing, None, None), &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Pass, "{}", judged.summary);
+        let prompt = vec![refused(10); 6];
+        let judged = judge(&measured(prompt, None, None), &Earlier::default());
+        assert_eq!(judged.verdict, Verdict::Fail, "{}", judged.summary);
     }
 }

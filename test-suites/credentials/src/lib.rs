@@ -13,7 +13,11 @@
 //!    the connections the device holds at once;
 //! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
 //! 6. `sessions`: web session cookies of one unit replayed on another;
-//! 7. `suite`: the four checks and their evidence.
+//! 7. `suite`: the four checks and their evidence, each PASS with the proof of its
+//!    positive control: on every login interface the unit's declared credential opened
+//!    it and a random one was refused before any guessing (a random one that opens it
+//!    is itself a finding), every comparison across units was judged, and a brute-force
+//!    limit came after wrong passwords the service had judged.
 
 pub mod bruteforce;
 mod checks;

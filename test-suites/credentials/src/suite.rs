@@ -1,7 +1,10 @@
 //! `CredentialsSuite`: the `Suite` implementation that plans the logins from the
 //! profile, guesses unit by unit, measures brute-force resistance and compares units.
 //! Logins the comparison needs to succeed (declared credentials, the web sessions they
-//! open) happen first, before guessing can lock a unit.
+//! open) happen first, before guessing can lock a unit; then each unit's interfaces get
+//! their positive control (the declared credential opens it, a random one is refused)
+//! before any guessing, so a refusal of every default means something, a service that
+//! lets anyone in is found, and one that cannot be driven is named, never skipped.
 
 use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
@@ -19,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// The suite's version: bumped whenever a verdict rule changes.
-pub const SUITE_VERSION: &str = "0.1.0";
+pub const SUITE_VERSION: &str = "0.2.0";
 
 /// Usernames tried with an empty password.
 const EMPTY_PASSWORD_USERS: [&str; 4] = ["admin", "root", "user", "guest"];
