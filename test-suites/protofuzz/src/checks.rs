@@ -32,9 +32,9 @@ pub fn specs() -> Vec<CheckSpec> {
         title: title.to_owned(),
         modal: Modal::Shall,
         scope: CheckScope::PerUnit,
-        description: format!("Sends seeded, structure-aware malformed {what} to every declared cleartext interface of the protocol, within the profile's [protofuzz] budget and the unit's pacer, and probes the fuzzed service (and every other declared service) for liveness after each batch. A service that stops answering fails the check, with a reproducer (exact bytes and session) shrunk to a minimal case and replayed; a service that never comes back within the recovery wait leaves the check INCONCLUSIVE with the last cases as evidence."),
+        description: format!("Sends seeded, structure-aware malformed {what} to every declared cleartext interface of the protocol, within the profile's [protofuzz] budget and the unit's pacer, and probes the fuzzed service (and every other declared service) for liveness after each batch. A service that stops answering fails the check, with a reproducer (exact bytes and session) shrunk to a minimal case and replayed; a service that never comes back within the recovery wait leaves the check INCONCLUSIVE with the last cases as evidence. So does a service that never answered a well-formed request, a budget the suite deadline cut, and a declared interface inside TLS (not covered by this suite version)."),
         remediation: REMEDIATION.to_owned(),
-        positive_control: "The fuzzed service answered a well-formed request before fuzzing and after the last case, and the whole budget the profile asked for (cases, or time) was spent on every declared interface of the protocol.".to_owned(),
+        positive_control: "On every declared interface of the protocol (none inside TLS, which this version cannot fuzz), the fuzzed service answered a well-formed request before the first case and after the last, and the budget was spent: every case of cases_per_protocol sent, or seconds_per_protocol used up first; a run cut by the suite deadline or a cancellation has not spent it.".to_owned(),
         standards: standards(&["5.13-1"], &["5.13-1-2"], &[], top10),
     }
     };

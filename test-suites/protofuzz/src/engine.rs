@@ -14,6 +14,14 @@
 //! answer time before fuzzing, and a service that still answers at the end, but
 //! [`SLOW_FACTOR`] times slower and by [`SLOW_MARGIN`] or more even after a pause, has
 //! been degraded by the cases (a leak, a spinning task) and fails.
+//!
+//! A PASS needs its positive control: the fuzzed service answered a well-formed request
+//! before the first case and after the last, and the interface's budget was spent:
+//! every case of `cases_per_protocol` sent, or `seconds_per_protocol` used up first (a
+//! time budget used up is spent). A run the suite deadline or a cancellation cut is
+//! INCONCLUSIVE ("the budget was not spent: N of M cases, cut by the suite deadline"),
+//! and a probe the harness could not put (its own limits, the campaign's end) proves
+//! neither life nor death.
 
 use crate::exec::{generate, Case, CaseEnd, Exec, Watched};
 use crate::reproducer::Reproducer;
@@ -63,6 +71,8 @@ pub struct Budget {
 pub struct Outcome {
     pub verdict: Verdict,
     pub summary: String,
+    /// For a PASS, what was observed of the positive control.
+    pub proof: Option<String>,
     pub evidence: Vec<Evidence>,
     pub cases_sent: u64,
 }
@@ -83,23 +93,37 @@ pub async fn fuzz_interface(
     let mut baseline = Vec::new();
     for nonce in 1..=BASELINE_PROBES {
         match exec.probe(fuzzed, nonce).await {
-            Ok(took) => baseline.push(took),
-            Err(why) if baseline.is_empty() => {
+            Ok(Some(took)) => baseline.push(took),
+            Ok(None) if baseline.is_empty() => {
                 return outcome(
                     Verdict::Inconclusive,
-                    format!("it did not answer before fuzzing ({why}); nothing could be judged"),
+                    format!(
+                        "it could not be asked before fuzzing ({}); nothing could be judged",
+                        stop_reason(exec)
+                    ),
                     0,
                 )
             }
-            Err(_) => {}
+            Err(why) if baseline.is_empty() => {
+                return outcome(
+                    Verdict::Inconclusive,
+                    format!(
+                        "it never answered a well-formed request before fuzzing ({why}); nothing could be judged"
+                    ),
+                    0,
+                )
+            }
+            Ok(None) | Err(_) => {}
         }
     }
+    let baseline_answers = baseline.len();
     let mut times = ResponseTimes::new(&mut baseline);
     let mut watch = vec![fuzzed.clone()];
     let mut unwatched = Vec::new();
     for other in others {
         match exec.probe(other, 2).await {
-            Ok(_) => watch.push(other.clone()),
+            Ok(Some(_)) => watch.push(other.clone()),
+            Ok(None) => unwatched.push(format!("{other} (not asked: {})", stop_reason(exec))),
             Err(why) => unwatched.push(format!("{other} ({why})")),
         }
     }
@@ -125,16 +149,17 @@ pub async fn fuzz_interface(
         }
     };
     let mut in_flight = FuturesUnordered::new();
+    let mut final_answer = None;
     let mut next = 0u64;
     let mut sent = 0u64;
-    let mut stopped_early = None;
+    let mut stopped_early: Option<Stop> = None;
     // The services found dead: at a probe during the run, or at the final one.
     let dead = loop {
         while in_flight.len() < window && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
-                stopped_early = Some("the campaign deadline or a cancellation");
+                stopped_early = Some(Stop::Cut(stop_reason(exec)));
             } else if Instant::now() >= deadline {
-                stopped_early = Some("the time budget of the interface");
+                stopped_early = Some(Stop::TimeBudgetUsed);
             } else {
                 in_flight.push(send_case(next));
                 next += 1;
@@ -143,6 +168,7 @@ pub async fn fuzz_interface(
         let Some((case, end)) = in_flight.next().await else {
             let (dead, took) = exec.check(&watch, 0xfff0).await;
             times.observe(took);
+            final_answer = took;
             break dead;
         };
         sent += 1;
@@ -197,7 +223,7 @@ pub async fn fuzz_interface(
         tokio::time::sleep(SLOW_SETTLE).await;
         let mut again = Vec::new();
         for nonce in 0..SLOW_RECHECKS {
-            if let Ok(took) = exec.probe(fuzzed, 0xff00 | nonce).await {
+            if let Ok(Some(took)) = exec.probe(fuzzed, 0xff00 | nonce).await {
                 again.push(took);
             }
         }
@@ -250,16 +276,82 @@ pub async fn fuzz_interface(
             unwatched.join(", ")
         ));
     }
-    if let Some(why) = stopped_early {
-        summary.push_str(&format!(
-            "; fuzzing stopped early at {why}, before the {} cases of the budget",
-            budget.cases
-        ));
-    }
+    // The positive control of a PASS: the budget was spent, and the fuzzed service was
+    // seen answering a well-formed request before the first case and after the last.
+    let spent = budget_spent(stopped_early, sent, budget);
+    let mut proof = None;
+    let verdict = match (verdict, spent, final_answer) {
+        (Verdict::Pass, Err(not_spent), _) => {
+            summary = format!("{not_spent}; so far {summary}");
+            Verdict::Inconclusive
+        }
+        (Verdict::Pass, Ok(_), None) => {
+            summary = format!(
+                "its answer after the last case could not be observed ({}); so far {summary}",
+                stop_reason(exec)
+            );
+            Verdict::Inconclusive
+        }
+        (Verdict::Pass, Ok(spent), Some(_)) => {
+            proof = Some(format!(
+                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; {} other watched service(s) answered the final probe",
+                watch.len() - 1
+            ));
+            Verdict::Pass
+        }
+        (other, Err(not_spent), _) => {
+            summary.push_str(&format!("; {not_spent}"));
+            other
+        }
+        (other, Ok(_), _) => other,
+    };
     let mut result = outcome(verdict, summary, sent);
+    result.proof = proof;
     result.evidence.push(times.evidence(&ends));
     result.evidence.push(history_evidence(&history));
     result
+}
+
+/// Why a run of cases stopped before its last case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// The interface's own time budget (`seconds_per_protocol`) was used up: spent.
+    TimeBudgetUsed,
+    /// The suite deadline or a cancellation cut it: not spent.
+    Cut(&'static str),
+}
+
+/// Whether the profile's budget for one interface was spent, in words: `Ok` when
+/// every case of `cases_per_protocol` was sent, or when `seconds_per_protocol` was
+/// used up first (a time budget used up is a budget spent); `Err` when the suite
+/// deadline or a cancellation cut the run, or the budget was zero cases.
+fn budget_spent(stopped: Option<Stop>, sent: u64, budget: &Budget) -> Result<String, String> {
+    match stopped {
+        _ if budget.cases == 0 => {
+            Err("the budget was not spent: the profile asked for 0 cases".to_owned())
+        }
+        Some(Stop::Cut(why)) => Err(format!(
+            "the budget was not spent: {sent} of {} cases, cut by {why}",
+            budget.cases
+        )),
+        Some(Stop::TimeBudgetUsed) => Ok(format!(
+            "the time budget of {} s was used up after {sent} of {} cases",
+            budget.time.as_secs(),
+            budget.cases
+        )),
+        None => Ok(format!("all {sent} cases of the budget were sent")),
+    }
+}
+
+/// What stops the suite: a cancellation of the campaign, or else its deadline.
+fn stop_reason(exec: &Exec<'_>) -> &'static str {
+    if exec.ctx.cancel.is_cancelled() {
+        "a cancellation of the campaign"
+    } else if exec.ctx.should_stop() {
+        "the suite deadline"
+    } else {
+        "the harness's own limits"
+    }
 }
 
 /// The fuzzed service's answer times: before fuzzing, at each probe, after.
@@ -342,6 +434,7 @@ fn outcome(verdict: Verdict, summary: String, cases_sent: u64) -> Outcome {
     Outcome {
         verdict,
         summary,
+        proof: None,
         evidence: Vec::new(),
         cases_sent,
     }

@@ -239,6 +239,14 @@ impl CaseEnd {
     }
 }
 
+/// Whether a probe could be put to the service at all.
+enum Asked {
+    /// The service gave a well-formed answer.
+    Answered,
+    /// The harness could not ask (its own resources, the campaign's end).
+    NotAsked,
+}
+
 /// The network side of the suite for one unit.
 pub struct Exec<'a> {
     pub ctx: &'a RunContext,
@@ -365,12 +373,15 @@ impl Exec<'_> {
         }
     }
 
-    /// Whether `watched` answers, and how long the answer took; `Err` says how it did
-    /// not. Two attempts, so that one lost datagram or one refused connection under
-    /// load is not taken for a crash. A UDP service gets half the timeout for each, so
-    /// that the whole probe stays within one timeout and a service that hangs for
-    /// longer than that cannot slip through between the two attempts.
-    pub async fn probe(&self, watched: &Watched, nonce: u16) -> Result<Duration, String> {
+    /// Whether `watched` answers, and how long the answer took: `Ok(Some(took))` for
+    /// an answer seen, `Ok(None)` when the harness itself could not ask (its own
+    /// shortage of sockets, the campaign's end), which proves neither life nor death;
+    /// `Err` says how the service did not answer. Two attempts, so that one lost
+    /// datagram or one refused connection under load is not taken for a crash. A UDP
+    /// service gets half the timeout for each, so that the whole probe stays within one
+    /// timeout and a service that hangs for longer than that cannot slip through
+    /// between the two attempts.
+    pub async fn probe(&self, watched: &Watched, nonce: u16) -> Result<Option<Duration>, String> {
         let (wait, gap) = match watched.transport {
             Transport::Udp => (self.settings.timeout / 2, Duration::ZERO),
             Transport::Tcp => (self.settings.timeout, Duration::from_millis(100)),
@@ -382,7 +393,11 @@ impl Exec<'_> {
                 .probe_once(watched, nonce.wrapping_add(attempt), wait)
                 .await
             {
-                Ok(()) => return Ok(asked.elapsed()),
+                Ok(Asked::Answered) => return Ok(Some(asked.elapsed())),
+                Ok(Asked::NotAsked) => return Ok(None),
+                // Cut by the suite's deadline or a cancellation: the harness stopped
+                // asking, which says nothing about the device.
+                Err(_) if self.ctx.should_stop() => return Ok(None),
                 Err(why) => last = why,
             }
             tokio::time::sleep(gap).await;
@@ -395,7 +410,7 @@ impl Exec<'_> {
         watched: &Watched,
         nonce: u16,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<Asked, String> {
         if watched.transport == Transport::Udp {
             let probe = coap::probe(nonce);
             return match self
@@ -403,20 +418,20 @@ impl Exec<'_> {
                 .udp_exchange(self.unit, watched.port, &probe, timeout, ANSWER_CAP)
                 .await
             {
-                Ok(Some(answer)) if coap::is_coap(&answer) => Ok(()),
+                Ok(Some(answer)) if coap::is_coap(&answer) => Ok(Asked::Answered),
                 Ok(Some(_)) => Err("answered the CoAP GET with something not CoAP".into()),
                 Ok(None) => Err(format!(
                     "no answer to a CoAP GET within {} ms",
                     timeout.as_millis()
                 )),
-                Err(NetError::LocalResources(_) | NetError::Cancelled) => Ok(()),
+                Err(NetError::LocalResources(_) | NetError::Cancelled) => Ok(Asked::NotAsked),
                 Err(error) => Err(format!("CoAP GET: {error}")),
             };
         }
         let mut stream = match self.ctx.connect_tcp(self.unit, watched.port, timeout).await {
             Ok(stream) => stream,
             // The harness's own shortage or end proves nothing about the device.
-            Err(NetError::LocalResources(_) | NetError::Cancelled) => return Ok(()),
+            Err(NetError::LocalResources(_) | NetError::Cancelled) => return Ok(Asked::NotAsked),
             Err(error) => return Err(format!("connect: {error}")),
         };
         if let Some(health) = &watched.health {
@@ -428,19 +443,20 @@ impl Exec<'_> {
             let (answer, _) = stream
                 .recv_until(ANSWER_CAP, timeout, |b| http::health_complete(b, expect))
                 .await;
-            return http::judge_health(&answer, expect);
+            return http::judge_health(&answer, expect).map(|()| Asked::Answered);
         }
         let (request, is_alive): (Vec<u8>, AnswerCheck) = match watched.protocol {
             Some(Protocol::Mqtt) => (self.settings.session_connect().encode(), mqtt::is_connack),
             Some(Protocol::Http) => (http::probe(&self.unit.address.to_string()), http::is_http),
-            _ => return Ok(()),
+            // Any other service: the completed connect is its answer.
+            _ => return Ok(Asked::Answered),
         };
         if let Err(error) = stream.send(&request, timeout).await {
             return Err(format!("send: {error}"));
         }
         let (answer, _) = stream.recv_until(ANSWER_CAP, timeout, is_alive).await;
         if is_alive(&answer) {
-            Ok(())
+            Ok(Asked::Answered)
         } else if answer.is_empty() {
             Err(format!(
                 "no answer to a {} probe within {} ms",
@@ -448,9 +464,15 @@ impl Exec<'_> {
                 timeout.as_millis()
             ))
         } else {
+            let shown = answer.get(..64).unwrap_or(&answer);
             Err(format!(
-                "unexpected answer {:?}",
-                iotcert_suite::evidence::escape_bytes(&answer)
+                "unexpected answer {:?}{}",
+                iotcert_suite::evidence::escape_bytes(shown),
+                if answer.len() > shown.len() {
+                    format!(" ({} bytes)", answer.len())
+                } else {
+                    String::new()
+                }
             ))
         }
     }
@@ -462,7 +484,8 @@ impl Exec<'_> {
     }
 
     /// The watched services that do not answer now, with the reason, and how long the
-    /// first of `watch` took to answer when it did.
+    /// first of `watch` took to answer when an answer of it was seen (`None` also when
+    /// the harness could not ask).
     pub async fn check(
         &self,
         watch: &[Watched],
@@ -472,7 +495,7 @@ impl Exec<'_> {
         let mut first_took = None;
         for (index, watched) in watch.iter().enumerate() {
             match self.probe(watched, nonce).await {
-                Ok(took) if index == 0 => first_took = Some(took),
+                Ok(took) if index == 0 => first_took = took,
                 Ok(_) => {}
                 Err(why) => dead.push((watched.clone(), why)),
             }

@@ -8,14 +8,14 @@ use crate::engine::{fuzz_interface, Budget, Outcome};
 use crate::exec::{AnswerClock, Exec, HealthCheck, Protocol, Settings, Watched};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Effort, Profile, RunContext, SampleUnit, Suite,
+    Applicability, CheckResult, CheckSpec, Effort, Profile, Proof, RunContext, SampleUnit, Suite,
     SuiteDescriptor, SuiteError, Verdict,
 };
 use std::time::Duration;
 
 /// The suite's version: bumped whenever generators or verdict rules change (a seed
 /// replays the same cases only within one version).
-pub const SUITE_VERSION: &str = "0.3.0";
+pub const SUITE_VERSION: &str = "0.4.0";
 
 /// The protocol-fuzzing suite.
 #[derive(Clone, Debug, Default)]
@@ -76,6 +76,24 @@ fn watched(profile: &Profile) -> Vec<Watched> {
         .collect()
 }
 
+/// The declared interfaces of `protocol` this version of the suite cannot fuzz: those
+/// inside TLS (`tls = true`, or a service name such as `https`, `mqtts`, `coaps`), as
+/// `8443/tcp https (TLS)`.
+fn uncovered(profile: &Profile, protocol: Protocol) -> Vec<String> {
+    let secure_name = format!("{}s", protocol.name());
+    profile
+        .interfaces
+        .iter()
+        .filter(|i| {
+            let name = i.service.to_ascii_lowercase();
+            let of_protocol = name == protocol.name() || name == secure_name;
+            let fuzzed = !i.tls && Protocol::of_service(&i.service, i.transport) == Some(protocol);
+            of_protocol && i.transport == protocol.transport() && !fuzzed
+        })
+        .map(|i| format!("{}/{} {} (TLS)", i.port, i.transport, i.service))
+        .collect()
+}
+
 fn wanted(profile: &Profile, protocol: Protocol) -> bool {
     profile
         .protofuzz
@@ -106,29 +124,15 @@ impl Suite for ProtofuzzSuite {
                 reason: format!("the profile's [protofuzz] protocols leave out {protocol}"),
             };
         }
-        if !fuzzable(profile, protocol).is_empty() {
+        if !fuzzable(profile, protocol).is_empty() || !uncovered(profile, protocol).is_empty() {
+            // A declared interface this version cannot fuzz (inside TLS) is a limit of
+            // the harness, not a property of the device: it is run and reported
+            // INCONCLUSIVE, never NOT_APPLICABLE.
             return Applicability::Applicable;
         }
-        let tls_only: Vec<String> = profile
-            .interfaces
-            .iter()
-            .filter(|i| {
-                i.tls
-                    && (i.service.eq_ignore_ascii_case(protocol.name())
-                        || i.service
-                            .eq_ignore_ascii_case(&format!("{}s", protocol.name())))
-            })
-            .map(|i| format!("{}/{} {}", i.port, i.transport, i.service))
-            .collect();
-        let reason = if tls_only.is_empty() {
-            format!("the profile declares no {protocol} interface")
-        } else {
-            format!(
-                "the profile declares {protocol} only inside TLS ({}), which this version of the suite does not fuzz",
-                tls_only.join(", ")
-            )
-        };
-        Applicability::NotApplicable { reason }
+        Applicability::NotApplicable {
+            reason: format!("the profile declares no {protocol} interface"),
+        }
     }
 
     fn disturbs_device(&self) -> bool {
@@ -150,11 +154,24 @@ async fn fuzz_each_protocol(ctx: &RunContext, unit: &SampleUnit) {
             continue;
         }
         let interfaces = fuzzable(&ctx.profile, protocol);
-        if interfaces.is_empty() || !wanted(&ctx.profile, protocol) {
+        let not_covered = uncovered(&ctx.profile, protocol);
+        if (interfaces.is_empty() && not_covered.is_empty()) || !wanted(&ctx.profile, protocol) {
             continue;
         }
         ctx.started(check, Some(&unit.id)).await;
-        let result = fuzz_unit(ctx, unit, check, &interfaces).await;
+        let result = if interfaces.is_empty() {
+            CheckResult::new(
+                check,
+                Some(&unit.id),
+                Verdict::Inconclusive,
+                format!(
+                    "not covered by this suite version: {}; no declared {protocol} interface could be fuzzed, so nothing about its robustness is known",
+                    not_covered.join(", ")
+                ),
+            )
+        } else {
+            fuzz_unit(ctx, unit, check, &interfaces, &not_covered).await
+        };
         ctx.emit(result).await;
     }
 }
@@ -185,6 +202,7 @@ async fn fuzz_unit(
     unit: &SampleUnit,
     check: &str,
     interfaces: &[Watched],
+    not_covered: &[String],
 ) -> CheckResult {
     if let Err(out) = ctx.scope.check(unit.address) {
         return CheckResult::new(
@@ -230,17 +248,34 @@ async fn fuzz_unit(
         .min_by_key(|v| rank(*v))
         .unwrap_or(Verdict::Inconclusive);
     let total: u64 = outcomes.iter().map(|(_, o)| o.cases_sent).sum();
-    let summary = format!("{total} cases sent. ")
+    let mut summary = format!("{total} cases sent. ")
         + &outcomes
             .iter()
             .map(|(w, o)| format!("{} {w}: {}", o.verdict, o.summary))
             .collect::<Vec<_>>()
             .join(" | ");
+    // A PASS needs every declared interface of the protocol fuzzed to its budget.
+    let verdict = if verdict == Verdict::Pass && !not_covered.is_empty() {
+        summary.push_str(&format!(
+            " | INCONCLUSIVE not covered by this suite version: {}",
+            not_covered.join(", ")
+        ));
+        Verdict::Inconclusive
+    } else {
+        verdict
+    };
+    let proofs: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|(_, o)| o.proof.as_deref())
+        .collect();
     let mut result =
         CheckResult::new(check, Some(&unit.id), verdict, summary).with_effort(Effort {
             cases: total,
             milliseconds: started.elapsed().as_millis() as u64,
         });
+    if verdict == Verdict::Pass && proofs.len() == outcomes.len() {
+        result = result.with_proof(Proof::observed(proofs.join(" | ")));
+    }
     for (_, outcome) in outcomes {
         result.evidence.extend(outcome.evidence);
     }
