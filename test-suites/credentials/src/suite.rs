@@ -393,13 +393,14 @@ fn judge_interface(entry: &Guessed) -> Judged {
     let label = entry.target.label();
     if let Some(report) = &entry.report {
         if !report.accepted.is_empty() {
-            return Judged::Findings(
-                report
-                    .accepted
-                    .iter()
-                    .map(|f| format!("{} on {label}", f.entry.login.display()))
-                    .collect(),
-            );
+            // Sorted: which answer came first must not change the report.
+            let mut findings: Vec<String> = report
+                .accepted
+                .iter()
+                .map(|f| format!("{} on {label}", f.entry.login.display()))
+                .collect();
+            findings.sort();
+            return Judged::Findings(findings);
         }
     }
     match entry.control.standing() {

@@ -459,3 +459,183 @@ async fn no_check_passes_on_a_hostile_server() {
     }
     assert!(passes.is_empty(), "{passes:#?}");
 }
+
+/// How a hostile telnet or MQTT server judges every login.
+#[derive(Clone, Copy, Debug)]
+enum Judging {
+    AcceptAny,
+    RefuseAll,
+}
+
+/// Write `bytes`, in two parts 0.6 s apart when `slow`.
+async fn write_paced(stream: &mut TcpStream, bytes: &[u8], slow: bool) -> std::io::Result<()> {
+    if !slow {
+        return stream.write_all(bytes).await;
+    }
+    let (first, second) = bytes.split_at(bytes.len() / 2);
+    stream.write_all(first).await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stream.write_all(second).await
+}
+
+/// One line typed by the client (up to CR or LF), or `None` when it leaves or stalls.
+async fn typed_line(stream: &mut TcpStream) -> Option<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    let read = async {
+        loop {
+            match stream.read(&mut byte).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) if matches!(byte[0], b'\r' | b'\n') && !line.is_empty() => {
+                    return Some(String::from_utf8_lossy(&line).to_string())
+                }
+                Ok(_) if matches!(byte[0], b'\r' | b'\n' | 0) => {}
+                Ok(_) if line.len() < 256 => line.push(byte[0]),
+                Ok(_) => return None,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn telnet(mut stream: TcpStream, judging: Judging, slow: bool) {
+    for _ in 0..3 {
+        if write_paced(&mut stream, b"light login: ", slow)
+            .await
+            .is_err()
+            || typed_line(&mut stream).await.is_none()
+            || write_paced(&mut stream, b"Password: ", slow).await.is_err()
+            || typed_line(&mut stream).await.is_none()
+        {
+            return;
+        }
+        if let Judging::AcceptAny = judging {
+            if write_paced(&mut stream, b"\r\n# ", slow).await.is_err() {
+                return;
+            }
+            while let Some(command) = typed_line(&mut stream).await {
+                let answer: &[u8] = if command.trim() == "id" {
+                    b"uid=0(root) gid=0(root)\r\n# "
+                } else {
+                    b"\r\n# "
+                };
+                if write_paced(&mut stream, answer, slow).await.is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        if write_paced(&mut stream, b"\r\nLogin incorrect\r\n", slow)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn mqtt(mut stream: TcpStream, judging: Judging, slow: bool) {
+    let mut connect = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut connect)).await;
+    if !matches!(read, Ok(Ok(count)) if count > 0) {
+        return;
+    }
+    let code = match judging {
+        Judging::AcceptAny => 0x00,
+        Judging::RefuseAll => 0x05,
+    };
+    if write_paced(&mut stream, &[0x20, 0x02, 0x00, code], slow)
+        .await
+        .is_ok()
+    {
+        let mut sink = [0u8; 256];
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut sink)).await;
+    }
+}
+
+/// Serve telnet on 2323 and MQTT on 1883 of `address`, judging every login alike.
+async fn telnet_and_mqtt(address: &str, judging: Judging, slow: bool) {
+    let telnet_listener = TcpListener::bind((address, 2323)).await.expect("bind");
+    let mqtt_listener = TcpListener::bind((address, 1883)).await.expect("bind");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = telnet_listener.accept().await {
+            tokio::spawn(telnet(stream, judging, slow));
+        }
+    });
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = mqtt_listener.accept().await {
+            tokio::spawn(mqtt(stream, judging, slow));
+        }
+    });
+}
+
+/// The protocol faults on telnet and MQTT: a device that lets anyone in fails, one that
+/// refuses everything (the declared credentials included) passes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnet_and_mqtt_that_accept_or_refuse_everything_pass_nothing() {
+    let cases = [
+        ("accept any", Judging::AcceptAny, false, Some(Verdict::Fail)),
+        ("refuse every credential", Judging::RefuseAll, false, None),
+        ("slow parts, accepting any", Judging::AcceptAny, true, None),
+        ("slow parts, refusing", Judging::RefuseAll, true, None),
+    ];
+    let mut runs = Vec::new();
+    for (index, (name, judging, slow, expected)) in cases.into_iter().enumerate() {
+        let addresses = [
+            format!("127.71.15.{}", 2 * index + 1),
+            format!("127.71.15.{}", 2 * index + 2),
+        ];
+        for address in &addresses {
+            telnet_and_mqtt(address, judging, slow).await;
+        }
+        let interfaces = vec![
+            interface(2323, "telnet", Authentication::Password),
+            interface(1883, "mqtt", Authentication::Password),
+        ];
+        let mut profile = profile(&[&addresses[0], &addresses[1]], interfaces, "");
+        // Slow parts need time for four exchanges of 0.6 s each.
+        profile.credentials.attempt_timeout_ms = 6000;
+        profile.credentials.unit_credentials = ["telnet", "mqtt"]
+            .iter()
+            .flat_map(|service| {
+                [
+                    credential("unit-1", service, "admin", "unit-1-Rk38s"),
+                    credential("unit-2", service, "admin", "unit-2-Wp61x"),
+                ]
+            })
+            .collect();
+        runs.push(async move { (name, expected, run(profile).await) });
+    }
+    let mut wrong = Vec::new();
+    for (fault, expected, results) in futures::future::join_all(runs).await {
+        for found in &results {
+            eprintln!(
+                "| {fault} | {} | {} | {} | {}",
+                found.check,
+                found.unit.as_deref().unwrap_or("-"),
+                found.verdict,
+                found.summary
+            );
+            if found.verdict == Verdict::Pass {
+                wrong.push(format!(
+                    "{fault}: {} {:?} PASS: {}",
+                    found.check, found.unit, found.summary
+                ));
+            }
+            let guessing = found.check == DEFAULT_CREDENTIAL || found.check == EMPTY_PASSWORD;
+            if let (true, Some(verdict)) = (guessing, expected) {
+                if found.verdict != verdict {
+                    wrong.push(format!(
+                        "{fault}: {} {:?} is {}, not {verdict}",
+                        found.check, found.unit, found.verdict
+                    ));
+                }
+            }
+        }
+        assert_eq!(results.len(), 7, "{fault}: every check decided");
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
