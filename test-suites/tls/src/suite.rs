@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The suite's version: bumped whenever a verdict rule changes.
-pub const SUITE_VERSION: &str = "0.1.0";
+pub const SUITE_VERSION: &str = "0.2.0";
 
 /// The TLS suite. Paths in the profile are resolved against `profile_dir`.
 #[derive(Clone, Debug)]

@@ -259,3 +259,23 @@ async fn hostile_servers_are_inconclusive_bounded_never_a_panic() {
         }
     }
 }
+
+/// A unit whose only declared TCP interface (not declared as TLS) has nothing listening:
+/// whether it speaks TLS is unknown, so the checks are INCONCLUSIVE, not NOT_APPLICABLE
+/// ("no port of the unit speaks TLS" was said of a port that never answered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_port_is_inconclusive_not_not_applicable() {
+    let directory = tempfile::tempdir().unwrap();
+    let profile = endpoint_profile("127.63.7.40", 4433, &[]).replace("tls = true", "tls = false");
+    let results = run_suite(&profile, directory.path()).await;
+    for check in checks::SERVER_CHECKS {
+        let result = &results[&(check.to_owned(), Some("unit-1".to_owned()))];
+        assert_eq!(
+            result.verdict,
+            Verdict::Inconclusive,
+            "{check}: {}",
+            result.summary
+        );
+        assert!(result.summary.contains("4433/tcp"), "{}", result.summary);
+    }
+}
