@@ -23,7 +23,7 @@
 //! and a probe the harness could not put (its own limits, the campaign's end) proves
 //! neither life nor death.
 
-use crate::exec::{generate, Case, CaseEnd, Exec, Watched};
+use crate::exec::{generate, Case, CaseEnd, Exec, Protocol, Watched};
 use crate::reproducer::Reproducer;
 use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::evidence::escape_bytes;
@@ -117,6 +117,17 @@ pub async fn fuzz_interface(
         }
     }
     let baseline_answers = baseline.len();
+    if protocol == Protocol::Mqtt {
+        if let Err(why) = exec.mqtt_session_accepted(fuzzed.port).await {
+            return outcome(
+                Verdict::Inconclusive,
+                format!(
+                    "the broker refused the session the cases need ({why}): cases sent after a CONNECT would never reach its parser; give [protofuzz] mqtt_username and mqtt_password"
+                ),
+                0,
+            );
+        }
+    }
     let mut times = ResponseTimes::new(&mut baseline);
     let mut watch = vec![fuzzed.clone()];
     let mut unwatched = Vec::new();

@@ -477,6 +477,32 @@ impl Exec<'_> {
         }
     }
 
+    /// Whether the broker on `port` accepts the session the cases set up (the
+    /// profile's CONNECT, answered by CONNACK code 0): without it, every case sent after
+    /// a CONNECT meets a closed session, never the broker's parser.
+    pub async fn mqtt_session_accepted(&self, port: u16) -> Result<(), String> {
+        let mut stream = self
+            .ctx
+            .connect_tcp(self.unit, port, self.settings.timeout)
+            .await
+            .map_err(|error| format!("connect: {error}"))?;
+        stream
+            .send(
+                &self.settings.session_connect().encode(),
+                self.settings.timeout,
+            )
+            .await
+            .map_err(|error| format!("send: {error}"))?;
+        let (answer, _) = stream
+            .recv_until(ANSWER_CAP, self.settings.timeout, mqtt::is_connack)
+            .await;
+        match mqtt::connack_code(&answer) {
+            Some(0) => Ok(()),
+            Some(code) => Err(format!("CONNACK code {code}")),
+            None => Err("no CONNACK to the session's CONNECT".to_owned()),
+        }
+    }
+
     /// The watched services that do not answer now, with the reason.
     pub async fn dead(&self, watch: &[Watched], nonce: u16) -> Vec<(Watched, String)> {
         let (dead, _) = self.check(watch, nonce).await;

@@ -85,6 +85,21 @@ pub fn is_connack(reply: &[u8]) -> bool {
     reply.first() == Some(&0x20) && is_whole_packet(reply)
 }
 
+/// The return code (3.1.1) or reason code (5) of a whole CONNACK: 0 accepts the session.
+pub fn connack_code(reply: &[u8]) -> Option<u8> {
+    if !is_connack(reply) {
+        return None;
+    }
+    let length_bytes = reply
+        .iter()
+        .skip(1)
+        .take(4)
+        .position(|byte| byte & 0x80 == 0)?
+        + 1;
+    // Fixed header, then the acknowledge flags, then the code.
+    reply.get(1 + length_bytes + 1).copied()
+}
+
 /// Whether `reply` starts with one whole MQTT packet: the answer to a session step.
 pub fn is_whole_packet(reply: &[u8]) -> bool {
     let mut length = 0usize;
@@ -417,6 +432,15 @@ fn raw_packet(rng: &mut Rng) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connack_codes_of_both_versions() {
+        assert_eq!(connack_code(&[0x20, 0x02, 0x00, 0x00]), Some(0));
+        assert_eq!(connack_code(&[0x20, 0x02, 0x00, 0x05]), Some(5));
+        assert_eq!(connack_code(&[0x20, 0x03, 0x00, 0x87, 0x00]), Some(0x87));
+        assert_eq!(connack_code(&[0x20, 0x02, 0x00]), None);
+        assert_eq!(connack_code(&[0x30, 0x02, 0x00, 0x00]), None);
+    }
 
     #[test]
     fn v5_connect_layout() {

@@ -10,7 +10,9 @@
 //!   this suite version", alone or beside a cleartext one, never NOT_APPLICABLE; only a
 //!   profile without any interface of the protocol is NOT_APPLICABLE;
 //! - a service that never answers a well-formed request (silent, resetting, garbage,
-//!   one byte a second, nothing listening) is INCONCLUSIVE, never PASS.
+//!   one byte a second, nothing listening) is INCONCLUSIVE, never PASS;
+//! - a broker that refuses every CONNECT (so no case after one reaches its parser) is
+//!   INCONCLUSIVE, never PASS.
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, COAP, HTTP, MQTT};
@@ -302,4 +304,42 @@ async fn a_service_that_never_answered_a_well_formed_request_passes_nothing() {
             http.summary
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_refuses_every_session_passes_nothing() {
+    let listener = TcpListener::bind(("127.65.9.6", 0)).await.expect("bind");
+    let broker = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                if let Ok(Ok(read)) =
+                    tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buffer)).await
+                {
+                    if read > 0 && buffer[0] == 0x10 {
+                        // CONNACK, "not authorised", then close: every credential refused.
+                        let _ = stream.write_all(&[0x20, 0x02, 0x00, 0x05]).await;
+                    }
+                }
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    let interface = format!(
+        "[[interfaces]]\nport = {}\ntransport = \"tcp\"\nservice = \"mqtt\"\n",
+        broker.port()
+    );
+    let found = results(
+        profile("127.65.9.6", &interface, 200, 10),
+        Duration::from_secs(60),
+    )
+    .await;
+    let mqtt = result(&found, MQTT);
+    assert_eq!(mqtt.verdict, Verdict::Inconclusive, "{}", mqtt.summary);
+    assert!(
+        mqtt.summary.contains("refused the session") && mqtt.summary.contains("CONNACK code 5"),
+        "{}",
+        mqtt.summary
+    );
 }
