@@ -400,6 +400,46 @@ async fn attempts_not_judged_are_not_refusals() {
     assert!(shared.summary.contains("HTTP 429"), "{}", shared.summary);
 }
 
+/// Issue 13, observation 6: one login interface judged every default under its control,
+/// another could not be driven (silent). The verdict covers both: INCONCLUSIVE naming the
+/// silent one, never a PASS that drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interface_not_driven_is_named_not_dropped() {
+    let address = "127.71.13.5";
+    hostile(
+        address,
+        18080,
+        Behaviour::Account {
+            password: "Vq7-strong-9Lx2pQ".to_owned(),
+            fail_limit: None,
+        },
+    )
+    .await;
+    hostile(address, 18081, Behaviour::Silent).await;
+    let interfaces = vec![
+        interface(18080, "http", Authentication::Password),
+        interface(18081, "http-admin", Authentication::Password),
+    ];
+    let mut profile = profile(&[address], interfaces, "");
+    profile.credentials.unit_credentials =
+        vec![credential("unit-1", "http", "admin", "Vq7-strong-9Lx2pQ")];
+    let results = run(profile).await;
+    let default = result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(
+        default.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        default.summary
+    );
+    assert!(
+        default
+            .summary
+            .contains("1 could not be judged: unit-1 127.71.13.5:18081/http"),
+        "{}",
+        default.summary
+    );
+}
+
 /// The fault matrix of this suite: two units with the same fault, each unit's declared
 /// credential given; no check may PASS on any of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
