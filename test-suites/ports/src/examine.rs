@@ -15,11 +15,12 @@ use futures::future::join_all;
 use iotcert_suite::evidence::{escape_bytes, MAX_EVIDENCE_BYTES};
 use iotcert_suite::pacer::ConnectionPermit;
 use iotcert_suite::profile::{Interface, Transport};
-use iotcert_suite::tls::RecordingVerifier;
 use iotcert_suite::{
     Evidence, EvidenceKind, GuardedTcp, NetError, RunContext, SampleUnit, Transcript,
 };
-use rustls::pki_types::ServerName;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -415,23 +416,79 @@ fn server_name(unit: &SampleUnit) -> ServerName<'static> {
         .unwrap_or_else(|| ServerName::IpAddress(unit.address.into()))
 }
 
-/// One TLS client configuration for the whole process, accepting any certificate.
+/// One TLS client configuration for the whole process, reading any server.
 fn tls_connector() -> TlsConnector {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&provider)));
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap_or_else(|_| rustls::ClientConfig::builder());
         Arc::new(
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(verifier)
+                .with_custom_certificate_verifier(Arc::new(ReadAnyServer))
                 .with_no_client_auth(),
         )
     });
     TlsConnector::from(Arc::clone(config))
+}
+
+/// Accepts any certificate and any handshake signature. The suite only reads what a
+/// server says before authentication and sends nothing secret (a `GET /`, an MQTT
+/// CONNECT without credentials), so whom it talks to does not matter; and a device's
+/// 1024-bit RSA key, whose signatures webpki (and so the SDK's `RecordingVerifier`)
+/// refuses to check, must not hide its `Server` header. Judging the certificate and
+/// the key is the tls suite's work.
+#[derive(Debug)]
+struct ReadAnyServer;
+
+impl ServerCertVerifier for ReadAnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            SignatureScheme::ECDSA_NISTP521_SHA512,
+            SignatureScheme::ED25519,
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PSS_SHA384,
+            SignatureScheme::RSA_PSS_SHA512,
+            SignatureScheme::RSA_PKCS1_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA384,
+            SignatureScheme::RSA_PKCS1_SHA512,
+            SignatureScheme::ECDSA_SHA1_Legacy,
+            SignatureScheme::RSA_PKCS1_SHA1,
+        ]
+    }
 }
 
 /// The port under examination and how to reach it.
@@ -796,6 +853,15 @@ async fn examine_banner(
                 finding.service_seen = seen.clone();
                 finding.banner_seen = seen;
                 finding.detail = format!("unrecognised banner: {shown}");
+                // A console that greets without a prompt may still be a shell: whole
+                // text of no known protocol is only safe once it has not run a command.
+                if prove_shell(session, false).await {
+                    finding.service = Some(Service::Shell);
+                    finding.debug_interface = Some(format!(
+                        "a shell evaluated a command sent after its greeting, without any login ({shown})"
+                    ));
+                    finding.detail = format!("a shell behind the greeting {shown}");
+                }
             }
         }
     }

@@ -283,3 +283,40 @@ async fn silent_garbage_and_absent_declared_ports_pass_nothing() {
         absent_run.result(UNDECLARED_OPEN_PORT, "unit").summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_behind_a_plain_greeting_fails_the_debug_check() {
+    let address = "127.61.6.9";
+    serve_tcp(address, PORT, |mut stream| async move {
+        if stream
+            .write_all(b"Lamp controller maintenance console\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        // No prompt, but it evaluates what it is sent, as `sh` would.
+        let mut buffer = [0u8; 1024];
+        while let Ok(Ok(read)) =
+            tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await
+        {
+            if read == 0 {
+                return;
+            }
+            let line = String::from_utf8_lossy(&buffer[..read]).replace("$((6*7))", "42");
+            let output = line.trim_start_matches("echo ").to_owned();
+            if stream.write_all(output.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let run = run_one(address, "maintenance", PORT).await;
+    let debug = run.result(DEBUG_INTERFACE, "unit");
+    assert_eq!(debug.verdict, Verdict::Fail, "{}", debug.summary);
+    assert!(
+        debug.summary.contains("shell evaluated"),
+        "{}",
+        debug.summary
+    );
+}

@@ -1,7 +1,8 @@
 //! Banners inside TLS: real nginx on a declared HTTPS port, its `Server` header
 //! readable only after a handshake. With `server_tokens on` the disclosure check must
 //! FAIL naming nginx/1.x (nmap -sV reports it); with `server_tokens off` the same port
-//! passes, and the proof says the HTTP head inside TLS was read to its end.
+//! passes, and the proof says the HTTP head inside TLS was read to its end. A weak
+//! (RSA-1024) server key, which webpki refuses to verify, must not hide the header.
 
 mod common;
 
@@ -15,24 +16,18 @@ use std::time::Duration;
 
 const PORT: u16 = 8443;
 
-/// A self-signed certificate and key in `dir`.
-fn certificate(dir: &Path) {
+/// A self-signed certificate and key in `dir`: P-256, or RSA-1024 when `weak`.
+fn certificate(dir: &Path, weak: bool) {
     let openssl = require_tool("openssl", "openssl");
+    let key: &[&str] = if weak {
+        &["-newkey", "rsa:1024"]
+    } else {
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    };
     let made = Command::new(openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=lamp.local",
-            "-keyout",
-        ])
+        .args(["req", "-x509"])
+        .args(key)
+        .args(["-nodes", "-days", "2", "-subj", "/CN=lamp.local", "-keyout"])
         .arg(dir.join("key.pem"))
         .arg("-out")
         .arg(dir.join("cert.pem"))
@@ -45,8 +40,9 @@ fn certificate(dir: &Path) {
     );
 }
 
-/// nginx serving HTTPS on `address:PORT` in the foreground, one process.
-fn start_nginx(dir: &Path, address: &str, tokens: bool) -> Daemon {
+/// nginx serving HTTPS on `address:PORT` in the foreground, one process; `legacy`
+/// lets OpenSSL 3 serve a 1024-bit key (security level 0), as a device of 2014 would.
+fn start_nginx(dir: &Path, address: &str, tokens: bool, legacy: bool) -> Daemon {
     let nginx = require_tool("nginx", "nginx");
     let root = dir.join("www");
     std::fs::create_dir_all(&root).expect("docroot");
@@ -67,15 +63,20 @@ fn start_nginx(dir: &Path, address: &str, tokens: bool) -> Daemon {
         ),
     )
     .expect("config");
-    let mut daemon = Daemon::start(
-        "nginx",
-        Command::new(nginx)
-            .arg("-c")
-            .arg(&config)
-            .arg("-p")
-            .arg(dir),
-        &dir.join("nginx.log"),
-    );
+    let mut command = Command::new(nginx);
+    command.arg("-c").arg(&config).arg("-p").arg(dir);
+    if legacy {
+        let openssl = dir.join("openssl-legacy.cnf");
+        std::fs::write(
+            &openssl,
+            "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n\
+             [ssl_sect]\nsystem_default = system_default_sect\n\
+             [system_default_sect]\nMinProtocol = TLSv1\nCipherString = DEFAULT@SECLEVEL=0\n",
+        )
+        .expect("openssl config");
+        command.env("OPENSSL_CONF", openssl);
+    }
+    let mut daemon = Daemon::start("nginx", &mut command, &dir.join("nginx.log"));
     daemon.wait_listening(SocketAddr::new(address.parse().expect("address"), PORT));
     daemon
 }
@@ -114,10 +115,10 @@ async fn nginx_names_its_version_inside_tls_and_fails_disclosure() {
     let (talkative, quiet) = ("127.61.7.1", "127.61.7.2");
     let talkative_dir = tempfile::tempdir().expect("temp dir");
     let quiet_dir = tempfile::tempdir().expect("temp dir");
-    certificate(talkative_dir.path());
-    certificate(quiet_dir.path());
-    let _talkative = start_nginx(talkative_dir.path(), talkative, true);
-    let _quiet = start_nginx(quiet_dir.path(), quiet, false);
+    certificate(talkative_dir.path(), false);
+    certificate(quiet_dir.path(), false);
+    let _talkative = start_nginx(talkative_dir.path(), talkative, true, false);
+    let _quiet = start_nginx(quiet_dir.path(), quiet, false, false);
 
     let run = run_suite(&profile(talkative), Duration::from_secs(90)).await;
     run.dump();
@@ -147,5 +148,22 @@ async fn nginx_names_its_version_inside_tls_and_fails_disclosure() {
         proof.as_str().contains("HTTP answer inside TLS read to"),
         "{}",
         proof.as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1024_bit_key_does_not_hide_the_server_header() {
+    let address = "127.61.7.3";
+    let dir = tempfile::tempdir().expect("temp dir");
+    certificate(dir.path(), true);
+    let _nginx = start_nginx(dir.path(), address, true, true);
+    let run = run_suite(&profile(address), Duration::from_secs(90)).await;
+    run.dump();
+    let disclosure = run.result(BANNER_DISCLOSURE, "unit");
+    assert_eq!(disclosure.verdict, Verdict::Fail, "{}", disclosure.summary);
+    assert!(
+        disclosure.summary.contains("nginx/1."),
+        "{}",
+        disclosure.summary
     );
 }
