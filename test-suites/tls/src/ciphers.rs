@@ -4,8 +4,9 @@
 //! ones included, signalling values left out) plus the deployed pre-standard values that
 //! sslscan and testssl.sh also offer (ECC drafts, EXPORT1024, GOST 28147, FIPS DES). A
 //! fixed short table let a server accepting a suite outside it (ADH-CAMELLIA128-SHA256,
-//! 0x00BF) pass as "no weak suite"; offering every value in one hello and removing the
-//! one chosen costs one handshake per accepted suite, as before.
+//! 0x00BF) pass as "no weak suite"; offering the values in a few hellos
+//! ([`offer_chunks`]) and removing the one chosen costs one handshake per accepted suite
+//! plus one per hello, as sslscan and testssl.sh do.
 //!
 //! Properties (key exchange, forward secrecy, anonymous, export, NULL, RC4, DES, 64-bit
 //! block, CBC, SHA-1 or MD5 MAC) are read from the IANA name, which encodes them, so the
@@ -412,11 +413,54 @@ pub const REGISTRY: &[(u16, &str)] = &[
     (0xfeff, "SSL_RSA_FIPS_WITH_3DES_EDE_CBC_SHA"),
 ];
 
-/// The code points offered in a hello of any version: the whole [`REGISTRY`]. A server
-/// must ignore the values it does not know or that its version cannot use, and choosing
-/// one anyway is recorded, not hidden.
-pub fn offered() -> Vec<u16> {
-    REGISTRY.iter().map(|(id, _)| *id).collect()
+/// The most code points one hello offers. wolfSSL, common on devices, refuses a hello
+/// whose cipher suite list exceeds 300 bytes (`WOLFSSL_MAX_SUITE_SZ`, 150 suites) and
+/// testssl.sh stays at 128 for the same reason, so the registry is offered in parts.
+pub const HELLO_CHUNK: usize = 128;
+
+/// Families seldom deployed (pre-shared keys, SRP, Kerberos, drafts, GOST, FIPS, ...):
+/// offered after the others, so that the first part of the registry is the one most
+/// servers choose from.
+const RARE_FAMILIES: [&str; 11] = [
+    "PSK",
+    "SRP",
+    "KRB5",
+    "_draft",
+    "GOST",
+    "FIPS",
+    "FORTEZZA",
+    "ECCPWD",
+    "EXPORT1024",
+    "_RMD",
+    "SM4",
+];
+
+/// The whole [`REGISTRY`], offered in a hello of any version, in parts of at most
+/// [`HELLO_CHUNK`] code points: TLS 1.3 suites first, then the deployed families (those
+/// with forward secrecy first), then the rare ones. A server must ignore the values it
+/// does not know or that its version cannot use, and choosing one anyway is recorded,
+/// not hidden.
+pub fn offer_chunks() -> Vec<Vec<u16>> {
+    let mut codes: Vec<(u8, u16)> = REGISTRY
+        .iter()
+        .map(|(id, name)| {
+            let rank = if (0x1301..=0x1305).contains(id) {
+                0
+            } else if RARE_FAMILIES.iter().any(|family| name.contains(family)) {
+                3
+            } else if properties(*id).forward_secrecy {
+                1
+            } else {
+                2
+            };
+            (rank, *id)
+        })
+        .collect();
+    codes.sort_unstable();
+    codes
+        .chunks(HELLO_CHUNK)
+        .map(|chunk| chunk.iter().map(|(_, id)| *id).collect())
+        .collect()
 }
 
 /// The IANA name of a suite, or its code.
@@ -585,7 +629,14 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_signalling_values_are_not_offered() {
-        let mut codes: Vec<u16> = offered();
+        let chunks = offer_chunks();
+        assert!(chunks
+            .iter()
+            .all(|c| !c.is_empty() && c.len() <= HELLO_CHUNK));
+        assert!(chunks
+            .first()
+            .is_some_and(|c| c.contains(&0x1301) && c.contains(&0xc02f)));
+        let mut codes: Vec<u16> = chunks.concat();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), REGISTRY.len());

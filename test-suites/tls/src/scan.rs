@@ -3,10 +3,11 @@
 //! and the certificate chain, gathered into one [`EndpointScan`] the verdicts read.
 //!
 //! Versions are probed in parallel; suites are enumerated per version by offering every
-//! code point of the registry ([`ciphers::REGISTRY`]) and removing the one the server
-//! picks until it refuses, so a port costs about one connection per accepted suite. Every
-//! loop is bounded by the length of the registry, and Heartbleed is probed at most once
-//! per port.
+//! code point of the registry ([`ciphers::REGISTRY`]), one part of at most
+//! [`ciphers::HELLO_CHUNK`] at a time, and removing the one the server picks until it
+//! refuses the rest of the part, so a port costs about one connection per accepted suite
+//! plus one per part. Every loop is bounded by the length of the registry, and
+//! Heartbleed is probed at most once per port.
 //!
 //! What a PASS may rest on is recorded as well: whether a full handshake completed
 //! ([`EndpointScan::handshake`]), whether each version's enumeration ended with the
@@ -160,12 +161,8 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     // 1. Which versions answer, in parallel; TLS 1.2 and older also offer DEFLATE and
     //    heartbeats, so compression, renegotiation and the heartbeat extension come free.
     let probes = wire::ALL_VERSIONS.map(|version| {
-        let mut spec = HelloSpec::new(version, ciphers::offered(), name.clone());
-        if version < wire::TLS13 {
-            spec.offer_compression = true;
-            spec.offer_heartbeat = true;
-        }
-        async move { (version, probe::send_hello(target, &spec, false).await) }
+        let name = name.clone();
+        async move { (version, probe_version(target, version, name).await) }
     });
     let answers = futures::future::join_all(probes).await;
     let mut network_errors = Vec::new();
@@ -277,8 +274,8 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     // 3. The probes that depend on what was found, in parallel.
     let (weak_groups, fallback, heartbleed, chain) = futures::join!(
         weak_group_probe(target, &scan, name.clone()),
-        fallback_probe(target, &versions, name.clone()),
-        heartbleed_probe(target, heartbeat_agreed, name.clone()),
+        fallback_probe(target, &scan, name.clone()),
+        heartbleed_probe(target, &scan, heartbeat_agreed, name.clone()),
         certificate::capture_chain(target, &versions, legacy_flight.as_ref()),
     );
     match weak_groups {
@@ -333,7 +330,6 @@ async fn enumerate_suites(
     first_choice: Option<u16>,
     name: Option<String>,
 ) -> Enumeration {
-    let mut remaining = ciphers::offered();
     let mut enumeration = Enumeration {
         suites: Vec::new(),
         server_preference: None,
@@ -341,40 +337,42 @@ async fn enumerate_suites(
         tls13_groups: Vec::new(),
         cut_short: None,
     };
-    // Bounded by the registry: each round removes one suite or stops.
-    for _ in 0..=remaining.len() {
-        if remaining.is_empty() {
-            break;
-        }
-        let spec = HelloSpec::new(version, remaining.clone(), name.clone());
-        let answer = match probe::send_hello(target, &spec, false).await {
-            // One more try for a server that was busy: a silent answer is not a refusal.
-            Err(ProbeError::Network(_)) => probe::send_hello(target, &spec, false).await,
-            other => other,
-        };
-        let exchange = match answer {
-            Ok(exchange) => exchange,
-            Err(error) => {
+    for mut remaining in ciphers::offer_chunks() {
+        // Bounded by the part: each round removes one suite or stops.
+        for _ in 0..=remaining.len() {
+            if remaining.is_empty() {
+                break;
+            }
+            let spec = HelloSpec::new(version, remaining.clone(), name.clone());
+            let answer = match probe::send_hello(target, &spec, false).await {
+                // One more try for a server that was busy: a silent answer is not a refusal.
+                Err(ProbeError::Network(_)) => probe::send_hello(target, &spec, false).await,
+                other => other,
+            };
+            let exchange = match answer {
+                Ok(exchange) => exchange,
+                Err(error) => {
+                    enumeration.cut_short = Some(format!(
+                        "cut after {} accepted suites: {error}",
+                        enumeration.suites.len()
+                    ));
+                    return enumeration;
+                }
+            };
+            let Some((suite, flight)) = picked(&exchange, version) else {
+                break;
+            };
+            if !remaining.contains(&suite) {
                 enumeration.cut_short = Some(format!(
-                    "cut after {} accepted suites: {error}",
-                    enumeration.suites.len()
+                    "the server chose {}, which was not offered",
+                    ciphers::label(suite)
                 ));
                 return enumeration;
             }
-        };
-        let Some((suite, flight)) = picked(&exchange, version) else {
-            break;
-        };
-        if !remaining.contains(&suite) {
-            enumeration.cut_short = Some(format!(
-                "the server chose {}, which was not offered",
-                ciphers::label(suite)
-            ));
-            return enumeration;
+            remaining.retain(|offered| *offered != suite);
+            enumeration.suites.push(suite);
+            record_key_exchange(&mut enumeration, suite, &flight);
         }
-        remaining.retain(|offered| *offered != suite);
-        enumeration.suites.push(suite);
-        record_key_exchange(&mut enumeration, suite, &flight);
     }
     if let Some(first) = first_choice.filter(|s| !enumeration.suites.contains(s)) {
         enumeration.cut_short = Some(format!(
@@ -384,14 +382,76 @@ async fn enumerate_suites(
         return enumeration;
     }
     if enumeration.suites.len() >= 2 {
-        let reversed: Vec<u16> = enumeration.suites.iter().rev().copied().collect();
-        let spec = HelloSpec::new(version, reversed, name);
-        if let Ok(exchange) = probe::send_hello(target, &spec, false).await {
-            enumeration.server_preference = picked(&exchange, version)
-                .map(|(suite, _)| Some(suite) == enumeration.suites.first().copied());
+        // The same accepted suites in both orders: the server's preference wins when it
+        // picks the same one both times.
+        let forward: Vec<u16> = enumeration
+            .suites
+            .iter()
+            .copied()
+            .take(ciphers::HELLO_CHUNK)
+            .collect();
+        let reversed: Vec<u16> = forward.iter().rev().copied().collect();
+        let forward = HelloSpec::new(version, forward, name.clone());
+        let reversed = HelloSpec::new(version, reversed, name);
+        let (first, second) = futures::join!(
+            probe::send_hello(target, &forward, false),
+            probe::send_hello(target, &reversed, false),
+        );
+        if let (Ok(first), Ok(second)) = (first, second) {
+            enumeration.server_preference = picked(&first, version)
+                .zip(picked(&second, version))
+                .map(|((a, _), (b, _))| a == b);
         }
     }
     enumeration
+}
+
+/// What a follow-up probe of `version` offers: the suites it was seen to accept (one
+/// hello's worth), or the first part of the registry when none was recorded.
+fn suites_to_offer(scan: &EndpointScan, version: u16) -> Vec<u16> {
+    let accepted: Vec<u16> = scan
+        .versions
+        .get(&version)
+        .map(|v| {
+            v.suites
+                .iter()
+                .copied()
+                .take(ciphers::HELLO_CHUNK)
+                .collect()
+        })
+        .unwrap_or_default();
+    if accepted.is_empty() {
+        ciphers::offer_chunks()
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    } else {
+        accepted
+    }
+}
+
+/// Offers `version` one part of the registry after another, until a part is accepted
+/// (a ServerHello of that version) or every part was refused; a probe that cannot be
+/// decided ends it at once.
+async fn probe_version(
+    target: Target<'_>,
+    version: u16,
+    name: Option<String>,
+) -> Result<Exchange, ProbeError> {
+    let mut last = None;
+    for chunk in ciphers::offer_chunks() {
+        let mut spec = HelloSpec::new(version, chunk, name.clone());
+        if version < wire::TLS13 {
+            spec.offer_compression = true;
+            spec.offer_heartbeat = true;
+        }
+        let exchange = probe::send_hello(target, &spec, false).await?;
+        if picked(&exchange, version).is_some() {
+            return Ok(exchange);
+        }
+        last = Some(exchange);
+    }
+    last.ok_or_else(|| ProbeError::Hostile("the registry offered nothing".to_owned()))
 }
 
 /// The suite a ServerHello of `version` picked, with its flight.
@@ -470,15 +530,15 @@ async fn weak_group_probe(
 /// Offers the second-highest accepted version with TLS_FALLBACK_SCSV.
 async fn fallback_probe(
     target: Target<'_>,
-    versions: &[u16],
+    scan: &EndpointScan,
     name: Option<String>,
 ) -> (Fallback, Option<Exchange>) {
-    let mut descending: Vec<u16> = versions.iter().rev().copied().collect();
+    let mut descending: Vec<u16> = scan.versions.keys().rev().copied().collect();
     descending.dedup();
     let (Some(&highest), Some(&lower)) = (descending.first(), descending.get(1)) else {
         return (Fallback::SingleVersion, None);
     };
-    let mut spec = HelloSpec::new(lower, ciphers::offered(), name);
+    let mut spec = HelloSpec::new(lower, suites_to_offer(scan, lower), name);
     spec.fallback_scsv = true;
     match probe::send_hello(target, &spec, false).await {
         Err(error) => (
@@ -527,13 +587,14 @@ async fn fallback_probe(
 /// One over-long heartbeat request, only to a server that agreed to heartbeats.
 async fn heartbleed_probe(
     target: Target<'_>,
+    scan: &EndpointScan,
     agreed: Option<u16>,
     name: Option<String>,
 ) -> (Heartbleed, Option<Exchange>) {
     let Some(version) = agreed else {
         return (Heartbleed::NoHeartbeat, None);
     };
-    let mut spec = HelloSpec::new(version, ciphers::offered(), name);
+    let mut spec = HelloSpec::new(version, suites_to_offer(scan, version), name);
     spec.offer_heartbeat = true;
     match probe::send_hello(target, &spec, true).await {
         Err(error) => (

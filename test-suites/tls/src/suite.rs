@@ -337,8 +337,9 @@ fn suites_enumerated(scan: &EndpointScan) -> Result<String, String> {
         .map(|(version, v)| format!("{}: {}", wire::version_name(*version), v.suites.len()))
         .collect();
     Ok(format!(
-        "{} code points offered in each accepted version until the server refused the rest; accepted {}",
+        "all {} registry code points offered in each accepted version (in hellos of at most {}), each until the server refused the rest; accepted {}",
         ciphers::REGISTRY.len(),
+        ciphers::HELLO_CHUNK,
         per_version.join(", ")
     ))
 }
@@ -405,8 +406,9 @@ fn judge_observed(check: &str, port: &PortFindings, profile: &Profile) -> PortVe
                 pass(
                     "refuses SSL 3.0, TLS 1.0 and TLS 1.1",
                     format!(
-                        "SSL 3.0, TLS 1.0 and TLS 1.1 hellos offering {} code points each were refused",
-                        ciphers::REGISTRY.len()
+                        "SSL 3.0, TLS 1.0 and TLS 1.1 hellos offering all {} registry code points (in hellos of at most {}) were refused",
+                        ciphers::REGISTRY.len(),
+                        ciphers::HELLO_CHUNK
                     ),
                 )
             }

@@ -567,10 +567,23 @@ async fn static_key_exchange_only_is_not_a_key_exchange_pass() {
     assert!(proof.contains("ServerHelloDone"), "{proof}");
 }
 
-/// A proxy in front of a good server that resets every hand-built hello which offers
-/// the whole registry without DEFLATE: the version probes (which offer DEFLATE) and the
-/// rustls handshake get through, the suite enumeration does not.
-async fn cut_enumeration_proxy(listen: &str, upstream: &str) {
+/// Whether a proxy resets a ClientHello offering this many suites and compression methods.
+type ResetRule = fn(usize, u8) -> bool;
+
+/// Resets the hand-built hellos that offer a part of the registry (over 100 suites)
+/// without DEFLATE: the version probes (which offer DEFLATE) and the rustls handshake get
+/// through, the suite enumeration does not.
+fn cuts_the_enumeration(suites: usize, compression_methods: u8) -> bool {
+    suites > 100 && compression_methods == 1
+}
+
+/// Resets a hello offering more than 150 suites, as wolfSSL does (WOLFSSL_MAX_SUITE_SZ).
+fn limits_the_suite_list(suites: usize, _: u8) -> bool {
+    suites > 150
+}
+
+/// A proxy in front of a real server that resets the hellos `reset` names.
+async fn resetting_proxy(listen: &str, upstream: &str, reset: ResetRule) {
     let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
     let upstream = upstream.to_owned();
     loop {
@@ -599,7 +612,7 @@ async fn cut_enumeration_proxy(listen: &str, upstream: &str) {
                 hello[45 + session],
             ])) / 2;
             let compression_methods = hello.get(46 + session + 2 * suites).copied().unwrap_or(0);
-            if suites > 100 && compression_methods == 1 {
+            if reset(suites, compression_methods) {
                 let _ = client.set_zero_linger();
                 return;
             }
@@ -635,7 +648,11 @@ async fn cut_suite_enumeration_is_inconclusive_not_a_pass() {
         "behind.key",
         &["-cipher", "ECDHE+AESGCM"],
     );
-    let proxy = tokio::spawn(cut_enumeration_proxy("127.63.4.5", "127.63.4.4"));
+    let proxy = tokio::spawn(resetting_proxy(
+        "127.63.4.5",
+        "127.63.4.4",
+        cuts_the_enumeration,
+    ));
     let results = run_suite(
         &endpoint_profile("127.63.4.5", 4433, &[&pki.path("ca.pem")]),
         dir,
@@ -681,4 +698,44 @@ async fn key_reuse_with_one_unit_silent_is_inconclusive() {
     let reuse = &results[&(checks::KEY_REUSE.to_owned(), None)];
     assert_eq!(reuse.verdict, Verdict::Inconclusive, "{}", reuse.summary);
     assert!(reuse.summary.contains("unit-2"), "{}", reuse.summary);
+}
+
+/// A server that refuses hellos listing more than 150 suites (wolfSSL's default limit)
+/// must still be enumerated: here it accepts the anonymous 0x00BF beside a strong suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_limiting_the_suite_list_is_still_enumerated() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.rsa_leaf("limited", "127.63.4.9", 2048, "-sha256");
+    let _server = s_server(
+        dir,
+        "127.63.4.8",
+        "limited.pem",
+        "limited.key",
+        &[
+            "-cipher",
+            "ADH-CAMELLIA128-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        ],
+    );
+    let proxy = tokio::spawn(resetting_proxy(
+        "127.63.4.9",
+        "127.63.4.8",
+        limits_the_suite_list,
+    ));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.9", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let weak = result(&results, checks::WEAK_CIPHER_SUITE);
+    assert_eq!(weak.verdict, Verdict::Fail, "{}", report(&results));
+    assert!(weak.summary.contains("0x00BF"), "{}", weak.summary);
+    assert_eq!(
+        result(&results, checks::MODERN_PROTOCOL).verdict,
+        Verdict::Pass,
+        "{}",
+        report(&results)
+    );
 }
