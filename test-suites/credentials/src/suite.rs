@@ -414,8 +414,15 @@ fn judge_interface(entry: &Guessed) -> Judged {
         Standing::NoPasswordLogin(why)
             if entry.interface.authentication == Authentication::Password =>
         {
+            let hint = if entry.interface.protocol == Protocol::Http
+                && !why.contains(crate::probe::link::CLIENT_CERTIFICATE_REQUIRED)
+            {
+                " (set [credentials] http_path to its login page)"
+            } else {
+                ""
+            };
             Judged::Inconclusive(format!(
-                "{label} is declared with a password login, but {why} (set [credentials] http_path to its login page)"
+                "{label} is declared with a password login, but {why}{hint}"
             ))
         }
         Standing::NoPasswordLogin(why) => Judged::Excluded(format!(
@@ -425,7 +432,9 @@ fn judge_interface(entry: &Guessed) -> Judged {
         Standing::NotDriven(why) => Judged::Inconclusive(format!("{label}: {why}")),
         Standing::CannotTell(why) => {
             let refused = entry.report.as_ref().map_or(0, GuessReport::decided);
-            Judged::Inconclusive(format!("{label}: {refused} candidates were refused, but {why}"))
+            Judged::Inconclusive(format!(
+                "{label}: {refused} candidates were refused, but {why}"
+            ))
         }
         Standing::Proven { proof, .. } => {
             let Some(report) = &entry.report else {
@@ -848,12 +857,18 @@ async fn brute_force(
             .iter()
             .map(|(_, t, c)| format!("{}: {}", t.label(), c.random_outcome.describe()))
             .collect();
+        let which = match &options.brute_force_service {
+            Some(service) if !measurable.is_empty() => format!(
+                "The service chosen for the measurement ([credentials] brute_force_service = {service:?}) did not judge a random password"
+            ),
+            _ => "No login interface judged a random password".to_owned(),
+        };
         return CheckResult::new(
             BRUTE_FORCE,
             Some(&unit.id),
             Verdict::Inconclusive,
             format!(
-                "No login interface judged a password, so there is no guessing to measure (SNMP communities have no account to lock): {}.",
+                "{which}, so there is no guessing to measure (SNMP communities have no account to lock): {}.",
                 seen.join("; ")
             ),
         );

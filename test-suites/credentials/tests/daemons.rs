@@ -746,3 +746,69 @@ async fn snmpd_every_community_is_reported_on_every_unit() {
         assert!(shared.summary.contains(community), "{}", shared.summary);
     }
 }
+
+/// An MQTT broker behind TLS 1.3 that demands a client certificate (`openssl s_server
+/// -Verify`), declared `authentication = "certificate"`: tested, not trusted, and seen
+/// to offer no password login; nothing else to judge, so nothing passes.
+#[tokio::test]
+async fn a_server_demanding_a_client_certificate_offers_no_password_login() {
+    require("openssl", "openssl");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "30", "-subj", "/CN=broker", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let address = "127.64.10.26";
+    let _daemon = Daemon(
+        Command::new("openssl")
+            .args([
+                "s_server",
+                "-accept",
+                &format!("{address}:18883"),
+                "-tls1_3",
+            ])
+            .args(["-Verify", "1", "-www", "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(address, 18883).await;
+    let mut mqtts = common::interface(18883, "mqtts", Authentication::Certificate);
+    mqtts.tls = true;
+    let results = whole_suite(common::profile(&[address], vec![mqtts], "")).await;
+    let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
+    assert_eq!(
+        default.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        default.summary
+    );
+    assert!(
+        default
+            .summary
+            .contains("18883/mqtt+tls: the TLS server requires a client certificate"),
+        "{}",
+        default.summary
+    );
+}

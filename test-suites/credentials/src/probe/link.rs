@@ -24,6 +24,21 @@ use tokio_rustls::TlsConnector;
 
 use super::Target;
 
+/// What a link reports when the TLS server ended the handshake asking for a client
+/// certificate (TLS 1.3 alert `certificate_required`): a service no password opens.
+pub const CLIENT_CERTIFICATE_REQUIRED: &str =
+    "the TLS server requires a client certificate (alert certificate_required) before any login";
+
+/// Whether an I/O error is the server's `certificate_required` alert.
+fn asks_for_a_client_certificate(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|tls| {
+            *tls == rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired)
+        })
+}
+
 /// Plain TCP or TLS over it.
 enum Io {
     Plain(TcpStream),
@@ -67,6 +82,9 @@ impl Link {
             let handshake = tls_connector().connect(name, stream);
             match tokio::time::timeout(timeout, handshake).await {
                 Err(_) => return Err(NetError::Timeout),
+                Ok(Err(error)) if asks_for_a_client_certificate(&error) => {
+                    return Err(NetError::Io(CLIENT_CERTIFICATE_REQUIRED.to_owned()))
+                }
                 Ok(Err(error)) => return Err(NetError::Io(format!("TLS handshake: {error}"))),
                 Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
             }
@@ -129,6 +147,9 @@ impl Link {
             };
             match tokio::time::timeout_at(deadline, read).await {
                 Err(_) => return ReadStop::Timeout,
+                Ok(Err(error)) if asks_for_a_client_certificate(&error) => {
+                    return ReadStop::Failed(NetError::Io(CLIENT_CERTIFICATE_REQUIRED.to_owned()))
+                }
                 Ok(Err(error)) => return ReadStop::Failed(error.into()),
                 Ok(Ok(0)) => return ReadStop::Closed,
                 Ok(Ok(count)) => {

@@ -256,6 +256,17 @@ pub async fn attempt(ctx: &RunContext, target: &Target, login: &Login) -> Attemp
     // Each probe bounds its own reads; this outer bound also covers a device that
     // drips one byte at a time just inside every read timeout.
     let (outcome, identity) = match tokio::time::timeout(target.attempt_timeout, work).await {
+        // However the probe worded the failure, a server that demands a client
+        // certificate offers no password login.
+        Ok((outcome, identity))
+            if !outcome.is_judged()
+                && outcome.detail().contains(link::CLIENT_CERTIFICATE_REQUIRED) =>
+        {
+            (
+                Outcome::NoPasswordLogin(link::CLIENT_CERTIFICATE_REQUIRED.to_owned()),
+                identity,
+            )
+        }
         Ok(result) => result,
         Err(_) => (
             Outcome::Undecided(format!(
