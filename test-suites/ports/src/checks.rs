@@ -30,9 +30,9 @@ pub fn specs() -> Vec<CheckSpec> {
             title: "No network service is open that the manufacturer did not declare".to_owned(),
             modal: Modal::Shall,
             scope: CheckScope::PerUnit,
-            description: "Connects to every TCP port of the profile's range (all 65,535 by default) and sends protocol-correct probes to the common UDP services of connected devices (CoAP, DTLS, SNMP, mDNS, SSDP, TFTP, NTP, DNS, WS-Discovery, BACnet, SIP, NAT-PMP, plus every declared UDP port). A TCP port that accepts a connection, or a UDP port that answers, and that the profile's interfaces do not declare fails the check; ports the profile ignores are listed with their reason. A declared TCP interface found closed, filtered, resetting, silent or answering garbage leaves the check INCONCLUSIVE naming it (the scan could not show it sees this unit's services). Silent UDP ports are open|filtered and not counted as open.".to_owned(),
+            description: "Connects to every TCP port of the profile's range (all 65,535 by default) and sends protocol-correct probes to the common UDP services of connected devices (CoAP, DTLS, SNMP, mDNS, SSDP, TFTP, NTP, DNS, WS-Discovery, BACnet, SIP, NAT-PMP, plus every declared UDP port). A TCP port that accepts a connection, or a UDP port that answers, and that the profile's interfaces do not declare fails the check; ports the profile ignores are listed with their reason. A declared TCP interface found closed, filtered, resetting, silent or answering garbage, or a declared UDP interface that does not answer its probe whole (when UDP probes run), leaves the check INCONCLUSIVE naming it (the scan could not show it sees this unit's services). Silent undeclared UDP ports are open|filtered and not counted as open.".to_owned(),
             remediation: UNDECLARED_REMEDIATION.to_owned(),
-            positive_control: "The whole range asked for was swept with every port decided, and in the same scan every declared TCP interface was open and answered as a live service in a whole exchange (a banner read to its end, a recognised answer to a probe, a TLS handshake).".to_owned(),
+            positive_control: "The whole range asked for was swept with every port decided, and in the same scan every declared TCP interface was open and answered as a live service in a whole exchange (a banner read to its end, a recognised answer to a probe, a TLS handshake), and every declared UDP interface answered its probe whole (when UDP probes run).".to_owned(),
             standards: standards(&["5.6-1"], &["5.6-1-2"], &["3.2.2"], &["I2"]),
         },
         CheckSpec {
@@ -42,7 +42,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Identifies the service on every open port and fails when a management interface answers without TLS: telnet, FTP, an HTTP administration interface (401 with WWW-Authenticate, or a login form with a password field, including one reached by a redirect on the same server), or SNMPv1/v2c answering a community string.".to_owned(),
             remediation: CLEARTEXT_REMEDIATION.to_owned(),
-            positive_control: "Every open port (and every answering UDP service) was told from a whole exchange: a recognised banner or probe answer, or text read to its end; a port that reset, closed without a word, stayed silent or sent bytes of no protocol is not counted as safe; and every declared TCP interface was seen open and answering.".to_owned(),
+            positive_control: "Every open port (and every answering UDP service) was told from a whole exchange: a recognised banner or probe answer, or text read to its end; a port that reset, closed without a word, stayed silent or sent bytes of no protocol is not counted as safe; and every declared interface was seen open and answering.".to_owned(),
             standards: standards(&["5.5-1", "5.5-5"], &["5.5-1-2"], &["3.2.3"], &["I7"]),
         },
         CheckSpec {
@@ -52,7 +52,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Fails when a debug interface answers on an open port: ADB (a CNXN message answered by CNXN, AUTH or STLS), a gdb remote-protocol stub (qSupported answered by a well-formed packet), a JDWP agent (handshake echoed), OpenOCD (telnet banner or Tcl RPC), or a shell offered without authentication (a prompt right after connect, or a command evaluated without login).".to_owned(),
             remediation: DEBUG_REMEDIATION.to_owned(),
-            positive_control: "Every open port (and every answering UDP service) was told from a whole exchange (a recognised banner or probe answer, or text read to its end), so a debug protocol would have been recognised; a port that reset, stayed silent or sent bytes of no protocol is not counted as safe; and every declared TCP interface was seen open and answering.".to_owned(),
+            positive_control: "Every open port (and every answering UDP service) was told from a whole exchange (a recognised banner or probe answer, or text read to its end), so a debug protocol would have been recognised; a port that reset, stayed silent or sent bytes of no protocol is not counted as safe; and every declared interface was seen open and answering.".to_owned(),
             standards: standards(&["5.6-4", "5.6-1"], &["5.6-4-2"], &["1.3.12"], &["I9"]),
         },
         CheckSpec {
@@ -62,7 +62,7 @@ pub fn specs() -> Vec<CheckSpec> {
             scope: CheckScope::PerUnit,
             description: "Reads what every open service says before authentication, to the protocol's end of banner (SSH identification, FTP/SMTP greetings, telnet and shell banners, HTTP, RTSP, SSDP and SIP Server headers, HTTP heads inside TLS, SNMP sysDescr, DNS version.bind, ADB and OpenOCD banners) and fails when it names an exact version of software, operating system or firmware, such as `SSH-2.0-dropbear_2022.83` or `Server: lighttpd/1.4.69`.".to_owned(),
             remediation: DISCLOSURE_REMEDIATION.to_owned(),
-            positive_control: "Every open service's banner or answer was read to its protocol's end (SSH line end, final 220 line, end of the HTTP head and declared body, login or shell prompt) or to its cap within 5 s, inside TLS where the port speaks TLS (an HTTP head or an MQTT CONNACK); and every declared TCP interface was seen open and answering.".to_owned(),
+            positive_control: "Every open service's banner or answer was read to its protocol's end (SSH line end, final 220 line, end of the HTTP head and declared body, login or shell prompt) or to its cap within 5 s, inside TLS where the port speaks TLS (an HTTP head or an MQTT CONNACK); and every declared interface was seen open and answering.".to_owned(),
             standards: standards(&["5.6-2"], &["5.6-2-2"], &[], &["I2"]),
         },
     ]

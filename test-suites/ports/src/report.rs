@@ -281,7 +281,8 @@ impl UnitScan {
 
     /// The positive control every check of the unit rests on: each declared TCP
     /// interface was seen open by this sweep and answered as a live service when
-    /// examined. `Ok` lists what was seen; `Err` names every declared port that was not
+    /// examined, and each declared UDP interface answered its probe whole (when UDP
+    /// probes ran). `Ok` lists what was seen; `Err` names every declared port that was not
     /// (closed, filtered, resetting, silent, not examined), because then an empty
     /// finding may only mean the scan could not see the services at all.
     fn declared_control(&self) -> Result<Vec<String>, Vec<String>> {
@@ -317,6 +318,33 @@ impl UnitScan {
                 Some(Observation::Complete(what)) => seen.push(format!("{label}: {what}")),
             }
         }
+        // Declared UDP services, when the profile had them probed: one that did not
+        // answer whole (closed, silent, unrecognised bytes) is not seen either.
+        for interface in self
+            .declared
+            .iter()
+            .filter(|i| i.transport == Transport::Udp && i.port != 0)
+        {
+            let Some(results) = &self.udp else {
+                break;
+            };
+            let label = format!("declared {}/udp ({})", interface.port, interface.service);
+            match results.iter().find(|r| r.finding.port == interface.port) {
+                Some(result) if result.state == UdpState::Open => {
+                    match &result.finding.service_seen {
+                        Observation::Complete(what) => seen.push(format!("{label}: {what}")),
+                        Observation::Unfinished(why) => {
+                            missing.push(format!("{label} answered, but {why}"))
+                        }
+                    }
+                }
+                Some(result) => missing.push(format!(
+                    "{label} did not answer its probe: {}",
+                    result.finding.detail
+                )),
+                None => missing.push(format!("{label} was not probed")),
+            }
+        }
         if missing.is_empty() {
             Ok(seen)
         } else {
@@ -340,12 +368,12 @@ impl UnitScan {
     fn sweep_proof(&self, seen: &[String]) -> String {
         if seen.is_empty() {
             format!(
-                "{}; the profile declares no TCP interface to see open",
+                "{}; the profile declares no interface to see answering",
                 self.sweep_tally()
             )
         } else {
             format!(
-                "{}; in the same scan every declared TCP interface was open and answered: {}",
+                "{}; in the same scan every declared interface was open and answered: {}",
                 self.sweep_tally(),
                 list(seen)
             )
@@ -774,10 +802,15 @@ mod tests {
         finding
     }
 
-    /// The fixture without its closed declared interface: everything declared answers.
+    /// The fixture without its closed declared interface and with its CoAP service
+    /// answering: everything declared answers.
     fn answering() -> UnitScan {
         let mut scan = scan();
         scan.declared.retain(|i| i.port != 443);
+        scan.udp = Some(vec![UdpResult {
+            state: UdpState::Open,
+            finding: finding(5683, Transport::Udp, Some(Service::Coap)),
+        }]);
         scan
     }
 
@@ -838,7 +871,9 @@ mod tests {
             result.summary
         );
         assert!(
-            result.summary.contains("5683/udp (coap) closed (ICMP"),
+            result
+                .summary
+                .contains("open and declared: 22/tcp (ssh), 5683/udp (coap)"),
             "{}",
             result.summary
         );
@@ -878,6 +913,31 @@ mod tests {
                 result.summary
             );
         }
+    }
+
+    #[test]
+    fn a_declared_udp_service_that_did_not_answer_proves_nothing() {
+        let mut closed = answering();
+        closed.udp = Some(vec![UdpResult {
+            state: UdpState::Closed,
+            finding: finding(5683, Transport::Udp, None),
+        }]);
+        for result in decide(&closed, &checks::ALL) {
+            assert_eq!(result.verdict, Verdict::Inconclusive, "{}", result.summary);
+            assert!(
+                result
+                    .summary
+                    .contains("declared 5683/udp (coap) did not answer"),
+                "{}",
+                result.summary
+            );
+        }
+        // With UDP probes turned off by the profile, only TCP is in question.
+        closed.udp = None;
+        assert_eq!(
+            decide(&closed, &[checks::UNDECLARED_OPEN_PORT])[0].verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]

@@ -320,3 +320,68 @@ async fn a_shell_behind_a_plain_greeting_fails_the_debug_check() {
         debug.summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_udp_service_with_nothing_listening_passes_nothing() {
+    let address = "127.61.6.10";
+    serve_tcp(address, PORT, |stream| {
+        send_in_parts(
+            stream,
+            parts(&["SSH-2.0-lamp\r\n"]),
+            Duration::from_millis(0),
+        )
+    })
+    .await;
+    let profile = format!(
+        r#"
+[device]
+manufacturer = "iotcert tests"
+model = "faults"
+firmware_version = "1.0"
+
+[[units]]
+id = "unit"
+address = "{address}"
+
+[[interfaces]]
+port = {PORT}
+transport = "tcp"
+service = "ssh"
+
+[[interfaces]]
+port = {PORT}
+transport = "udp"
+service = "coap"
+
+[pacing]
+max_connections = 32
+connections_per_second = 1000
+
+[ports]
+tcp = ["{PORT}"]
+connect_timeout_ms = 500
+retries = 0
+
+[campaign]
+suite_deadline_seconds = 60
+"#
+    );
+    let run = run_suite(&profile, Duration::from_secs(90)).await;
+    run.dump();
+    for check in CHECKS {
+        let result = run.result(check, "unit");
+        assert_eq!(
+            result.verdict,
+            Verdict::Inconclusive,
+            "{check}: {}",
+            result.summary
+        );
+        assert!(
+            result
+                .summary
+                .contains(&format!("declared {PORT}/udp (coap) did not answer")),
+            "{check}: {}",
+            result.summary
+        );
+    }
+}
