@@ -281,8 +281,9 @@ impl UnitScan {
 
     /// The positive control every check of the unit rests on: each declared TCP
     /// interface was seen open by this sweep and answered as a live service when
-    /// examined, and each declared UDP interface answered its probe whole (when UDP
-    /// probes ran). `Ok` lists what was seen; `Err` names every declared port that was not
+    /// examined; no declared UDP interface was refuted (closed, or answering bytes of
+    /// no protocol) when UDP probes ran; and, when interfaces are declared, at least one
+    /// of them answered. `Ok` lists what was seen; `Err` names every declared port that was not
     /// (closed, filtered, resetting, silent, not examined), because then an empty
     /// finding may only mean the scan could not see the services at all.
     fn declared_control(&self) -> Result<Vec<String>, Vec<String>> {
@@ -318,8 +319,12 @@ impl UnitScan {
                 Some(Observation::Complete(what)) => seen.push(format!("{label}: {what}")),
             }
         }
-        // Declared UDP services, when the profile had them probed: one that did not
-        // answer whole (closed, silent, unrecognised bytes) is not seen either.
+        // Declared UDP services, when the profile had them probed. One that answered
+        // with bytes of no protocol, or that the unit said is closed (ICMP port
+        // unreachable), is not there as declared. A silent one (open|filtered) is
+        // neither seen nor refuted: SNMP drops a community it does not know without a
+        // word, so silence alone leaves the control to the other declared interfaces.
+        let mut silent = Vec::new();
         for interface in self
             .declared
             .iter()
@@ -338,12 +343,24 @@ impl UnitScan {
                         }
                     }
                 }
+                Some(result) if result.state == UdpState::OpenFiltered => silent.push(label),
                 Some(result) => missing.push(format!(
                     "{label} did not answer its probe: {}",
                     result.finding.detail
                 )),
                 None => missing.push(format!("{label} was not probed")),
             }
+        }
+        if seen.is_empty() && missing.is_empty() && !silent.is_empty() {
+            missing.push(format!(
+                "no declared interface answered ({} silent to its probe)",
+                silent.join(", ")
+            ));
+        } else if !silent.is_empty() {
+            seen.push(format!(
+                "{} silent to its probe (open|filtered), not counted",
+                silent.join(", ")
+            ));
         }
         if missing.is_empty() {
             Ok(seen)
@@ -932,6 +949,26 @@ mod tests {
                 result.summary
             );
         }
+        // Silent (open|filtered) is tolerated beside a TCP interface seen answering,
+        // and is not enough alone.
+        closed.udp = Some(vec![UdpResult {
+            state: UdpState::OpenFiltered,
+            finding: finding(5683, Transport::Udp, None),
+        }]);
+        let beside = &decide(&closed, &[checks::UNDECLARED_OPEN_PORT])[0];
+        assert_eq!(beside.verdict, Verdict::Pass, "{}", beside.summary);
+        let mut alone = closed.clone();
+        alone.declared.retain(|i| i.transport == Transport::Udp);
+        alone.tcp.clear();
+        alone.sweep.open.clear();
+        alone.sweep.closed = 100;
+        let result = &decide(&alone, &[checks::UNDECLARED_OPEN_PORT])[0];
+        assert_eq!(result.verdict, Verdict::Inconclusive, "{}", result.summary);
+        assert!(
+            result.summary.contains("no declared interface answered"),
+            "{}",
+            result.summary
+        );
         // With UDP probes turned off by the profile, only TCP is in question.
         closed.udp = None;
         assert_eq!(
