@@ -683,8 +683,8 @@ fn judge_key_exchange(scan: &EndpointScan) -> PortVerdict {
     pass(
         format!("key exchange on {seen}"),
         format!(
-            "the key exchange of every accepted ephemeral suite was read ({} suites): {seen}{curves}",
-            scan.key_exchanges.len() + usize::from(!scan.tls13_groups.is_empty())
+            "the key exchange of every accepted ephemeral suite was read ({} key exchanges): {seen}{curves}",
+            scan.key_exchanges.len() + scan.tls13_groups.len()
         ),
     )
 }
