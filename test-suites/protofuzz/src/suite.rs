@@ -77,8 +77,8 @@ fn watched(profile: &Profile) -> Vec<Watched> {
 }
 
 /// The declared interfaces of `protocol` this version of the suite cannot fuzz: those
-/// inside TLS (`tls = true`, or a service name such as `https`, `mqtts`, `coaps`), as
-/// `8443/tcp https (TLS)`.
+/// inside TLS (`tls = true`, or a service name such as `https`, `mqtts`, `coaps`) and
+/// those over another transport (CoAP over TCP), as `8443/tcp https (TLS)`.
 fn uncovered(profile: &Profile, protocol: Protocol) -> Vec<String> {
     let secure_name = format!("{}s", protocol.name());
     profile
@@ -88,9 +88,16 @@ fn uncovered(profile: &Profile, protocol: Protocol) -> Vec<String> {
             let name = i.service.to_ascii_lowercase();
             let of_protocol = name == protocol.name() || name == secure_name;
             let fuzzed = !i.tls && Protocol::of_service(&i.service, i.transport) == Some(protocol);
-            of_protocol && i.transport == protocol.transport() && !fuzzed
+            of_protocol && !fuzzed
         })
-        .map(|i| format!("{}/{} {} (TLS)", i.port, i.transport, i.service))
+        .map(|i| {
+            let why = if i.tls || i.service.eq_ignore_ascii_case(&secure_name) {
+                "TLS".to_owned()
+            } else {
+                format!("{protocol} over {}", i.transport)
+            };
+            format!("{}/{} {} ({why})", i.port, i.transport, i.service)
+        })
         .collect()
 }
 

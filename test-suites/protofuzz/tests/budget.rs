@@ -246,6 +246,22 @@ async fn interfaces_inside_tls_are_not_covered_not_not_applicable() {
     let coap = result(&found, COAP);
     assert_eq!(coap.verdict, Verdict::NotApplicable, "{}", coap.summary);
 
+    // CoAP over TCP (RFC 8323) is a limit of this version too, not of the device.
+    let coap_over_tcp = "[[interfaces]]\nport = 5683\ntransport = \"tcp\"\nservice = \"coap\"\n";
+    let found = results(
+        profile("127.65.9.4", coap_over_tcp, 100, 30),
+        Duration::from_secs(30),
+    )
+    .await;
+    let coap = result(&found, COAP);
+    assert_eq!(coap.verdict, Verdict::Inconclusive, "{}", coap.summary);
+    assert!(
+        coap.summary
+            .contains("not covered by this suite version: 5683/tcp coap (coap over tcp)"),
+        "{}",
+        coap.summary
+    );
+
     // A cleartext HTTP interface fuzzed whole beside an HTTPS one is still not a PASS.
     let mixed = format!(
         "{}{}",
