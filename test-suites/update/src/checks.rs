@@ -46,9 +46,9 @@ fn spec(
 /// What each check must observe before its PASS means anything.
 fn positive_control(id: &str) -> &'static str {
     match id {
-        GENUINE_IMAGE => "The genuine image was delivered to this unit and installed: the version query reported its version (or the declared acceptance signal was seen).",
-        UNHEALTHY_AFTER_REFUSAL => "The version query answered on this unit before the first image, so a silence after a refusal is the device's, not the query's.",
-        _ => "The genuine image was delivered to this unit and accepted, so a refusal of the altered image is the device verifying, not a channel that refuses everything.",
+        GENUINE_IMAGE => "The profile's acceptance signal (the version query showing the image's version, a success exit status, SWUpdate's SUCCESS on its status WebSocket, or a 2xx the profile declares final) reported the genuine image installed on this unit, and the same signal refused at least one altered image on that unit, so it can say no; an upload's 2xx alone is not an install.",
+        UNHEALTHY_AFTER_REFUSAL => "The health probe (the version query, else a connection to the upload port, or SWUpdate saying on its status stream that it waits for requests again) answered on this unit before the first image and after every refused image, and the unit then installed the genuine image.",
+        _ => "Every altered image was refused on this unit by the profile's acceptance signal, and the genuine image, sent after them, was then installed on the same unit by that signal: refusals by a unit that also refuses the genuine image, or answers that cannot tell installed from refused, give no PASS.",
     }
 }
 
@@ -60,7 +60,7 @@ pub fn specs() -> Vec<CheckSpec> {
             TAMPERED_IMAGE,
             "The device refuses a tampered update image",
             Modal::Shall,
-            "Sends images made from the genuine one with one byte of the payload flipped, one byte of the signed manifest flipped, a payload replaced while the manifest's hash is left stale, and the image truncated. Each must be refused: the delivery reports failure and the running version does not change.",
+            "Sends images made from the genuine one with one byte of the payload flipped, one byte of the signed manifest flipped, a payload replaced while the manifest's hash is left stale, and the image truncated. Each must be refused, as the profile's acceptance signal tells it (the channel's answer, SWUpdate's install status, or a running version that does not change), and the genuine image sent after them must be installed.",
             VERIFY_REMEDIATION,
             authenticity(),
         ),
@@ -92,7 +92,7 @@ pub fn specs() -> Vec<CheckSpec> {
             GENUINE_IMAGE,
             "The device installs the manufacturer's genuine image",
             Modal::Shall,
-            "First verifies the genuine image against the declared signer certificate, then sends it last, after every attack. It must be accepted, and where a version query is given the device must then report the genuine version: a mechanism that refuses everything does not update securely, it does not update at all.",
+            "First verifies the genuine image against the declared signer certificate, then sends it last, after every attack (which also puts a unit that took an attack image back on genuine firmware). It must be installed, as the profile's acceptance signal tells it, and where a version query is given the device must then report the genuine version: a mechanism that refuses everything does not update securely, it does not update at all. The firmware version before and after the suite is recorded, and the original version restored where the profile has an image of it.",
             "Make the update mechanism install images signed by the manufacturer's key; check that the signer certificate declared in the profile is the one the device trusts.",
             standards(&["5.3-2"], &["5.3-2-2"], &["3.4.1"], &["I4"]),
         ),
@@ -100,7 +100,7 @@ pub fn specs() -> Vec<CheckSpec> {
             UNHEALTHY_AFTER_REFUSAL,
             "The device keeps working after refusing an image",
             Modal::Should,
-            "After every refused image, queries the running version (or connects to the update endpoint). The device must answer, with the version it had before: a bad image must not leave it bricked, rebooting in a loop, or unreachable.",
+            "After every refused image, queries the running version (or connects to the update endpoint, or reads SWUpdate's status stream). The device must answer, with the version it had before, and still install the genuine image afterwards: a bad image must not leave it bricked, rebooting in a loop, or unreachable.",
             "Verify an image completely before writing any of it, keep the running firmware untouched until the new one is verified (A/B slots), and recover from an interrupted or refused update without operator action.",
             standards(&["5.3-2", "5.9-2"], &["5.3-2-2"], &[], &["I4"]),
         ),

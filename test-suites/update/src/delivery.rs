@@ -4,16 +4,20 @@
 //! endpoint, raw or multipart, over HTTP or HTTPS), `serve` (a loopback HTTP(S) server of
 //! ours from which the device pulls, told to by a trigger command or polling on its own),
 //! and `command` (a program run with the image's path: a vendor tool, `swupdate -c`,
-//! `rauc install`). Each returns the channel's own verdict on the image (HTTP status or
-//! exit status) with a transcript; the version query and the health probe are the second
-//! oracle. Every socket operation has a timeout, every read a cap, and device traffic goes
-//! through [`RunContext::connect_tcp`] (scope guard and pacer).
+//! `rauc install`). Each returns the channel's own answer on the image (HTTP status, exit
+//! status, or SWUpdate's install status read from its WebSocket), sorted into what the
+//! answer can mean: success, refusal, unclear, no answer from the device, or a delivery
+//! the harness could not make. The suite weighs that answer against the profile's
+//! acceptance signal and the version query. Every socket operation has a timeout, every
+//! read a cap, and device traffic goes through [`RunContext::connect_tcp`] (scope guard
+//! and pacer). Programs learn which unit they serve through `{unit}` and `{address}`.
 
 use crate::formats::Artifact;
+use crate::swupdate_websocket::{self, InstallStatus};
 use base64::Engine as _;
 use iotcert_suite::evidence::escape_bytes;
 use iotcert_suite::profile::{
-    UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
+    UpdateAcceptance, UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
 };
 use iotcert_suite::{RunContext, SampleUnit};
 use std::net::{IpAddr, SocketAddr};
@@ -29,18 +33,77 @@ const MAX_RESPONSE: usize = 64 * 1024;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// File name of the `serve` channel's HTTPS certificate in the working directory.
 const SERVER_CERTIFICATE: &str = "update-server.pem";
+/// Longest wait for the upload's HTTP answer once SWUpdate has reported its result (and
+/// for a result once the upload failed).
+const SWUPDATE_ANSWER_GRACE: Duration = Duration::from_secs(2);
+/// Longest wait, after SWUpdate's install result, for it to take requests again.
+const SWUPDATE_IDLE_WAIT: Duration = Duration::from_secs(10);
 /// Requests a `serve` server answers for one attempt, at most.
 const MAX_SERVED_REQUESTS: usize = 16;
 
-/// What the channel said about one image.
+/// What the channel said about one image, sorted by what it can mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelAnswer {
+    /// The channel reported success: an HTTP 2xx, a success exit status, SWUpdate's
+    /// SUCCESS, a `serve` image fetched. Whether that means "installed" depends on the
+    /// channel and on the profile's acceptance signal.
+    Success(String),
+    /// The device said no: an HTTP status that refuses, a failure exit status after the
+    /// image was handed over, SWUpdate's FAILURE.
+    Refusal(String),
+    /// An answer that is neither (a redirect, "authentication required", "no such
+    /// endpoint", a trigger that succeeded although the image was never fetched).
+    Unclear(String),
+    /// No answer from the device: nothing listening, a reset, silence, bytes that are not
+    /// the protocol, a timeout.
+    NoAnswer(String),
+    /// The harness could not make the delivery (an artifact it could not write, a program
+    /// that cannot run, a server it could not start): never the device's refusal.
+    NotDelivered(String),
+}
+
+impl ChannelAnswer {
+    /// The one-line text of the answer.
+    pub fn text(&self) -> &str {
+        match self {
+            ChannelAnswer::Success(text)
+            | ChannelAnswer::Refusal(text)
+            | ChannelAnswer::Unclear(text)
+            | ChannelAnswer::NoAnswer(text)
+            | ChannelAnswer::NotDelivered(text) => text,
+        }
+    }
+}
+
+/// What the channel said about one image, with the exchange.
 #[derive(Clone, Debug)]
 pub struct Delivered {
-    /// `Some(true)` installed, `Some(false)` refused, `None` no answer to judge.
-    pub accepted: Option<bool>,
-    /// One line: HTTP status, exit status, or why there was no answer.
-    pub answer: String,
+    pub answer: ChannelAnswer,
     /// What was sent and received, readable.
     pub transcript: String,
+    /// With SWUpdate's status stream: whether SWUpdate said it waits for requests again
+    /// after its install result (its health after a refusal).
+    pub ready_again: Option<Result<String, String>>,
+}
+
+impl Delivered {
+    fn not_delivered(why: String) -> Delivered {
+        Delivered {
+            answer: ChannelAnswer::NotDelivered(why.clone()),
+            transcript: why,
+            ready_again: None,
+        }
+    }
+}
+
+/// The first line of `text`, at most 300 characters: how device text enters a summary.
+pub fn one_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let mut kept: String = line.chars().take(300).collect();
+    if kept.len() < line.len() {
+        kept.push('…');
+    }
+    kept
 }
 
 /// Resolves a profile path against the profile's directory.
@@ -52,7 +115,52 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// Sends one artifact through the profile's channel.
+/// Whether the profile's channel and version query can address each unit on their own:
+/// with more than one unit, a program must be told which (`{unit}` or `{address}`), and a
+/// device polling our server cannot be told apart from another. `None` when they can.
+pub fn cannot_tell_units_apart(options: &UpdateOptions, unit_count: usize) -> Option<String> {
+    if unit_count < 2 {
+        return None;
+    }
+    let names_unit = |args: &[String]| {
+        args.iter()
+            .any(|a| a.contains("{unit}") || a.contains("{address}"))
+    };
+    let mut problems = Vec::new();
+    match &options.delivery {
+        UpdateDelivery::HttpUpload { .. } => {}
+        UpdateDelivery::Command { args, .. } if !names_unit(args) => problems.push(
+            "the `command` delivery's arguments name no unit ({unit} or {address})".to_owned(),
+        ),
+        UpdateDelivery::Command { .. } => {}
+        UpdateDelivery::Serve { trigger: None, .. } => problems.push(
+            "the `serve` delivery has no trigger, so which unit fetched an image cannot be known"
+                .to_owned(),
+        ),
+        UpdateDelivery::Serve {
+            trigger: Some(trigger),
+            ..
+        } if !names_unit(&trigger.args) => problems
+            .push("the `serve` trigger's arguments name no unit ({unit} or {address})".to_owned()),
+        UpdateDelivery::Serve { .. } => {}
+    }
+    if let Some(VersionQuery::Command { args, .. }) = &options.version_query {
+        if !names_unit(args) {
+            problems.push(
+                "the `command` version query's arguments name no unit ({unit} or {address})"
+                    .to_owned(),
+            );
+        }
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "the profile has {unit_count} units but {}: every image would go to the same device and each unit's verdicts would be built from another's results",
+            problems.join(", and ")
+        )
+    })
+}
+
+/// Sends one artifact to `unit` through the profile's channel.
 pub async fn deliver(
     ctx: &RunContext,
     unit: &SampleUnit,
@@ -62,82 +170,7 @@ pub async fn deliver(
     artifact: &Artifact,
 ) -> Delivered {
     match &options.delivery {
-        UpdateDelivery::HttpUpload {
-            port,
-            tls,
-            ca_certificate,
-            path,
-            encoding,
-            image_field,
-            signature_field,
-            signature_header,
-            timeout_seconds,
-        } => {
-            let host = host_header(unit.address, *port);
-            let (content_type, body, extra) = match encoding {
-                UploadEncoding::Raw => {
-                    let extra = artifact
-                        .signature
-                        .as_ref()
-                        .map(|s| {
-                            format!(
-                                "{signature_header}: {}\r\n",
-                                base64::engine::general_purpose::STANDARD.encode(s)
-                            )
-                        })
-                        .unwrap_or_default();
-                    (
-                        "application/octet-stream".to_owned(),
-                        artifact.image.clone(),
-                        extra,
-                    )
-                }
-                UploadEncoding::Multipart => {
-                    let (content_type, body) = multipart(artifact, image_field, signature_field);
-                    (content_type, body, String::new())
-                }
-            };
-            let head = format!(
-                "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: iotcert-update\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
-                body.len()
-            );
-            let tls = tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
-            let timeout = Duration::from_secs((*timeout_seconds).max(1));
-            let mut transcript = format!("> {}", escape_bytes(head.as_bytes()));
-            transcript.push_str(&format!(
-                "\n> <{} bytes of body, sha256 {}>\n",
-                body.len(),
-                crate::sha256_hex(&body)
-            ));
-            match http_exchange(
-                ctx,
-                unit,
-                *port,
-                tls.as_ref(),
-                head.as_bytes(),
-                &body,
-                timeout,
-            )
-            .await
-            {
-                Ok(response) => {
-                    transcript.push_str(&format!("< {}\n", escape_bytes(&response.raw)));
-                    Delivered {
-                        accepted: Some((200..300).contains(&response.status)),
-                        answer: format!("HTTP {}", response.status),
-                        transcript,
-                    }
-                }
-                Err(why) => {
-                    transcript.push_str(&format!("# {why}\n"));
-                    Delivered {
-                        accepted: None,
-                        answer: why,
-                        transcript,
-                    }
-                }
-            }
-        }
+        UpdateDelivery::HttpUpload { .. } => upload(ctx, unit, options, base, artifact).await,
         UpdateDelivery::Command {
             program,
             args,
@@ -146,26 +179,33 @@ pub async fn deliver(
         } => {
             let paths = match write_artifact(workdir, artifact, options.format) {
                 Ok(paths) => paths,
-                Err(why) => {
-                    return Delivered {
-                        accepted: None,
-                        answer: why.clone(),
-                        transcript: why,
-                    }
-                }
+                Err(why) => return Delivered::not_delivered(why),
             };
-            let args: Vec<String> = args.iter().map(|a| substitute(a, &paths, None)).collect();
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| substitute(a, Some(&paths), None, unit))
+                .collect();
             let run = run_program(
                 &resolve_program(base, program),
                 &args,
                 Duration::from_secs((*timeout_seconds).max(1)),
             )
             .await;
-            let accepted = run.code.map(|code| success_exit_codes.contains(&code));
+            let answer = match (&run.failure, run.code) {
+                (Some(RunFailure::CannotRun(why)), _) => ChannelAnswer::NotDelivered(why.clone()),
+                (Some(RunFailure::Device(why)), _) => ChannelAnswer::NoAnswer(why.clone()),
+                (None, None) => ChannelAnswer::NoAnswer(
+                    "the program was killed by a signal before it answered".to_owned(),
+                ),
+                (None, Some(code)) if success_exit_codes.contains(&code) => {
+                    ChannelAnswer::Success(format!("exit status {code}"))
+                }
+                (None, Some(code)) => ChannelAnswer::Refusal(format!("exit status {code}")),
+            };
             Delivered {
-                accepted,
-                answer: run.summary(),
+                answer,
                 transcript: run.transcript,
+                ready_again: None,
             }
         }
         UpdateDelivery::Serve {
@@ -176,18 +216,279 @@ pub async fn deliver(
             timeout_seconds,
         } => {
             serve(
-                options.format,
-                *bind,
-                *port,
-                *tls,
-                trigger.as_ref(),
-                base,
-                workdir,
+                ServeSetup {
+                    format: options.format,
+                    bind: *bind,
+                    port: *port,
+                    tls: *tls,
+                    trigger: trigger.as_ref(),
+                    base,
+                    workdir,
+                    unit,
+                },
                 artifact,
                 Duration::from_secs((*timeout_seconds).max(1)),
             )
             .await
         }
+    }
+}
+
+/// What an HTTP status says about an uploaded image.
+fn classify_status(status: u16) -> ChannelAnswer {
+    let text = format!("HTTP {status}");
+    match status {
+        200..=299 => ChannelAnswer::Success(text),
+        401 | 407 => ChannelAnswer::Unclear(format!(
+            "{text}: the endpoint asks for credentials the profile does not give"
+        )),
+        404 | 405 => ChannelAnswer::Unclear(format!(
+            "{text}: the endpoint does not take uploads there (check the profile's path)"
+        )),
+        408 | 429 => ChannelAnswer::Unclear(format!(
+            "{text}: the endpoint was busy or timed out, it did not judge the image"
+        )),
+        400..=499 => ChannelAnswer::Refusal(text),
+        500..=599 => ChannelAnswer::Unclear(format!(
+            "{text}: the endpoint failed (or was busy); a server error is not a verdict on the image"
+        )),
+        _ => ChannelAnswer::Unclear(format!("{text}: neither an acceptance nor a refusal")),
+    }
+}
+
+/// POSTs the image to the unit; with SWUpdate's WebSocket as the acceptance signal, the
+/// install status it reports decides instead of the upload's 2xx.
+async fn upload(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    options: &UpdateOptions,
+    base: &Path,
+    artifact: &Artifact,
+) -> Delivered {
+    let UpdateDelivery::HttpUpload {
+        port,
+        tls,
+        ca_certificate,
+        path,
+        encoding,
+        image_field,
+        signature_field,
+        signature_header,
+        timeout_seconds,
+    } = &options.delivery
+    else {
+        return Delivered::not_delivered("not an upload channel".to_owned());
+    };
+    let host = host_header(unit.address, *port);
+    let (content_type, body, extra) = match encoding {
+        UploadEncoding::Raw => {
+            let extra = artifact
+                .signature
+                .as_ref()
+                .map(|s| {
+                    format!(
+                        "{signature_header}: {}\r\n",
+                        base64::engine::general_purpose::STANDARD.encode(s)
+                    )
+                })
+                .unwrap_or_default();
+            (
+                "application/octet-stream".to_owned(),
+                artifact.image.clone(),
+                extra,
+            )
+        }
+        UploadEncoding::Multipart => {
+            let (content_type, body) = multipart(artifact, image_field, signature_field);
+            (content_type, body, String::new())
+        }
+    };
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: iotcert-update\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        body.len()
+    );
+    let upload_tls = tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
+    let timeout = Duration::from_secs((*timeout_seconds).max(1));
+    let deadline = Instant::now() + timeout;
+    let mut transcript = format!("> {}", escape_bytes(head.as_bytes()));
+    transcript.push_str(&format!(
+        "\n> <{} bytes of body, sha256 {}>\n",
+        body.len(),
+        crate::sha256_hex(&body)
+    ));
+    let status_stream = match &options.acceptance {
+        Some(UpdateAcceptance::SwupdateWebsocket {
+            port: status_port,
+            tls: status_tls,
+            path: status_path,
+        }) => {
+            let status_port = status_port.unwrap_or(*port);
+            let status_tls = status_tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
+            match open_connection(ctx, unit, status_port, status_tls.as_ref(), timeout).await {
+                Ok(connection) => {
+                    let host = host_header(unit.address, status_port);
+                    match swupdate_websocket::open(connection, &host, status_path, deadline).await {
+                        Ok(stream) => {
+                            transcript.push_str(&format!(
+                                "# SWUpdate status WebSocket open on {status_port}/tcp {status_path}\n"
+                            ));
+                            Some(stream)
+                        }
+                        Err(why) => {
+                            let why = format!("SWUpdate's status WebSocket on {status_port}/tcp {status_path}: {why}; the image was not sent");
+                            transcript.push_str(&format!("# {why}\n"));
+                            return Delivered {
+                                answer: ChannelAnswer::NoAnswer(why),
+                                transcript,
+                                ready_again: None,
+                            };
+                        }
+                    }
+                }
+                Err(ExchangeError::Harness(why)) => return Delivered::not_delivered(why),
+                Err(ExchangeError::Device(why)) => {
+                    let why = format!("SWUpdate's status WebSocket on {status_port}/tcp: {why}; the image was not sent");
+                    transcript.push_str(&format!("# {why}\n"));
+                    return Delivered {
+                        answer: ChannelAnswer::NoAnswer(why),
+                        transcript,
+                        ready_again: None,
+                    };
+                }
+            }
+        }
+        _ => None,
+    };
+    let exchange = http_exchange(
+        ctx,
+        unit,
+        *port,
+        upload_tls.as_ref(),
+        head.as_bytes(),
+        &body,
+        timeout,
+    );
+    let Some(stream) = status_stream else {
+        let (answer, received) = match exchange.await {
+            Ok(response) => (
+                classify_status(response.status),
+                escape_bytes(&response.raw),
+            ),
+            Err(ExchangeError::Harness(why)) => return Delivered::not_delivered(why),
+            Err(ExchangeError::Device(why)) => (ChannelAnswer::NoAnswer(why.clone()), why),
+        };
+        transcript.push_str(&format!("< {received}\n"));
+        return Delivered {
+            answer,
+            transcript,
+            ready_again: None,
+        };
+    };
+    judged_by_swupdate(exchange, stream, deadline, transcript).await
+}
+
+/// The upload's outcome as SWUpdate's status stream tells it. The stream is read while
+/// the upload runs: SWUpdate may refuse an image (a bad signature) before it has read all
+/// of it, and Debian's 2022.12 then stops reading the upload, which never gets its HTTP
+/// answer; the status stream is the acceptance signal, the HTTP answer is not waited for
+/// more than [`SWUPDATE_ANSWER_GRACE`] after the install result.
+async fn judged_by_swupdate(
+    exchange: impl std::future::Future<Output = Result<HttpResponse, ExchangeError>>,
+    mut stream: swupdate_websocket::StatusStream,
+    deadline: Instant,
+    mut transcript: String,
+) -> Delivered {
+    tokio::pin!(exchange);
+    let mut response = None;
+    let mut grace: Option<Instant> = None;
+    loop {
+        let reading = stream.terminal().is_none() && stream.ended().is_none();
+        let waiting_for_answer = response.is_none();
+        if !reading && !waiting_for_answer {
+            break;
+        }
+        if stream.terminal().is_some() && grace.is_none() {
+            grace = Some(Instant::now() + SWUPDATE_ANSWER_GRACE);
+        }
+        tokio::select! {
+            answer = &mut exchange, if waiting_for_answer => {
+                let taken = match &answer {
+                    Ok(r) => Some(matches!(classify_status(r.status), ChannelAnswer::Success(_))),
+                    Err(_) => None,
+                };
+                response = Some(answer);
+                match taken {
+                    // An upload the web server did not take gets no install result.
+                    Some(false) if stream.terminal().is_none() => break,
+                    // The upload failed: a result may still be on its way, briefly.
+                    None if grace.is_none() => grace = Some(Instant::now() + SWUPDATE_ANSWER_GRACE),
+                    _ => {}
+                }
+            }
+            _ = stream.read_some(), if reading => {}
+            _ = tokio::time::sleep_until(grace.unwrap_or(deadline)), if grace.is_some() => break,
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let http = match &response {
+        Some(Ok(r)) => {
+            transcript.push_str(&format!("< {}\n", escape_bytes(&r.raw)));
+            format!("HTTP {}", r.status)
+        }
+        Some(Err(ExchangeError::Harness(why))) => return Delivered::not_delivered(why.clone()),
+        Some(Err(ExchangeError::Device(why))) => {
+            transcript.push_str(&format!("# {why}\n"));
+            format!("no HTTP answer ({why})")
+        }
+        None => {
+            transcript.push_str("# no HTTP answer: SWUpdate stopped reading the upload\n");
+            "no HTTP answer (SWUpdate stopped reading the upload)".to_owned()
+        }
+    };
+    if stream.terminal().is_some() {
+        stream
+            .wait_idle(deadline.min(Instant::now() + SWUPDATE_IDLE_WAIT))
+            .await;
+    }
+    transcript.push_str(&stream.transcript);
+    let ready_again = stream.terminal().map(|_| {
+        if stream.idle_again() {
+            Ok("SWUpdate said it waits for requests again".to_owned())
+        } else {
+            Err(format!(
+                "SWUpdate did not say it waits for requests again within {}s of its install result{}",
+                SWUPDATE_IDLE_WAIT.as_secs(),
+                stream.ended().map(|why| format!(" ({why})")).unwrap_or_default()
+            ))
+        }
+    });
+    let errors = if stream.errors.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", stream.errors.join("; "))
+    };
+    let answer = match (stream.terminal(), &response) {
+        (Some(InstallStatus::Success), _) => {
+            ChannelAnswer::Success(format!("{http}, and SWUpdate reported SUCCESS"))
+        }
+        (Some(InstallStatus::Failure), _) => {
+            ChannelAnswer::Refusal(format!("{http}, and SWUpdate reported FAILURE{errors}"))
+        }
+        (None, Some(Ok(r))) if !matches!(classify_status(r.status), ChannelAnswer::Success(_)) => {
+            classify_status(r.status)
+        }
+        (None, _) => ChannelAnswer::NoAnswer(format!(
+            "{http}, and SWUpdate reported no install result{}",
+            stream
+                .ended()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default()
+        )),
+    };
+    Delivered {
+        answer,
+        transcript,
+        ready_again,
     }
 }
 
@@ -254,11 +555,23 @@ fn write_artifact(
     })
 }
 
-fn substitute(argument: &str, paths: &ArtifactPaths, url: Option<&str>) -> String {
+/// Replaces the placeholders of a program argument: the unit's id and address always,
+/// the artifact's paths and the served URL where there are some.
+fn substitute(
+    argument: &str,
+    paths: Option<&ArtifactPaths>,
+    url: Option<&str>,
+    unit: &SampleUnit,
+) -> String {
     let mut out = argument
-        .replace("{image}", &paths.image.to_string_lossy())
-        .replace("{signature}", &paths.signature.to_string_lossy());
-    if let Some(url) = url {
+        .replace("{unit}", &unit.id)
+        .replace("{address}", &unit.address.to_string());
+    if let Some(paths) = paths {
+        out = out
+            .replace("{image}", &paths.image.to_string_lossy())
+            .replace("{signature}", &paths.signature.to_string_lossy());
+    }
+    if let (Some(url), Some(paths)) = (url, paths) {
         out = out
             .replace("{url}", url)
             .replace("{ca}", &paths.server_certificate.to_string_lossy());
@@ -274,19 +587,35 @@ fn resolve_program(base: &Path, program: &Path) -> PathBuf {
     }
 }
 
+/// Why a program gave no exit status.
+enum RunFailure {
+    /// It could not be started: the harness's (or the profile's) fault.
+    CannotRun(String),
+    /// It ran but did not finish in time, or could not be waited for.
+    Device(String),
+}
+
+impl RunFailure {
+    fn text(&self) -> &str {
+        match self {
+            RunFailure::CannotRun(why) | RunFailure::Device(why) => why,
+        }
+    }
+}
+
 /// What a program did.
 struct ProgramRun {
     code: Option<i32>,
     /// Standard output, capped.
     stdout: Vec<u8>,
     transcript: String,
-    failure: Option<String>,
+    failure: Option<RunFailure>,
 }
 
 impl ProgramRun {
     fn summary(&self) -> String {
         match (&self.failure, self.code) {
-            (Some(why), _) => why.clone(),
+            (Some(why), _) => why.text().to_owned(),
             (None, Some(code)) => format!("exit status {code}"),
             (None, None) => "killed by a signal".to_owned(),
         }
@@ -312,7 +641,7 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
                 code: None,
                 stdout: Vec::new(),
                 transcript,
-                failure: Some(why),
+                failure: Some(RunFailure::CannotRun(why)),
             };
         }
     };
@@ -332,7 +661,7 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
                 code: None,
                 stdout: Vec::new(),
                 transcript,
-                failure: Some(why),
+                failure: Some(RunFailure::Device(why)),
             }
         }
         Ok((out, err, status)) => {
@@ -352,7 +681,7 @@ async fn run_program(program: &Path, args: &[String], timeout: Duration) -> Prog
                     code: None,
                     stdout: out,
                     transcript,
-                    failure: Some(format!("wait failed: {error}")),
+                    failure: Some(RunFailure::Device(format!("wait failed: {error}"))),
                 },
             }
         }
@@ -384,6 +713,62 @@ pub struct HttpResponse {
     pub raw: Vec<u8>,
 }
 
+/// Why an HTTP exchange gave no response.
+pub enum ExchangeError {
+    /// The harness could not make the request (an unreadable CA file, a TLS setup error,
+    /// an address outside the profile's scope).
+    Harness(String),
+    /// The device did not answer: refused, reset, silent, not HTTP.
+    Device(String),
+}
+
+impl ExchangeError {
+    pub fn text(&self) -> &str {
+        match self {
+            ExchangeError::Harness(why) | ExchangeError::Device(why) => why,
+        }
+    }
+}
+
+/// A connection to a unit's port, TLS when `tls` is `Some` (verified against the CA file
+/// when it holds one).
+async fn open_connection(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    port: u16,
+    tls: Option<&Option<PathBuf>>,
+    timeout: Duration,
+) -> Result<Box<dyn swupdate_websocket::Connection>, ExchangeError> {
+    let config = match tls {
+        Some(ca) => Some(client_config(ca.as_deref()).map_err(ExchangeError::Harness)?),
+        None => None,
+    };
+    let connection = ctx
+        .connect_tcp(unit, port, QUERY_TIMEOUT.min(timeout))
+        .await
+        .map_err(|e| match e {
+            iotcert_suite::NetError::OutOfScope(why)
+            | iotcert_suite::NetError::LocalResources(why) => ExchangeError::Harness(why),
+            other => ExchangeError::Device(format!(
+                "cannot connect to {}:{port}: {other}",
+                unit.address
+            )),
+        })?;
+    let (stream, _permit) = connection.into_parts();
+    match config {
+        None => Ok(Box::new(stream)),
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::IpAddress(unit.address.into());
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let stream = tokio::time::timeout(QUERY_TIMEOUT, connector.connect(name, stream))
+                .await
+                .map_err(|_| ExchangeError::Device("TLS handshake timed out".to_owned()))?
+                .map_err(|e| ExchangeError::Device(format!("TLS handshake failed: {e}")))?;
+            Ok(Box::new(stream))
+        }
+    }
+}
+
 /// One request over a fresh connection (TLS when `tls` is `Some`, verified against the CA
 /// file when it holds one), the response read until close or its Content-Length.
 async fn http_exchange(
@@ -394,25 +779,11 @@ async fn http_exchange(
     head: &[u8],
     body: &[u8],
     timeout: Duration,
-) -> Result<HttpResponse, String> {
-    let connection = ctx
-        .connect_tcp(unit, port, QUERY_TIMEOUT.min(timeout))
+) -> Result<HttpResponse, ExchangeError> {
+    let stream = open_connection(ctx, unit, port, tls, timeout).await?;
+    exchange_on(stream, head, body, timeout)
         .await
-        .map_err(|e| format!("cannot connect to {}:{port}: {e}", unit.address))?;
-    let (stream, _permit) = connection.into_parts();
-    match tls {
-        None => exchange_on(stream, head, body, timeout).await,
-        Some(ca) => {
-            let config = client_config(ca.as_deref())?;
-            let name = rustls::pki_types::ServerName::IpAddress(unit.address.into());
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-            let stream = tokio::time::timeout(QUERY_TIMEOUT, connector.connect(name, stream))
-                .await
-                .map_err(|_| "TLS handshake timed out".to_owned())?
-                .map_err(|e| format!("TLS handshake failed: {e}"))?;
-            exchange_on(stream, head, body, timeout).await
-        }
-    }
+        .map_err(ExchangeError::Device)
 }
 
 async fn exchange_on<S: AsyncRead + AsyncWrite + Unpin>(
@@ -609,7 +980,8 @@ pub async fn query_version(
                 &[],
                 QUERY_TIMEOUT,
             )
-            .await?;
+            .await
+            .map_err(|e| e.text().to_owned())?;
             if response.status != 200 {
                 return Err(format!("version query answered HTTP {}", response.status));
             }
@@ -618,87 +990,112 @@ pub async fn query_version(
             document
                 .get(json_field)
                 .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
+                .map(one_line)
                 .ok_or_else(|| format!("version query has no string field {json_field:?}"))
         }
         VersionQuery::Command { program, args } => {
-            let run = run_program(&resolve_program(base, program), args, QUERY_TIMEOUT).await;
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| substitute(a, None, None, unit))
+                .collect();
+            let run = run_program(&resolve_program(base, program), &args, QUERY_TIMEOUT).await;
             match (run.code, run.failure) {
-                (_, Some(why)) => Err(why),
-                (Some(0), None) => Ok(String::from_utf8_lossy(&run.stdout).trim().to_owned()),
+                (_, Some(why)) => Err(why.text().to_owned()),
+                (Some(0), None) => Ok(one_line(String::from_utf8_lossy(&run.stdout).trim())),
                 (code, None) => Err(format!("version command failed with {code:?}")),
             }
         }
     }
 }
 
-/// Whether the device still answers: the version query, or a connection to the upload port.
+/// How the suite asks whether a unit still works after it refused an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthProbe {
+    /// The version query (it answered before the first image).
+    VersionQuery,
+    /// A TCP connection to the upload port.
+    UploadPort(u16),
+}
+
+impl HealthProbe {
+    /// What the probe is, for a report.
+    pub fn describe(self) -> String {
+        match self {
+            HealthProbe::VersionQuery => "the version query".to_owned(),
+            HealthProbe::UploadPort(port) => format!("a connection to the upload port {port}/tcp"),
+        }
+    }
+}
+
+/// Whether the device still answers the probe.
 pub async fn probe_health(
     ctx: &RunContext,
     unit: &SampleUnit,
     options: &UpdateOptions,
     base: &Path,
-) -> Option<Result<String, String>> {
-    if let Some(query) = &options.version_query {
-        return Some(
-            query_version(ctx, unit, query, base)
-                .await
-                .map(|v| format!("answers, version {v}")),
-        );
+    probe: HealthProbe,
+) -> Result<String, String> {
+    match (probe, &options.version_query) {
+        (HealthProbe::VersionQuery, Some(query)) => query_version(ctx, unit, query, base)
+            .await
+            .map(|v| format!("answers, version {v}")),
+        (HealthProbe::VersionQuery, None) => Err("no version query in the profile".to_owned()),
+        (HealthProbe::UploadPort(port), _) => ctx
+            .connect_tcp(unit, port, QUERY_TIMEOUT)
+            .await
+            .map(|_| format!("accepts connections on {port}/tcp"))
+            .map_err(|e| format!("port {port}/tcp: {e}")),
     }
-    if let UpdateDelivery::HttpUpload { port, .. } = options.delivery {
-        return Some(
-            ctx.connect_tcp(unit, port, QUERY_TIMEOUT)
-                .await
-                .map(|_| format!("accepts connections on {port}/tcp"))
-                .map_err(|e| format!("port {port}/tcp: {e}")),
-        );
-    }
-    None
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn serve(
+/// Where and how the `serve` channel serves, and for which unit.
+struct ServeSetup<'a> {
     format: UpdateFormat,
     bind: IpAddr,
     port: u16,
     tls: bool,
-    trigger: Option<&iotcert_suite::profile::CommandSpec>,
-    base: &Path,
-    workdir: &Path,
-    artifact: &Artifact,
-    timeout: Duration,
-) -> Delivered {
-    let refuse = |why: String| Delivered {
-        accepted: None,
-        answer: why.clone(),
-        transcript: why,
-    };
+    trigger: Option<&'a iotcert_suite::profile::CommandSpec>,
+    base: &'a Path,
+    workdir: &'a Path,
+    unit: &'a SampleUnit,
+}
+
+async fn serve(setup: ServeSetup<'_>, artifact: &Artifact, timeout: Duration) -> Delivered {
+    let ServeSetup {
+        format,
+        bind,
+        port,
+        tls,
+        trigger,
+        base,
+        workdir,
+        unit,
+    } = setup;
     if !bind.is_loopback() {
-        return refuse(format!(
+        return Delivered::not_delivered(format!(
             "refusing to serve images on {bind}: the update server binds loopback only"
         ));
     }
     let listener = match tokio::net::TcpListener::bind(SocketAddr::new(bind, port)).await {
         Ok(listener) => listener,
         Err(e) => {
-            return refuse(format!(
+            return Delivered::not_delivered(format!(
                 "cannot bind the update server to {bind}:{port}: {e}"
             ))
         }
     };
     let local = match listener.local_addr() {
         Ok(local) => local,
-        Err(e) => return refuse(format!("update server has no address: {e}")),
+        Err(e) => return Delivered::not_delivered(format!("update server has no address: {e}")),
     };
     let paths = match write_artifact(workdir, artifact, format) {
         Ok(paths) => paths,
-        Err(why) => return refuse(why),
+        Err(why) => return Delivered::not_delivered(why),
     };
     let acceptor = if tls {
         match server_tls(bind, workdir) {
             Ok(acceptor) => Some(acceptor),
-            Err(why) => return refuse(why),
+            Err(why) => return Delivered::not_delivered(why),
         }
     } else {
         None
@@ -715,7 +1112,7 @@ async fn serve(
             let args: Vec<String> = command
                 .args
                 .iter()
-                .map(|a| substitute(a, &paths, Some(&url)))
+                .map(|a| substitute(a, Some(&paths), Some(&url), unit))
                 .collect();
             let program = resolve_program(base, &command.program);
             let run = run_program(&program, &args, timeout);
@@ -727,28 +1124,44 @@ async fn serve(
     for fetch in &fetches {
         transcript.push_str(&format!("< {}\n> {}\n", escape_bytes(&fetch.0), fetch.1));
     }
-    let image_fetched = fetches.iter().any(|f| f.2);
-    match trigger_run {
-        Some(run) => {
-            transcript.push_str(&run.transcript);
-            Delivered {
-                accepted: run.code.map(|code| code == 0),
-                answer: format!(
-                    "{}; image {}fetched",
-                    run.summary(),
-                    if image_fetched { "" } else { "not " }
-                ),
-                transcript,
-            }
-        }
-        None => Delivered {
-            accepted: None,
-            answer: format!(
-                "image {}fetched; acceptance is judged by the version query",
-                if image_fetched { "" } else { "not " }
-            ),
+    let fetched = fetches.iter().any(|f| f.2);
+    let fetch_note = if fetched {
+        "image fetched"
+    } else {
+        "image not fetched"
+    };
+    let Some(run) = trigger_run else {
+        let answer = if fetched {
+            ChannelAnswer::Success(format!(
+                "{fetch_note}; whether it was installed is for the version query to tell"
+            ))
+        } else {
+            ChannelAnswer::NoAnswer(format!("{fetch_note} within {}s", timeout.as_secs()))
+        };
+        return Delivered {
+            answer,
             transcript,
-        },
+            ready_again: None,
+        };
+    };
+    transcript.push_str(&run.transcript);
+    let said = format!("{}; {fetch_note}", run.summary());
+    let answer = match (&run.failure, run.code, fetched) {
+        (Some(RunFailure::CannotRun(_)), _, _) => ChannelAnswer::NotDelivered(said),
+        (Some(RunFailure::Device(_)), _, _) | (None, None, _) => ChannelAnswer::NoAnswer(said),
+        (None, Some(0), true) => ChannelAnswer::Success(said),
+        (None, Some(_), true) => ChannelAnswer::Refusal(said),
+        (None, Some(0), false) => ChannelAnswer::Unclear(format!(
+            "{said}: the trigger reported success for an image the device never fetched"
+        )),
+        (None, Some(_), false) => ChannelAnswer::NoAnswer(format!(
+            "{said}: the device never fetched the image, so it did not judge it"
+        )),
+    };
+    Delivered {
+        answer,
+        transcript,
+        ready_again: None,
     }
 }
 

@@ -11,8 +11,11 @@
 //!    rollback), re-signing with [`cms`] and [`keys`] where an attack needs a signature;
 //! 3. [`delivery`] sends each image, then the genuine one, through the profile's channel
 //!    (HTTP upload, a local update server the device pulls from, or a command) and reads
-//!    the running version after each;
-//! 4. the suite decides the six [`checks`] from what each unit accepted.
+//!    the running version after each ([`swupdate_websocket`] reads SWUpdate's install
+//!    status where the profile names it as the acceptance signal);
+//! 4. the suite decides the six [`checks`] from what each unit accepted. A refusal counts
+//!    only when the same unit was seen to install the genuine image (the positive control):
+//!    a mechanism that refuses everything proves nothing about verification.
 
 pub mod attacks;
 pub mod checks;
@@ -22,6 +25,7 @@ pub mod der;
 pub mod formats;
 pub mod keys;
 mod suite;
+pub mod swupdate_websocket;
 
 pub use suite::{UpdateSuite, SUITE_VERSION};
 

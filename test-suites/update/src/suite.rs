@@ -1,17 +1,25 @@
 //! `UpdateSuite`: loads the genuine image and the signers from the profile, verifies the
 //! genuine image, sends every attack and then the genuine image to each unit through the
 //! profile's channel, and decides the six checks from what each unit did.
+//!
+//! The genuine image goes last, for two reasons: the attack images install the genuine
+//! version, so a version query can only see one installed while the unit still runs
+//! another version; and it puts a unit that took an attack image back on the genuine one.
+//! Verdicts are decided after it, and a refusal counts only when that same unit then
+//! installed the genuine image (the positive control). The firmware version before and
+//! after the suite is recorded, and the original version restored where the profile has
+//! an image of it and the device takes it.
 
 use crate::attacks::{self, Attack, Attempt, Materials, Skipped};
 use crate::checks;
-use crate::delivery::{self, resolve};
+use crate::delivery::{self, resolve, ChannelAnswer, HealthProbe};
 use crate::formats::{Genuine, MAX_IMAGE_SIZE};
 use crate::keys::{self, Signer};
 use iotcert_suite::event::LogLevel;
-use iotcert_suite::profile::{UpdateDelivery, UpdateOptions};
+use iotcert_suite::profile::{UpdateAcceptance, UpdateDelivery, UpdateOptions};
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, RunContext, SampleUnit,
-    Suite, SuiteDescriptor, SuiteError, Verdict,
+    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
+    SampleUnit, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -52,19 +60,13 @@ impl Suite for UpdateSuite {
                 reason: format!("`{}` is not a check of the update suite", check.id),
             };
         }
-        let Some(options) = &profile.update else {
+        if profile.update.is_none() {
             return Applicability::NotApplicable {
                 reason: "the profile declares no update mechanism (no [update] section), so there is no update to tamper with".to_owned(),
             };
-        };
-        if check.id == checks::UNHEALTHY_AFTER_REFUSAL
-            && options.version_query.is_none()
-            && !matches!(options.delivery, UpdateDelivery::HttpUpload { .. })
-        {
-            return Applicability::NotApplicable {
-                reason: "the profile gives no version query and the delivery is not an upload to the device, so there is nothing to probe for the device's health".to_owned(),
-            };
         }
+        // Every check applies once there is an update mechanism: what the suite cannot
+        // observe (no health probe, no acceptance signal) is INCONCLUSIVE, not ruled out.
         Applicability::Applicable
     }
 
@@ -85,7 +87,16 @@ impl Suite for UpdateSuite {
         if units.is_empty() {
             return Ok(());
         }
-        let loaded = match Loaded::from_profile(&options, &self.profile_dir) {
+        let profile_problem = delivery::cannot_tell_units_apart(&options, ctx.profile.units.len())
+            .map(|why| format!("profile error: {why}; add {{unit}} or {{address}} to the arguments so each unit gets its own images"))
+            .or_else(|| acceptance_signal(&options).err().map(|why| format!("profile error: {why}")));
+        let loaded = match profile_problem {
+            Some(why) => Err(why),
+            None => Loaded::from_profile(&options, &self.profile_dir).map_err(|why| {
+                format!("the update materials of the profile cannot be used: {why}")
+            }),
+        };
+        let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(why) => {
                 for unit in &units {
@@ -94,7 +105,7 @@ impl Suite for UpdateSuite {
                             check,
                             Some(&unit.id),
                             Verdict::Error,
-                            format!("the update materials of the profile cannot be used: {why}"),
+                            format!("{why}. Nothing was sent."),
                         ))
                         .await;
                     }
@@ -122,19 +133,31 @@ impl Suite for UpdateSuite {
             untrusted: &loaded.untrusted,
         };
         let (attempts, skipped) = attacks::plan(&materials);
+        let mut restore_images = vec![RestoreImage {
+            label: "genuine",
+            version: options.genuine_version.clone(),
+            artifact: loaded.genuine.artifact(),
+        }];
+        if let Some((older, version)) = &loaded.older {
+            restore_images.push(RestoreImage {
+                label: "older genuine",
+                version: version.clone(),
+                artifact: older.artifact(),
+            });
+        }
+        let plan = Plan {
+            options: &options,
+            base: &self.profile_dir,
+            attempts: &attempts,
+            skipped: &skipped,
+            genuine_verification: &genuine_verification,
+            restore_images: &restore_images,
+            profile_firmware: &ctx.profile.device.firmware_version,
+        };
         // Units are exercised one after another: an update changes the unit, and the
         // pacer of each unit is shared with the other suites.
         for unit in &units {
-            exercise_unit(
-                &ctx,
-                unit,
-                &options,
-                &self.profile_dir,
-                &attempts,
-                &skipped,
-                &genuine_verification,
-            )
-            .await;
+            exercise_unit(&ctx, unit, &plan).await;
         }
         Ok(())
     }
@@ -234,6 +257,60 @@ impl Loaded {
     }
 }
 
+/// What says that a unit installed an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Signal {
+    /// The channel's success means installed: an exit status, SWUpdate's install status,
+    /// or a 2xx the profile declares is sent only after installing.
+    Channel,
+    /// The version query must show the image's version.
+    Version,
+    /// Nothing tells an installed image from a received one, and why.
+    Missing(String),
+}
+
+/// The acceptance signal the profile declares (or implies), or why it cannot work.
+fn acceptance_signal(options: &UpdateOptions) -> Result<Signal, String> {
+    let has_query = options.version_query.is_some();
+    match (&options.acceptance, &options.delivery) {
+        (Some(UpdateAcceptance::Version), _) if !has_query => Err("update.acceptance is `version` but the profile gives no update.version_query".to_owned()),
+        (Some(UpdateAcceptance::Version), _) => Ok(Signal::Version),
+        (Some(UpdateAcceptance::Channel), UpdateDelivery::Serve { trigger: None, .. }) => Err("update.acceptance is `channel` but the `serve` delivery has no trigger whose exit status could say so".to_owned()),
+        (Some(UpdateAcceptance::Channel), _) => Ok(Signal::Channel),
+        (Some(UpdateAcceptance::SwupdateWebsocket { .. }), UpdateDelivery::HttpUpload { .. }) => Ok(Signal::Channel),
+        (Some(UpdateAcceptance::SwupdateWebsocket { .. }), _) => Err("update.acceptance `swupdate-websocket` needs the `http-upload` delivery (SWUpdate's web server takes the upload)".to_owned()),
+        (None, UpdateDelivery::Command { .. }) | (None, UpdateDelivery::Serve { trigger: Some(_), .. }) => Ok(Signal::Channel),
+        (None, _) if has_query => Ok(Signal::Version),
+        (None, UpdateDelivery::HttpUpload { .. }) => Ok(Signal::Missing("an upload's 2xx only says the bytes arrived, and the profile gives neither a version query nor an update.acceptance signal that says the image was installed".to_owned())),
+        (None, UpdateDelivery::Serve { .. }) => Ok(Signal::Missing("a fetched image may still be refused, and the profile gives no version query to tell".to_owned())),
+    }
+}
+
+/// An image whose version the profile names, which can put a unit back on that version.
+struct RestoreImage {
+    label: &'static str,
+    version: String,
+    artifact: crate::formats::Artifact,
+}
+
+/// Everything the suite sends and decides with, the same for every unit.
+struct Plan<'a> {
+    options: &'a UpdateOptions,
+    base: &'a Path,
+    attempts: &'a [Attempt],
+    skipped: &'a [Skipped],
+    genuine_verification: &'a Result<String, String>,
+    restore_images: &'a [RestoreImage],
+    /// The firmware version the profile (and so a label) names.
+    profile_firmware: &'a str,
+}
+
+/// Images in a row without an answer after which a unit is given up.
+const MAX_UNANSWERED_IN_A_ROW: usize = 3;
+
+/// A version the query read, or why it read none.
+type VersionReading = Result<String, String>;
+
 /// How a unit answered one image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
@@ -241,6 +318,8 @@ enum Outcome {
     Accepted(String),
     Refused(String),
     Undetermined(String),
+    /// The harness could not make the delivery: a fault of the harness or the profile.
+    NotDelivered(String),
 }
 
 /// The evidence of one attempt.
@@ -256,10 +335,108 @@ struct AttemptRecord {
     version_before: Result<String, String>,
     version_after: Result<String, String>,
     outcome: Outcome,
-    /// After a refused image: whether the unit still answered.
+    /// After a refused image: whether the unit still answered its health probe.
     health: Option<Result<String, String>>,
     #[serde(skip)]
     transcript: String,
+}
+
+/// Sending an image of the version the unit ran before the suite, to put it back.
+#[derive(Clone, Debug, Serialize)]
+struct RestoreRecord {
+    image: &'static str,
+    version: String,
+    channel_answer: String,
+    version_after: Result<String, String>,
+}
+
+/// The unit's firmware before and after the suite.
+#[derive(Clone, Debug, Serialize)]
+struct FirmwareRecord {
+    /// What the profile (and so a label) names.
+    profile_names: String,
+    before: Option<Result<String, String>>,
+    after: Option<Result<String, String>>,
+    restore: Option<RestoreRecord>,
+    /// The same, in one sentence for the summaries.
+    note: String,
+}
+
+/// What tells that a unit still works after it refused an image.
+#[derive(Clone, Copy, Debug)]
+enum HealthSource {
+    /// A probe that answered before the first image.
+    Probe(HealthProbe),
+    /// SWUpdate's status stream, which says when SWUpdate waits for requests again after
+    /// an install result: another connection between two uploads is not used, as it can
+    /// make SWUpdate's web server (2022.12) lose the next upload.
+    SwupdateStatus,
+}
+
+impl HealthSource {
+    fn describe(self) -> String {
+        match self {
+            HealthSource::Probe(probe) => probe.describe(),
+            HealthSource::SwupdateStatus => {
+                "SWUpdate's status stream (opened before each image)".to_owned()
+            }
+        }
+    }
+}
+
+/// Everything one unit did.
+struct UnitRun {
+    records: Vec<AttemptRecord>,
+    firmware: FirmwareRecord,
+    /// The health probe that answered before the first image, or why there is none.
+    health_probe: Result<HealthSource, String>,
+    /// Why sending stopped before every image was sent.
+    stopped: Option<String>,
+}
+
+fn judge(
+    answer: &ChannelAnswer,
+    signal: &Signal,
+    versions: Option<(&VersionReading, &VersionReading)>,
+    installs: &str,
+) -> Outcome {
+    if let ChannelAnswer::NotDelivered(why) = answer {
+        return Outcome::NotDelivered(why.clone());
+    }
+    if let Some((Ok(before), Ok(after))) = versions {
+        if before != after {
+            return Outcome::Accepted(format!(
+                "the running version changed from {before} to {after} ({})",
+                answer.text()
+            ));
+        }
+    }
+    match answer {
+        ChannelAnswer::Refusal(said) => Outcome::Refused(match versions {
+            Some((_, Ok(after))) => format!("refused: {said}; the version stayed {after}"),
+            _ => format!("refused: {said}"),
+        }),
+        ChannelAnswer::Success(said) => match signal {
+            Signal::Channel => Outcome::Accepted(format!("installed: {said}")),
+            Signal::Missing(why) => Outcome::Undetermined(format!("{said}; {why}")),
+            Signal::Version => match versions {
+                Some((Ok(before), Ok(after))) if before != installs => Outcome::Refused(format!(
+                    "{said}, but the running version stayed {after}, not the image's {installs}"
+                )),
+                Some((Ok(_), Ok(_))) => Outcome::Undetermined(format!(
+                    "{said}; the unit already ran {installs}, the image's version, so the version query cannot tell whether it installed the image"
+                )),
+                Some((Err(why), _)) | Some((_, Err(why))) => {
+                    Outcome::Undetermined(format!("{said}; the version query failed: {why}"))
+                }
+                None => Outcome::Undetermined(format!("{said}; no version query")),
+            },
+        },
+        ChannelAnswer::Unclear(said) | ChannelAnswer::NoAnswer(said) => {
+            Outcome::Undetermined(said.clone())
+        }
+        ChannelAnswer::NotDelivered(why) => Outcome::NotDelivered(why.clone()),
+    }
 }
 
 async fn query(
@@ -267,51 +444,18 @@ async fn query(
     unit: &SampleUnit,
     options: &UpdateOptions,
     base: &Path,
+    usable: bool,
 ) -> Result<String, String> {
     match &options.version_query {
-        Some(query) => delivery::query_version(ctx, unit, query, base).await,
+        Some(query) if usable => delivery::query_version(ctx, unit, query, base).await,
+        Some(_) => {
+            Err("not asked: the version query did not work before the first image".to_owned())
+        }
         None => Err("no version query in the profile".to_owned()),
     }
 }
 
-fn judge(
-    accepted: Option<bool>,
-    answer: &str,
-    before: &Result<String, String>,
-    after: &Result<String, String>,
-    installs: &str,
-) -> Outcome {
-    if let (Ok(before), Ok(after)) = (before, after) {
-        if before != after {
-            return Outcome::Accepted(format!(
-                "the running version changed from {before} to {after} ({answer})"
-            ));
-        }
-    }
-    match accepted {
-        Some(true) => Outcome::Accepted(format!("the channel reported success ({answer})")),
-        Some(false) => Outcome::Refused(format!("the channel reported failure ({answer})")),
-        None => match after {
-            Ok(after) if after != installs => Outcome::Refused(format!(
-                "no answer from the channel ({answer}), and the version stayed {after}"
-            )),
-            _ => Outcome::Undetermined(format!(
-                "no answer from the channel ({answer}), and the version cannot tell"
-            )),
-        },
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn exercise_unit(
-    ctx: &RunContext,
-    unit: &SampleUnit,
-    options: &UpdateOptions,
-    base: &Path,
-    attempts: &[Attempt],
-    skipped: &[Skipped],
-    genuine_verification: &Result<String, String>,
-) {
+async fn exercise_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>) {
     let pending_checks: Vec<&str> = pending(ctx, unit).collect();
     for check in &pending_checks {
         ctx.started(check, Some(&unit.id)).await;
@@ -331,29 +475,106 @@ async fn exercise_unit(
             return;
         }
     };
+    let run = run_unit(ctx, unit, plan, workdir.path()).await;
+    for check in pending_checks {
+        let result = decide(check, &unit.id, plan, &run);
+        let result = result.with_evidence(Evidence::json("unit-firmware", &run.firmware));
+        ctx.emit(result).await;
+    }
+}
+
+async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir: &Path) -> UnitRun {
+    let options = plan.options;
+    let base = plan.base;
+    let first_version = match &options.version_query {
+        Some(version_query) => Some(delivery::query_version(ctx, unit, version_query, base).await),
+        None => None,
+    };
+    if let Some(Err(why)) = &first_version {
+        ctx.log(
+            LogLevel::Warn,
+            format!("{}: the version query failed before any image was sent ({why}); the suite does not use it on this unit, and its failing later is not read as the unit stopping", unit.id),
+        )
+        .await;
+    }
+    let version_usable = matches!(first_version, Some(Ok(_)));
+    let signal = match acceptance_signal(options) {
+        Ok(Signal::Version) if !version_usable => Signal::Missing(format!(
+            "the version query, the acceptance signal, did not work on this unit before the first image ({})",
+            match &first_version {
+                Some(Err(why)) => why.as_str(),
+                _ => "no version query",
+            }
+        )),
+        Ok(signal) => signal,
+        Err(why) => Signal::Missing(why),
+    };
+    let health_probe = if matches!(
+        options.acceptance,
+        Some(UpdateAcceptance::SwupdateWebsocket { .. })
+    ) {
+        Ok(HealthSource::SwupdateStatus)
+    } else if version_usable {
+        Ok(HealthSource::Probe(HealthProbe::VersionQuery))
+    } else if let UpdateDelivery::HttpUpload { port, .. } = options.delivery {
+        let probe = HealthProbe::UploadPort(port);
+        match delivery::probe_health(ctx, unit, options, base, probe).await {
+            Ok(_) => Ok(HealthSource::Probe(probe)),
+            Err(why) => Err(format!(
+                "{} failed before any image was sent ({why}), so a failure after a refused image would not be the device's",
+                probe.describe()
+            )),
+        }
+    } else {
+        Err(match &first_version {
+            Some(Err(why)) => format!("the version query failed before any image was sent ({why}) and the channel is not an upload to the device: nothing could probe the unit's health"),
+            _ => "the profile gives no version query and the channel is not an upload to the device: nothing could probe the unit's health".to_owned(),
+        })
+    };
     let settle = Duration::from_secs(options.settle_seconds);
     let mut records: Vec<AttemptRecord> = Vec::new();
-    let total = attempts.len() as u64;
-    for (index, attempt) in attempts.iter().enumerate() {
+    let mut stopped = None;
+    let mut unanswered_in_a_row = 0;
+    let total = plan.attempts.len() as u64;
+    for (index, attempt) in plan.attempts.iter().enumerate() {
         if ctx.should_stop() {
+            stopped = Some("the deadline passed before every image was sent".to_owned());
             break;
         }
-        let version_before = query(ctx, unit, options, base).await;
+        if unanswered_in_a_row >= MAX_UNANSWERED_IN_A_ROW {
+            let last = records
+                .last()
+                .map(|r| r.channel_answer.clone())
+                .unwrap_or_default();
+            stopped = Some(format!(
+                "the last {MAX_UNANSWERED_IN_A_ROW} images got no answer (the last: {last}), so the other {} were not sent",
+                plan.attempts.len() - index
+            ));
+            break;
+        }
+        let version_before = query(ctx, unit, options, base, version_usable).await;
         let delivered =
-            delivery::deliver(ctx, unit, options, base, workdir.path(), &attempt.artifact).await;
+            delivery::deliver(ctx, unit, options, base, workdir, &attempt.artifact).await;
         tokio::time::sleep(settle.min(ctx.time_left())).await;
-        let version_after = query(ctx, unit, options, base).await;
+        let version_after = query(ctx, unit, options, base, version_usable).await;
         let outcome = judge(
-            delivered.accepted,
             &delivered.answer,
-            &version_before,
-            &version_after,
+            &signal,
+            version_usable.then_some((&version_before, &version_after)),
             &attempt.installs_version,
         );
-        let health = if matches!(outcome, Outcome::Refused(_)) {
-            delivery::probe_health(ctx, unit, options, base).await
-        } else {
-            None
+        unanswered_in_a_row = match delivered.answer {
+            ChannelAnswer::NoAnswer(_) | ChannelAnswer::NotDelivered(_) => unanswered_in_a_row + 1,
+            _ => 0,
+        };
+        let health = match (&outcome, &health_probe) {
+            (Outcome::Refused(_), Ok(HealthSource::Probe(probe))) => {
+                Some(delivery::probe_health(ctx, unit, options, base, *probe).await)
+            }
+            (Outcome::Refused(_), Ok(HealthSource::SwupdateStatus)) => {
+                delivered.ready_again.clone()
+            }
+            _ => None,
         };
         records.push(AttemptRecord {
             attack: attempt.attack.name(),
@@ -362,7 +583,7 @@ async fn exercise_unit(
             image_bytes: attempt.artifact.image.len(),
             signature_sha256: attempt.artifact.signature.as_deref().map(crate::sha256_hex),
             installs_version: attempt.installs_version.clone(),
-            channel_answer: delivered.answer,
+            channel_answer: delivered.answer.text().to_owned(),
             version_before,
             version_after,
             outcome,
@@ -376,17 +597,115 @@ async fn exercise_unit(
         )
         .await;
     }
-    for check in pending_checks {
-        let result = decide(
-            check,
-            &unit.id,
-            attempts,
-            &records,
-            skipped,
-            genuine_verification,
-            options,
-        );
-        ctx.emit(result).await;
+    let last_version = match &first_version {
+        Some(_) if version_usable => Some(query(ctx, unit, options, base, true).await),
+        other => other.clone(),
+    };
+    let restore = match (&first_version, &last_version) {
+        (Some(Ok(before)), Some(Ok(after))) if before != after && !ctx.should_stop() => {
+            restore(ctx, unit, plan, workdir, before).await
+        }
+        _ => None,
+    };
+    let firmware = firmware_record(plan, &records, first_version, last_version, restore);
+    UnitRun {
+        records,
+        firmware,
+        health_probe,
+        stopped,
+    }
+}
+
+/// Sends the profile's image of `version` (the unit's version before the suite), if it
+/// has one, and reads the version again.
+async fn restore(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    plan: &Plan<'_>,
+    workdir: &Path,
+    version: &str,
+) -> Option<RestoreRecord> {
+    let image = plan.restore_images.iter().find(|i| i.version == version)?;
+    let delivered =
+        delivery::deliver(ctx, unit, plan.options, plan.base, workdir, &image.artifact).await;
+    let settle = Duration::from_secs(plan.options.settle_seconds);
+    tokio::time::sleep(settle.min(ctx.time_left())).await;
+    let version_after = query(ctx, unit, plan.options, plan.base, true).await;
+    Some(RestoreRecord {
+        image: image.label,
+        version: image.version.clone(),
+        channel_answer: delivered.answer.text().to_owned(),
+        version_after,
+    })
+}
+
+fn firmware_record(
+    plan: &Plan<'_>,
+    records: &[AttemptRecord],
+    before: Option<Result<String, String>>,
+    after: Option<Result<String, String>>,
+    restore: Option<RestoreRecord>,
+) -> FirmwareRecord {
+    let named = plan.profile_firmware;
+    let note = match (&before, &after) {
+        (Some(Ok(b)), Some(Ok(a))) if a == b => {
+            format!("Firmware of this unit: {b} before the suite and after it.")
+        }
+        (Some(Ok(b)), Some(Ok(a))) => {
+            let (how, now) = match &restore {
+                None => (
+                    format!("; the profile has no image of {b} to put it back"),
+                    a.clone(),
+                ),
+                Some(r) if r.version_after.as_deref() == Ok(b.as_str()) => (
+                    format!("; restored to {b} by sending the {} image of it", r.image),
+                    b.clone(),
+                ),
+                Some(r) => (
+                    format!(
+                        "; sending the {} image of {b} back did not restore it ({}; version now {})",
+                        r.image,
+                        r.channel_answer,
+                        r.version_after.as_deref().unwrap_or_else(|why| why)
+                    ),
+                    r.version_after.clone().unwrap_or_else(|_| a.clone()),
+                ),
+            };
+            let label = if now == named {
+                String::new()
+            } else {
+                format!(" — it runs {now}, not the {named} the profile (and a label) names")
+            };
+            format!("Firmware of this unit: {b} before the suite, {a} after it{how}{label}.")
+        }
+        _ => {
+            let genuine = records
+                .iter()
+                .find(|r| r.attack == Attack::Genuine.name())
+                .map(|r| match &r.outcome {
+                    Outcome::Accepted(_) => format!(
+                        "it installed the genuine image ({}) last",
+                        plan.options.genuine_version
+                    ),
+                    _ => "its last image, the genuine one, was not seen installed".to_owned(),
+                })
+                .unwrap_or_else(|| "the genuine image was not sent".to_owned());
+            let why = match &before {
+                Some(Err(why)) => format!(
+                    "the version query failed before any image was sent ({why}), so the suite did not use it on this unit"
+                ),
+                Some(Ok(_)) => "the version query failed after the last image".to_owned(),
+                None => "the profile gives no version query".to_owned(),
+            };
+            format!("Firmware of this unit before and after the suite: not read ({why}); {genuine}, and the profile names {named}.")
+        }
+    };
+    FirmwareRecord {
+        profile_names: named.to_owned(),
+        before,
+        after,
+        restore,
+        note,
     }
 }
 
@@ -402,17 +721,45 @@ fn evidence_for(result: CheckResult, records: &[&AttemptRecord]) -> CheckResult 
     result
 }
 
-fn decide(
-    check: &'static str,
-    unit: &str,
-    attempts: &[Attempt],
-    records: &[AttemptRecord],
-    skipped: &[Skipped],
-    genuine_verification: &Result<String, String>,
-    options: &UpdateOptions,
-) -> CheckResult {
+/// A short name for an image in a proof: its attack name and the start of its digest.
+fn image_name(record: &AttemptRecord) -> String {
+    format!(
+        "{} (sha256 {}…)",
+        record.attack,
+        record.image_sha256.get(..12).unwrap_or_default()
+    )
+}
+
+fn decide(check: &'static str, unit: &str, plan: &Plan<'_>, run: &UnitRun) -> CheckResult {
     let unit_id = Some(unit);
-    let skipped_here: Vec<String> = skipped
+    let note = &run.firmware.note;
+    let genuine = run
+        .records
+        .iter()
+        .find(|r| r.attack == Attack::Genuine.name());
+    let genuine_installed = genuine.and_then(|r| match &r.outcome {
+        Outcome::Accepted(how) => Some((r, how)),
+        _ => None,
+    });
+    let genuine_status = match genuine {
+        None => run
+            .stopped
+            .clone()
+            .unwrap_or_else(|| "the genuine image was not sent".to_owned()),
+        Some(r) => match &r.outcome {
+            Outcome::Accepted(how) => format!("installed: {how}"),
+            Outcome::Refused(how) => format!("the genuine image was {how}"),
+            Outcome::Undetermined(how) => {
+                format!("whether the genuine image was installed is unknown: {how}")
+            }
+            Outcome::NotDelivered(how) => format!("the genuine image was not delivered: {how}"),
+        },
+    };
+    if check == checks::UNHEALTHY_AFTER_REFUSAL {
+        return decide_health(check, unit_id, run, genuine_installed, &genuine_status);
+    }
+    let skipped_here: Vec<String> = plan
+        .skipped
         .iter()
         .filter(|s| s.attack.check() == check)
         .map(|s| format!("{} not attempted: {}", s.attack.name(), s.reason))
@@ -422,116 +769,231 @@ fn decide(
     } else {
         format!(" ({})", skipped_here.join("; "))
     };
-    if check == checks::UNHEALTHY_AFTER_REFUSAL {
-        let probed: Vec<&AttemptRecord> = records.iter().filter(|r| r.health.is_some()).collect();
-        let sick: Vec<String> = probed
-            .iter()
-            .filter_map(|r| match &r.health {
-                Some(Err(why)) => Some(format!("after {}: {why}", r.attack)),
-                _ => None,
-            })
-            .collect();
-        let refused = records
-            .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Refused(_)))
-            .count();
-        let result = if probed.is_empty() && refused > 0 {
-            CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit refused {refused} images, but the profile gives no version query and no device port to probe its health with"))
-        } else if probed.is_empty() {
-            CheckResult::new(check, unit_id, Verdict::Inconclusive, "the unit refused no image, so whether it survives a refused image could not be observed")
-        } else if sick.is_empty() {
-            CheckResult::new(
-                check,
-                unit_id,
-                Verdict::Pass,
-                format!(
-                    "the unit answered after each of the {} images it refused",
-                    probed.len()
-                ),
-            )
-        } else {
-            CheckResult::new(
-                check,
-                unit_id,
-                Verdict::Fail,
-                format!(
-                    "the unit stopped answering after a refused image: {}",
-                    sick.join("; ")
-                ),
-            )
-        };
-        return evidence_for(result, &probed);
-    }
-    let relevant: Vec<&AttemptRecord> = records
+    let relevant: Vec<&AttemptRecord> = run
+        .records
         .iter()
         .filter(|r| attack_of(r.attack).is_some_and(|a| a.check() == check))
         .collect();
-    let planned = attempts
+    let planned = plan
+        .attempts
         .iter()
         .filter(|a| a.attack.check() == check)
         .count();
     if relevant.is_empty() {
         let why = if planned > 0 {
-            "the deadline passed before any image was sent".to_owned()
+            run.stopped
+                .clone()
+                .unwrap_or_else(|| "the deadline passed before any image was sent".to_owned())
         } else {
             format!("no attack image could be made{skipped_note}")
         };
-        return CheckResult::new(check, unit_id, Verdict::Inconclusive, why);
+        return CheckResult::new(
+            check,
+            unit_id,
+            Verdict::Inconclusive,
+            format!("{why}. {note}"),
+        );
     }
     if check == checks::GENUINE_IMAGE {
-        let verification = match genuine_verification {
-            Ok(how) => format!("Before sending, {how}."),
-            Err(why) => format!("The manufacturer's own image does NOT verify against the declared signer certificate: {why}."),
-        };
-        let result = match relevant.first().map(|r| (&r.outcome, &r.version_after)) {
-            Some((Outcome::Accepted(how), after)) => match (after, &options.version_query) {
-                (Ok(version), Some(_)) if *version != options.genuine_version => CheckResult::new(check, unit_id, Verdict::Fail, format!("{verification} The genuine image was reported installed ({how}) but the unit runs {version}, not {}.", options.genuine_version)),
-                _ => CheckResult::new(check, unit_id, Verdict::Pass, format!("{verification} The genuine image was accepted: {how}.")),
-            },
-            Some((Outcome::Refused(how), _)) => CheckResult::new(check, unit_id, Verdict::Fail, format!("{verification} The unit refused the manufacturer's genuine image ({how}): its update mechanism does not work.")),
-            Some((Outcome::Undetermined(how), _)) => CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{verification} {how}")),
-            None => CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{verification} The genuine image was not sent.")),
-        };
+        let result = decide_genuine(check, unit_id, plan, run, &relevant, note);
         return evidence_for(result, &relevant);
     }
-    let accepted: Vec<String> = relevant
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Accepted(how) => Some(format!("{} ({}): {how}", r.attack, r.description)),
-            _ => None,
-        })
-        .collect();
-    let undetermined = relevant
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Undetermined(_)))
-        .count();
+    let with = |kind: fn(&Outcome) -> Option<&String>| -> Vec<String> {
+        relevant
+            .iter()
+            .filter_map(|r| {
+                kind(&r.outcome).map(|how| format!("{} ({}): {how}", r.attack, r.description))
+            })
+            .collect()
+    };
+    let accepted = with(|o| match o {
+        Outcome::Accepted(how) => Some(how),
+        _ => None,
+    });
+    let not_delivered = with(|o| match o {
+        Outcome::NotDelivered(how) => Some(how),
+        _ => None,
+    });
+    let undetermined = with(|o| match o {
+        Outcome::Undetermined(how) => Some(how),
+        _ => None,
+    });
+    let sent = relevant.len();
     let result = if !accepted.is_empty() {
         CheckResult::new(
             check,
             unit_id,
             Verdict::Fail,
             format!(
-                "the unit accepted {} of {} images: {}",
+                "the unit accepted {} of {sent} images: {}. {note}",
                 accepted.len(),
-                relevant.len(),
                 accepted.join("; ")
             ),
         )
-    } else if undetermined > 0 {
-        CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{undetermined} of {} images got no answer that tells whether they were installed{skipped_note}", relevant.len()))
+    } else if !not_delivered.is_empty() {
+        CheckResult::new(check, unit_id, Verdict::Error, format!("the harness could not deliver {} of {sent} images, so nothing is decided: {}. {note}", not_delivered.len(), not_delivered.join("; ")))
+    } else if !undetermined.is_empty() {
+        CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{} of {sent} images got no answer that tells whether they were installed: {}{skipped_note}. {note}", undetermined.len(), undetermined.join("; ")))
+    } else if sent < planned {
+        CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit refused the {sent} images it was sent, but {} of {planned} were not sent: {}. {note}", planned - sent, run.stopped.as_deref().unwrap_or("the deadline passed")))
     } else {
-        let names: Vec<&str> = relevant.iter().map(|r| r.attack).collect();
+        let names: Vec<String> = relevant.iter().map(|r| image_name(r)).collect();
+        match genuine_installed {
+            Some((genuine, how)) => CheckResult::pass(
+                check,
+                unit_id,
+                format!(
+                    "the unit refused every image: {}{skipped_note}, and then installed the genuine image. {note}",
+                    names.join(", ")
+                ),
+                Proof::observed(format!(
+                    "the genuine image {} was installed on this unit after these refusals ({how}), so the channel and the acceptance signal work and the refusals are the device's verification; refused: {}",
+                    image_name(genuine),
+                    relevant
+                        .iter()
+                        .map(|r| format!("{} — {}", r.attack, outcome_text(&r.outcome)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            ),
+            None => CheckResult::new(
+                check,
+                unit_id,
+                Verdict::Inconclusive,
+                format!(
+                    "the unit refused every image ({}), but it was not seen to install the genuine image either ({genuine_status}): a unit that refuses everything shows nothing about verification. {note}",
+                    names.join(", ")
+                ),
+            ),
+        }
+    };
+    evidence_for(result, &relevant)
+}
+
+fn outcome_text(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Accepted(how)
+        | Outcome::Refused(how)
+        | Outcome::Undetermined(how)
+        | Outcome::NotDelivered(how) => how,
+    }
+}
+
+fn decide_genuine(
+    check: &'static str,
+    unit_id: Option<&str>,
+    plan: &Plan<'_>,
+    run: &UnitRun,
+    relevant: &[&AttemptRecord],
+    note: &str,
+) -> CheckResult {
+    let options = plan.options;
+    let verification = match plan.genuine_verification {
+        Ok(how) => format!("Before sending, {how}."),
+        Err(why) => format!("The manufacturer's own image does NOT verify against the declared signer certificate: {why}."),
+    };
+    let Some(record) = relevant.first() else {
+        return CheckResult::new(
+            check,
+            unit_id,
+            Verdict::Inconclusive,
+            format!("{verification} The genuine image was not sent. {note}"),
+        );
+    };
+    match &record.outcome {
+        Outcome::Accepted(how) => {
+            if let Ok(version) = &record.version_after {
+                if *version != options.genuine_version {
+                    return CheckResult::new(check, unit_id, Verdict::Fail, format!("{verification} The genuine image was reported installed ({how}) but the unit runs {version}, not {}. {note}", options.genuine_version));
+                }
+            }
+            let refused: Vec<&AttemptRecord> = run
+                .records
+                .iter()
+                .filter(|r| r.attack != Attack::Genuine.name() && matches!(r.outcome, Outcome::Refused(_)))
+                .collect();
+            if refused.is_empty() {
+                return CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{verification} The unit installed the genuine image ({how}), but it refused none of the altered images sent before it, so the acceptance signal was never seen to say no: installing the genuine image shows nothing here. {note}"));
+            }
+            CheckResult::pass(
+                check,
+                unit_id,
+                format!("{verification} The genuine image was accepted ({how}). {note}"),
+                Proof::observed(format!(
+                    "the genuine image {} was installed on this unit ({how}), and the same acceptance signal said no to {} altered images ({}), so it tells an installed image from a refused one",
+                    image_name(record),
+                    refused.len(),
+                    refused.iter().map(|r| r.attack).collect::<Vec<_>>().join(", ")
+                )),
+            )
+        }
+        Outcome::Refused(how) => CheckResult::new(check, unit_id, Verdict::Fail, format!("{verification} The unit refused the manufacturer's genuine image ({how}): its update mechanism does not work. {note}")),
+        Outcome::Undetermined(how) => CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("{verification} {how}. {note}")),
+        Outcome::NotDelivered(how) => CheckResult::new(check, unit_id, Verdict::Error, format!("{verification} The harness could not deliver the genuine image: {how}. {note}")),
+    }
+}
+
+fn decide_health(
+    check: &'static str,
+    unit_id: Option<&str>,
+    run: &UnitRun,
+    genuine_installed: Option<(&AttemptRecord, &String)>,
+    genuine_status: &str,
+) -> CheckResult {
+    let note = &run.firmware.note;
+    let probed: Vec<&AttemptRecord> = run.records.iter().filter(|r| r.health.is_some()).collect();
+    let probe = match &run.health_probe {
+        Ok(probe) => *probe,
+        Err(why) => {
+            return evidence_for(
+                CheckResult::new(
+                    check,
+                    unit_id,
+                    Verdict::Inconclusive,
+                    format!("{why}. {note}"),
+                ),
+                &probed,
+            )
+        }
+    };
+    let sick: Vec<String> = probed
+        .iter()
+        .filter_map(|r| match &r.health {
+            Some(Err(why)) => Some(format!("after {}: {why}", r.attack)),
+            _ => None,
+        })
+        .collect();
+    let result = if !sick.is_empty() {
         CheckResult::new(
             check,
             unit_id,
-            Verdict::Pass,
+            Verdict::Fail,
             format!(
-                "the unit refused every image: {}{skipped_note}",
-                names.join(", ")
+                "the unit stopped answering {} after a refused image, although it answered before the first image: {}. {note}",
+                probe.describe(),
+                sick.join("; ")
             ),
         )
+    } else if probed.is_empty() {
+        CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit refused no image, so whether it survives a refused image could not be observed. {note}"))
+    } else {
+        match genuine_installed {
+            Some((genuine, how)) => CheckResult::pass(
+                check,
+                unit_id,
+                format!("the unit answered after each of the {} images it refused, and then installed the genuine image. {note}", probed.len()),
+                Proof::observed(format!(
+                    "{} answered before the first image and after each of the {} refused images ({}), and the unit then installed the genuine image {} ({how})",
+                    probe.describe(),
+                    probed.len(),
+                    probed.iter().map(|r| r.attack).collect::<Vec<_>>().join(", "),
+                    image_name(genuine)
+                )),
+            ),
+            None => CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit answered {} after each of the {} images it refused, but was not seen to install the genuine image afterwards ({genuine_status}): answering is not working as an updatable device. {note}", probe.describe(), probed.len())),
+        }
     };
-    evidence_for(result, &relevant)
+    evidence_for(result, &probed)
 }
 
 fn attack_of(name: &str) -> Option<Attack> {

@@ -44,6 +44,10 @@ tls = {tls}
 kind = "http"
 port = {port}
 tls = {tls}
+
+# The testbed's endpoint answers 200 only once it has installed the image.
+[update.acceptance]
+kind = "channel"
 "#
     )
 }
