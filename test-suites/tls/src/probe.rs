@@ -104,13 +104,16 @@ pub async fn send_hello(
         )));
     }
     if flight.server_hello.is_none() {
-        // Silence is not a refusal: a busy server may answer a moment later.
-        if received.is_empty() && end == ReadEnd::Timeout {
-            return Err(ProbeError::Network(NetError::Timeout));
-        }
-        if let ReadEnd::Error(error) = &end {
-            if received.is_empty() && !matches!(error, NetError::Reset) {
-                return Err(ProbeError::Network(error.clone()));
+        // Only an alert or a close is a refusal. Silence, or an answer cut by the time
+        // limit (a server sending a byte a second), is not: a busy server may answer a
+        // moment later, and a slow one may be accepting.
+        if flight.alert.is_none() {
+            match &end {
+                ReadEnd::Timeout => return Err(ProbeError::Network(NetError::Timeout)),
+                ReadEnd::Error(error) if !matches!(error, NetError::Reset) => {
+                    return Err(ProbeError::Network(error.clone()))
+                }
+                _ => {}
             }
         }
         return Ok(Exchange {

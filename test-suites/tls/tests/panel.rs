@@ -739,3 +739,77 @@ async fn a_server_limiting_the_suite_list_is_still_enumerated() {
         report(&results)
     );
 }
+
+/// A proxy in front of a real server that answers every SSL 3.0 to TLS 1.1 hello with a
+/// TLS 1.0 ServerHello sent one byte a second, and passes everything else through.
+async fn slow_legacy_proxy(listen: &str, upstream: &str) {
+    let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
+    let upstream = upstream.to_owned();
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            return;
+        };
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut hello = vec![0u8; 8192];
+            let read =
+                match tokio::time::timeout(Duration::from_secs(2), client.read(&mut hello)).await {
+                    Ok(Ok(n)) if n > 10 => n,
+                    _ => return,
+                };
+            if [hello[9], hello[10]] < [3, 3] {
+                let mut body = vec![3, 1];
+                body.extend_from_slice(&[7u8; 32]);
+                body.extend_from_slice(&[0, 0xc0, 0x13, 0]);
+                let mut answer = vec![22, 3, 1, 0, 42, 2, 0, 0, 38];
+                answer.extend_from_slice(&body);
+                for byte in answer {
+                    if client.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                return;
+            }
+            let Ok(mut server) = tokio::net::TcpStream::connect((upstream.as_str(), 4433)).await
+            else {
+                return;
+            };
+            if server.write_all(&hello[..read]).await.is_err() {
+                return;
+            }
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::io::copy_bidirectional(&mut client, &mut server),
+            )
+            .await;
+        });
+    }
+}
+
+/// An answer cut by the time limit is not a refusal: a server that accepts TLS 1.0 but
+/// answers it a byte a second gave `tls.legacy-protocol` PASS ("refuses TLS 1.0").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_hello_answered_a_byte_a_second_is_not_refused() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("slow", "127.63.4.11", -1, 30, false);
+    let _server = s_server(dir, "127.63.4.10", "slow.pem", "slow.key", &[]);
+    let proxy = tokio::spawn(slow_legacy_proxy("127.63.4.11", "127.63.4.10"));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.11", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let legacy = result(&results, checks::LEGACY_PROTOCOL);
+    assert_eq!(
+        legacy.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        report(&results)
+    );
+    assert!(legacy.summary.contains("TLS 1.0"), "{}", legacy.summary);
+}
