@@ -32,6 +32,31 @@ pub fn is_coap(reply: &[u8]) -> bool {
     matches!(reply, [first, _, _, _, ..] if first >> 6 == 1)
 }
 
+/// Whether `reply` answers [`probe`] with `message_id`: an ACK (piggybacked response or
+/// empty) or a Reset carrying that message id, or a separate response (CON or NON with a
+/// response code and the probe's empty token). An echo of the request, or bytes that
+/// merely start like CoAP, are no answer.
+pub fn answers_probe(reply: &[u8], message_id: u16) -> bool {
+    let [first, code, high, low, ..] = reply else {
+        return false;
+    };
+    if first >> 6 != 1 {
+        return false;
+    }
+    let kind = (first >> 4) & 0b11;
+    let token_length = first & 0x0f;
+    let same_id = u16::from_be_bytes([*high, *low]) == message_id;
+    let response_code = matches!(code >> 5, 2 | 4 | 5);
+    match kind {
+        // ACK: a piggybacked response, or empty (the response follows separately).
+        2 => same_id && (response_code || *code == 0),
+        // Reset: the server refused the message, but it is there to say so.
+        3 => same_id && *code == 0,
+        // CON or NON: a separate response to the probe's empty token.
+        _ => response_code && token_length == 0,
+    }
+}
+
 /// An option delta or length: its nibble and the extension bytes, sometimes lying.
 fn nibble(rng: &mut Rng, value_hint: u32) -> (u8, Vec<u8>) {
     match rng.below(16) {
@@ -217,6 +242,15 @@ mod tests {
         expected.extend_from_slice(b"core");
         assert_eq!(probe(0x1234), expected);
         assert!(is_coap(&[0x60, 0x45, 0x12, 0x34]));
+        assert!(answers_probe(&[0x60, 0x45, 0x12, 0x34], 0x1234));
+        assert!(answers_probe(&[0x70, 0x00, 0x12, 0x34], 0x1234));
+        assert!(!answers_probe(&[0x60, 0x45, 0x12, 0x35], 0x1234));
+        assert!(
+            !answers_probe(&probe(0x1234), 0x1234),
+            "an echo is no answer"
+        );
+        assert!(answers_probe(&[0x50, 0x45, 0x99, 0x99], 0x1234));
+        assert!(!answers_probe(&[0x50, 0x01, 0x99, 0x99], 0x1234));
         assert!(!is_coap(&[0x60, 0x45]));
         assert!(!is_coap(&[0x80, 0x45, 0, 0]));
     }

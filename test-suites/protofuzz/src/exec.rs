@@ -418,8 +418,10 @@ impl Exec<'_> {
                 .udp_exchange(self.unit, watched.port, &probe, timeout, ANSWER_CAP)
                 .await
             {
-                Ok(Some(answer)) if coap::is_coap(&answer) => Ok(Asked::Answered),
-                Ok(Some(_)) => Err("answered the CoAP GET with something not CoAP".into()),
+                Ok(Some(answer)) if coap::answers_probe(&answer, nonce) => Ok(Asked::Answered),
+                Ok(Some(_)) => {
+                    Err("answered the CoAP GET with something not a CoAP answer to it".into())
+                }
                 Ok(None) => Err(format!(
                     "no answer to a CoAP GET within {} ms",
                     timeout.as_millis()

@@ -12,7 +12,8 @@
 //! - a service that never answers a well-formed request (silent, resetting, garbage,
 //!   one byte a second, nothing listening) is INCONCLUSIVE, never PASS;
 //! - a broker that refuses every CONNECT (so no case after one reaches its parser) is
-//!   INCONCLUSIVE, never PASS.
+//!   INCONCLUSIVE, never PASS; so are a UDP echo and a UDP garbage source declared as
+//!   CoAP (bytes that start like CoAP are no answer to the probe).
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, COAP, HTTP, MQTT};
@@ -358,4 +359,60 @@ async fn a_broker_that_refuses_every_session_passes_nothing() {
         "{}",
         mqtt.summary
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echo_or_garbage_is_no_coap_service() {
+    let address = "127.65.9.7";
+    let echo = tokio::net::UdpSocket::bind((address, 0))
+        .await
+        .expect("bind");
+    let echo_port = echo.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 2048];
+        while let Ok((read, from)) = echo.recv_from(&mut buffer).await {
+            let _ = echo.send_to(&buffer[..read], from).await;
+        }
+    });
+    let noise = tokio::net::UdpSocket::bind((address, 0))
+        .await
+        .expect("bind");
+    let noise_port = noise.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 2048];
+        let mut state = 7u32;
+        while let Ok((_, from)) = noise.recv_from(&mut buffer).await {
+            // Random bytes, but always opening like a CoAP version-1 header.
+            let reply: Vec<u8> = (0..24)
+                .map(|index| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    if index == 0 {
+                        0x40 | ((state >> 24) as u8 & 0x3f)
+                    } else {
+                        (state >> 24) as u8
+                    }
+                })
+                .collect();
+            let _ = noise.send_to(&reply, from).await;
+        }
+    });
+    let interfaces = format!(
+        "[[interfaces]]\nport = {echo_port}\ntransport = \"udp\"\nservice = \"coap\"\n\
+         [[interfaces]]\nport = {noise_port}\ntransport = \"udp\"\nservice = \"coap\"\n"
+    );
+    let found = results(
+        profile(address, &interfaces, 200, 10),
+        Duration::from_secs(60),
+    )
+    .await;
+    let coap = result(&found, COAP);
+    assert_eq!(coap.verdict, Verdict::Inconclusive, "{}", coap.summary);
+    for port in [echo_port, noise_port] {
+        assert!(
+            coap.summary
+                .contains(&format!("INCONCLUSIVE {port}/udp coap: it never answered")),
+            "{port}: {}",
+            coap.summary
+        );
+    }
 }
