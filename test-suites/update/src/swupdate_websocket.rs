@@ -21,6 +21,8 @@ const MAX_HANDSHAKE: usize = 16 * 1024;
 const MAX_PENDING_TEXT: usize = 64 * 1024;
 /// Most error messages kept for the report.
 const MAX_ERRORS: usize = 8;
+/// Most statuses kept for the report.
+const MAX_STATUSES: usize = 64;
 /// Most bytes of the transcript kept.
 const MAX_TRANSCRIPT: usize = 32 * 1024;
 /// The GUID of RFC 6455, section 1.3.
@@ -50,7 +52,7 @@ pub struct StatusStream {
     /// Whether SWUpdate said it waits for the next request after the terminal status: an
     /// upload sent before that is answered 500 ("Failed to queue command").
     idle_again: bool,
-    /// Every status seen, in order.
+    /// The statuses seen, in order (the first [`MAX_STATUSES`]).
     pub statuses: Vec<String>,
     /// Error-level messages (RFC 5424 level 3 or lower), the first few.
     pub errors: Vec<String>,
@@ -114,7 +116,7 @@ pub async fn open(
     if answered.as_deref() != Some(expected.as_str()) {
         return Err("the WebSocket handshake answer does not prove the server read our key (Sec-WebSocket-Accept)".to_owned());
     }
-    Ok(StatusStream {
+    let mut stream = StatusStream {
         connection,
         buffer: received.get(head_end..).unwrap_or_default().to_vec(),
         pending_text: String::new(),
@@ -124,7 +126,10 @@ pub async fn open(
         errors: Vec::new(),
         transcript: String::new(),
         ended: None,
-    })
+    };
+    // Frames that came with the handshake's answer.
+    stream.digest_frames();
+    Ok(stream)
 }
 
 /// `Sec-WebSocket-Accept` for `key`: base64 of the SHA-1 of the key and the GUID.
@@ -249,7 +254,9 @@ impl StatusStream {
                         _ => None,
                     };
                 }
-                self.statuses.push(status);
+                if self.statuses.len() < MAX_STATUSES {
+                    self.statuses.push(status);
+                }
             }
             Some("message") => {
                 let text = field("text").unwrap_or_default();
@@ -382,6 +389,81 @@ mod tests {
         }
         bytes.extend_from_slice(payload);
         bytes
+    }
+
+    /// A server end that answers the handshake, then sends `frames`, then stays open.
+    async fn stream_of(frames: Vec<Vec<u8>>) -> StatusStream {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let serve = async move {
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let count = server.read(&mut chunk).await.unwrap();
+                request.extend_from_slice(&chunk[..count]);
+            }
+            let text = String::from_utf8(request).unwrap();
+            let key = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap()
+                .to_owned();
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                accept_value(&key)
+            );
+            server.write_all(answer.as_bytes()).await.unwrap();
+            for frame in frames {
+                server.write_all(&frame).await.unwrap();
+            }
+            server
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let (stream, server) =
+            tokio::join!(open(Box::new(client), "device", "/ws", deadline), serve);
+        std::mem::forget(server);
+        stream.unwrap()
+    }
+
+    #[tokio::test]
+    async fn statuses_split_across_frames_and_garbage_are_read() {
+        let failure = "{\r\n\t\"type\": \"status\",\r\n\t\"status\": \"FAILURE\"\r\n}\r\n";
+        let (first, second) = failure.split_at(20);
+        let mut stream = stream_of(vec![
+            frame(0x1, b"not json at all"),
+            frame(0x9, b"ping"),
+            frame(
+                0x1,
+                b"{\"type\": \"message\", \"level\": \"3\", \"text\": \"ERROR : HASH mismatch\"}",
+            ),
+            frame(0x1, first.as_bytes()),
+            frame(0x1, second.as_bytes()),
+        ])
+        .await;
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        stream.wait_terminal(deadline).await;
+        assert_eq!(stream.terminal(), Some(&InstallStatus::Failure));
+        assert_eq!(stream.errors, ["ERROR : HASH mismatch"]);
+        assert!(!stream.idle_again());
+    }
+
+    #[tokio::test]
+    async fn a_handshake_without_the_key_proof_is_refused() {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let serve = async move {
+            let mut chunk = [0u8; 1024];
+            let _ = server.read(&mut chunk).await;
+            server
+                .write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: bogus\r\n\r\n",
+                )
+                .await
+                .unwrap();
+            server
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let (opened, _server) =
+            tokio::join!(open(Box::new(client), "device", "/ws", deadline), serve);
+        assert!(opened.is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use iotcert_suite::Verdict;
 use iotcert_suite_update::checks;
 use iotcert_testbed::update::{write_update_artifacts, GENUINE_UPDATE_VERSION};
@@ -41,6 +42,9 @@ enum Fault {
     SlowParts,
     /// Uploads refused with 403; the version query answers 404 from the first request.
     VersionNotFound,
+    /// Uploads answered 200; a WebSocket is opened properly, then carries junk and a
+    /// frame announcing more bytes than exist, never an install result.
+    WebSocketBabble,
 }
 
 /// Reads one HTTP request (head and Content-Length body, capped); `None` on EOF.
@@ -127,6 +131,31 @@ async fn serve_connection(mut stream: TcpStream, fault: Fault, version: Arc<Mute
                 }
             }
         }
+        Fault::WebSocketBabble => {
+            let Some((head, _)) = read_request(&mut stream).await else {
+                return;
+            };
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .map(str::to_owned);
+            let Some(key) = key else {
+                answer(&mut stream, fault, &response("200 OK", "Ok")).await;
+                return;
+            };
+            let digest = ring::digest::digest(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes(),
+            );
+            let accept = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+            let mut babble = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").into_bytes();
+            babble.extend_from_slice(&[0x81, 5]);
+            babble.extend_from_slice(b"{\"typ");
+            babble.extend_from_slice(&[0x82, 3, 1, 2, 3]);
+            babble.extend_from_slice(&[0x81, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+            let _ = stream.write_all(&babble).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
         Fault::Garbage => {
             let _ = read_request(&mut stream).await;
             let garbage: Vec<u8> = (0..200u32).map(|i| (i * 97 % 251) as u8).collect();
@@ -179,7 +208,7 @@ async fn start_endpoint(address: IpAddr, fault: Fault) -> u16 {
     port
 }
 
-fn upload_profile(address: IpAddr, port: u16) -> String {
+fn upload_profile(address: IpAddr, port: u16, acceptance: &str) -> String {
     format!(
         r#"
 [device]
@@ -210,14 +239,14 @@ timeout_seconds = 4
 [update.version_query]
 kind = "http"
 port = {port}
-"#
+{acceptance}"#
     )
 }
 
-async fn run_fault(dir: &Path, fault: Fault, address: IpAddr) -> common::Run {
+async fn run_fault(dir: &Path, fault: Fault, address: IpAddr, acceptance: &str) -> common::Run {
     let port = start_endpoint(address, fault).await;
     common::run_suite(
-        &upload_profile(address, port),
+        &upload_profile(address, port, acceptance),
         dir,
         Duration::from_secs(240),
     )
@@ -239,7 +268,7 @@ async fn no_hostile_endpoint_gets_a_pass() {
         Fault::SlowParts,
         Fault::VersionNotFound,
     ];
-    let runs = run_every_fault(directory.path(), &faults).await;
+    let runs = run_every_fault(directory.path(), &faults, 0, "").await;
     let mut passes = Vec::new();
     for (fault, run) in faults.iter().zip(&runs) {
         eprintln!("--- {fault:?}");
@@ -324,15 +353,20 @@ async fn no_hostile_endpoint_gets_a_pass() {
     }
 }
 
-/// Runs every fault at once, each on its own loopback address.
-async fn run_every_fault(dir: &Path, faults: &[Fault]) -> Vec<common::Run> {
+/// Runs every fault at once, each on its own loopback address in 127.86.`block`.0/24.
+async fn run_every_fault(
+    dir: &Path,
+    faults: &[Fault],
+    block: u8,
+    acceptance: &'static str,
+) -> Vec<common::Run> {
     let mut handles = Vec::new();
     for (index, fault) in faults.iter().enumerate() {
         let dir = dir.to_path_buf();
         let fault = *fault;
-        let address: IpAddr = format!("127.86.0.{}", index + 1).parse().unwrap();
+        let address: IpAddr = format!("127.86.{block}.{}", index + 1).parse().unwrap();
         handles.push(tokio::spawn(async move {
-            run_fault(&dir, fault, address).await
+            run_fault(&dir, fault, address, acceptance).await
         }));
     }
     let mut runs = Vec::new();
@@ -340,6 +374,39 @@ async fn run_every_fault(dir: &Path, faults: &[Fault]) -> Vec<common::Run> {
         runs.push(handle.await.unwrap());
     }
     runs
+}
+
+/// The same endpoints judged by SWUpdate's status WebSocket, which none of them speaks
+/// properly: nothing is decided, nothing PASSes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hostile_endpoint_gets_a_pass_through_the_swupdate_status_stream() {
+    let directory = tempfile::tempdir().unwrap();
+    write_update_artifacts(directory.path()).unwrap();
+    let faults = [
+        Fault::NothingListening,
+        Fault::ResetOnAccept,
+        Fault::Silent,
+        Fault::Garbage,
+        Fault::RefuseAll,
+        Fault::AcceptAny,
+        Fault::ByteASecond,
+        Fault::WebSocketBabble,
+    ];
+    let acceptance = "\n[update.acceptance]\nkind = \"swupdate-websocket\"\n";
+    let runs = run_every_fault(directory.path(), &faults, 2, acceptance).await;
+    for (fault, run) in faults.iter().zip(&runs) {
+        eprintln!("--- {fault:?}");
+        run.dump();
+        for check in checks::ALL {
+            let result = run.result(check, "unit-1");
+            assert_eq!(
+                result.verdict,
+                Verdict::Inconclusive,
+                "{fault:?} {check}: {}",
+                result.summary
+            );
+        }
+    }
 }
 
 fn command_profile(units: &[(&str, &str)], program: &str, args: &[String]) -> String {
