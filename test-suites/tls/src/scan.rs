@@ -360,6 +360,16 @@ async fn enumerate_suites(
                 }
             };
             let Some((suite, flight)) = picked(&exchange, version) else {
+                // The positive control of the refusal: the server, right after it,
+                // still accepts a suite it accepted before. A server that stopped
+                // answering (a connection or rate limit) would refuse that too.
+                if let Some(why) = refusal_unconfirmed(target, version, first_choice, &name).await {
+                    enumeration.cut_short = Some(format!(
+                        "cut after {} accepted suites: {why}",
+                        enumeration.suites.len()
+                    ));
+                    return enumeration;
+                }
                 break;
             };
             if !remaining.contains(&suite) {
@@ -404,6 +414,31 @@ async fn enumerate_suites(
         }
     }
     enumeration
+}
+
+/// Why a refusal that ended part of an enumeration cannot be trusted, or `None` when the
+/// server, asked again at once for `control` (a suite it accepted when the version was
+/// probed), accepted it.
+async fn refusal_unconfirmed(
+    target: Target<'_>,
+    version: u16,
+    control: Option<u16>,
+    name: &Option<String>,
+) -> Option<String> {
+    let Some(control) = control else {
+        return Some("no suite known to be accepted to confirm the refusal with".to_owned());
+    };
+    let spec = HelloSpec::new(version, vec![control], name.clone());
+    match probe::send_hello(target, &spec, false).await {
+        Ok(exchange) if picked(&exchange, version).map(|(s, _)| s) == Some(control) => None,
+        Ok(_) => Some(format!(
+            "right after refusing the rest, the server refused {} too, which it had accepted: its refusals prove nothing",
+            ciphers::label(control)
+        )),
+        Err(error) => Some(format!(
+            "right after refusing the rest, the server did not answer a hello it had accepted: {error}"
+        )),
+    }
 }
 
 /// What a follow-up probe of `version` offers: the suites it was seen to accept (one

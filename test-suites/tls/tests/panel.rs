@@ -813,3 +813,93 @@ async fn a_legacy_hello_answered_a_byte_a_second_is_not_refused() {
     );
     assert!(legacy.summary.contains("TLS 1.0"), "{}", legacy.summary);
 }
+
+/// A proxy in front of a real server that, from the moment the enumeration has taken
+/// its second suite (a hand-built hello offering 0xC030 without 0xC02F), resets every
+/// hand-built hello, as a device with a connection limit would; rustls gets through.
+async fn connection_limited_proxy(listen: &str, upstream: &str) {
+    let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
+    let upstream = upstream.to_owned();
+    let limited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            return;
+        };
+        let upstream = upstream.clone();
+        let limited = std::sync::Arc::clone(&limited);
+        tokio::spawn(async move {
+            use std::sync::atomic::Ordering;
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut hello = vec![0u8; 8192];
+            let read =
+                match tokio::time::timeout(Duration::from_secs(2), client.read(&mut hello)).await {
+                    Ok(Ok(n)) if n > 80 => n,
+                    _ => return,
+                };
+            // The suite's hand-built hellos carry a 32-byte session id of 0x11.
+            let hand_built = hello[43] == 32 && hello[44..76].iter().all(|b| *b == 0x11);
+            if hand_built {
+                let length = usize::from(u16::from_be_bytes([hello[76], hello[77]]));
+                let suites: Vec<[u8; 2]> = hello[78..(78 + length).min(read)]
+                    .chunks(2)
+                    .map(|pair| [pair[0], pair.get(1).copied().unwrap_or(0)])
+                    .collect();
+                if limited.load(Ordering::SeqCst) {
+                    let _ = client.set_zero_linger();
+                    return;
+                }
+                if suites.contains(&[0xc0, 0x30]) && !suites.contains(&[0xc0, 0x2f]) {
+                    limited.store(true, Ordering::SeqCst);
+                }
+            }
+            let Ok(mut server) = tokio::net::TcpStream::connect((upstream.as_str(), 4433)).await
+            else {
+                return;
+            };
+            if server.write_all(&hello[..read]).await.is_err() {
+                return;
+            }
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::io::copy_bidirectional(&mut client, &mut server),
+            )
+            .await;
+        });
+    }
+}
+
+/// A refusal that ends the enumeration proves something only if the server still
+/// answers: a device that stops answering after a few connections hid its NULL suite
+/// and got `tls.weak-cipher-suite` PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_mid_enumeration_is_not_a_pass() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.rsa_leaf("limited", "127.63.4.13", 2048, "-sha256");
+    let _server = s_server(
+        dir,
+        "127.63.4.12",
+        "limited.pem",
+        "limited.key",
+        &[
+            "-tls1_2",
+            "-cipher",
+            "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:NULL-SHA256:@SECLEVEL=0",
+        ],
+    );
+    let proxy = tokio::spawn(connection_limited_proxy("127.63.4.13", "127.63.4.12"));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.13", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let weak = result(&results, checks::WEAK_CIPHER_SUITE);
+    assert_eq!(weak.verdict, Verdict::Inconclusive, "{}", report(&results));
+    assert!(
+        weak.summary.contains("right after refusing the rest"),
+        "{}",
+        weak.summary
+    );
+}
