@@ -16,7 +16,7 @@ use crate::delivery::{self, resolve, ChannelAnswer, HealthProbe};
 use crate::formats::{Genuine, MAX_IMAGE_SIZE};
 use crate::keys::{self, Signer};
 use iotcert_suite::event::LogLevel;
-use iotcert_suite::profile::{UpdateAcceptance, UpdateDelivery, UpdateOptions};
+use iotcert_suite::profile::{UpdateAcceptance, UpdateDelivery, UpdateOptions, VersionQuery};
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
     SampleUnit, Suite, SuiteDescriptor, SuiteError, Verdict,
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The suite's version: bumped whenever a verdict rule changes.
-pub const SUITE_VERSION: &str = "0.1.0";
+pub const SUITE_VERSION: &str = "0.2.0";
 
 /// The update-signature suite.
 #[derive(Clone, Debug)]
@@ -487,7 +487,7 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
     let options = plan.options;
     let base = plan.base;
     let first_version = match &options.version_query {
-        Some(version_query) => Some(delivery::query_version(ctx, unit, version_query, base).await),
+        Some(version_query) => Some(stable_version(ctx, unit, version_query, base).await),
         None => None,
     };
     if let Some(Err(why)) = &first_version {
@@ -509,6 +509,15 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         Ok(signal) => signal,
         Err(why) => Signal::Missing(why),
     };
+    if let (Signal::Version, Some(Ok(running))) = (&signal, &first_version) {
+        if *running == options.genuine_version {
+            ctx.log(
+                LogLevel::Warn,
+                format!("{}: the unit already runs {running}, the genuine version, and the version query is the acceptance signal: it cannot see an image of that version installed (every attack but the rollback is one), so those verdicts will be INCONCLUSIVE; start the unit on another version or declare update.acceptance", unit.id),
+            )
+            .await;
+        }
+    }
     let health_probe = if matches!(
         options.acceptance,
         Some(UpdateAcceptance::SwupdateWebsocket { .. })
@@ -613,6 +622,25 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         firmware,
         health_probe,
         stopped,
+    }
+}
+
+/// The running version, asked twice before anything is sent: a query whose answer
+/// changes by itself (or fails the second time) would make every image look installed
+/// (or the unit look dead), so it is not used.
+async fn stable_version(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    version_query: &VersionQuery,
+    base: &Path,
+) -> VersionReading {
+    let first = delivery::query_version(ctx, unit, version_query, base).await?;
+    match delivery::query_version(ctx, unit, version_query, base).await {
+        Ok(second) if second == first => Ok(first),
+        Ok(second) => Err(format!(
+            "it answered {first}, then {second} with nothing sent: it does not report a stable version"
+        )),
+        Err(why) => Err(format!("it answered {first}, then failed: {why}")),
     }
 }
 

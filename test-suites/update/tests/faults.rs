@@ -42,6 +42,8 @@ enum Fault {
     SlowParts,
     /// Uploads refused with 403; the version query answers 404 from the first request.
     VersionNotFound,
+    /// Uploads refused with 403; the version query answers another version every time.
+    DriftingVersion,
     /// Uploads answered 200; a WebSocket is opened properly, then carries junk and a
     /// frame announcing more bytes than exist, never an install result.
     WebSocketBabble,
@@ -168,6 +170,10 @@ async fn serve_connection(mut stream: TcpStream, fault: Fault, version: Arc<Mute
             let bytes = if head.starts_with("GET /version") {
                 if fault == Fault::VersionNotFound {
                     response("404 Not Found", "")
+                } else if fault == Fault::DriftingVersion {
+                    let mut running = version.lock().unwrap();
+                    *running = format!("{running}+");
+                    response("200 OK", &format!("{{\"firmware_version\":\"{running}\"}}"))
                 } else {
                     let running = version.lock().unwrap().clone();
                     response("200 OK", &format!("{{\"firmware_version\":\"{running}\"}}"))
@@ -267,6 +273,7 @@ async fn no_hostile_endpoint_gets_a_pass() {
         Fault::ByteASecond,
         Fault::SlowParts,
         Fault::VersionNotFound,
+        Fault::DriftingVersion,
     ];
     let runs = run_every_fault(directory.path(), &faults, 0, "").await;
     let mut passes = Vec::new();
@@ -339,6 +346,25 @@ async fn no_hostile_endpoint_gets_a_pass() {
             .contains("version query failed before any image"),
         "{}",
         health.summary
+    );
+    // A version that changes by itself is no acceptance signal: refusals are not installs.
+    let drifting = faults
+        .iter()
+        .position(|f| *f == Fault::DriftingVersion)
+        .unwrap();
+    let tampered = runs[drifting].result(checks::TAMPERED_IMAGE, "unit-1");
+    assert_eq!(
+        tampered.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        tampered.summary
+    );
+    assert!(
+        tampered
+            .summary
+            .contains("does not report a stable version"),
+        "{}",
+        tampered.summary
     );
     // Silent and unreachable endpoints are given up after three images without answer.
     for fault in [Fault::NothingListening, Fault::Silent, Fault::ResetOnAccept] {
