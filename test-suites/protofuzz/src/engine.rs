@@ -21,7 +21,9 @@
 //! time budget used up is spent). A run the suite deadline or a cancellation cut is
 //! INCONCLUSIVE ("the budget was not spent: N of M cases, cut by the suite deadline"),
 //! and a probe the harness could not put (its own limits, the campaign's end) proves
-//! neither life nor death.
+//! neither life nor death. The cases must also have drawn at least two kinds of
+//! reaction (HTTP statuses, CoAP codes, MQTT packets, closes, silence): a service that
+//! answers every malformed case alike shows no parser the cases could have reached.
 
 use crate::exec::{generate, Case, CaseEnd, Exec, Protocol, Watched};
 use crate::reproducer::Reproducer;
@@ -29,7 +31,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::evidence::escape_bytes;
 use iotcert_suite::{Evidence, EvidenceKind, Transcript, Verdict};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -54,6 +56,8 @@ const SLOW_RECHECKS: u16 = 3;
 const RESET_PROBE_GAP: usize = 5;
 /// Probe times kept for the evidence.
 const TIMES_KEPT: usize = 256;
+/// Kinds of reaction kept: two already show the cases met a parser.
+const MAX_REACTIONS: usize = 16;
 
 /// The budget of one interface.
 #[derive(Clone, Debug)]
@@ -141,8 +145,17 @@ pub async fn fuzz_interface(
     let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
     let mut since_probe: Vec<Case> = Vec::new();
     let mut ends: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // Every kind of reaction the cases drew: one alone, for every case, means nothing
+    // shows the cases met a parser (a server that answers anything alike).
+    let mut reactions: BTreeSet<String> = BTreeSet::new();
     let mut record = |case: Case, end: CaseEnd, since_probe: &mut Vec<Case>| {
         *ends.entry(end.word()).or_default() += 1;
+        if reactions.len() < MAX_REACTIONS {
+            reactions.insert(match &end {
+                CaseEnd::Answered(kind) => kind.clone(),
+                other => other.word().to_owned(),
+            });
+        }
         history.push_back((case.clone(), end));
         if history.len() > HISTORY {
             history.pop_front();
@@ -303,9 +316,18 @@ pub async fn fuzz_interface(
             );
             Verdict::Inconclusive
         }
+        (Verdict::Pass, Ok(_), Some(_)) if reactions.len() < 2 => {
+            let only = reactions.iter().next().cloned().unwrap_or_default();
+            summary = format!(
+                "every one of the {sent} malformed cases drew the same reaction ({only}), so nothing shows they reached a parser that tells malformed input from well-formed; so far {summary}"
+            );
+            Verdict::Inconclusive
+        }
         (Verdict::Pass, Ok(spent), Some(_)) => {
             proof = Some(format!(
-                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; {} other watched service(s) answered the final probe",
+                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; the cases drew {} kinds of reaction ({}); {} other watched service(s) answered the final probe",
+                reactions.len(),
+                reactions.iter().cloned().collect::<Vec<_>>().join(", "),
                 watch.len() - 1
             ));
             Verdict::Pass

@@ -197,8 +197,10 @@ impl Case {
 /// How the exchange of one case ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaseEnd {
-    /// The service answered after the mutated message (or to the PINGREQ after it).
-    Answered,
+    /// The service answered after the mutated message (or to the PINGREQ after it);
+    /// the kind of answer (an HTTP status, a CoAP code, an MQTT packet
+    /// type), so the run can tell whether the cases met a parser at all.
+    Answered(String),
     /// The service closed the connection.
     Closed,
     /// The service reset the connection: what a live service does when it closes with
@@ -222,14 +224,14 @@ impl CaseEnd {
         match self {
             CaseEnd::SessionUnanswered | CaseEnd::Unreachable(_) | CaseEnd::Reset => true,
             CaseEnd::Silent => protocol == Protocol::Coap,
-            CaseEnd::Answered | CaseEnd::Closed => false,
+            CaseEnd::Answered(_) | CaseEnd::Closed => false,
         }
     }
 
     /// One word for the tally of how cases ended.
     pub fn word(&self) -> &'static str {
         match self {
-            CaseEnd::Answered => "answered",
+            CaseEnd::Answered(_) => "answered",
             CaseEnd::Closed => "closed",
             CaseEnd::Reset => "reset",
             CaseEnd::Silent => "silent",
@@ -288,6 +290,32 @@ impl AnswerClock {
     }
 }
 
+/// The kind of an answer to a case, in a few words: its HTTP status, its CoAP type and
+/// code, the type of its first MQTT packet. A service that gives every malformed case
+/// the same kind of answer shows no sign of having parsed any of them.
+fn reaction(protocol: Protocol, answer: &[u8]) -> String {
+    match protocol {
+        Protocol::Http => match (answer.strip_prefix(b"HTTP/"), answer.get(9..12)) {
+            (Some(_), Some(status)) => format!("HTTP {}", String::from_utf8_lossy(status)),
+            _ => "bytes that are not HTTP".to_owned(),
+        },
+        Protocol::Coap => match answer {
+            [first, code, ..] => format!(
+                "CoAP type {} code {}.{:02}",
+                (first >> 4) & 0b11,
+                code >> 5,
+                code & 0x1f
+            ),
+            _ => "a datagram too short for CoAP".to_owned(),
+        },
+        Protocol::Mqtt => match answer.first() {
+            Some(first) if mqtt::has_pingresp(answer) && first >> 4 == 13 => "PINGRESP".to_owned(),
+            Some(first) => format!("MQTT packet type {}", first >> 4),
+            None => "nothing".to_owned(),
+        },
+    }
+}
+
 fn answered(protocol: Protocol, bytes: &[u8]) -> bool {
     match protocol {
         Protocol::Mqtt => mqtt::has_pingresp(bytes),
@@ -311,7 +339,7 @@ impl Exec<'_> {
                 Ok(Some(answer)) => {
                     self.clock.observe(sent_at.elapsed());
                     transcript.received(&answer);
-                    CaseEnd::Answered
+                    CaseEnd::Answered(reaction(Protocol::Coap, &answer))
                 }
                 Ok(None) => CaseEnd::Silent,
                 Err(error) => CaseEnd::Unreachable(error),
@@ -364,12 +392,12 @@ impl Exec<'_> {
         match end {
             ReadEnd::Complete | ReadEnd::Cap => {
                 self.clock.observe(sent_at.elapsed());
-                CaseEnd::Answered
+                CaseEnd::Answered(reaction(protocol, &answer))
             }
             ReadEnd::Error(NetError::Reset) => CaseEnd::Reset,
             ReadEnd::Closed | ReadEnd::Error(_) => CaseEnd::Closed,
             ReadEnd::Timeout if answer.is_empty() => CaseEnd::Silent,
-            ReadEnd::Timeout => CaseEnd::Answered,
+            ReadEnd::Timeout => CaseEnd::Answered(reaction(protocol, &answer)),
         }
     }
 

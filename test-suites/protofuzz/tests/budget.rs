@@ -13,7 +13,8 @@
 //!   one byte a second, nothing listening) is INCONCLUSIVE, never PASS;
 //! - a broker that refuses every CONNECT (so no case after one reaches its parser) is
 //!   INCONCLUSIVE, never PASS; so are a UDP echo and a UDP garbage source declared as
-//!   CoAP (bytes that start like CoAP are no answer to the probe).
+//!   CoAP (bytes that start like CoAP are no answer to the probe), and servers that
+//!   answer every message alike (HTTP 200, MQTT CONNACK), which no case can show parsed.
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, COAP, HTTP, MQTT};
@@ -35,6 +36,8 @@ enum Behaviour {
     Garbage,
     /// Answers 200, one byte a second.
     ByteASecond,
+    /// Answers 200 to anything at once, without reading it.
+    AcceptAnything,
 }
 
 async fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
@@ -44,6 +47,12 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
     }
     if let Behaviour::Silent = behaviour {
         tokio::time::sleep(Duration::from_secs(30)).await;
+        return;
+    }
+    let answer: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+    if let Behaviour::AcceptAnything = behaviour {
+        let _ = stream.write_all(answer).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         return;
     }
     let mut request = Vec::new();
@@ -57,7 +66,6 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
         }
     })
     .await;
-    let answer: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
     match behaviour {
         Behaviour::Robust => {
             let _ = stream.write_all(answer).await;
@@ -76,7 +84,7 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Behaviour::Silent | Behaviour::Reset => {}
+        Behaviour::Silent | Behaviour::Reset | Behaviour::AcceptAnything => {}
     }
     let _ = stream.shutdown().await;
 }
@@ -413,6 +421,53 @@ async fn an_echo_or_garbage_is_no_coap_service() {
                 .contains(&format!("INCONCLUSIVE {port}/udp coap: it never answered")),
             "{port}: {}",
             coap.summary
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_that_answer_everything_alike_pass_nothing() {
+    let address = "127.65.9.8";
+    let web = serve(address, Behaviour::AcceptAnything).await;
+    // A broker that answers every packet with CONNACK "accepted".
+    let listener = TcpListener::bind((address, 0)).await.expect("bind");
+    let broker = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                while let Ok(Ok(read)) =
+                    tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buffer)).await
+                {
+                    if read == 0 || stream.write_all(&[0x20, 0x02, 0x00, 0x00]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let interfaces = format!(
+        "{}[[interfaces]]\nport = {}\ntransport = \"tcp\"\nservice = \"mqtt\"\n",
+        http_interface(web.port(), "http", false),
+        broker.port()
+    );
+    let found = results(
+        profile(address, &interfaces, 150, 20),
+        Duration::from_secs(90),
+    )
+    .await;
+    for check in [HTTP, MQTT] {
+        let verdict = result(&found, check);
+        assert_eq!(
+            verdict.verdict,
+            Verdict::Inconclusive,
+            "{}",
+            verdict.summary
+        );
+        assert!(
+            verdict.summary.contains("drew the same reaction"),
+            "{check}: {}",
+            verdict.summary
         );
     }
 }
