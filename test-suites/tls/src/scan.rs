@@ -17,9 +17,13 @@ use crate::certificate::{self, CapturedChain};
 use crate::ciphers;
 use crate::probe::{self, Answer, Exchange, ProbeError, Target};
 use crate::wire::{self, HelloSpec, KeyExchangeParameters, ServerFlight};
+use iotcert_suite::net::NetError;
 use iotcert_suite::Transcript;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The pause before a version is asked again alone, after a parallel probe was closed.
+const ALONE_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What one accepted version offers.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -164,7 +168,24 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
         let name = name.clone();
         async move { (version, probe_version(target, version, name).await) }
     });
-    let answers = futures::future::join_all(probes).await;
+    let mut answers = futures::future::join_all(probes).await;
+    // A close without an alert or a reset, beside parallel probes, may be a connection
+    // limit rather than a refusal: such a version is asked again, alone.
+    let mut closed_without_alert = Vec::new();
+    for (version, answer) in answers.iter_mut() {
+        let reset = matches!(
+            answer,
+            Err(ProbeError::Network(NetError::Reset | NetError::Refused))
+        );
+        if reset || is_close_without_alert(answer) {
+            // A moment for the device to free the connection it was busy with.
+            tokio::time::sleep(ALONE_PAUSE).await;
+            *answer = probe_version(target, *version, name.clone()).await;
+            if is_close_without_alert(answer) {
+                closed_without_alert.push(*version);
+            }
+        }
+    }
     let mut network_errors = Vec::new();
     let mut not_tls = Vec::new();
     let mut legacy_flight: Option<ServerFlight> = None;
@@ -244,6 +265,27 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
             None
         };
         return scan;
+    }
+
+    // The refusals by a close count only when the server, asked at once for a version
+    // and suite it accepted, still accepts them.
+    if !closed_without_alert.is_empty() {
+        let control = scan
+            .versions
+            .keys()
+            .next_back()
+            .map(|version| (*version, first_choices.get(version).copied()));
+        if let Some((accepted, suite)) = control {
+            if let Some(why) = refusal_unconfirmed(target, accepted, suite, &name).await {
+                for version in closed_without_alert {
+                    scan.undecided_versions.push(version);
+                    scan.problems.push(format!(
+                        "{} was refused by a close without an alert, and {why}",
+                        wire::version_name(version)
+                    ));
+                }
+            }
+        }
     }
 
     // 2. Suites per version, preference, key exchange; in parallel over versions.
@@ -416,9 +458,21 @@ async fn enumerate_suites(
     enumeration
 }
 
-/// Why a refusal that ended part of an enumeration cannot be trusted, or `None` when the
-/// server, asked again at once for `control` (a suite it accepted when the version was
-/// probed), accepted it.
+/// Whether a version probe ended with the connection closed (or reset) before any
+/// ServerHello or alert.
+fn is_close_without_alert(answer: &Result<Exchange, ProbeError>) -> bool {
+    matches!(
+        answer,
+        Ok(Exchange {
+            answer: Answer::Refused(None),
+            ..
+        })
+    )
+}
+
+/// Why a refusal (of a version, or of the rest of a part of the registry) cannot be
+/// trusted, or `None` when the server, asked again at once for `control` in `version` (a
+/// suite it accepted when the version was probed), accepted it.
 async fn refusal_unconfirmed(
     target: Target<'_>,
     version: u16,
@@ -432,11 +486,13 @@ async fn refusal_unconfirmed(
     match probe::send_hello(target, &spec, false).await {
         Ok(exchange) if picked(&exchange, version).map(|(s, _)| s) == Some(control) => None,
         Ok(_) => Some(format!(
-            "right after refusing the rest, the server refused {} too, which it had accepted: its refusals prove nothing",
-            ciphers::label(control)
+            "asked again at once, the server refused {} in {}, which it had accepted: its refusals prove nothing",
+            ciphers::label(control),
+            wire::version_name(version)
         )),
         Err(error) => Some(format!(
-            "right after refusing the rest, the server did not answer a hello it had accepted: {error}"
+            "asked again at once, the server did not answer a {} hello it had accepted: {error}",
+            wire::version_name(version)
         )),
     }
 }

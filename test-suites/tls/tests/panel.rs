@@ -898,8 +898,71 @@ async fn a_server_that_stops_answering_mid_enumeration_is_not_a_pass() {
     let weak = result(&results, checks::WEAK_CIPHER_SUITE);
     assert_eq!(weak.verdict, Verdict::Inconclusive, "{}", report(&results));
     assert!(
-        weak.summary.contains("right after refusing the rest"),
+        weak.summary.contains("asked again at once"),
         "{}",
         weak.summary
     );
+}
+
+/// A proxy that serves one connection at a time and closes any other that arrives
+/// meanwhile (no alert, no reset), as a device with a single TLS session slot does.
+async fn single_session_proxy(listen: &str, upstream: &str) {
+    let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
+    let upstream = upstream.to_owned();
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            return;
+        };
+        use std::sync::atomic::Ordering;
+        if busy.swap(true, Ordering::SeqCst) {
+            drop(client);
+            continue;
+        }
+        let upstream = upstream.clone();
+        let busy = std::sync::Arc::clone(&busy);
+        tokio::spawn(async move {
+            if let Ok(mut server) = tokio::net::TcpStream::connect((upstream.as_str(), 4433)).await
+            {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    tokio::io::copy_bidirectional(&mut client, &mut server),
+                )
+                .await;
+            }
+            busy.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Versions probed in parallel and closed by a device that serves one session at a time
+/// are not refused: the legacy versions the server accepts must be found, not passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_session_device_is_not_read_as_refusing_versions() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("single", "127.63.4.15", -1, 30, false);
+    let _server = s_server(
+        dir,
+        "127.63.4.14",
+        "single.pem",
+        "single.key",
+        &[
+            "-cipher",
+            "ECDHE+AESGCM:ECDHE+AES:@SECLEVEL=0",
+            "-min_protocol",
+            "TLSv1",
+        ],
+    );
+    let proxy = tokio::spawn(single_session_proxy("127.63.4.15", "127.63.4.14"));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.15", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let legacy = result(&results, checks::LEGACY_PROTOCOL);
+    assert_eq!(legacy.verdict, Verdict::Fail, "{}", report(&results));
+    assert!(legacy.summary.contains("TLS 1."), "{}", legacy.summary);
 }
