@@ -4,7 +4,10 @@
 //! loopback addresses, writes a profile for each model (kept in the output folder, so a
 //! reader can see exactly what was declared), runs every suite against each, prints the
 //! summary table and writes every report format. It exits 0 only when the secure device
-//! passed and the insecure one showed findings: anything else is worth a look.
+//! earned a label with no FAIL or ERROR and the insecure one showed findings and was
+//! refused one: anything else is worth a look. (The secure device's services that only
+//! speak TLS are INCONCLUSIVE for fuzzing, "not covered by this suite version", which
+//! the labels of levels 1 and 2 do not need.)
 
 use crate::cli::{execute_with_terminal, load_profile, write_reports};
 use crate::engine;
@@ -104,16 +107,16 @@ pub async fn run(
             out.display()
         );
     }
-    let secure_passed = reports
-        .iter()
-        .any(|(n, r)| *n == "secure" && r.summary.exit_code == exit::SUCCESS);
-    let insecure_flagged = reports
-        .iter()
-        .any(|(n, r)| *n == "insecure" && r.summary.exit_code == exit::FINDINGS);
-    if secure_passed && insecure_flagged {
+    let secure_labelled = reports.iter().any(|(n, r)| {
+        *n == "secure" && r.label.is_some() && r.summary.fail == 0 && r.summary.error == 0
+    });
+    let insecure_refused = reports.iter().any(|(n, r)| {
+        *n == "insecure" && r.summary.exit_code == exit::FINDINGS && r.label.is_none()
+    });
+    if secure_labelled && insecure_refused {
         Ok(exit::SUCCESS)
     } else {
-        eprintln!("demo: expected the secure device to pass and the insecure one to show findings; see the reports");
+        eprintln!("demo: expected the secure device to earn a label and the insecure one to show findings and be refused; see the reports");
         Ok(exit::FINDINGS)
     }
 }
@@ -154,13 +157,17 @@ fn demo_profile(name: &str, units: &[RunningDevice]) -> String {
          # The virtual device's watchdog restarts a crashed service within 1.2 s.\nrecovery_wait_seconds = 3\n",
     );
     text.push_str("\n[credentials]\n# The administrator password of each unit, as the manufacturer declares it.\nunit_credentials = [\n");
+    // One administrator account serves every login interface of a virtual unit; it is
+    // each interface's positive control (it must open it before a refusal counts).
     for (index, unit) in units.iter().enumerate() {
         let (username, password) = unit.admin_credentials();
-        let _ = writeln!(
-            text,
-            "  {{ unit = \"unit-{}\", service = \"https\", username = {username:?}, password = {password:?} }},",
-            index + 1
-        );
+        for service in ["https", "ssh", "mqtts", "http", "telnet", "mqtt"] {
+            let _ = writeln!(
+                text,
+                "  {{ unit = \"unit-{}\", service = \"{service}\", username = {username:?}, password = {password:?} }},",
+                index + 1
+            );
+        }
     }
     text.push_str("]\n");
     let host = hostports::wildcard_listeners();

@@ -45,12 +45,27 @@ fn demo_passes_the_secure_device_and_flags_every_flaw_of_the_insecure_one() {
     let secure = report(&out, "secure");
     for result in secure["results"].as_array().unwrap() {
         let verdict = result["verdict"].as_str().unwrap();
+        // No PASS without proof: fuzzing a service that speaks only TLS is beyond this
+        // suite version, which says so rather than passing it.
+        let not_covered = verdict == "INCONCLUSIVE"
+            && result["check"].as_str().unwrap().starts_with("protofuzz.")
+            && result["summary"]
+                .as_str()
+                .unwrap()
+                .contains("not covered by this suite version");
         assert!(
-            verdict == "PASS" || verdict == "NOT_APPLICABLE",
+            verdict == "PASS" || verdict == "NOT_APPLICABLE" || not_covered,
             "secure device: {result}"
         );
+        if verdict == "PASS" {
+            assert!(
+                result["proof"].as_str().is_some_and(|p| !p.is_empty()),
+                "a PASS carries its proof: {result}"
+            );
+        }
     }
-    assert_eq!(secure["summary"]["outcome"], "pass");
+    assert_eq!(secure["summary"]["fail"], 0);
+    assert_eq!(secure["summary"]["error"], 0);
     assert!(
         secure["label"]["level"].as_u64().unwrap() >= 2,
         "secure model labelled"

@@ -325,3 +325,39 @@ fn diff_reports_regressions_between_two_campaigns() {
         .unwrap();
     assert_eq!(same.status.code(), Some(0));
 }
+
+/// A report shows a preview of each evidence item; `iotcert evidence` exports the
+/// stored item whole, only for the campaign that recorded it.
+#[test]
+fn stored_evidence_is_exported_whole_by_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    let (id, _) = mixed_campaign(&data, dir.path(), &out, "never", false);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let alpha = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == "ext.alpha")
+        .unwrap();
+    assert_eq!(alpha["verdict"], "PASS");
+    assert_eq!(alpha["proof"], "the fixture observed its positive control");
+    assert_eq!(alpha["positive_control"], "the test fixture decided it");
+    let sha256 = alpha["evidence"][0]["sha256"].as_str().unwrap();
+    let exported = dir.path().join("evidence.bin");
+    let status = iotcert(&data)
+        .args(["evidence", &id, sha256, "-o"])
+        .arg(&exported)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(std::fs::read(&exported).unwrap(), b"decided ext.alpha");
+    let unknown = iotcert(&data)
+        .args(["evidence", &id, &"0".repeat(64)])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no evidence"));
+}
