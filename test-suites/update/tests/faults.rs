@@ -605,3 +605,44 @@ async fn firmware_is_recorded_and_restored() {
     assert_eq!(firmware["restore"]["version_after"]["Ok"], "1.0.0");
     assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "1.0.0");
 }
+
+/// A program that never finishes, and `serve` triggers that never make the device fetch
+/// the image (one says success, one says failure): none of them judged an image, so
+/// every check is INCONCLUSIVE, neither the refusal's PASS nor the acceptance's FAIL.
+#[tokio::test]
+async fn channels_that_never_handle_the_image_decide_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    write_update_artifacts(directory.path()).unwrap();
+    let hangs = command_profile(
+        &[("unit-1", "127.86.1.6")],
+        "sh",
+        &["-c".into(), "sleep 30".into(), "{image}".into()],
+    )
+    .replace("timeout_seconds = 20", "timeout_seconds = 1");
+    let command = command_profile(&[("unit-1", "127.86.1.7")], "true", &[]);
+    let (head, _) = command.split_once("[update.delivery]").unwrap();
+    let (_, units) = command.split_once("[[units]]").unwrap();
+    let serve = |exit: u8| {
+        format!(
+            "{head}[update.delivery]\nkind = \"serve\"\ntimeout_seconds = 2\ntrigger = {{ program = \"sh\", args = [\"-c\", \"exit {exit}\", \"{{url}}\"] }}\n\n[[units]]{units}"
+        )
+    };
+    for (name, profile) in [
+        ("hangs", hangs),
+        ("serve, trigger says success", serve(0)),
+        ("serve, trigger says failure", serve(1)),
+    ] {
+        let run = common::run_suite(&profile, directory.path(), Duration::from_secs(120)).await;
+        eprintln!("--- {name}");
+        run.dump();
+        for result in &run.results {
+            assert_eq!(
+                result.verdict,
+                Verdict::Inconclusive,
+                "{name} {}: {}",
+                result.check,
+                result.summary
+            );
+        }
+    }
+}
