@@ -1,7 +1,8 @@
-//! The update suite against Debian's real SWUpdate in check mode (`swupdate -c`), with
+//! The update suite against Debian's real SWUpdate in check mode (`swupdate -c`) and as
+//! a web server (`swupdate -w`, judged by the install status on its WebSocket), with
 //! images made by openssl and GNU cpio as a manufacturer would: every insecure setup is
-//! found, the secure one passes. Needs `swupdate`, `openssl` and `cpio` (scripts/test
-//! installs them).
+//! found, the secure one passes, one that refuses everything passes nothing. Needs
+//! `swupdate`, `openssl` and `cpio` (scripts/test installs them).
 
 mod common;
 
