@@ -596,13 +596,19 @@ async fn weak_group_probe(
     else {
         return Ok(Vec::new());
     };
-    let mut spec = HelloSpec::new(version, suites, name);
+    let control = suites.first().copied();
+    let mut spec = HelloSpec::new(version, suites, name.clone());
     spec.groups = wire::WEAK_GROUPS.to_vec();
     let exchange = probe::send_hello(target, &spec, false)
         .await
         .map_err(|error| format!("the weak-curve hello got no answer: {error}"))?;
     let Some((suite, flight)) = picked(&exchange, version) else {
-        return Ok(Vec::new());
+        // The refusal means "not with these curves" only if the same suite with the
+        // usual curves is still accepted.
+        return match refusal_unconfirmed(target, version, control, &name).await {
+            None => Ok(Vec::new()),
+            Some(why) => Err(format!("the weak-curve hello was refused, but {why}")),
+        };
     };
     match flight.server_key_exchange.as_deref().and_then(|body| {
         wire::key_exchange_parameters(body, ciphers::properties(suite).ephemeral_ec)

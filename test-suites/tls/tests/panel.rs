@@ -966,3 +966,92 @@ async fn a_single_session_device_is_not_read_as_refusing_versions() {
     assert_eq!(legacy.verdict, Verdict::Fail, "{}", report(&results));
     assert!(legacy.summary.contains("TLS 1."), "{}", legacy.summary);
 }
+
+/// A proxy in front of a real server that, from the first hello offering only weak
+/// curves (secp160k1 first), closes every hand-built hello: the device's connection
+/// limit struck exactly when the weak curves were asked about.
+async fn closes_from_the_weak_curve_hello(listen: &str, upstream: &str) {
+    let listener = tokio::net::TcpListener::bind((listen, 4433)).await.unwrap();
+    let upstream = upstream.to_owned();
+    let limited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            return;
+        };
+        let upstream = upstream.clone();
+        let limited = std::sync::Arc::clone(&limited);
+        tokio::spawn(async move {
+            use std::sync::atomic::Ordering;
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut hello = vec![0u8; 8192];
+            let read =
+                match tokio::time::timeout(Duration::from_secs(2), client.read(&mut hello)).await {
+                    Ok(Ok(n)) if n > 80 => n,
+                    _ => return,
+                };
+            let hand_built = hello[43] == 32 && hello[44..76].iter().all(|b| *b == 0x11);
+            let weak_curves_only = hello[..read]
+                .windows(6)
+                .any(|w| w == [0x00, 0x0f, 0x00, 0x10, 0x00, 0x11]);
+            if hand_built && (weak_curves_only || limited.load(Ordering::SeqCst)) {
+                limited.store(true, Ordering::SeqCst);
+                return;
+            }
+            let Ok(mut server) = tokio::net::TcpStream::connect((upstream.as_str(), 4433)).await
+            else {
+                return;
+            };
+            if server.write_all(&hello[..read]).await.is_err() {
+                return;
+            }
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::io::copy_bidirectional(&mut client, &mut server),
+            )
+            .await;
+        });
+    }
+}
+
+/// A refusal of the weak curves proves something only if the server still accepts the
+/// same suite with the usual curves. Here the weak-curve hello never reaches the server
+/// (the connection limit closes it), and the close was read as "weak curves refused":
+/// `tls.key-exchange-strength` PASS on an answer the server never gave. (Debian's
+/// OpenSSL refuses curves under 256 bits whatever it is configured with, so the test
+/// cannot put a server that accepts one behind the proxy.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_curves_refused_by_a_connection_limit_are_not_a_pass() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("curves", "127.63.4.17", -1, 30, false);
+    let _server = s_server(
+        dir,
+        "127.63.4.16",
+        "curves.pem",
+        "curves.key",
+        &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+    );
+    let proxy = tokio::spawn(closes_from_the_weak_curve_hello(
+        "127.63.4.17",
+        "127.63.4.16",
+    ));
+    let results = run_suite(
+        &endpoint_profile("127.63.4.17", 4433, &[&pki.path("ca.pem")]),
+        dir,
+    )
+    .await;
+    proxy.abort();
+    let exchange = result(&results, checks::KEY_EXCHANGE);
+    assert_eq!(
+        exchange.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        report(&results)
+    );
+    assert!(
+        exchange.summary.contains("weak-curve"),
+        "{}",
+        exchange.summary
+    );
+}
