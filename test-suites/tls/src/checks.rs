@@ -67,10 +67,10 @@ fn server(id: &str, title: &str, description: &str, remediation: &str) -> CheckS
 fn positive_control(id: &str) -> &'static str {
     match id {
         MODERN_PROTOCOL => "A handshake completed on every TLS port and a TLS 1.2 or 1.3 ServerHello was read.",
-        LEGACY_PROTOCOL => "A handshake completed on every TLS port, and the SSL 3.0, TLS 1.0 and TLS 1.1 hellos (every registry code point offered) were each answered with a refusal, none undecided.",
-        WEAK_CIPHER_SUITE => "A handshake completed on every TLS port, and in every accepted version all IANA registry code points were offered until the server refused the rest (the enumeration not cut, the first choice found again, at least one suite recorded).",
-        FORWARD_SECRECY => "A handshake completed on every TLS port, and the accepted suites of every version were enumerated to the server's refusal and recorded (not empty).",
-        KEY_EXCHANGE => "A handshake completed on every TLS port, and the group or prime of every accepted ephemeral suite and TLS 1.3 key share was read (not empty), with the weak-curve probe decided.",
+        LEGACY_PROTOCOL => "A handshake completed on every TLS port, and the SSL 3.0, TLS 1.0 and TLS 1.1 hellos (every registry code point offered) were each refused with an alert, or with a close while the server, asked again at once, still accepted what it had accepted; none undecided or cut by the time limit.",
+        WEAK_CIPHER_SUITE => "A handshake completed on every TLS port, and in every accepted version all IANA registry code points were offered (hellos of at most 128) until the server refused the rest, each refusal confirmed by the server still accepting a suite it had accepted (the enumeration not cut, the first choice found again, at least one suite recorded).",
+        FORWARD_SECRECY => "A handshake completed on every TLS port, and the accepted suites of every version were enumerated to a confirmed refusal and recorded (not empty).",
+        KEY_EXCHANGE => "A handshake completed on every TLS port, and the group or prime of every accepted ephemeral suite and TLS 1.3 key share was read (not empty), with the weak curves refused while the same suite with the usual curves was still accepted.",
         RENEGOTIATION | COMPRESSION => "A handshake completed on every TLS port, and every TLS 1.2-or-older ServerHello was read (or every such hello refused, none undecided, for TLS 1.3 only).",
         FALLBACK_SCSV => "A handshake completed on every TLS port at the highest version, and the lower version marked with TLS_FALLBACK_SCSV met inappropriate_fallback or the downgrade sentinel (or every other version was refused, none undecided).",
         HEARTBLEED => "A handshake completed on every TLS port, and heartbeats were refused in every TLS 1.2-or-older ServerHello, or an over-long request after the complete first flight got no heartbeat back.",
