@@ -91,14 +91,12 @@ impl Suite for TlsSuite {
                 reason: format!("`{id}` is not a check of the tls suite"),
             };
         }
-        if ports(profile).is_empty() {
-            let dtls = dtls_ports(profile);
-            let reason = if dtls.is_empty() {
-                "the profile declares no TCP interface and no tls.extra_ports: there is no TLS port to inspect".to_owned()
-            } else {
-                format!("only DTLS interfaces are declared ({dtls:?}/udp), and this suite does not implement DTLS")
+        // Declared DTLS is not ruled out by the profile: this suite version does not
+        // cover it, which is INCONCLUSIVE (decided in `merge`), never NOT_APPLICABLE.
+        if ports(profile).is_empty() && dtls_ports(profile).is_empty() {
+            return Applicability::NotApplicable {
+                reason: "the profile declares no TCP interface, no DTLS interface and no tls.extra_ports: there is no TLS port to inspect".to_owned(),
             };
-            return Applicability::NotApplicable { reason };
         }
         if id == KEY_REUSE && profile.units.len() < 2 {
             return Applicability::NotApplicable {
@@ -124,7 +122,7 @@ impl Suite for TlsSuite {
                 .iter()
                 .any(|c| ctx.is_pending(c, Some(&unit.id)))
                 || ctx.is_pending(KEY_REUSE, None);
-            if wants_server && !ports.is_empty() {
+            if wants_server {
                 let scans = futures::future::join_all(ports.keys().map(|port| {
                     scan::scan_endpoint(Target {
                         ctx: &ctx,
@@ -748,8 +746,20 @@ fn merge(
     let dtls_note = if dtls.is_empty() {
         String::new()
     } else {
-        format!(" DTLS on {dtls:?}/udp is not inspected (DTLS is not implemented by this suite).")
+        let list: Vec<String> = dtls.iter().map(|p| format!("{p}/udp")).collect();
+        format!(
+            " DTLS on {} is declared and not covered by this suite version.",
+            list.join(", ")
+        )
     };
+    if ports.is_empty() && !dtls.is_empty() {
+        return CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!("no TCP port of the unit speaks TLS.{dtls_note}"),
+        );
+    }
     if ports.is_empty() && !unreached.is_empty() {
         return CheckResult::new(
             check,
@@ -773,19 +783,26 @@ fn merge(
         .iter()
         .map(|p| (p.scan.port, judge(check, p, profile)))
         .collect();
+    // A PASS must cover every declared interface: with DTLS declared and not covered,
+    // passing TCP ports leave the check INCONCLUSIVE.
     let overall = if verdicts.iter().any(|(_, v)| v.verdict == Verdict::Fail) {
         Verdict::Fail
-    } else if verdicts
-        .iter()
-        .any(|(_, v)| v.verdict == Verdict::Inconclusive)
+    } else if !dtls.is_empty()
+        || verdicts
+            .iter()
+            .any(|(_, v)| v.verdict == Verdict::Inconclusive)
     {
         Verdict::Inconclusive
     } else {
         Verdict::Pass
     };
+    // The ports that decided the verdict; all of them when none did on its own (every
+    // TCP port passed, and DTLS left the check undecided).
+    let deciding = |v: &PortVerdict| overall == Verdict::Pass || v.verdict == overall;
+    let any_deciding = verdicts.iter().any(|(_, v)| deciding(v));
     let shown: Vec<String> = verdicts
         .iter()
-        .filter(|(_, v)| overall == Verdict::Pass || v.verdict == overall)
+        .filter(|(_, v)| !any_deciding || deciding(v))
         .map(|(port, v)| format!("{port}/tcp: {}", v.line))
         .collect();
     let mut result = CheckResult::new(

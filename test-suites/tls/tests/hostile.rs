@@ -279,3 +279,28 @@ async fn an_unreachable_port_is_inconclusive_not_not_applicable() {
         assert!(result.summary.contains("4433/tcp"), "{}", result.summary);
     }
 }
+
+/// Declared DTLS is a limit of this suite version, not something the profile rules out:
+/// INCONCLUSIVE naming it, never NOT_APPLICABLE ("only DTLS interfaces are declared").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_dtls_is_not_covered_not_not_applicable() {
+    let directory = tempfile::tempdir().unwrap();
+    let profile = endpoint_profile("127.63.7.41", 5684, &[])
+        .replace("transport = \"tcp\"", "transport = \"udp\"")
+        .replace("service = \"https\"", "service = \"coaps\"");
+    let results = run_suite(&profile, directory.path()).await;
+    for check in checks::SERVER_CHECKS {
+        let result = &results[&(check.to_owned(), Some("unit-1".to_owned()))];
+        assert_eq!(
+            result.verdict,
+            Verdict::Inconclusive,
+            "{check}: {}",
+            result.summary
+        );
+        assert!(
+            result.summary.contains("5684/udp") && result.summary.contains("not covered"),
+            "{}",
+            result.summary
+        );
+    }
+}

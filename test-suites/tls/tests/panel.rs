@@ -1055,3 +1055,37 @@ async fn weak_curves_refused_by_a_connection_limit_are_not_a_pass() {
         exchange.summary
     );
 }
+
+/// A PASS covers every declared interface: with DTLS declared beside a good TLS port,
+/// the checks the TLS port passes stay INCONCLUSIVE, naming the DTLS port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_on_tls_does_not_cover_declared_dtls() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = pki.directory.path();
+    pki.leaf("dtls", "127.63.4.18", -1, 30, false);
+    let _server = s_server(
+        dir,
+        "127.63.4.18",
+        "dtls.pem",
+        "dtls.key",
+        &["-cipher", "ECDHE+AESGCM"],
+    );
+    let profile = endpoint_profile("127.63.4.18", 4433, &[&pki.path("ca.pem")]).replace(
+        "[pacing]",
+        "[[interfaces]]\nport = 5684\ntransport = \"udp\"\nservice = \"coaps\"\ntls = true\n[pacing]",
+    );
+    let results = run_suite(&profile, dir).await;
+    let modern = result(&results, checks::MODERN_PROTOCOL);
+    assert_eq!(
+        modern.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        report(&results)
+    );
+    assert!(
+        modern.summary.contains("4433/tcp: accepts") && modern.summary.contains("5684/udp"),
+        "{}",
+        modern.summary
+    );
+}
