@@ -562,6 +562,9 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
             break;
         }
         let version_before = query(ctx, unit, options, base, version_usable).await;
+        if let Some(previous) = records.last_mut() {
+            rejudge_late_install(previous, &version_before);
+        }
         let delivered =
             delivery::deliver(ctx, unit, options, base, workdir, &attempt.artifact).await;
         tokio::time::sleep(settle.min(ctx.time_left())).await;
@@ -610,6 +613,9 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         Some(_) if version_usable => Some(query(ctx, unit, options, base, true).await),
         other => other.clone(),
     };
+    if let (Some(previous), Some(now)) = (records.last_mut(), &last_version) {
+        rejudge_late_install(previous, now);
+    }
     let restore = match (&first_version, &last_version) {
         (Some(Ok(before)), Some(Ok(after))) if before != after && !ctx.should_stop() => {
             restore(ctx, unit, plan, workdir, before).await
@@ -622,6 +628,28 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         firmware,
         health_probe,
         stopped,
+    }
+}
+
+/// An image judged not installed whose version shows up before the suite's next look at
+/// the unit was installed late (the install took longer than `settle_seconds`): it is
+/// installed, and judged so.
+fn rejudge_late_install(record: &mut AttemptRecord, now: &VersionReading) {
+    if !matches!(
+        record.outcome,
+        Outcome::Refused(_) | Outcome::Undetermined(_)
+    ) {
+        return;
+    }
+    if let (Ok(after), Ok(now)) = (&record.version_after, now) {
+        if after != now {
+            record.outcome = Outcome::Accepted(format!(
+                "the running version changed from {after} to {now} after the image was judged and before the suite's next look: installed late (settle_seconds is shorter than the install)"
+            ));
+            record.version_after = Ok(now.clone());
+            // A probe after an image that was in fact installed says nothing about refusals.
+            record.health = None;
+        }
     }
 }
 

@@ -646,3 +646,47 @@ async fn channels_that_never_handle_the_image_decide_nothing() {
         }
     }
 }
+
+/// A device that takes longer to install than `settle_seconds`: the version query shows
+/// an image's version only on its second ask after the delivery. The change seen before
+/// the next image is the previous image's install, not a refusal followed by nothing.
+#[tokio::test]
+async fn an_install_seen_late_is_an_install() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    write_update_artifacts(dir).unwrap();
+    let state = dir.join("late-state");
+    let pending = dir.join("late-pending");
+    let seen = dir.join("late-seen");
+    std::fs::write(&state, "1.1.0\n").unwrap();
+    // Installs anything: the `version=` line of the image becomes pending.
+    let install = format!(
+        "sed -n 's/^version=//p' \"$1\" | head -n 1 > {pending}",
+        pending = pending.display()
+    );
+    let query = format!(
+        "if [ -f {p} ]; then if [ -f {s} ]; then mv {p} {v}; rm {s}; else touch {s}; fi; fi; cat {v}",
+        p = pending.display(),
+        s = seen.display(),
+        v = state.display()
+    );
+    let mut profile = command_profile(
+        &[("unit-1", "127.86.1.8")],
+        "sh",
+        &["-c".into(), install, "{unit}".into(), "{image}".into()],
+    );
+    profile.push_str(&format!(
+        "\n[update.version_query]\nkind = \"command\"\nprogram = \"sh\"\nargs = [\"-c\", {query:?}]\n\n[update.acceptance]\nkind = \"version\"\n"
+    ));
+    let run = common::run_suite(&profile, dir, Duration::from_secs(120)).await;
+    run.dump();
+    assert!(run.results.iter().all(|r| r.verdict != Verdict::Pass));
+    let tampered = run.result(checks::TAMPERED_IMAGE, "unit-1");
+    assert_eq!(tampered.verdict, Verdict::Fail, "{}", tampered.summary);
+    assert!(
+        tampered.summary.contains("installed late"),
+        "{}",
+        tampered.summary
+    );
+    assert_ne!(run.verdict(checks::GENUINE_IMAGE, "unit-1"), Verdict::Fail);
+}
