@@ -526,6 +526,11 @@ pub struct UpdateOptions {
     /// How the running firmware version is read after each attempt.
     #[serde(default)]
     pub version_query: Option<VersionQuery>,
+    /// What tells an installed image from a refused one. Without it: the exit status for
+    /// `command` and a `serve` trigger, the version query for `http-upload` and a `serve`
+    /// without trigger (an upload's 2xx only says the bytes arrived).
+    #[serde(default)]
+    pub acceptance: Option<UpdateAcceptance>,
     /// Seconds to wait after an attempt before querying the version (a device may reboot).
     #[serde(default = "UpdateOptions::default_settle_seconds")]
     pub settle_seconds: u64,
@@ -535,6 +540,29 @@ impl UpdateOptions {
     fn default_settle_seconds() -> u64 {
         1
     }
+}
+
+/// The signal that says a device installed an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum UpdateAcceptance {
+    /// The version query reports the image's version after the attempt (needs
+    /// `version_query`; it cannot see an image of the version the unit already runs).
+    Version,
+    /// The channel's own answer: the exit status of `command` or of the `serve` trigger,
+    /// or, for `http-upload`, a 2xx — only for endpoints that answer after installing.
+    Channel,
+    /// SWUpdate's web server (`swupdate -w`): the `status` messages (SUCCESS, FAILURE) it
+    /// sends on its WebSocket while it installs what was uploaded.
+    SwupdateWebsocket {
+        /// Port of the web server; the upload's port when absent.
+        #[serde(default)]
+        port: Option<u16>,
+        #[serde(default)]
+        tls: bool,
+        #[serde(default = "default_swupdate_websocket_path")]
+        path: String,
+    },
 }
 
 /// The update image formats the suite reads and re-signs.
@@ -616,9 +644,10 @@ pub enum UpdateDelivery {
         port: u16,
         #[serde(default)]
         tls: bool,
-        /// Tells the device to pull: `{url}` is replaced by the image's URL and `{ca}` by
-        /// the path of the server's certificate (HTTPS). Without it the suite waits for
-        /// the device to poll.
+        /// Tells the device to pull: `{url}` is replaced by the image's URL, `{ca}` by
+        /// the path of the server's certificate (HTTPS), `{unit}` and `{address}` by the
+        /// unit's id and address (required with more than one unit). Without it the suite
+        /// waits for the device to poll (one unit only).
         #[serde(default)]
         trigger: Option<CommandSpec>,
         /// Seconds to wait for the device to fetch the image.
@@ -626,7 +655,8 @@ pub enum UpdateDelivery {
         timeout_seconds: u64,
     },
     /// Run a program with the image: `{image}` and `{signature}` in its arguments are
-    /// replaced by paths.
+    /// replaced by paths, `{unit}` and `{address}` by the unit's id and address (one of
+    /// them is required with more than one unit).
     Command {
         program: PathBuf,
         #[serde(default)]
@@ -673,7 +703,8 @@ pub enum VersionQuery {
         #[serde(default = "default_version_field")]
         json_field: String,
     },
-    /// Run a program; its trimmed standard output is the version.
+    /// Run a program; its trimmed standard output is the version. `{unit}` and
+    /// `{address}` in its arguments are replaced (one is required with more than one unit).
     Command {
         program: PathBuf,
         #[serde(default)]
@@ -698,6 +729,9 @@ fn default_signature_field() -> String {
 }
 fn default_signature_header() -> String {
     "X-Signature".to_owned()
+}
+fn default_swupdate_websocket_path() -> String {
+    "/ws".to_owned()
 }
 fn default_update_timeout() -> u64 {
     60
