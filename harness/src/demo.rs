@@ -247,7 +247,9 @@ fn write_profile_files(dir: &Path, name: &str, units: &[RunningDevice]) -> Resul
          [update]\nformat = \"plain\"\ngenuine_image = \"{}\"\ngenuine_signature = \"{}\"\ngenuine_version = \"{}\"\n\
          signer_certificate = \"{}\"\nolder_image = \"{}\"\nolder_signature = \"{}\"\nolder_version = \"{}\"\nsettle_seconds = 0\n\n\
          [update.delivery]\nkind = \"http-upload\"\nport = {port}\ntls = {tls}\n\n\
-         [update.version_query]\nkind = \"http\"\nport = {port}\ntls = {tls}\n",
+         [update.version_query]\nkind = \"http\"\nport = {port}\ntls = {tls}\n\n\
+         # The virtual update endpoint answers 200 only once it has installed an image.\n\
+         [update.acceptance]\nkind = \"channel\"\n",
         anchors.join(", "),
         relative(&artifacts.genuine_image),
         relative(&artifacts.genuine_signature),
