@@ -21,9 +21,10 @@
 //! time budget used up is spent). A run the suite deadline or a cancellation cut is
 //! INCONCLUSIVE ("the budget was not spent: N of M cases, cut by the suite deadline"),
 //! and a probe the harness could not put (its own limits, the campaign's end) proves
-//! neither life nor death. The cases must also have drawn at least two kinds of
-//! reaction (HTTP statuses, CoAP codes, MQTT packets, closes, silence): a service that
-//! answers every malformed case alike shows no parser the cases could have reached.
+//! neither life nor death. At least one case must also have drawn another kind of
+//! answer (HTTP status, CoAP code, MQTT packet) than a well-formed request draws: a
+//! service that answers every malformed case as it answers a good one shows no parser
+//! the cases could have reached.
 
 use crate::exec::{generate, Case, CaseEnd, Exec, Protocol, Watched};
 use crate::reproducer::Reproducer;
@@ -56,7 +57,8 @@ const SLOW_RECHECKS: u16 = 3;
 const RESET_PROBE_GAP: usize = 5;
 /// Probe times kept for the evidence.
 const TIMES_KEPT: usize = 256;
-/// Kinds of reaction kept: two already show the cases met a parser.
+/// Kinds of answer kept: one other than a well-formed request's already shows the
+/// cases met a parser.
 const MAX_REACTIONS: usize = 16;
 
 /// The budget of one interface.
@@ -145,16 +147,18 @@ pub async fn fuzz_interface(
     let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
     let mut since_probe: Vec<Case> = Vec::new();
     let mut ends: BTreeMap<&'static str, u64> = BTreeMap::new();
-    // Every kind of reaction the cases drew: one alone, for every case, means nothing
-    // shows the cases met a parser (a server that answers anything alike).
-    let mut reactions: BTreeSet<String> = BTreeSet::new();
+    // The kinds of answer the cases drew, against the one a well-formed request draws:
+    // a service that answers every malformed case as it answers a well-formed request
+    // shows no parser the cases reached (closes and silences are left out: a server
+    // that answers anything and hangs up early makes them by timing alone).
+    let well_formed = exec.well_formed_reaction(fuzzed.port, protocol).await;
+    let mut answers: BTreeSet<String> = BTreeSet::new();
     let mut record = |case: Case, end: CaseEnd, since_probe: &mut Vec<Case>| {
         *ends.entry(end.word()).or_default() += 1;
-        if reactions.len() < MAX_REACTIONS {
-            reactions.insert(match &end {
-                CaseEnd::Answered(kind) => kind.clone(),
-                other => other.word().to_owned(),
-            });
+        if let CaseEnd::Answered(kind) = &end {
+            if answers.len() < MAX_REACTIONS {
+                answers.insert(kind.clone());
+            }
         }
         history.push_back((case.clone(), end));
         if history.len() > HISTORY {
@@ -316,18 +320,24 @@ pub async fn fuzz_interface(
             );
             Verdict::Inconclusive
         }
-        (Verdict::Pass, Ok(_), Some(_)) if reactions.len() < 2 => {
-            let only = reactions.iter().next().cloned().unwrap_or_default();
+        (Verdict::Pass, Ok(_), Some(_))
+            if told_apart(&answers, well_formed.as_deref()).is_none() =>
+        {
+            let reference = well_formed.as_deref().unwrap_or("no answer");
             summary = format!(
-                "every one of the {sent} malformed cases drew the same reaction ({only}), so nothing shows they reached a parser that tells malformed input from well-formed; so far {summary}"
+                "no malformed case drew an answer other than a well-formed request's ({reference}; the cases drew: {}), so nothing shows they reached a parser that tells malformed input from well-formed; so far {summary}",
+                if answers.is_empty() {
+                    "no answer".to_owned()
+                } else {
+                    answers.iter().cloned().collect::<Vec<_>>().join(", ")
+                }
             );
             Verdict::Inconclusive
         }
         (Verdict::Pass, Ok(spent), Some(_)) => {
             proof = Some(format!(
-                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; the cases drew {} kinds of reaction ({}); {} other watched service(s) answered the final probe",
-                reactions.len(),
-                reactions.iter().cloned().collect::<Vec<_>>().join(", "),
+                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; {}; {} other watched service(s) answered the final probe",
+                told_apart(&answers, well_formed.as_deref()).unwrap_or_default(),
                 watch.len() - 1
             ));
             Verdict::Pass
@@ -343,6 +353,18 @@ pub async fn fuzz_interface(
     result.evidence.push(times.evidence(&ends));
     result.evidence.push(history_evidence(&history));
     result
+}
+
+/// How the cases' answers show a parser told them from a well-formed request (one
+/// answered `HTTP 400` where a well-formed GET drew `HTTP 200`), if they do.
+fn told_apart(answers: &BTreeSet<String>, well_formed: Option<&str>) -> Option<String> {
+    let other = answers
+        .iter()
+        .find(|kind| Some(kind.as_str()) != well_formed)?;
+    Some(format!(
+        "cases drew {other} where a well-formed request draws {}",
+        well_formed.unwrap_or("no answer")
+    ))
 }
 
 /// Why a run of cases stopped before its last case.

@@ -507,6 +507,39 @@ impl Exec<'_> {
         }
     }
 
+    /// The kind of answer a well-formed request draws when sent the way cases are
+    /// (an HTTP GET, an MQTT CONNECT, a CoAP GET): what the cases' answers are compared
+    /// with. `None` when it drew no answer.
+    pub async fn well_formed_reaction(&self, port: u16, protocol: Protocol) -> Option<String> {
+        let message = match protocol {
+            Protocol::Http => http::probe(&self.unit.address.to_string()),
+            Protocol::Mqtt => self.settings.session_connect().encode(),
+            Protocol::Coap => coap::probe(0x4f4b),
+        };
+        let wire = Wire {
+            protocol,
+            session: Vec::new(),
+            message,
+        };
+        // The full timeout, not the learned case wait: this answer is the reference.
+        let mut transcript = Transcript::new();
+        let reference = Exec {
+            ctx: self.ctx,
+            unit: self.unit,
+            settings: Settings {
+                case_wait: self.settings.timeout,
+                ..self.settings.clone()
+            },
+            clock: AnswerClock::default(),
+        };
+        let wait = reference.settings.timeout;
+        reference.clock.observe(wait);
+        match reference.send(port, &wire, &mut transcript).await {
+            CaseEnd::Answered(kind) => Some(kind),
+            _ => None,
+        }
+    }
+
     /// Whether the broker on `port` accepts the session the cases set up (the
     /// profile's CONNECT, answered by CONNACK code 0): without it, every case sent after
     /// a CONNECT meets a closed session, never the broker's parser.

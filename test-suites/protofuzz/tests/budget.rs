@@ -14,7 +14,8 @@
 //! - a broker that refuses every CONNECT (so no case after one reaches its parser) is
 //!   INCONCLUSIVE, never PASS; so are a UDP echo and a UDP garbage source declared as
 //!   CoAP (bytes that start like CoAP are no answer to the probe), and servers that
-//!   answer every message alike (HTTP 200, MQTT CONNACK), which no case can show parsed.
+//!   answer every message as they answer a well-formed one (HTTP 200, MQTT CONNACK),
+//!   which no case can show parsed.
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, COAP, HTTP, MQTT};
@@ -26,7 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// How a test server treats each connection.
 #[derive(Clone, Copy)]
 enum Behaviour {
-    /// Reads the request head, answers 200 with a body, closes.
+    /// Reads the request head, answers 200 to a well-formed GET and 400 to anything
+    /// else, closes.
     Robust,
     /// Accepts and never says a word.
     Silent,
@@ -68,7 +70,15 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour) {
     .await;
     match behaviour {
         Behaviour::Robust => {
-            let _ = stream.write_all(answer).await;
+            // A parser of its own: a well-formed GET gets 200, anything else 400.
+            let well_formed =
+                request.starts_with(b"GET / HTTP/1.1\r\n") && request.ends_with(b"\r\n\r\n");
+            let reply: &[u8] = if well_formed {
+                answer
+            } else {
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            };
+            let _ = stream.write_all(reply).await;
         }
         Behaviour::Garbage => {
             let noise: Vec<u8> = (0u32..300)
@@ -465,7 +475,9 @@ async fn servers_that_answer_everything_alike_pass_nothing() {
             verdict.summary
         );
         assert!(
-            verdict.summary.contains("drew the same reaction"),
+            verdict
+                .summary
+                .contains("no malformed case drew an answer other than a well-formed request's"),
             "{check}: {}",
             verdict.summary
         );
