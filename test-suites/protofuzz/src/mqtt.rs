@@ -90,14 +90,20 @@ pub fn connack_code(reply: &[u8]) -> Option<u8> {
     if !is_connack(reply) {
         return None;
     }
-    let length_bytes = reply
-        .iter()
-        .skip(1)
-        .take(4)
-        .position(|byte| byte & 0x80 == 0)?
-        + 1;
-    // Fixed header, then the acknowledge flags, then the code.
-    reply.get(1 + length_bytes + 1).copied()
+    let mut remaining = 0usize;
+    for (index, byte) in reply.iter().skip(1).take(4).enumerate() {
+        remaining |= usize::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            // A CONNACK too short to hold a code has none: the byte after it belongs to
+            // whatever the broker sent next.
+            if remaining < 2 {
+                return None;
+            }
+            // Fixed header, then the acknowledge flags, then the code.
+            return reply.get(1 + (index + 1) + 1).copied();
+        }
+    }
+    None
 }
 
 /// Whether `reply` starts with one whole MQTT packet: the answer to a session step.
@@ -440,6 +446,15 @@ mod tests {
         assert_eq!(connack_code(&[0x20, 0x03, 0x00, 0x87, 0x00]), Some(0x87));
         assert_eq!(connack_code(&[0x20, 0x02, 0x00]), None);
         assert_eq!(connack_code(&[0x30, 0x02, 0x00, 0x00]), None);
+    }
+
+    #[test]
+    fn a_connack_too_short_for_a_code_has_none() {
+        // Found by the protofuzz_answers fuzz target: the code was read from the
+        // PINGRESP after a one-byte CONNACK.
+        assert_eq!(connack_code(&[0x20, 0x01, 0x00, 0x02, 0xd0, 0x01]), None);
+        assert_eq!(connack_code(&[0x20, 0x00, 0x00, 0x00]), None);
+        assert_eq!(connack_code(&[0x20, 0x82, 0x00, 0x00, 0x05]), Some(5));
     }
 
     #[test]
