@@ -18,12 +18,9 @@ use iotcert_suite::profile::{Interface, Transport};
 use iotcert_suite::{
     Evidence, EvidenceKind, GuardedTcp, NetError, RunContext, SampleUnit, Transcript,
 };
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use serde::Serialize;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -266,7 +263,8 @@ impl Session {
             Err(error) => return Err((title, error)),
         };
         let (stream, permit) = connection.into_parts();
-        let handshake = tls_connector().connect(server_name(target.unit), stream);
+        let handshake = TlsConnector::from(iotcert_suite::tls::read_any_server())
+            .connect(server_name(target.unit), stream);
         match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
             Err(_) => Err((title, NetError::Timeout)),
             Ok(Err(error)) => Err((title, NetError::Io(format!("TLS handshake: {error}")))),
@@ -414,81 +412,6 @@ fn server_name(unit: &SampleUnit) -> ServerName<'static> {
         .as_deref()
         .and_then(|host| ServerName::try_from(host.to_owned()).ok())
         .unwrap_or_else(|| ServerName::IpAddress(unit.address.into()))
-}
-
-/// One TLS client configuration for the whole process, reading any server.
-fn tls_connector() -> TlsConnector {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap_or_else(|_| rustls::ClientConfig::builder());
-        Arc::new(
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ReadAnyServer))
-                .with_no_client_auth(),
-        )
-    });
-    TlsConnector::from(Arc::clone(config))
-}
-
-/// Accepts any certificate and any handshake signature. The suite only reads what a
-/// server says before authentication and sends nothing secret (a `GET /`, an MQTT
-/// CONNECT without credentials), so whom it talks to does not matter; and a device's
-/// 1024-bit RSA key, whose signatures webpki (and so the SDK's `RecordingVerifier`)
-/// refuses to check, must not hide its `Server` header. Judging the certificate and
-/// the key is the tls suite's work.
-#[derive(Debug)]
-struct ReadAnyServer;
-
-impl ServerCertVerifier for ReadAnyServer {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            SignatureScheme::ECDSA_NISTP521_SHA512,
-            SignatureScheme::ED25519,
-            SignatureScheme::RSA_PSS_SHA256,
-            SignatureScheme::RSA_PSS_SHA384,
-            SignatureScheme::RSA_PSS_SHA512,
-            SignatureScheme::RSA_PKCS1_SHA256,
-            SignatureScheme::RSA_PKCS1_SHA384,
-            SignatureScheme::RSA_PKCS1_SHA512,
-            SignatureScheme::ECDSA_SHA1_Legacy,
-            SignatureScheme::RSA_PKCS1_SHA1,
-        ]
-    }
 }
 
 /// The port under examination and how to reach it.

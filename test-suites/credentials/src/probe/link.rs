@@ -5,17 +5,15 @@
 //! verification on purpose: whether a certificate is trustworthy is the tls suite's
 //! question; this suite only needs the channel to reach the login. That includes keys
 //! no verifier of ours would take (RSA-1024, which rustls refuses to check a handshake
-//! signature with): [`AnyServer`] takes every certificate and every handshake signature,
-//! so a weak key never hides a login behind an undecided handshake.
+//! signature with): [`iotcert_suite::tls::read_any_server`] takes every certificate and
+//! every handshake signature, so a weak key never hides a login behind an undecided
+//! handshake.
 
 use iotcert_suite::evidence::Transcript;
 use iotcert_suite::pacer::ConnectionPermit;
 use iotcert_suite::{NetError, RunContext};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -79,7 +77,8 @@ impl Link {
         let (stream, permit) = guarded.into_parts();
         let io = if target.tls {
             let name = server_name(target);
-            let handshake = tls_connector().connect(name, stream);
+            let handshake =
+                TlsConnector::from(iotcert_suite::tls::read_any_server()).connect(name, stream);
             match tokio::time::timeout(timeout, handshake).await {
                 Err(_) => return Err(NetError::Timeout),
                 Ok(Err(error)) if asks_for_a_client_certificate(&error) => {
@@ -185,78 +184,4 @@ fn server_name(target: &Target) -> ServerName<'static> {
     }
     let address: IpAddr = target.unit.address;
     ServerName::IpAddress(address.into())
-}
-
-/// Accepts every server certificate and every handshake signature. The tls suite
-/// judges certificates and keys (with [`iotcert_suite::tls::RecordingVerifier`], which
-/// checks signatures and so cannot finish a handshake with an RSA-1024 key); a login
-/// probe only needs the encrypted channel, whatever key the server holds.
-#[derive(Debug)]
-struct AnyServer;
-
-impl ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![
-            SignatureScheme::RSA_PSS_SHA256,
-            SignatureScheme::RSA_PSS_SHA384,
-            SignatureScheme::RSA_PSS_SHA512,
-            SignatureScheme::RSA_PKCS1_SHA256,
-            SignatureScheme::RSA_PKCS1_SHA384,
-            SignatureScheme::RSA_PKCS1_SHA512,
-            SignatureScheme::RSA_PKCS1_SHA1,
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            SignatureScheme::ECDSA_NISTP521_SHA512,
-            SignatureScheme::ECDSA_SHA1_Legacy,
-            SignatureScheme::ED25519,
-            SignatureScheme::ED448,
-        ]
-    }
-}
-
-/// One TLS client configuration for the whole process.
-fn tls_connector() -> TlsConnector {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap_or_else(|_| rustls::ClientConfig::builder());
-        Arc::new(
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyServer))
-                .with_no_client_auth(),
-        )
-    });
-    TlsConnector::from(Arc::clone(config))
 }
