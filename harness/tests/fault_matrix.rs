@@ -10,18 +10,17 @@
 //! to `target/tmp/fault-matrix.md`; README's "Fault matrix" section is that file
 //! (refreshed with `IOTCERT_WRITE_README=1`) and must list every check.
 
+mod common;
 #[path = "fault_matrix/hostile.rs"]
 mod hostile;
 
 use hostile::Fault;
 use iotcert::model::StoredResult;
-use iotcert::store::Store;
-use iotcert::{engine, registry};
-use iotcert_suite::{Profile, Verdict};
+use iotcert::registry;
+use iotcert_suite::Verdict;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use tokio_util::sync::CancellationToken;
 
 const README_START: &str = "<!-- fault-matrix:start -->";
 const README_END: &str = "<!-- fault-matrix:end -->";
@@ -157,27 +156,7 @@ async fn campaign_against(fault: Fault, index: usize, dir: &Path) -> Vec<StoredR
         hostile::start(fault, unit_address(index, 2)).await.unwrap(),
     ];
     let text = profile_text(fault, index, &files);
-    let profile_path = files.join("profile.toml");
-    std::fs::write(&profile_path, &text).unwrap();
-    let profile = Profile::from_toml_str(&text).unwrap();
-    let suites = registry::suites_for(&profile, &files).await.unwrap();
-    let store = Store::open(&files.join("data")).unwrap();
-    let record = engine::plan_campaign(
-        &profile_path.display().to_string(),
-        &text,
-        &profile,
-        &suites,
-    );
-    let done = engine::execute(
-        &store,
-        record,
-        &suites,
-        &mut engine::Silent,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    store.results(&done.id).unwrap()
+    common::campaign(&text, &files).await
 }
 
 /// A cell: the verdicts of one check against one fault, over the units (or across).

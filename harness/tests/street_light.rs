@@ -12,17 +12,15 @@
 //! TLS 1.2 and 1.3 only, an SNMP community of their own, and SWUpdate verifying every
 //! image against the manufacturer's CA before it counts as installed.
 
+mod common;
 #[path = "street_light/daemons.rs"]
 mod daemons;
 
 use daemons::{run, UnitSetup};
 use iotcert::model::StoredResult;
-use iotcert::store::Store;
-use iotcert::{engine, registry};
-use iotcert_suite::{Profile, Verdict};
+use iotcert_suite::Verdict;
 use std::net::IpAddr;
 use std::path::Path;
-use tokio_util::sync::CancellationToken;
 
 /// Makes `NAME.swu` installing `version`, its `sw-description` signed (CMS) by `signer`.
 fn make_swu(dir: &Path, name: &str, version: &str) {
@@ -281,26 +279,6 @@ untrusted_signers = []
     )
 }
 
-async fn campaign(text: &str, dir: &Path) -> Vec<StoredResult> {
-    let profile = Profile::from_toml_str(text).unwrap();
-    let profile_path = dir.join("profile.toml");
-    std::fs::write(&profile_path, text).unwrap();
-    let suites = registry::suites_for(&profile, dir).await.unwrap();
-    let store = Store::open(&dir.join("data")).unwrap();
-    let record =
-        engine::plan_campaign(&profile_path.display().to_string(), text, &profile, &suites);
-    let done = engine::execute(
-        &store,
-        record,
-        &suites,
-        &mut engine::Silent,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    store.results(&done.id).unwrap()
-}
-
 fn verdict_of<'a>(
     results: &'a [StoredResult],
     check: &str,
@@ -372,7 +350,7 @@ async fn every_planted_flaw_fails_on_every_unit_and_the_hardened_light_passes_wi
         ["public", "public"],
         &device_ca.0.display().to_string(),
     );
-    let flawed = campaign(&text, dir).await;
+    let flawed = common::campaign(&text, dir).await;
     drop(running);
     println!("flawed:\n{}", dump(&flawed));
     let planted = [
@@ -438,7 +416,7 @@ async fn every_planted_flaw_fails_on_every_unit_and_the_hardened_light_passes_wi
         [communities[0][0], communities[1][0]],
         &device_ca.0.display().to_string(),
     );
-    let hardened = campaign(&text, dir).await;
+    let hardened = common::campaign(&text, dir).await;
     drop(running);
     println!("hardened:\n{}", dump(&hardened));
     for result in &hardened {

@@ -63,3 +63,27 @@ pub fn resume_to_success(data: &Path, campaign: &str) {
         String::from_utf8_lossy(&resumed.stderr)
     );
 }
+
+/// A whole campaign of every built-in suite, on the real engine, for the profile
+/// `text` (written to `dir/profile.toml`, files relative to `dir`, store in
+/// `dir/data`): every result it stored.
+pub async fn campaign(text: &str, dir: &Path) -> Vec<iotcert::model::StoredResult> {
+    use iotcert::{engine, registry, store::Store};
+    let profile = iotcert_suite::Profile::from_toml_str(text).unwrap();
+    let profile_path = dir.join("profile.toml");
+    std::fs::write(&profile_path, text).unwrap();
+    let suites = registry::suites_for(&profile, dir).await.unwrap();
+    let store = Store::open(&dir.join("data")).unwrap();
+    let record =
+        engine::plan_campaign(&profile_path.display().to_string(), text, &profile, &suites);
+    let done = engine::execute(
+        &store,
+        record,
+        &suites,
+        &mut engine::Silent,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    store.results(&done.id).unwrap()
+}
