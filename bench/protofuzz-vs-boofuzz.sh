@@ -81,7 +81,7 @@ iotcert="$repo/target/release/iotcert"
 
 run_iotcert() {
     rm -rf "$work/data"
-    "$iotcert" --quiet --data-dir "$work/data" run "$work/profile.toml" --format json >"$work/report.json" 2>"$work/iotcert.err" || true
+    "$iotcert" --quiet run --data-dir "$work/data" "$work/profile.toml" --format json >"$work/report.json" 2>"$work/iotcert.err" || true
     python3 - "$work/report.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))

@@ -6,15 +6,17 @@
 use crate::diff;
 use crate::engine::{self, Observer};
 use crate::exit::{self, FailOn};
+use crate::files;
 use crate::labels;
 use crate::model::CampaignRecord;
+use crate::output;
 use crate::registry;
 use crate::render::{self, Format};
 use crate::report::Report;
 use crate::store::Store;
 use crate::terminal::{self, TerminalObserver, Verbosity};
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use iotcert_suite::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,14 +26,33 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Parser)]
 #[command(name = "iotcert", version, about, long_about = None)]
 pub struct Cli {
-    /// Where campaigns, results and evidence are stored.
-    #[arg(long, global = true, default_value = "./iotcert-data")]
-    pub data_dir: PathBuf,
     /// Print nothing but errors and the requested output.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Colour verdicts: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: output::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The data directory, for the commands that use one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDir {
+    /// Where campaigns, results, evidence and labels are stored (a sled database).
+    #[arg(
+        long = "data-dir",
+        value_name = "DIR",
+        env = "IOTCERT_DATA_DIR",
+        default_value = "./iotcert-data"
+    )]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,18 +71,21 @@ pub enum Command {
         /// Print the report in this format on standard output instead of the table.
         #[arg(long, value_enum)]
         format: Option<Format>,
-        /// Directory of templates overriding the embedded ones.
+        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         /// What makes the exit code 1.
         #[arg(long, value_enum, default_value = "shall")]
         fail_on: FailOn,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Start a secure and an insecure virtual device and run every suite against each.
     Demo {
         /// Where to write the reports.
         #[arg(long, default_value = "./iotcert-out")]
         out: PathBuf,
+        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         /// Second octet of the loopback block the virtual devices use (127.B.0.0/16),
@@ -69,59 +93,82 @@ pub enum Command {
         #[arg(long, value_name = "B", default_value_t = crate::demo::DEFAULT_BLOCK,
               value_parser = clap::value_parser!(u8).range(1..=254))]
         loopback_block: u8,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// List the suites, their checks and the provisions they serve.
     Suites {
+        /// Print the suites' descriptors as JSON.
         #[arg(long)]
         json: bool,
     },
     /// List stored campaigns.
     Campaigns {
+        /// Print JSON (times in RFC 3339).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Show a campaign's results.
     Show {
+        /// The campaign id.
         campaign: String,
+        /// Print the report as JSON instead of the table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Render a stored campaign's report.
     Report {
+        /// The campaign id.
         campaign: String,
+        /// The output format.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         /// The policy the report's outcome is judged by.
         #[arg(long, value_enum, default_value = "shall")]
         fail_on: FailOn,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Export one stored evidence item whole (reports show only a preview).
     Evidence {
+        /// The campaign whose result refers to the item.
         campaign: String,
         /// The item's sha256, as the report lists it.
         sha256: String,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Trust labels: issue, list (the retest queue), revoke.
     #[command(subcommand)]
     Label(LabelCommand),
-    /// Verify a label offline: exit 0 valid, 1 invalid (with a reason code), 2 misuse.
+    /// Verify labels offline: exit 0 when every label is valid, 1 when one is invalid
+    /// (with a reason code), 2 on misuse or an unreadable input.
     Verify {
-        /// The label file (label.json).
-        label: PathBuf,
+        /// The label file(s) (label.json); with several, one line (or JSON object) each.
+        #[arg(required = true, num_args = 1..)]
+        labels: Vec<PathBuf>,
         /// The scheme's root certificate(s), PEM.
         #[arg(long, value_name = "PEM")]
         roots: PathBuf,
-        /// The firmware image the label should be about.
+        /// The firmware image the label should be about (hashed as a stream).
         #[arg(long, value_name = "IMAGE")]
         firmware: Option<PathBuf>,
+        /// The report file issued with the label (label-report.json) to check against it.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// X.509 CRL(s) of the lab CA (DER or PEM).
         #[arg(long, value_name = "FILE")]
         crl: Vec<PathBuf>,
@@ -131,18 +178,21 @@ pub enum Command {
         /// Verify as of this time (RFC 3339) instead of now.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Print one JSON object per label, one per line (JSON Lines).
         #[arg(long)]
         json: bool,
     },
     /// Rerun a label's stored profile and issue its successor.
     Retest {
-        /// The label id (or a unique prefix).
+        /// The label id (the whole UUID).
         label: String,
         #[command(flatten)]
         signing: Signing,
-        /// Where to write label.json and label.svg.
+        /// Where to write label.json, label.svg and label-report.json.
         #[arg(long, short, default_value = ".")]
         out: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Make a development PKI (scheme root, lab CA, label signer, CRL): development only.
     Pki {
@@ -167,14 +217,29 @@ pub enum Command {
         /// The profile that sets scope, pacing and credentials for `--reproducer`.
         #[arg(long, value_name = "PROFILE")]
         profile: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Compare two campaigns (two firmware versions); exit 1 on a regression.
     Diff {
+        /// The earlier campaign.
         before: String,
+        /// The later campaign.
         after: String,
+        /// Print the comparison as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `iotcert man | man -l -`).
+    Man,
 }
 
 /// The lab's signing material and the scheme it signs under.
@@ -195,25 +260,33 @@ pub struct Signing {
 pub enum LabelCommand {
     /// Issue a label for a completed campaign, or say which checks block it.
     Issue {
+        /// The completed campaign.
         campaign: String,
         #[command(flatten)]
         signing: Signing,
         /// The level to issue; default the highest the campaign meets.
         #[arg(long)]
         level: Option<u8>,
-        /// Where to write label.json and label.svg.
+        /// Where to write label.json, label.svg and label-report.json.
         #[arg(long, short, default_value = ".")]
         out: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// List issued labels; with --due, only those to retest within DAYS.
     List {
-        #[arg(long, value_name = "DAYS")]
+        /// Only labels whose label or signer certificate expires within DAYS (0–36500).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..=36_500))]
         due: Option<i64>,
+        /// Print JSON (times in RFC 3339; `due` is null when not due).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Revoke a label: adds it to the lab's signed revocation list.
     Revoke {
+        /// The label id (the whole UUID).
         label: String,
         /// superseded, issued-in-error, vulnerability-disclosed, key-compromise, withdrawn.
         #[arg(long)]
@@ -223,6 +296,8 @@ pub enum LabelCommand {
         /// Where to write the signed revocation list.
         #[arg(long, short, default_value = "revoked.json")]
         out: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -230,6 +305,7 @@ pub enum LabelCommand {
 pub enum PkiCommand {
     /// Generate the development PKI into DIR.
     Init {
+        /// The directory to write the keys, certificates and CRL into.
         #[arg(long, default_value = "certs")]
         dir: PathBuf,
         /// Replace files that exist.
@@ -253,8 +329,10 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
+        // The reader of our output went away (`| head`): nothing is wrong with us.
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::from(exit::SUCCESS),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", output::printable(&format!("{error:#}")));
             ExitCode::from(exit::HARNESS_FAILURE)
         }
     }
@@ -267,6 +345,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     } else {
         Verbosity::Normal
     };
+    let colour = cli.color;
     match cli.command {
         Command::Run {
             profile,
@@ -275,11 +354,16 @@ pub async fn run(cli: Cli) -> Result<u8> {
             format,
             templates,
             fail_on,
+            data,
         } => {
-            let store_dir = cli.data_dir;
+            let store_dir = data.path;
             let report = match (profile, resume) {
-                (Some(path), None) => run_profile(&path, &store_dir, verbosity, fail_on).await?,
-                (None, Some(id)) => resume_campaign(&id, &store_dir, verbosity, fail_on).await?,
+                (Some(path), None) => {
+                    run_profile(&path, &store_dir, verbosity, colour, fail_on).await?
+                }
+                (None, Some(id)) => {
+                    resume_campaign(&id, &store_dir, verbosity, colour, fail_on).await?
+                }
                 _ => bail!("give a profile or --resume CAMPAIGN"),
             };
             if let Some(dir) = &out {
@@ -287,11 +371,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
             match format {
                 Some(format) => {
-                    print!("{}", render::render(&report, format, templates.as_deref())?)
+                    output::write(render::render(&report, format, templates.as_deref())?)?
                 }
                 None if verbosity == Verbosity::Normal => {
                     let device = report.device.model.clone();
-                    print!("{}", terminal::summary_table(&[(&device, &report)]));
+                    output::write(terminal::summary_table(&[(&device, &report)]))?;
                 }
                 None => {}
             }
@@ -301,174 +385,93 @@ pub async fn run(cli: Cli) -> Result<u8> {
             out,
             templates,
             loopback_block,
+            data,
         } => {
             crate::demo::run(
-                &cli.data_dir,
+                &data.path,
                 &out,
                 templates.as_deref(),
                 verbosity,
+                colour,
                 loopback_block,
             )
             .await
         }
-        Command::Suites { json } => {
-            let descriptors: Vec<_> = registry::builtin_suites(Path::new("."))
-                .iter()
-                .map(|s| s.descriptor())
-                .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&descriptors)?);
-            } else {
-                for suite in descriptors {
-                    println!("{} {}: {}", suite.id, suite.version, suite.title);
-                    for check in suite.checks {
-                        println!(
-                            "  {:<36} {:<6} EN {:<10} TS {:<10} {}",
-                            check.id,
-                            format!("{:?}", check.modal).to_lowercase(),
-                            check.standards.en_303_645.join(","),
-                            check.standards.ts_103_701.join(","),
-                            check.title
-                        );
-                        println!("  {:<36} PASS needs: {}", "", check.positive_control);
-                    }
-                }
-            }
-            Ok(exit::SUCCESS)
-        }
-        Command::Campaigns { json } => {
-            let store = open_existing_store(&cli.data_dir)?;
-            let campaigns = store.campaigns()?;
-            if json {
-                let rows: Vec<_> = campaigns
-                    .iter()
-                    .map(|c| serde_json::json!({"id": c.id, "status": c.status, "started_at": c.started_at.to_string(), "profile": c.profile_path}))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for campaign in campaigns {
-                    let decided = store.results(&campaign.id)?.len();
-                    println!(
-                        "{}  {:<11}  {}/{} decided  {}",
-                        campaign.id,
-                        format!("{:?}", campaign.status).to_lowercase(),
-                        decided,
-                        campaign.plan.len(),
-                        campaign.profile_path
-                    );
-                }
-            }
-            Ok(exit::SUCCESS)
-        }
-        Command::Show { campaign, json } => {
-            let store = open_existing_store(&cli.data_dir)?;
+        Command::Suites { json } => suites(json),
+        Command::Campaigns { json, data } => campaigns(&data.path, json),
+        Command::Show {
+            campaign,
+            json,
+            data,
+        } => {
+            let store = open_for_reading(&data.path)?;
             let report = Report::build(&store, &store.campaign(&campaign)?, FailOn::default())?;
             if json {
-                print!("{}", render::render(&report, Format::Json, None)?);
+                output::write(render::render(&report, Format::Json, None)?)?;
             } else {
-                print!(
-                    "{}",
-                    terminal::summary_table(&[(&report.device.model, &report)])
-                );
+                output::write(terminal::summary_table(&[(&report.device.model, &report)]))?;
             }
             Ok(exit::SUCCESS)
         }
         Command::Report {
             campaign,
             format,
-            output,
+            output: file,
             templates,
             fail_on,
+            data,
         } => {
-            let store = open_existing_store(&cli.data_dir)?;
+            let store = open_for_reading(&data.path)?;
             let report = Report::build(&store, &store.campaign(&campaign)?, fail_on)?;
             let text = render::render(&report, format, templates.as_deref())?;
-            match output {
+            match file {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
-                None => print!("{text}"),
+                None => output::write(text)?,
             }
             Ok(exit::SUCCESS)
         }
         Command::Evidence {
             campaign,
             sha256,
-            output,
+            output: file,
+            data,
         } => {
-            let store = open_existing_store(&cli.data_dir)?;
+            let store = open_for_reading(&data.path)?;
             let bytes = store.campaign_evidence(&campaign, &sha256)?;
-            match output {
+            match file {
                 Some(path) => std::fs::write(&path, &bytes)
                     .with_context(|| format!("writing {}", path.display()))?,
-                None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
+                None => output::write(&bytes)?,
             }
             Ok(exit::SUCCESS)
         }
-        Command::Label(command) => label_command(command, &cli.data_dir),
+        Command::Label(command) => label_command(command),
         Command::Verify {
-            label,
+            labels,
             roots,
             firmware,
+            report,
             crl,
             revoked,
             at,
             json,
-        } => verify(
-            &label,
-            &roots,
-            firmware.as_deref(),
-            &crl,
-            &revoked,
-            at.as_deref(),
+        } => verify(&VerifyRequest {
+            labels: &labels,
+            roots: &roots,
+            firmware: firmware.as_deref(),
+            report: report.as_deref(),
+            crls: &crl,
+            revocation_lists: &revoked,
+            at: at.as_deref(),
             json,
-        ),
+        }),
         Command::Retest {
             label,
             signing,
             out,
-        } => {
-            let store = open_existing_store(&cli.data_dir)?;
-            let previous = store.label(&label)?;
-            let campaign = store.campaign(&previous.campaign)?;
-            let profile = Profile::from_toml_str(&campaign.profile_toml)?;
-            let base = Path::new(&campaign.profile_path)
-                .parent()
-                .unwrap_or(Path::new("."))
-                .to_owned();
-            let suites = registry::suites_for(&profile, &base).await?;
-            engine::check_scope(&profile)?;
-            let record = engine::plan_campaign(
-                &campaign.profile_path,
-                &campaign.profile_toml,
-                &profile,
-                &suites,
-            );
-            if verbosity == Verbosity::Normal {
-                eprintln!("retest of label {}: campaign {}", previous.id, record.id);
-            }
-            let report = execute_with_terminal(
-                &store,
-                record,
-                &suites,
-                verbosity,
-                &profile.device.model,
-                FailOn::default(),
-            )
-            .await?;
-            let finished = store.campaign(&report.campaign.id)?;
-            let issuer =
-                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
-            let supersedes = uuid::Uuid::parse_str(&previous.id)?;
-            let issued = labels::issue_for_campaign(
-                &store,
-                &finished,
-                &issuer,
-                Some(previous.level),
-                Some(supersedes),
-                time::OffsetDateTime::now_utc(),
-            )?;
-            Ok(report_issue(issued, &out))
-        }
+            data,
+        } => retest(&label, &signing, &out, &data.path, verbosity, colour).await,
         Command::Pki {
             command: PkiCommand::Init { dir, force },
         } => {
@@ -478,17 +481,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 iotcert_label::pki::Existing::Refuse
             };
             let files = iotcert_label::pki::init(&dir, existing)?;
-            println!(
-                "development PKI written to {} (for development only: these keys mean nothing)",
-                dir.display()
-            );
-            println!("  scheme root:      {}", files.root_certificate.display());
-            println!(
-                "  signer key/chain: {} {}",
+            output::write(format!(
+                "development PKI written to {} (for development only: these keys mean nothing)\n  scheme root:      {}\n  signer key/chain: {} {}\n  lab CA CRL:       {}\n",
+                dir.display(),
+                files.root_certificate.display(),
                 files.signer_key.display(),
-                files.signer_chain.display()
-            );
-            println!("  lab CA CRL:       {}", files.lab_ca_crl.display());
+                files.signer_chain.display(),
+                files.lab_ca_crl.display()
+            ))?;
             Ok(exit::SUCCESS)
         }
         Command::Replay {
@@ -497,6 +497,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             unit,
             reproducer,
             profile,
+            data,
         } => {
             let store;
             let finding = match (&reproducer, &profile, &campaign, &check) {
@@ -505,7 +506,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
                     profile,
                 },
                 (_, _, Some(campaign), Some(check)) => {
-                    store = open_existing_store(&cli.data_dir)?;
+                    store = open_for_reading(&data.path)?;
                     crate::replay::Finding::Stored {
                         store: &store,
                         campaign,
@@ -525,15 +526,16 @@ pub async fn run(cli: Cli) -> Result<u8> {
             before,
             after,
             json,
+            data,
         } => {
-            let store = open_existing_store(&cli.data_dir)?;
+            let store = open_for_reading(&data.path)?;
             let before = Report::build(&store, &store.campaign(&before)?, FailOn::default())?;
             let after = Report::build(&store, &store.campaign(&after)?, FailOn::default())?;
             let diff = diff::compare(&before, &after);
             if json {
-                println!("{}", serde_json::to_string_pretty(&diff)?);
+                output::line(serde_json::to_string_pretty(&diff)?)?;
             } else {
-                print!("{}", diff::to_text(&diff));
+                output::write(diff::to_text(&diff))?;
             }
             Ok(if diff.regressions() > 0 {
                 exit::FINDINGS
@@ -541,11 +543,134 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 exit::SUCCESS
             })
         }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "iotcert", &mut script);
+            output::write(script)?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            output::write(page)?;
+            Ok(exit::SUCCESS)
+        }
     }
 }
 
-fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
-    let store = open_existing_store(data_dir)?;
+/// `iotcert suites`: every compiled-in suite, its checks and what a PASS needs.
+fn suites(json: bool) -> Result<u8> {
+    let descriptors: Vec<_> = registry::builtin_suites(Path::new("."))
+        .iter()
+        .map(|s| s.descriptor())
+        .collect();
+    if json {
+        output::line(serde_json::to_string_pretty(&descriptors)?)?;
+        return Ok(exit::SUCCESS);
+    }
+    let mut text = String::new();
+    for suite in descriptors {
+        text += &format!("{} {}: {}\n", suite.id, suite.version, suite.title);
+        for check in suite.checks {
+            text += &format!(
+                "  {:<36} {:<6} EN {:<10} TS {:<10} {}\n",
+                check.id,
+                format!("{:?}", check.modal).to_lowercase(),
+                check.standards.en_303_645.join(","),
+                check.standards.ts_103_701.join(","),
+                check.title
+            );
+            text += &format!("  {:<36} PASS needs: {}\n", "", check.positive_control);
+        }
+    }
+    output::write(output::printable_lines(&text))?;
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert campaigns`: what the store holds and how far each campaign got.
+fn campaigns(data_dir: &Path, json: bool) -> Result<u8> {
+    let store = open_for_reading(data_dir)?;
+    let campaigns = store.campaigns()?;
+    if json {
+        let rows: Vec<_> = campaigns
+            .iter()
+            .map(|c| serde_json::json!({"id": c.id, "status": c.status, "started_at": output::timestamp(c.started_at), "profile": c.profile_path}))
+            .collect();
+        output::line(serde_json::to_string_pretty(&rows)?)?;
+        return Ok(exit::SUCCESS);
+    }
+    let mut text = String::new();
+    for campaign in campaigns {
+        let decided = store.results(&campaign.id)?.len();
+        text += &format!(
+            "{}  {:<11}  {}/{} decided  {}\n",
+            campaign.id,
+            format!("{:?}", campaign.status).to_lowercase(),
+            decided,
+            campaign.plan.len(),
+            campaign.profile_path
+        );
+    }
+    output::write(output::printable_lines(&text))?;
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert retest`: rerun a label's stored profile and issue its successor.
+async fn retest(
+    label: &str,
+    signing: &Signing,
+    out: &Path,
+    data_dir: &Path,
+    verbosity: Verbosity,
+    colour: output::ColorChoice,
+) -> Result<u8> {
+    let store = open_for_writing(data_dir, &format!("the retest of label {label}"))?;
+    let previous = store.label(label)?;
+    let campaign = store.campaign(&previous.campaign)?;
+    let profile = Profile::from_toml_str(&campaign.profile_toml)?;
+    let base = Path::new(&campaign.profile_path)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    let suites = registry::suites_for(&profile, &base).await?;
+    engine::check_scope(&profile)?;
+    let record = engine::plan_campaign(
+        &campaign.profile_path,
+        &campaign.profile_toml,
+        &profile,
+        &suites,
+    );
+    if verbosity == Verbosity::Normal {
+        eprintln!("retest of label {}: campaign {}", previous.id, record.id);
+    }
+    store.announce(data_dir, &format!("campaign {} (retest)", record.id));
+    let report = execute_with_terminal(
+        &store,
+        record,
+        &suites,
+        Display {
+            verbosity,
+            colour,
+            device: &profile.device.model,
+        },
+        FailOn::default(),
+    )
+    .await?;
+    let finished = store.campaign(&report.campaign.id)?;
+    let issuer = labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
+    let supersedes = uuid::Uuid::parse_str(&previous.id)?;
+    let issued = labels::issue_for_campaign(
+        &store,
+        &finished,
+        &issuer,
+        Some(previous.level),
+        Some(supersedes),
+        time::OffsetDateTime::now_utc(),
+    )?;
+    report_issue(issued, out)
+}
+
+fn label_command(command: LabelCommand) -> Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     match command {
         LabelCommand::Issue {
@@ -553,40 +678,44 @@ fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
             signing,
             level,
             out,
+            data,
         } => {
+            let store = open_for_writing(&data.path, &format!("a label issue for {campaign}"))?;
             let issuer =
                 labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
             let campaign = store.campaign(&campaign)?;
             let issued = labels::issue_for_campaign(&store, &campaign, &issuer, level, None, now)?;
-            Ok(report_issue(issued, &out))
+            report_issue(issued, &out)
         }
-        LabelCommand::List { due, json } => {
-            let rows: Vec<(crate::model::LabelRecord, &str)> = match due {
-                Some(days) => labels::due(&store, days, now)?,
-                None => store.labels()?.into_iter().map(|l| (l, "")).collect(),
+        LabelCommand::List { due, json, data } => {
+            let store = open_for_reading(&data.path)?;
+            let rows: Vec<(crate::model::LabelRecord, Option<&str>)> = match due {
+                Some(days) => labels::due(&store, days, now)?
+                    .into_iter()
+                    .map(|(label, why)| (label, Some(why)))
+                    .collect(),
+                None => store.labels()?.into_iter().map(|l| (l, None)).collect(),
             };
             if json {
                 let value: Vec<_> = rows
                     .iter()
-                    .map(|(l, why)| serde_json::json!({"id": l.id, "campaign": l.campaign, "level": l.level, "device": l.device, "issued_at": l.issued_at.to_string(), "expires_at": l.expires_at.to_string(), "signer_valid_until": l.signer_valid_until.to_string(), "supersedes": l.supersedes, "due": why}))
+                    .map(|(l, why)| serde_json::json!({"id": l.id, "campaign": l.campaign, "level": l.level, "device": l.device, "issued_at": output::timestamp(l.issued_at), "expires_at": output::timestamp(l.expires_at), "signer_valid_until": output::timestamp(l.signer_valid_until), "supersedes": l.supersedes, "due": why}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                output::line(serde_json::to_string_pretty(&value)?)?;
             } else {
+                let mut text = String::new();
                 for (label, why) in rows {
-                    println!(
-                        "{}  level {} {:<10}  expires {}  {}{}",
+                    text += &format!(
+                        "{}  level {} {:<10}  expires {}  {}{}\n",
                         label.id,
                         label.level,
                         label.level_name,
                         label.expires_at.date(),
                         label.device,
-                        if why.is_empty() {
-                            String::new()
-                        } else {
-                            format!("  (due: {why})")
-                        }
+                        why.map(|why| format!("  (due: {why})")).unwrap_or_default()
                     );
                 }
+                output::write(output::printable_lines(&text))?;
             }
             Ok(exit::SUCCESS)
         }
@@ -595,164 +724,258 @@ fn label_command(command: LabelCommand, data_dir: &Path) -> Result<u8> {
             reason,
             signing,
             out,
+            data,
         } => {
             let reason: iotcert_label::RevocationReason =
                 reason.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let store = open_for_writing(&data.path, &format!("the revocation of {label}"))?;
             let issuer =
                 labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
-            let signed = labels::revoke(&store, &label, reason, &issuer.signer, now)?;
+            let (revoked, signed) = labels::revoke(&store, &label, reason, &issuer.signer, now)?;
             std::fs::write(&out, signed).with_context(|| format!("writing {}", out.display()))?;
-            println!(
-                "label {label} revoked ({}); signed revocation list written to {}",
+            output::line(format!(
+                "label {revoked} revoked ({}); signed revocation list written to {}",
                 reason.as_str(),
                 out.display()
-            );
+            ))?;
             Ok(exit::SUCCESS)
         }
     }
 }
 
 /// Say what an issue attempt did; exit 0 for a label, 1 for a refusal.
-fn report_issue(issued: labels::Issued, out: &Path) -> u8 {
+fn report_issue(issued: labels::Issued, out: &Path) -> Result<u8> {
     match issued {
         labels::Issued::Label(issued) => {
             let (record, _) = *issued;
             match labels::write_label(&record, out) {
-                Ok((json, svg)) => {
-                    println!(
-                        "label {} issued: level {} ({}), valid until {}; {} and {}",
+                Ok(files) => {
+                    output::line(format!(
+                        "label {} issued: level {} ({}), valid until {}; {}, {} and {} (the report the label binds)",
                         record.id,
                         record.level,
                         record.level_name,
-                        record.expires_at,
-                        json.display(),
-                        svg.display()
-                    );
-                    exit::SUCCESS
+                        output::timestamp(record.expires_at),
+                        files.label.display(),
+                        files.svg.display(),
+                        files.report.display()
+                    ))?;
+                    Ok(exit::SUCCESS)
                 }
                 Err(error) => {
                     eprintln!("error: the label was issued and recorded but could not be written: {error:#}");
-                    exit::HARNESS_FAILURE
+                    Ok(exit::HARNESS_FAILURE)
                 }
             }
         }
         labels::Issued::Refused(refusal) => {
             eprintln!("no label: level {} is not met because", refusal.level);
             for blocker in refusal.blockers {
-                eprintln!("  - {blocker}");
-            }
-            exit::FINDINGS
-        }
-    }
-}
-
-/// `iotcert verify`: offline, ordered checks of the label crate; exit 0 valid, 1
-/// invalid with its reason code, 2 when the inputs themselves are unusable.
-fn verify(
-    label: &Path,
-    roots: &Path,
-    firmware: Option<&Path>,
-    crls: &[PathBuf],
-    revoked: &[PathBuf],
-    at: Option<&str>,
-    json: bool,
-) -> Result<u8> {
-    let read =
-        |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
-    let roots = read(roots)?;
-    let crls = crls.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
-    let lists = revoked
-        .iter()
-        .map(|p| read(p))
-        .collect::<Result<Vec<_>>>()?;
-    let verifier = iotcert_label::Verifier::new(
-        &roots,
-        &crls.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-        &lists.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-    )?;
-    let at = match at {
-        Some(text) => {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
-        }
-        None => time::OffsetDateTime::now_utc(),
-    };
-    let image = firmware.map(read).transpose()?;
-    let label_bytes = read(label)?;
-    let outcome = verifier.verify(
-        &label_bytes,
-        at,
-        image.as_deref().map(iotcert_label::FirmwareCheck::Image),
-    );
-    match outcome {
-        Ok(verified) => {
-            let predicate = &verified.statement.predicate;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"valid": true, "label": verified})
-                    )?
-                );
-            } else {
-                println!(
-                    "VALID: label {} level {} ({}) for {} {} firmware {} (sha256 {}), issued by {} on {}, expires {}{}",
-                    predicate.label_id,
-                    predicate.level.number,
-                    predicate.level.name,
-                    predicate.device.manufacturer,
-                    predicate.device.model,
-                    predicate.device.firmware_version,
-                    verified.statement.firmware.sha256.as_str(),
-                    predicate.lab.name,
-                    predicate.issued_at,
-                    predicate.expires_at,
-                    if verified.firmware_checked { "; firmware image matches" } else { "; firmware image not checked (give --firmware)" }
-                );
-            }
-            Ok(exit::SUCCESS)
-        }
-        Err(rejection) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"valid": false, "code": rejection.code.as_str(), "detail": rejection.detail})
-                    )?
-                );
-            } else {
-                println!(
-                    "INVALID ({}): {}",
-                    rejection.code.as_str(),
-                    rejection.detail
-                );
+                eprintln!("  - {}", output::printable(&blocker));
             }
             Ok(exit::FINDINGS)
         }
     }
 }
 
+/// What `iotcert verify` was asked to check.
+struct VerifyRequest<'a> {
+    labels: &'a [PathBuf],
+    roots: &'a Path,
+    firmware: Option<&'a Path>,
+    report: Option<&'a Path>,
+    crls: &'a [PathBuf],
+    revocation_lists: &'a [PathBuf],
+    at: Option<&'a str>,
+    json: bool,
+}
+
+/// `iotcert verify`: offline, ordered checks of the label crate, for one label or
+/// many with one verifier; exit 0 when all are valid, 1 when one is invalid (with its
+/// reason code), 2 when an input itself is unusable.
+fn verify(request: &VerifyRequest<'_>) -> Result<u8> {
+    let read = |path: &Path, what: &str| files::read_capped(path, files::DOCUMENT_CAP, what);
+    let roots = read(request.roots, "roots")?;
+    let crls = request
+        .crls
+        .iter()
+        .map(|p| read(p, "CRL"))
+        .collect::<Result<Vec<_>>>()?;
+    let lists = request
+        .revocation_lists
+        .iter()
+        .map(|p| read(p, "revocation list"))
+        .collect::<Result<Vec<_>>>()?;
+    let verifier = iotcert_label::Verifier::new(
+        &roots,
+        &crls.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        &lists.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+    )?;
+    let revocation = if crls.is_empty() && lists.is_empty() {
+        "not_checked"
+    } else {
+        "checked"
+    };
+    let at = match request.at {
+        Some(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
+        }
+        None => time::OffsetDateTime::now_utc(),
+    };
+    if request.report.is_some() && request.labels.len() > 1 {
+        bail!("--report names the report of one label: verify that label alone");
+    }
+    let firmware_digest = request
+        .firmware
+        .map(|path| files::sha256_of_file(path).map(hex::encode))
+        .transpose()?;
+    let report_digest = request
+        .report
+        .map(|path| {
+            read(path, "report")
+                .map(|bytes| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+        })
+        .transpose()?;
+    let many = request.labels.len() > 1;
+    let mut exit_code = exit::SUCCESS;
+    for path in request.labels {
+        let label_bytes = match read(path, "label") {
+            Ok(bytes) => bytes,
+            Err(error) if many => {
+                let detail = format!("{error:#}");
+                if request.json {
+                    output::line(serde_json::to_string(
+                        &serde_json::json!({"file": path, "valid": false, "code": "unreadable", "detail": detail}),
+                    )?)?;
+                } else {
+                    output::line(output::printable(&format!(
+                        "{}: UNREADABLE: {detail}",
+                        path.display()
+                    )))?;
+                }
+                exit_code = exit::HARNESS_FAILURE;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let outcome = verifier
+            .verify(
+                &label_bytes,
+                at,
+                firmware_digest
+                    .as_deref()
+                    .map(iotcert_label::FirmwareCheck::Sha256),
+            )
+            .map_err(|rejection| (rejection.code.as_str().to_owned(), rejection.detail))
+            .and_then(|verified| {
+                let bound = verified.statement.predicate.report_sha256.as_str();
+                match &report_digest {
+                    Some(digest) if bound != digest => Err((
+                        "report-mismatch".to_owned(),
+                        format!("the report file hashes to {digest} but the label binds {bound}"),
+                    )),
+                    _ => Ok(verified),
+                }
+            });
+        let prefix = if many {
+            format!("{}: ", path.display())
+        } else {
+            String::new()
+        };
+        match outcome {
+            Ok(verified) => {
+                if request.json {
+                    output::line(serde_json::to_string(
+                        &serde_json::json!({"file": path, "valid": true, "revocation": revocation, "report_checked": report_digest.is_some(), "label": verified}),
+                    )?)?;
+                } else {
+                    output::line(output::printable(&format!(
+                        "{prefix}{}",
+                        valid_text(&verified, revocation, report_digest.is_some())
+                    )))?;
+                }
+            }
+            Err((code, detail)) => {
+                if request.json {
+                    output::line(serde_json::to_string(
+                        &serde_json::json!({"file": path, "valid": false, "code": code, "detail": detail}),
+                    )?)?;
+                } else {
+                    output::line(output::printable(&format!(
+                        "{prefix}INVALID ({code}): {detail}"
+                    )))?;
+                }
+                exit_code = exit_code.max(exit::FINDINGS);
+            }
+        }
+    }
+    Ok(exit_code)
+}
+
+/// The one line a person reads for a valid label: what, for which firmware, by whom,
+/// until when, and what was not checked.
+fn valid_text(
+    verified: &iotcert_label::VerifiedLabel,
+    revocation: &str,
+    report_checked: bool,
+) -> String {
+    let predicate = &verified.statement.predicate;
+    let mut notes = vec![if verified.firmware_checked {
+        "firmware image matches"
+    } else {
+        "firmware image not checked (give --firmware)"
+    }];
+    if revocation == "not_checked" {
+        notes.push("revocation not checked (give --revoked and --crl)");
+    }
+    if report_checked {
+        notes.push("report matches");
+    }
+    format!(
+        "VALID: label {} level {} ({}) for {} {} firmware {} (sha256 {}), issued by {} on {}, expires {}; {}",
+        predicate.label_id,
+        predicate.level.number,
+        predicate.level.name,
+        predicate.device.manufacturer,
+        predicate.device.model,
+        predicate.device.firmware_version,
+        verified.statement.firmware.sha256.as_str(),
+        predicate.lab.name,
+        output::timestamp(predicate.issued_at),
+        output::timestamp(predicate.expires_at),
+        notes.join("; ")
+    )
+}
+
 /// Parse and check a profile before anything is written or sent.
 pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read profile {}", path.display()))?;
+    let text = files::read_text_capped(path, files::CONFIG_CAP, "profile")?;
     let profile =
         Profile::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     engine::check_scope(&profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((text, profile))
 }
 
+/// The profile's path as a campaign records it: absolute, so that a label issue or a
+/// retest from another directory finds the firmware image and files beside it.
+pub fn recorded_profile_path(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
 async fn run_profile(
     path: &Path,
     data_dir: &Path,
     verbosity: Verbosity,
+    colour: output::ColorChoice,
     fail_on: FailOn,
 ) -> Result<Report> {
     let (text, profile) = load_profile(path)?;
+    let path = recorded_profile_path(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let suites = registry::suites_for(&profile, base).await?;
-    let store = Store::open(data_dir)?;
     let record = engine::plan_campaign(&path.display().to_string(), &text, &profile, &suites);
+    let store = open_for_writing(data_dir, &format!("campaign {}", record.id))?;
     if verbosity == Verbosity::Normal {
         eprintln!(
             "campaign {} ({} planned checks)",
@@ -764,8 +987,11 @@ async fn run_profile(
         &store,
         record,
         &suites,
-        verbosity,
-        &profile.device.model,
+        Display {
+            verbosity,
+            colour,
+            device: &profile.device.model,
+        },
         fail_on,
     )
     .await
@@ -775,9 +1001,10 @@ async fn resume_campaign(
     id: &str,
     data_dir: &Path,
     verbosity: Verbosity,
+    colour: output::ColorChoice,
     fail_on: FailOn,
 ) -> Result<Report> {
-    let store = open_existing_store(data_dir)?;
+    let store = open_for_writing(data_dir, &format!("campaign {id} (resumed)"))?;
     let record = store.campaign(id)?;
     let profile = Profile::from_toml_str(&record.profile_toml)?;
     let base = Path::new(&record.profile_path)
@@ -796,11 +1023,23 @@ async fn resume_campaign(
         &store,
         record,
         &suites,
-        verbosity,
-        &profile.device.model,
+        Display {
+            verbosity,
+            colour,
+            device: &profile.device.model,
+        },
         fail_on,
     )
     .await
+}
+
+/// How a running campaign is shown on the terminal.
+#[derive(Clone, Copy, Debug)]
+pub struct Display<'a> {
+    pub verbosity: Verbosity,
+    pub colour: output::ColorChoice,
+    /// The device's name in progress lines.
+    pub device: &'a str,
 }
 
 /// Execute with progress on the terminal; Ctrl-C cancels cleanly.
@@ -808,8 +1047,7 @@ pub async fn execute_with_terminal(
     store: &Store,
     record: CampaignRecord,
     suites: &[std::sync::Arc<dyn iotcert_suite::Suite>],
-    verbosity: Verbosity,
-    device: &str,
+    display: Display<'_>,
     fail_on: FailOn,
 ) -> Result<Report> {
     let cancel = CancellationToken::new();
@@ -819,7 +1057,7 @@ pub async fn execute_with_terminal(
             on_interrupt.cancel();
         }
     });
-    let mut observer = TerminalObserver::new(verbosity, device);
+    let mut observer = TerminalObserver::new(display.verbosity, display.device);
     let finished = engine::execute(
         store,
         record,
@@ -839,14 +1077,21 @@ pub async fn execute_with_terminal(
     Ok(Report::build(store, &finished, fail_on)?)
 }
 
-fn open_existing_store(dir: &Path) -> Result<Store> {
+/// Open the data directory to change it, as `holder` (named to anyone who finds it
+/// busy meanwhile).
+pub fn open_for_writing(dir: &Path, holder: &str) -> Result<Store> {
+    Ok(Store::open_as(dir, holder)?)
+}
+
+/// Open an existing data directory to read it; works while a campaign runs.
+fn open_for_reading(dir: &Path) -> Result<Store> {
     if !dir.exists() {
         bail!(
             "no data directory at {} (run a campaign first, or pass --data-dir)",
             dir.display()
         );
     }
-    Ok(Store::open(dir)?)
+    Ok(Store::open_for_reading(dir)?)
 }
 
 /// Write every rendering of `report` into `dir`: report.json, .md, .html, .sarif and

@@ -9,11 +9,14 @@
 //! speak TLS are INCONCLUSIVE for fuzzing, "not covered by this suite version", which
 //! the labels of levels 1 and 2 do not need.)
 
-use crate::cli::{execute_with_terminal, load_profile, write_reports};
+use crate::cli::{
+    execute_with_terminal, load_profile, recorded_profile_path, write_reports, Display,
+};
 use crate::engine;
 use crate::exit::{self, FailOn};
 use crate::hostports;
 use crate::labels;
+use crate::output;
 use crate::registry;
 use crate::report::Report;
 use crate::store::Store;
@@ -44,6 +47,7 @@ pub async fn run(
     out: &Path,
     templates: Option<&Path>,
     verbosity: Verbosity,
+    colour: output::ColorChoice,
     block: u8,
 ) -> Result<u8> {
     type Configure = fn(&str, IpAddr) -> DeviceConfig;
@@ -51,7 +55,7 @@ pub async fn run(
         ("secure", 1, DeviceConfig::secure),
         ("insecure", 2, DeviceConfig::insecure),
     ];
-    let store = Store::open(data_dir)?;
+    let store = Store::open_as(data_dir, "the demo")?;
     std::fs::create_dir_all(out.join("profiles"))?;
     // A throw-away development PKI: the demo's labels mean nothing outside it.
     let pki = iotcert_label::pki::init(&out.join("pki"), iotcert_label::pki::Existing::Replace)?;
@@ -70,6 +74,7 @@ pub async fn run(
         let extras = write_profile_files(&out.join("profiles"), name, &units)?;
         std::fs::write(&profile_path, demo_profile(name, &units) + &extras)?;
         let (text, profile) = load_profile(&profile_path)?;
+        let profile_path = recorded_profile_path(&profile_path)?;
         let suites = registry::suites_for(&profile, &out.join("profiles")).await?;
         let record = engine::plan_campaign(
             &profile_path.display().to_string(),
@@ -85,9 +90,18 @@ pub async fn run(
                 addresses.join(", ")
             );
         }
-        let report =
-            execute_with_terminal(&store, record, &suites, verbosity, name, FailOn::default())
-                .await?;
+        let report = execute_with_terminal(
+            &store,
+            record,
+            &suites,
+            Display {
+                verbosity,
+                colour,
+                device: name,
+            },
+            FailOn::default(),
+        )
+        .await?;
         let report = label_and_verify(&store, &report, &out.join(name), &issuer, &pki, verbosity)?;
         write_reports(&report, &out.join(name), templates)?;
         reports.push((name, report));
@@ -101,11 +115,11 @@ pub async fn run(
         .map(|(name, report)| (*name, report))
         .collect();
     if verbosity == Verbosity::Normal {
-        print!("{}", terminal::summary_table(&table));
-        println!(
+        output::write(terminal::summary_table(&table))?;
+        output::line(format!(
             "reports: {}/{{secure,insecure}}/report.{{json,md,html,sarif,junit.xml}}, labels in the same folders",
             out.display()
-        );
+        ))?;
     }
     let secure_labelled = reports.iter().any(|(n, r)| {
         *n == "secure" && r.label.is_some() && r.summary.fail == 0 && r.summary.error == 0
@@ -292,7 +306,7 @@ fn label_and_verify(
     )? {
         labels::Issued::Label(issued) => {
             let (record, _) = *issued;
-            let (json, _) = labels::write_label(&record, out)?;
+            let json = labels::write_label(&record, out)?.label;
             let verifier =
                 iotcert_label::Verifier::new(&std::fs::read(&pki.root_certificate)?, &[], &[])?;
             let verdict = match verifier.verify(

@@ -6,6 +6,7 @@
 //! keeps the register, and renders the human label.
 
 use crate::exit::FailOn;
+use crate::files;
 use crate::model::{CampaignRecord, CampaignStatus, LabelRecord};
 use crate::render::{self, Format};
 use crate::report::{check_outcomes, suite_budgets, Report};
@@ -30,15 +31,12 @@ impl Issuer {
     /// Load the lab's key and chain (PEM) and the scheme policy (default: the built-in
     /// iotcert scheme).
     pub fn load(key: &Path, chain: &Path, scheme: Option<&Path>) -> Result<Issuer> {
-        let key_pem =
-            std::fs::read(key).with_context(|| format!("reading key {}", key.display()))?;
-        let chain_pem =
-            std::fs::read(chain).with_context(|| format!("reading chain {}", chain.display()))?;
+        let key_pem = files::read_capped(key, files::DOCUMENT_CAP, "key")?;
+        let chain_pem = files::read_capped(chain, files::DOCUMENT_CAP, "certificate chain")?;
         let signer = LabelSigner::from_pem(&key_pem, &chain_pem)?;
         let policy = match scheme {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading scheme {}", path.display()))?;
+                let text = files::read_text_capped(path, files::CONFIG_CAP, "scheme policy")?;
                 SchemePolicy::from_toml_str(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             }
@@ -79,7 +77,7 @@ pub fn issue_for_campaign(
         );
     }
     let report = Report::build(store, campaign, FailOn::default())?;
-    let facts = campaign_facts(campaign, &report, supersedes)?;
+    let (facts, report_json) = campaign_facts(campaign, &report, supersedes)?;
     let mut levels: Vec<u8> = match level {
         Some(level) => vec![level],
         None => issuer.policy.levels.iter().map(|l| l.number).collect(),
@@ -100,6 +98,7 @@ pub fn issue_for_campaign(
                     &issuer.signer,
                     &facts,
                     svg,
+                    report_json.clone(),
                 );
                 store.put_label(&record)?;
                 return Ok(Issued::Label(Box::new((record, issued))));
@@ -119,17 +118,18 @@ pub fn issue_for_campaign(
     }
 }
 
-/// Everything the label binds, gathered from the stored campaign.
+/// Everything the label binds, gathered from the stored campaign, and the report
+/// bytes its `report_sha256` is the digest of.
 fn campaign_facts(
     campaign: &CampaignRecord,
     report: &Report,
     supersedes: Option<Uuid>,
-) -> Result<CampaignFacts> {
+) -> Result<(CampaignFacts, String)> {
     let profile = Profile::from_toml_str(&campaign.profile_toml)?;
     let firmware = firmware_subject(&profile, Path::new(&campaign.profile_path))?;
     let report_json = render::render(report, Format::Json, None)?;
     let outcomes = check_outcomes(&report.results);
-    Ok(CampaignFacts {
+    let facts = CampaignFacts {
         campaign_id: campaign.id.clone(),
         device: LabelDevice::from(&profile.device),
         firmware,
@@ -148,7 +148,8 @@ fn campaign_facts(
         outcomes,
         budgets: suite_budgets(&report.results),
         supersedes,
-    })
+    };
+    Ok((facts, report_json))
 }
 
 /// The firmware a label is about: the profile's image, hashed now and checked against
@@ -170,11 +171,7 @@ fn firmware_subject(profile: &Profile, profile_path: &Path) -> Result<FirmwareSu
         .unwrap_or_else(|| format!("{}-{}", device.model, device.firmware_version));
     let declared = device.firmware_sha256.as_deref().and_then(Sha256Hex::parse);
     let measured = match image.as_ref().filter(|p| p.exists()) {
-        Some(path) => {
-            Some(Sha256Hex::of(&std::fs::read(path).with_context(|| {
-                format!("reading firmware {}", path.display())
-            })?))
-        }
+        Some(path) => Sha256Hex::parse(&hex::encode(files::sha256_of_file(path)?)),
         None => None,
     };
     let sha256 = match (measured, declared) {
@@ -199,6 +196,7 @@ fn record_of(
     signer: &LabelSigner,
     facts: &CampaignFacts,
     svg: String,
+    report: String,
 ) -> LabelRecord {
     let predicate = &issued.statement.predicate;
     LabelRecord {
@@ -218,17 +216,37 @@ fn record_of(
         supersedes: predicate.supersedes.map(|id| id.to_string()),
         file: String::from_utf8_lossy(&issued.file).into_owned(),
         svg,
+        report,
     }
 }
 
-/// Write `label.json` and `label.svg` of an issued label into `dir`.
-pub fn write_label(record: &LabelRecord, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+/// The files of an issued label, as written.
+pub struct LabelFiles {
+    pub label: PathBuf,
+    pub svg: PathBuf,
+    /// The report whose digest the label binds (`verify --report`).
+    pub report: PathBuf,
+}
+
+/// The name of the report file a label binds, beside label.json.
+pub const LABEL_REPORT_FILE: &str = "label-report.json";
+
+/// Write `label.json`, `label.svg` and the report the label binds into `dir`.
+pub fn write_label(record: &LabelRecord, dir: &Path) -> Result<LabelFiles> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json = dir.join("label.json");
-    std::fs::write(&json, &record.file)?;
-    let svg = dir.join("label.svg");
-    std::fs::write(&svg, &record.svg)?;
-    Ok((json, svg))
+    let files = LabelFiles {
+        label: dir.join("label.json"),
+        svg: dir.join("label.svg"),
+        report: dir.join(LABEL_REPORT_FILE),
+    };
+    for (path, text) in [
+        (&files.label, &record.file),
+        (&files.svg, &record.svg),
+        (&files.report, &record.report),
+    ] {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(files)
 }
 
 /// Labels due for retest within `days`: the label expires, or its signer's chain does.
@@ -262,14 +280,15 @@ pub fn due(
         .collect())
 }
 
-/// Add a label to the lab's revocation list and return the newly signed list.
+/// Add a label (by its exact id) to the lab's revocation list; returns the label id
+/// and the newly signed list.
 pub fn revoke(
     store: &Store,
     id: &str,
     reason: RevocationReason,
     signer: &LabelSigner,
     now: OffsetDateTime,
-) -> Result<Vec<u8>> {
+) -> Result<(Uuid, Vec<u8>)> {
     let label = store.label(id)?;
     let label_id = Uuid::parse_str(&label.id)?;
     let mut list = match store.revocation_list()? {
@@ -279,5 +298,5 @@ pub fn revoke(
     list.revoke(label_id, reason, now)?;
     let signed = list.sign(signer, now)?;
     store.put_revocation_list(&serde_json::to_vec(&list)?)?;
-    Ok(signed)
+    Ok((label_id, signed))
 }

@@ -108,4 +108,9 @@ pub struct LabelRecord {
     pub file: String,
     /// The human label (SVG with its QR code), as rendered at issue.
     pub svg: String,
+    /// The report JSON whose digest the label binds (`report_sha256`), byte for byte;
+    /// written beside the label as `label-report.json`. Empty for labels recorded
+    /// before it was kept.
+    #[serde(default)]
+    pub report: String,
 }

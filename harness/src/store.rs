@@ -6,6 +6,12 @@
 //! already reported, and a result key can be written only once, so a resumed campaign
 //! never duplicates a result. Evidence is content-addressed by sha256. Issued labels
 //! and the lab's revocation list live here too.
+//!
+//! sled allows one process per database. A writer (a running campaign, a label issue)
+//! holds the directory's `writer.lock` and says in `holder.txt` who it is, so a second
+//! writer is told in one sentence which campaign is running. A reader that finds the
+//! directory busy opens a snapshot copy instead ([`Store::open_for_reading`]): `show`,
+//! `report` and `campaigns` keep working during a run, on what was flushed so far.
 
 use crate::model::{CampaignRecord, EvidenceRef, LabelRecord, StoredResult};
 use iotcert_suite::Evidence;
@@ -17,12 +23,10 @@ use std::path::{Path, PathBuf};
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the data directory {path} could not be opened: {source}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: sled::Error,
-    },
+    #[error("the data directory {path} could not be opened: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("the data directory {path} is in use by {holder}; wait for it to finish or give another --data-dir")]
+    Busy { path: PathBuf, holder: String },
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),
     #[error("stored record is corrupt: {0}")]
@@ -38,6 +42,10 @@ pub enum StoreError {
 /// The open database of one data directory.
 pub struct Store {
     db: sled::Db,
+    /// The writer's lock, held while the store is open for writing.
+    _writer_lock: Option<std::fs::File>,
+    /// The copy a reader opened because a writer held the directory; deleted on drop.
+    _snapshot: Option<tempfile::TempDir>,
     campaigns: sled::Tree,
     results: sled::Tree,
     evidence: sled::Tree,
@@ -65,14 +73,82 @@ fn campaign_prefix(campaign: &str) -> Vec<u8> {
 }
 
 impl Store {
-    /// Open (or create) the store in `dir`.
+    /// Open (or create) the store in `dir` for writing, as `holder` (for example
+    /// "campaign 0193…", said to anyone who finds the directory busy).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_as(dir, "another iotcert command")
+    }
+
+    /// [`Store::open`], naming what this process is doing for the next one.
+    pub fn open_as(dir: &Path, holder: &str) -> Result<Store, StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            path: dir.to_owned(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        let lock = writer_lock::acquire(dir).map_err(|e| open_error(e.to_string()))?;
+        let Some(lock) = lock else {
+            return Err(StoreError::Busy {
+                path: dir.to_owned(),
+                holder: writer_lock::holder(dir),
+            });
+        };
+        writer_lock::announce(dir, holder);
+        Store::from_sled(dir, Some(lock), None)
+    }
+
+    /// Say who holds this store now (a campaign once its id is known).
+    pub fn announce(&self, dir: &Path, holder: &str) {
+        writer_lock::announce(dir, holder);
+    }
+
+    /// Open an existing store to read it. When a writer holds the directory (a
+    /// campaign is running), read a snapshot copy of what it has flushed so far.
+    pub fn open_for_reading(dir: &Path) -> Result<Store, StoreError> {
+        match Store::open(dir) {
+            Err(StoreError::Busy { .. }) => {}
+            other => return other,
+        }
+        let mut last_error = None;
+        // A copy taken while the writer flushes may be torn; sled refuses it, and a
+        // second copy a moment later is whole.
+        for _ in 0..3 {
+            let snapshot = tempfile::tempdir().map_err(|e| StoreError::Open {
+                path: dir.to_owned(),
+                reason: format!("cannot make a snapshot folder: {e}"),
+            })?;
+            if let Err(error) = writer_lock::copy_database(dir, snapshot.path()) {
+                last_error = Some(error.to_string());
+                continue;
+            }
+            let path = snapshot.path().to_owned();
+            match Store::from_sled(&path, None, Some(snapshot)) {
+                Ok(store) => return Ok(store),
+                Err(error) => last_error = Some(error.to_string()),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(StoreError::Open {
+            path: dir.to_owned(),
+            reason: format!(
+                "{} holds it and a snapshot could not be read ({})",
+                writer_lock::holder(dir),
+                last_error.unwrap_or_default()
+            ),
+        })
+    }
+
+    fn from_sled(
+        path: &Path,
+        writer_lock: Option<std::fs::File>,
+        snapshot: Option<tempfile::TempDir>,
+    ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
-            .path(dir)
+            .path(path)
             .open()
             .map_err(|source| StoreError::Open {
-                path: dir.to_owned(),
-                source,
+                path: path.to_owned(),
+                reason: source.to_string(),
             })?;
         Ok(Store {
             campaigns: db.open_tree("campaigns")?,
@@ -81,6 +157,8 @@ impl Store {
             labels: db.open_tree("labels")?,
             revocations: db.open_tree("revocations")?,
             db,
+            _writer_lock: writer_lock,
+            _snapshot: snapshot,
         })
     }
 
@@ -217,19 +295,34 @@ impl Store {
         Ok(())
     }
 
-    /// An issued label by id (a UUID, or a unique prefix of one).
+    /// An issued label by its exact id. A unique prefix is not taken for the id (a
+    /// revocation must name what it revokes); the error then says the full id.
     pub fn label(&self, id: &str) -> Result<LabelRecord, StoreError> {
-        let mut found = self.labels.scan_prefix(id.as_bytes());
-        let first = found.next().transpose()?;
-        let second = found.next().transpose()?;
-        match (first, second) {
-            (Some((_, bytes)), None) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("label {id}: {e}"))),
-            (Some(_), Some(_)) => Err(StoreError::Corrupt(format!(
-                "label id prefix {id:?} is ambiguous"
-            ))),
-            (None, _) => Err(StoreError::NoSuchLabel(id.to_owned())),
+        if id.trim().is_empty() {
+            return Err(StoreError::NoSuchLabel(id.to_owned()));
         }
+        if let Some(bytes) = self.labels.get(id.as_bytes())? {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("label {id}: {e}")));
+        }
+        let candidates: Vec<String> = self
+            .labels
+            .scan_prefix(id.as_bytes())
+            .keys()
+            .take(3)
+            .map(|key| key.map(|k| String::from_utf8_lossy(&k).into_owned()))
+            .collect::<Result<_, _>>()?;
+        Err(match candidates.as_slice() {
+            [only] => {
+                StoreError::NotFound(format!("label with id {id:?}; give the whole id: {only}"))
+            }
+            [] => StoreError::NoSuchLabel(id.to_owned()),
+            several => StoreError::NotFound(format!(
+                "label with id {id:?}; it begins {} labels ({}, …): give the whole id",
+                if several.len() > 2 { "3 or more" } else { "2" },
+                several.join(", ")
+            )),
+        })
     }
 
     /// Every issued label.
@@ -259,6 +352,76 @@ impl Store {
     }
 }
 
+/// The directory's writer lock and the note that says who holds it.
+mod writer_lock {
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    const LOCK_FILE: &str = "writer.lock";
+    const HOLDER_FILE: &str = "holder.txt";
+    /// The largest holder note read back (it is one line we wrote).
+    const HOLDER_CAP: u64 = 1024;
+
+    /// Take the writer lock without waiting; `None` when another process holds it.
+    pub fn acquire(dir: &Path) -> io::Result<Option<File>> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        // SAFETY: flock on a descriptor we own; no memory is shared with the call.
+        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if status == 0 {
+            return Ok(Some(file));
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Record who holds the lock (best effort: the note only explains a refusal).
+    pub fn announce(dir: &Path, holder: &str) {
+        let text = format!("{holder} (iotcert pid {})", std::process::id());
+        let _ = std::fs::write(dir.join(HOLDER_FILE), text);
+    }
+
+    /// Who holds the lock, as its holder said.
+    pub fn holder(dir: &Path) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        let read = File::open(dir.join(HOLDER_FILE))
+            .and_then(|file| file.take(HOLDER_CAP).read_to_string(&mut text));
+        match read {
+            Ok(_) if !text.trim().is_empty() => text.chars().filter(|c| !c.is_control()).collect(),
+            _ => "another iotcert process".to_owned(),
+        }
+    }
+
+    /// Copy the database files (not the lock or the note) from `from` into `to`.
+    pub fn copy_database(from: &Path, to: &Path) -> io::Result<()> {
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == LOCK_FILE || name == HOLDER_FILE {
+                continue;
+            }
+            let target = to.join(&name);
+            if entry.file_type()?.is_dir() {
+                std::fs::create_dir_all(&target)?;
+                copy_database(&entry.path(), &target)?;
+            } else {
+                std::fs::copy(entry.path(), target)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +442,49 @@ mod tests {
             proof: None,
             recorded_at: time::OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn a_second_writer_is_told_who_holds_the_directory_and_a_reader_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Store::open_as(dir.path(), "campaign c1").unwrap();
+        writer
+            .record_result(result("s.a", Some("u1")), &[])
+            .unwrap();
+        match Store::open(dir.path()) {
+            Err(error @ StoreError::Busy { .. }) => {
+                let text = error.to_string();
+                assert!(text.contains("campaign c1"), "{text}");
+                assert!(!text.contains("WouldBlock"), "{text}");
+            }
+            Err(other) => panic!("expected busy, got {other}"),
+            Ok(_) => panic!("two writers opened one store"),
+        }
+        let reader = Store::open_for_reading(dir.path()).unwrap();
+        assert_eq!(reader.results("c1").unwrap().len(), 1);
+        drop(reader);
+        drop(writer);
+        assert!(
+            Store::open(dir.path()).is_ok(),
+            "the lock ends with its holder"
+        );
+    }
+
+    #[test]
+    fn labels_are_found_by_their_exact_id_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = "0193d2a4-0000-7000-8000-000000000001";
+        store
+            .labels
+            .insert(id.as_bytes(), br#"{"not": "read here"}"#.as_slice())
+            .unwrap();
+        for wrong in ["", " ", "0193", "0193d2a4-0000-7000-8000-00000000000"] {
+            let error = store.label(wrong).err().map(|e| e.to_string());
+            assert!(error.is_some(), "{wrong:?} was taken for a label id");
+        }
+        let hint = store.label("0193").err().unwrap().to_string();
+        assert!(hint.contains(id), "{hint}");
     }
 
     #[test]

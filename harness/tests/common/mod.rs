@@ -37,7 +37,7 @@ args = [{}]
 
 pub fn iotcert(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iotcert"));
-    command.arg("--data-dir").arg(data);
+    command.env("IOTCERT_DATA_DIR", data);
     command
 }
 
