@@ -3,12 +3,24 @@
 //!
 //! The templates in `reports/templates/` are embedded at build time so the binary is
 //! self-contained; `--templates DIR` overrides any of them with a file of the same name,
-//! so a lab can brand its reports without rebuilding. Auto-escaping is on for HTML:
-//! nothing a device sent can inject markup into a report.
+//! so a lab can brand its reports without rebuilding.
+//!
+//! Nothing a device sent, nor a profile declared, can inject markup into a report or
+//! drive the terminal that shows one: every value a template prints goes through
+//! [`format_value`], which shows control characters as escapes (`\u{1b}`) and then
+//! escapes for the format, HTML for `.html.j2` and Markdown for `.md.j2` (so that
+//! `[text](url)` stays text, not a link). Markdown templates print code with the
+//! `code` filter (a code span no backtick inside can close) and evidence with the
+//! `fence` filter (a fenced block no line inside can close).
 
 use crate::report::Report;
-use minijinja::{AutoEscape, Environment};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, HtmlEscape, Output, State};
+use std::borrow::Cow;
 use std::path::Path;
+
+/// The auto-escape mode of Markdown templates.
+const MARKDOWN: AutoEscape = AutoEscape::Custom("markdown");
 
 /// The output formats of `iotcert report`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,9 +84,11 @@ pub fn render(
     overrides: Option<&Path>,
 ) -> Result<String, RenderError> {
     let name = match format {
-        Format::Json => return Ok(serde_json::to_string_pretty(report)? + "\n"),
+        Format::Json => return Ok(json_text(&serde_json::to_string_pretty(report)?)),
         Format::Sarif => {
-            return Ok(serde_json::to_string_pretty(&crate::sarif::render(report))? + "\n")
+            return Ok(json_text(&serde_json::to_string_pretty(
+                &crate::sarif::render(report),
+            )?))
         }
         Format::Junit => {
             return crate::junit::render(report).map_err(|e| RenderError::Junit(e.to_string()))
@@ -86,10 +100,15 @@ pub fn render(
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html.j2") || name.ends_with(".svg.j2") {
             AutoEscape::Html
+        } else if name.ends_with(".md.j2") {
+            MARKDOWN
         } else {
             AutoEscape::None
         }
     });
+    env.set_formatter(format_value);
+    env.add_filter("code", code_span);
+    env.add_filter("fence", fenced_block);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     for (template, source) in EMBEDDED {
@@ -123,4 +142,110 @@ pub fn render(
             name: name.to_owned(),
             source,
         })
+}
+
+/// How every printed value reaches a report: control characters shown, then escaped
+/// for the template's format unless the template marked the value safe.
+fn format_value(out: &mut Output, state: &State, value: &Value) -> Result<(), minijinja::Error> {
+    if value.is_undefined() {
+        return Ok(());
+    }
+    let text = value.to_string();
+    let shown = visible_controls(&text);
+    let written = match state.auto_escape() {
+        _ if value.is_safe() => shown,
+        AutoEscape::Html => Cow::Owned(HtmlEscape(&shown).to_string()),
+        MARKDOWN => Cow::Owned(markdown_escape(&shown)),
+        _ => shown,
+    };
+    out.write_str(&written).map_err(minijinja::Error::from)
+}
+
+/// Serialized JSON as written: serde escapes the C0 controls but leaves DEL and the C1
+/// controls (such as U+009B, a CSI) raw, which are escaped here as `\u009b` (they can
+/// only occur inside strings, so the JSON value is unchanged).
+fn json_text(json: &str) -> String {
+    let mut text = String::with_capacity(json.len() + 1);
+    for c in json.chars() {
+        if c.is_control() && !c.is_ascii_whitespace() && u32::from(c) >= 0x7f {
+            text.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            text.push(c);
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// `text` with each control character but newline and tab (C0, DEL, C1) and each
+/// noncharacter XML cannot carry (U+FFFE, U+FFFF) written as a visible Rust-style
+/// escape, `\u{1b}`: nothing a device chose can set a terminal's title, clear its
+/// screen or break an XML document.
+pub(crate) fn visible_controls(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// Plain text as Markdown that renders as exactly that text: every character Markdown
+/// (CommonMark and GitHub's tables and strikethrough) gives a meaning is escaped with a
+/// backslash, and a newline becomes `<br>`, so a table cell or a list item holds it
+/// whole and no line of it can start a heading, a list or a block of code.
+fn markdown_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + text.len() / 4);
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '<' | '>' | '~' | '&' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            '\n' => escaped.push_str("<br>"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The `code` filter: `text` as a Markdown code span, delimited by one backtick more
+/// than its longest run of backticks so nothing inside can close it; newlines become
+/// spaces and `|` is escaped, so a table cell holds it whole.
+fn code_span(text: String) -> Value {
+    if text.is_empty() {
+        return Value::from_safe_string(String::new());
+    }
+    let content = visible_controls(&text)
+        .replace('\n', " ")
+        .replace('|', "\\|");
+    let ticks = "`".repeat(longest_backtick_run(&content) + 1);
+    let padded = content.starts_with('`')
+        || content.ends_with('`')
+        || (content.starts_with(' ') && content.ends_with(' '));
+    let pad = if padded { " " } else { "" };
+    Value::from_safe_string(format!("{ticks}{pad}{content}{pad}{ticks}"))
+}
+
+/// The `fence` filter: `text` as a fenced Markdown code block, its fence longer than
+/// any run of backticks inside so no line of it can close the block.
+fn fenced_block(text: String) -> Value {
+    let content = visible_controls(&text);
+    let fence = "`".repeat((longest_backtick_run(&content) + 1).max(3));
+    let newline = if content.ends_with('\n') { "" } else { "\n" };
+    Value::from_safe_string(format!("{fence}text\n{content}{newline}{fence}"))
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
