@@ -24,6 +24,7 @@ pub mod revocation;
 pub mod signed_file;
 mod signer;
 pub mod statement;
+mod strict_json;
 pub mod svg;
 mod timefmt;
 pub mod verify;
@@ -38,4 +39,7 @@ pub use statement::{
     Sha256Hex, ToolVersion,
 };
 pub use timefmt::add_months;
-pub use verify::{FirmwareCheck, SetupError, VerifiedLabel, Verifier};
+pub use verify::{
+    FirmwareCheck, ReportCheck, RevocationCheck, RevocationSources, SetupError, VerdictRecord,
+    VerifiedLabel, Verifier, VerifyOptions,
+};

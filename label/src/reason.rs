@@ -23,6 +23,7 @@ pub enum ReasonCode {
     UntrustedChain,
     SelfSignedSigner,
     MissingEku,
+    KeyUsage,
     SignerNotValidAtIssue,
     LabMismatch,
     LifetimeExceedsSigner,
@@ -32,11 +33,12 @@ pub enum ReasonCode {
     RevokedCertificate,
     RevokedLabel,
     FirmwareMismatch,
+    ReportMismatch,
 }
 
 impl ReasonCode {
     /// Every code, in verification order.
-    pub const ALL: [ReasonCode; 20] = [
+    pub const ALL: [ReasonCode; 22] = [
         ReasonCode::Malformed,
         ReasonCode::PayloadType,
         ReasonCode::SignatureCount,
@@ -48,6 +50,7 @@ impl ReasonCode {
         ReasonCode::UntrustedChain,
         ReasonCode::SelfSignedSigner,
         ReasonCode::MissingEku,
+        ReasonCode::KeyUsage,
         ReasonCode::SignerNotValidAtIssue,
         ReasonCode::LabMismatch,
         ReasonCode::LifetimeExceedsSigner,
@@ -57,6 +60,7 @@ impl ReasonCode {
         ReasonCode::RevokedCertificate,
         ReasonCode::RevokedLabel,
         ReasonCode::FirmwareMismatch,
+        ReasonCode::ReportMismatch,
     ];
 
     /// The stable code.
@@ -73,6 +77,7 @@ impl ReasonCode {
             ReasonCode::UntrustedChain => "untrusted-chain",
             ReasonCode::SelfSignedSigner => "self-signed-signer",
             ReasonCode::MissingEku => "missing-eku",
+            ReasonCode::KeyUsage => "key-usage",
             ReasonCode::SignerNotValidAtIssue => "signer-not-valid-at-issue",
             ReasonCode::LabMismatch => "lab-mismatch",
             ReasonCode::LifetimeExceedsSigner => "lifetime-exceeds-signer",
@@ -82,6 +87,7 @@ impl ReasonCode {
             ReasonCode::RevokedCertificate => "revoked-certificate",
             ReasonCode::RevokedLabel => "revoked-label",
             ReasonCode::FirmwareMismatch => "firmware-mismatch",
+            ReasonCode::ReportMismatch => "report-mismatch",
         }
     }
 
@@ -117,6 +123,9 @@ impl ReasonCode {
             ReasonCode::MissingEku => {
                 "the signer certificate lacks the iotcert label-signing extended key usage"
             }
+            ReasonCode::KeyUsage => {
+                "a certificate's key usage forbids its place in the chain: a CA without keyCertSign, or a signer without digitalSignature"
+            }
             ReasonCode::SignerNotValidAtIssue => {
                 "the signer certificate (or a CA above it) was expired or not yet valid at issued_at"
             }
@@ -137,6 +146,9 @@ impl ReasonCode {
             ReasonCode::RevokedLabel => "the label is on its lab's signed revocation list",
             ReasonCode::FirmwareMismatch => {
                 "the firmware image (or digest) given is not the one the label is about"
+            }
+            ReasonCode::ReportMismatch => {
+                "the campaign report (or digest) given is not the one the label binds in report_sha256"
             }
         }
     }

@@ -4,8 +4,11 @@
 //! lab itself, in a revocation list it signs with its label-signing key (a DSSE
 //! envelope of payload type [`REVOCATION_PAYLOAD_TYPE`] in the same file format as a
 //! label). A verifier trusts a list that verifies against the same roots, and applies
-//! it only to labels signed under the same certificate subject: one lab cannot revoke
-//! another lab's labels. A revoked label never verifies again, whatever `--at` says.
+//! it to a label only when the list is signed with the label's own signing key, or
+//! with a key certified under the same subject by the same chain of CA keys (the lab's
+//! next key, after a rotation). Names alone never match: a CA under the same root that
+//! certifies a key under a copy of a lab's subject cannot revoke that lab's labels. A
+//! revoked label never verifies again, whatever `--at` says.
 
 use std::fmt;
 use std::str::FromStr;
@@ -113,9 +116,12 @@ pub struct VerifiedRevocationList {
     pub list: RevocationList,
     /// The lab that signed it.
     pub lab: LabIdentity,
-    /// The signer certificate's subject: the entries apply only to labels signed
-    /// under a certificate with this subject.
+    /// The signer certificate's subject, RFC 4514 style.
     pub signer_subject: String,
+    /// The DSSE key id of the key that signed the list: the entries apply to labels
+    /// this key signed, and to labels of the same subject whose keys the same CA keys
+    /// certified.
+    pub signer_key_id: String,
 }
 
 impl RevocationList {

@@ -2,7 +2,8 @@
 //! signer's certificate chain, so it verifies offline against nothing but a root.
 //!
 //! Parsing is the first verification step and treats the bytes as hostile: a size cap,
-//! strict JSON with no unknown field, strict base64, a bounded chain. Nothing here
+//! strict JSON with no unknown field and no key given twice, strict base64, a bounded
+//! chain. Nothing here
 //! trusts anything; the payload is returned still unparsed, because DSSE says to parse
 //! it only once its signature verified (DSSE protocol v1.0, "To verify").
 
@@ -85,6 +86,8 @@ pub(crate) fn parse(
             bytes.len()
         )));
     }
+    crate::strict_json::reject_duplicate_keys(bytes)
+        .map_err(|error| malformed(format!("not a label file: {error}")))?;
     let file: SignedFileJson = serde_json::from_slice(bytes)
         .map_err(|error| malformed(format!("not a label file: {error}")))?;
     if file.format != format {

@@ -1,8 +1,9 @@
 //! The lab's label-signing key and certificate chain, checked once when loaded.
 //!
 //! Loading refuses a key that is not ECDSA P-256, a key that does not match the
-//! certificate, and a certificate without the label-signing EKU, so a lab finds out at
-//! `label issue` rather than from a buyer's failed verification.
+//! certificate, and a certificate without the label-signing EKU or whose key usage
+//! leaves out digitalSignature, so a lab finds out at `label issue` rather than from a
+//! buyer's failed verification.
 
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1_SIGNING};
@@ -29,6 +30,8 @@ pub enum SignerError {
         crate::pki::LABEL_SIGNING_EKU
     )]
     MissingEku,
+    #[error("the certificate has a key usage without digitalSignature, so it may not sign")]
+    KeyUsage,
     #[error("signing failed: {0}")]
     Signing(String),
 }
@@ -90,6 +93,9 @@ impl LabelSigner {
         }
         if !facts.has_label_eku {
             return Err(SignerError::MissingEku);
+        }
+        if !facts.may_sign {
+            return Err(SignerError::KeyUsage);
         }
         let (mut valid_from, mut valid_until) = (facts.not_before, facts.not_after);
         for der in chain.iter().skip(1) {

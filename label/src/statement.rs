@@ -310,6 +310,10 @@ impl LabelStatement {
     /// Parse and check a signed payload (only ever called after its signature verified,
     /// DSSE protocol v1.0, "To verify").
     pub fn from_payload(payload: &[u8]) -> Result<LabelStatement, StatementError> {
+        // A key given twice would be read one way here and another way elsewhere.
+        crate::strict_json::reject_duplicate_keys(payload).map_err(|error| {
+            StatementError::Malformed(format!("not an iotcert label statement: {error}"))
+        })?;
         let statement: WireStatementIn = match serde_json::from_slice(payload) {
             Ok(statement) => statement,
             Err(error) => return Err(classify_parse_failure(payload, error)),

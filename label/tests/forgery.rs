@@ -1,6 +1,6 @@
 //! The forgery battery (issue "Trust label", acceptance): every way a label can be
-//! forged, stale, revoked or about other firmware is rejected with its own reason code,
-//! and every reason code is reached by at least one case.
+//! forged, stale, revoked, about other firmware or bound to another report is rejected
+//! with its own reason code, and every reason code is reached by at least one case.
 
 mod common;
 
@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use common::*;
 use iotcert_label::pki::{self, Authority, SignerUsage, Validity};
 use iotcert_label::{
-    dsse, sign_statement, FirmwareCheck, ReasonCode, RevocationList, RevocationReason, Verifier,
+    dsse, sign_statement, FirmwareCheck, ReasonCode, ReportCheck, RevocationList, RevocationReason,
+    Verifier, VerifyOptions,
 };
 use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P384_SHA384};
 use serde_json::Value;
@@ -21,6 +22,7 @@ struct Case {
     verifier: Verifier,
     at: OffsetDateTime,
     firmware: Option<Vec<u8>>,
+    report: Option<Vec<u8>>,
     expected: ReasonCode,
 }
 
@@ -57,6 +59,7 @@ fn every_forgery_is_rejected_with_its_own_code() {
             verifier,
             at,
             firmware: firmware.map(<[u8]>::to_vec),
+            report: None,
             expected,
         })
     };
@@ -257,6 +260,25 @@ fn every_forgery_is_rejected_with_its_own_code() {
         ReasonCode::MalformedStatement,
     );
     case(
+        "the firmware digest given twice",
+        {
+            let digest = format!(
+                r#"{{"sha256":"{}","sha256":"{}"}}"#,
+                "0".repeat(64),
+                good.statement.firmware.sha256
+            );
+            forge_file(
+                &payload_with_digest_text(&good_payload, &digest),
+                &pki.signer.key_pem,
+                &pki.chain_der(),
+            )
+        },
+        verifier(),
+        at,
+        Some(FIRMWARE),
+        ReasonCode::MalformedStatement,
+    );
+    case(
         "expires before it is issued",
         {
             let mut statement = good.statement.clone();
@@ -372,6 +394,35 @@ fn every_forgery_is_rejected_with_its_own_code() {
             None,
             ReasonCode::SignerNotValidAtIssue,
         );
+    }
+    {
+        use rcgen::KeyUsagePurpose::{CrlSign, DigitalSignature, KeyCertSign};
+        for (name, usages) in [
+            (
+                "lab CA whose key usage lacks keyCertSign",
+                KeyUsages {
+                    ca: vec![DigitalSignature, CrlSign],
+                    ..KeyUsages::conforming()
+                },
+            ),
+            (
+                "signer whose key usage lacks digitalSignature",
+                KeyUsages {
+                    signer: vec![KeyCertSign],
+                    ..KeyUsages::conforming()
+                },
+            ),
+        ] {
+            let forger = KeyUsagePki::new(usages);
+            case(
+                name,
+                forger.sign(&good.statement),
+                Verifier::new(forger.root_pem.as_bytes(), &[], &[]).expect("verifier"),
+                at,
+                None,
+                ReasonCode::KeyUsage,
+            );
+        }
     }
     let (ca_expired_label, ca_expired_verifier) = {
         let root = Authority::root(
@@ -527,14 +578,27 @@ fn every_forgery_is_rejected_with_its_own_code() {
         Some(b"acme camera firmware 1.4.3, patched by someone"),
         ReasonCode::FirmwareMismatch,
     );
+    // --- report ---
+    cases.push(Case {
+        name: "report edited after issue",
+        label: good.file.clone(),
+        verifier: verifier(),
+        at,
+        firmware: Some(FIRMWARE.to_vec()),
+        report: Some(b"report, all PASS".to_vec()),
+        expected: ReasonCode::ReportMismatch,
+    });
 
     let mut seen = BTreeSet::new();
     let mut failures = Vec::new();
     for case in &cases {
-        let outcome = case.verifier.verify(
+        let outcome = case.verifier.verify_with(
             &case.label,
             case.at,
-            case.firmware.as_deref().map(FirmwareCheck::Image),
+            VerifyOptions {
+                firmware: case.firmware.as_deref().map(FirmwareCheck::Image),
+                report: case.report.as_deref().map(ReportCheck::Bytes),
+            },
         );
         match outcome {
             Err(rejection) if rejection.code == case.expected => {

@@ -246,3 +246,177 @@ pub fn x509_spki(certificate_der: &[u8]) -> Vec<u8> {
         x509_parser::certificate::X509Certificate::from_der(certificate_der).expect("certificate");
     certificate.public_key().raw.to_vec()
 }
+
+/// A three-level PKI built with rcgen directly, so each certificate's key usage
+/// (RFC 5280 section 4.2.1.3) can be chosen, including ones `pki::Authority` never
+/// writes. An empty list leaves the keyUsage extension out.
+pub struct KeyUsagePki {
+    pub root_pem: String,
+    pub root_key: rcgen::KeyPair,
+    pub root_name: &'static str,
+    pub ca_der: Vec<u8>,
+    pub ca_key: rcgen::KeyPair,
+    pub ca_name: &'static str,
+    pub signer_der: Vec<u8>,
+    pub signer_key_pem: String,
+    pub signer_serial: rcgen::SerialNumber,
+}
+
+pub struct KeyUsages {
+    pub root: Vec<rcgen::KeyUsagePurpose>,
+    pub ca: Vec<rcgen::KeyUsagePurpose>,
+    pub signer: Vec<rcgen::KeyUsagePurpose>,
+}
+
+impl KeyUsages {
+    /// What `pki::Authority` writes: CAs keyCertSign and cRLSign, signer digitalSignature.
+    pub fn conforming() -> KeyUsages {
+        use rcgen::KeyUsagePurpose::*;
+        KeyUsages {
+            root: vec![KeyCertSign, CrlSign],
+            ca: vec![KeyCertSign, CrlSign],
+            signer: vec![DigitalSignature],
+        }
+    }
+}
+
+fn ca_params_with(
+    common_name: &str,
+    usages: Vec<rcgen::KeyUsagePurpose>,
+    path_length: Option<u8>,
+) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params.not_before = t0() - Duration::days(365);
+    params.not_after = t0() + Duration::days(1825);
+    params.serial_number = Some(rcgen::SerialNumber::from(rand_serial()));
+    params.is_ca = rcgen::IsCa::Ca(match path_length {
+        Some(length) => rcgen::BasicConstraints::Constrained(length),
+        None => rcgen::BasicConstraints::Unconstrained,
+    });
+    params.key_usages = usages;
+    params
+}
+
+fn rand_serial() -> u64 {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    SystemRandom::new().fill(&mut bytes).expect("random");
+    (u64::from_be_bytes(bytes) >> 1) | 1
+}
+
+/// The value of an extendedKeyUsage extension holding the label-signing EKU only.
+pub fn label_eku_extension() -> rcgen::CustomExtension {
+    let oid = iotcert_label::pki::LABEL_SIGNING_EKU_DER;
+    let mut value = vec![0x30, oid.len() as u8 + 2, 0x06, oid.len() as u8];
+    value.extend_from_slice(oid);
+    rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 37], value)
+}
+
+impl KeyUsagePki {
+    pub fn new(usages: KeyUsages) -> KeyUsagePki {
+        let root_name = "Key Usage Test Root";
+        let root_key = rcgen::KeyPair::generate().expect("root key");
+        let root = ca_params_with(root_name, usages.root, None)
+            .self_signed(&root_key)
+            .expect("root");
+        let ca_name = "Key Usage Test Lab CA";
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let ca = ca_params_with(ca_name, usages.ca, Some(0))
+            .signed_by(&ca_key, &root, &root_key)
+            .expect("CA");
+        let signer_key = rcgen::KeyPair::generate().expect("signer key");
+        let serial = rcgen::SerialNumber::from(rand_serial());
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, LAB.organization);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, LAB.common_name);
+        params.not_before = t0() - Duration::days(30);
+        params.not_after = t0() + Duration::days(700);
+        params.serial_number = Some(serial.clone());
+        params.key_usages = usages.signer;
+        params.custom_extensions.push(label_eku_extension());
+        let signer = params.signed_by(&signer_key, &ca, &ca_key).expect("signer");
+        KeyUsagePki {
+            root_pem: root.pem(),
+            root_key,
+            root_name,
+            ca_der: ca.der().to_vec(),
+            ca_key,
+            ca_name,
+            signer_der: signer.der().to_vec(),
+            signer_key_pem: signer_key.serialize_pem(),
+            signer_serial: serial,
+        }
+    }
+
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        vec![self.signer_der.clone(), self.ca_der.clone()]
+    }
+
+    /// A label statement signed by this PKI's signer, outside any `LabelSigner` check.
+    pub fn sign(&self, statement: &iotcert_label::LabelStatement) -> Vec<u8> {
+        forge_file(
+            &statement.to_payload().expect("payload"),
+            &self.signer_key_pem,
+            &self.chain_der(),
+        )
+    }
+
+    /// A CRL in the lab CA's name, signed with its key, revoking `serials`.
+    pub fn ca_crl(&self, serials: &[rcgen::SerialNumber]) -> Vec<u8> {
+        crl_signed_as(self.ca_name, &self.ca_key, serials)
+    }
+
+    /// A CRL in the root's name, signed with its key, revoking `serials`.
+    pub fn root_crl(&self, serials: &[rcgen::SerialNumber]) -> Vec<u8> {
+        crl_signed_as(self.root_name, &self.root_key, serials)
+    }
+}
+
+/// A CRL in the name `common_name`, signed with `key`. rcgen refuses to sign a CRL for
+/// an issuer whose key usage lacks cRLSign, so the CRL is signed through a twin of the
+/// CA (same name, same key) that claims cRLSign: what any holder of the key can do.
+fn crl_signed_as(
+    common_name: &str,
+    key: &rcgen::KeyPair,
+    serials: &[rcgen::SerialNumber],
+) -> Vec<u8> {
+    use rcgen::KeyUsagePurpose::{CrlSign, KeyCertSign};
+    let twin = ca_params_with(common_name, vec![KeyCertSign, CrlSign], None)
+        .self_signed(key)
+        .expect("twin");
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: t0(),
+        next_update: t0() + Duration::days(30),
+        crl_number: rcgen::SerialNumber::from(rand_serial()),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|serial| rcgen::RevokedCertParams {
+                serial_number: serial.clone(),
+                revocation_time: t0(),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    params.signed_by(&twin, key).expect("CRL").der().to_vec()
+}
+
+/// A statement payload whose subject `digest` object is replaced by `digest_text`, JSON
+/// text written by hand (duplicate keys, which no serializer writes).
+pub fn payload_with_digest_text(statement_payload: &[u8], digest_text: &str) -> Vec<u8> {
+    let text = String::from_utf8(statement_payload.to_vec()).expect("utf-8");
+    let start = text.find("\"digest\":{").expect("digest") + "\"digest\":".len();
+    let end = start + text[start..].find('}').expect("end of digest") + 1;
+    format!("{}{}{}", &text[..start], digest_text, &text[end..]).into_bytes()
+}
