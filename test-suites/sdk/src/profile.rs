@@ -3,16 +3,71 @@
 //! It plays the part of the ICS/IXIT of TS 103 701: identity, sample units, declared
 //! interfaces, pacing and scope, and the options of each suite. Unknown fields are
 //! refused, and every error names the line, the column and the field, because a typo in
-//! a profile must never silently widen or narrow what gets tested.
+//! a profile must never silently widen or narrow what gets tested. The place is the
+//! offending value's own, taken from the parser's spans. Every number has a bound
+//! ([`limits`]) and a unit's address must be one device's, so that nothing a profile
+//! says can overflow a deadline later or send to this host, a group or a broadcast.
 
+use crate::scope::{unmapped, unsendable};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use serde_path_to_error::Segment;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::fs::File;
+use std::io::Read;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml_edit::{ImDocument, Item, Value};
+
+/// The largest profile accepted, in bytes (1 MiB). A profile is a page of settings; a
+/// path that names something huge, or endless such as `/dev/zero`, costs no more.
+pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
+
+/// The bounds of the profile's numbers. Every duration and every count a profile holds
+/// has one, checked when the profile is loaded, so that no value it accepts overflows
+/// where the engine and the suites add it to the clock, multiply it, or allocate by it.
+/// Each field's documentation names its bound.
+pub mod limits {
+    /// The longest duration any field may ask for, in seconds: 7 days. A suite deadline
+    /// or a timeout longer than a week is no test plan, and a week from now is far from
+    /// the end of any clock, so deadlines built from it cannot overflow.
+    pub const MAX_DURATION_SECONDS: u64 = 7 * 24 * 60 * 60;
+    /// [`MAX_DURATION_SECONDS`] in milliseconds, for the fields counted in milliseconds.
+    pub const MAX_DURATION_MS: u64 = MAX_DURATION_SECONDS * 1000;
+    /// Connections open at once to one unit (`pacing.max_connections`, and
+    /// `credentials.concurrency`): 1,048,576. Each holds a file descriptor, and Linux
+    /// gives a process at most that many (`fs.nr_open`).
+    pub const MAX_CONNECTIONS: u32 = 1 << 20;
+    /// Extra attempts per port (`ports.retries`): 100.
+    pub const MAX_PORT_RETRIES: u8 = 100;
+    /// Wrong passwords of the brute-force measurement (`credentials.brute_force_attempts`):
+    /// 100,000, a rate measured to a fraction of a percent; the suite plans them all at once.
+    pub const MAX_BRUTE_FORCE_ATTEMPTS: u32 = 100_000;
+    /// Database candidates per service and unit (`credentials.max_candidates`): 1,000,000.
+    pub const MAX_CREDENTIAL_CANDIDATES: u32 = 1_000_000;
+    /// Longest acceptable certificate validity (`tls.max_certificate_validity_days`):
+    /// 3,652,425 days, 10,000 years, beyond the last date X.509 can write (9999-12-31).
+    pub const MAX_CERTIFICATE_VALIDITY_DAYS: u32 = 3_652_425;
+    /// Fuzzing cases per interface and unit (`protofuzz.cases_per_protocol`):
+    /// 1,000,000,000; at a thousand cases a second that is eleven days of fuzzing, more
+    /// than the longest `seconds_per_protocol` allows.
+    pub const MAX_PROTOFUZZ_CASES: u32 = 1_000_000_000;
+    /// Fuzzing cases in flight at once (`protofuzz.parallel_cases`): 64.
+    pub const MAX_PROTOFUZZ_PARALLEL_CASES: u32 = 64;
+    /// Fuzzing cases between two liveness probes (`protofuzz.probe_every`): 10,000; the
+    /// cases sent since the last probe are kept in memory to be replayed.
+    pub const MAX_PROTOFUZZ_PROBE_EVERY: u32 = 10_000;
+    /// Shortest wait for one answer while fuzzing (`protofuzz.timeout_ms`): 50 ms.
+    pub const MIN_PROTOFUZZ_TIMEOUT_MS: u64 = 50;
+    /// Longest wait for one answer while fuzzing (`protofuzz.timeout_ms`): 60,000 ms.
+    pub const MAX_PROTOFUZZ_TIMEOUT_MS: u64 = 60_000;
+    /// Largest exit status (`update.delivery.success_exit_codes`): 255.
+    pub const MAX_EXIT_CODE: i32 = 255;
+}
 
 /// A parsed, validated device profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +126,10 @@ pub struct DeviceIdentity {
 pub struct SampleUnit {
     /// Short stable name, used in reports and result keys.
     pub id: String,
+    /// One device's address, given to no other unit: never unspecified (`0.0.0.0/8`,
+    /// `::`), multicast (`224.0.0.0/4`, `ff00::/8`), the limited broadcast
+    /// `255.255.255.255` or the broadcast address of a network of `scope.allow` (see
+    /// [`crate::scope::unsendable`]).
     pub address: IpAddr,
     /// The name the unit's certificates should carry, when it has one.
     #[serde(default)]
@@ -112,6 +171,7 @@ pub enum Authentication {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Interface {
+    /// Port 1 to 65535; one interface per port and transport.
     pub port: u16,
     pub transport: Transport,
     /// Service name as the manufacturer calls it: `https`, `mqtt`, `coap`, `telnet`...
@@ -129,10 +189,13 @@ pub struct Interface {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pacing {
-    /// Connections (or outstanding datagrams) open at once, over all suites.
+    /// Connections (or outstanding datagrams) open at once, over all suites: 1 to
+    /// [`limits::MAX_CONNECTIONS`] (1,048,576).
     #[serde(default = "Pacing::default_max_connections")]
     pub max_connections: NonZeroU32,
-    /// New connections (or datagrams) per second, over all suites.
+    /// New connections (or datagrams) per second, over all suites: 1 to 4,294,967,295
+    /// (the type's range). From 1,000,000,000 on, the pacer no longer spaces them at all
+    /// (it counts in nanoseconds).
     #[serde(default = "Pacing::default_connections_per_second")]
     pub connections_per_second: NonZeroU32,
 }
@@ -193,6 +256,7 @@ pub struct CampaignOptions {
     #[serde(default)]
     pub suites: Option<Vec<String>>,
     /// Wall-clock budget of each suite; undecided checks then become INCONCLUSIVE.
+    /// 1 to [`limits::MAX_DURATION_SECONDS`] (604,800: 7 days).
     #[serde(default = "CampaignOptions::default_deadline")]
     pub suite_deadline_seconds: u64,
 }
@@ -222,11 +286,13 @@ pub struct PortsOptions {
     /// Send the UDP service probes.
     #[serde(default = "default_true")]
     pub udp: bool,
-    /// Timeout of one TCP connect attempt, in milliseconds.
+    /// Timeout of one TCP connect attempt, in milliseconds: at most
+    /// [`limits::MAX_DURATION_MS`] (7 days).
     #[serde(default = "PortsOptions::default_connect_timeout")]
     pub connect_timeout_ms: u64,
     /// Extra attempts for a port whose first attempt timed out or was refused for lack
-    /// of local resources, so that nothing is missed under load.
+    /// of local resources, so that nothing is missed under load: at most
+    /// [`limits::MAX_PORT_RETRIES`] (100).
     #[serde(default = "PortsOptions::default_retries")]
     pub retries: u8,
     /// Ports that are open but do not belong to the device (for example a listener of
@@ -263,6 +329,7 @@ impl Default for PortsOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IgnoredPort {
+    /// Port 1 to 65535.
     pub port: u16,
     pub transport: Transport,
     pub reason: String,
@@ -310,28 +377,102 @@ impl fmt::Display for ProfileError {
 
 impl std::error::Error for ProfileError {}
 
+impl ProfileError {
+    /// An error at byte `offset` of `text` (when known), about `field` (when known).
+    fn at(text: &str, offset: Option<usize>, field: Option<String>, message: String) -> Self {
+        let (line, column) = match offset {
+            Some(offset) => {
+                let (line, column) = line_and_column(text, offset);
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ProfileError {
+            line,
+            column,
+            field,
+            message,
+        }
+    }
+
+    /// An error of the profile as a whole, with no place in it.
+    fn whole(message: String) -> Self {
+        ProfileError {
+            line: None,
+            column: None,
+            field: None,
+            message,
+        }
+    }
+
+    fn too_large() -> Self {
+        ProfileError::whole(format!(
+            "profile is larger than {MAX_PROFILE_BYTES} bytes (1 MiB); it was not read further"
+        ))
+    }
+}
+
 impl Profile {
-    /// Parse and validate a profile from TOML text.
+    /// Read, parse and validate the profile file at `path`: its exact text (what a
+    /// campaign stores and a label binds) and the profile. At most
+    /// [`MAX_PROFILE_BYTES`] are read, so a path naming a huge or endless file costs no
+    /// more than that.
+    pub fn from_path(path: &Path) -> Result<(String, Profile), ProfileError> {
+        let file = File::open(path)
+            .map_err(|error| ProfileError::whole(format!("cannot read the profile: {error}")))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_PROFILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| ProfileError::whole(format!("cannot read the profile: {error}")))?;
+        if bytes.len() > MAX_PROFILE_BYTES {
+            return Err(ProfileError::too_large());
+        }
+        let text = String::from_utf8(bytes).map_err(|error| {
+            ProfileError::whole(format!(
+                "the profile is not UTF-8 text (byte {} is not)",
+                error.utf8_error().valid_up_to()
+            ))
+        })?;
+        let profile = Profile::from_toml_str(&text)?;
+        Ok((text, profile))
+    }
+
+    /// Parse and validate a profile from TOML text of at most [`MAX_PROFILE_BYTES`].
     pub fn from_toml_str(text: &str) -> Result<Profile, ProfileError> {
+        if text.len() > MAX_PROFILE_BYTES {
+            return Err(ProfileError::too_large());
+        }
         let deserializer = toml::Deserializer::new(text);
         let profile: Profile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let steps: Option<Vec<Step>> = error
+                .path()
+                .iter()
+                .map(|segment| match segment {
+                    Segment::Seq { index } => Some(Step::Index(*index)),
+                    Segment::Map { key } => Some(Step::Key(key.clone())),
+                    Segment::Enum { .. } | Segment::Unknown => None,
+                })
+                .collect();
             let path = error.path().to_string();
             let inner = error.into_inner();
-            let (line, column) = match inner.span() {
-                Some(span) => {
-                    let (line, column) = line_and_column(text, span.start);
-                    (Some(line), Some(column))
-                }
-                None => (None, None),
-            };
-            ProfileError {
-                line,
-                column,
-                field: (path != ".").then_some(path),
-                message: inner.message().to_owned(),
+            let message = inner.message().to_owned();
+            if let Some((field, offset)) = steps
+                .filter(|steps| !steps.is_empty())
+                .and_then(|steps| value_named_by(text, &FieldPath(steps), &message))
+            {
+                return ProfileError::at(text, Some(offset), Some(field.to_string()), message);
             }
+            let offset = inner.span().map(|span| span.start);
+            let field = if path != "." {
+                Some(path)
+            } else {
+                offset.and_then(|offset| field_of_number_at(text, offset))
+            };
+            ProfileError::at(text, offset, field, message)
         })?;
-        profile.validate(text)?;
+        profile
+            .validate()
+            .map_err(|refusal| refusal.into_error(text))?;
         Ok(profile)
     }
 
@@ -340,59 +481,29 @@ impl Profile {
         hex::encode(Sha256::digest(text.as_bytes()))
     }
 
-    /// Rules serde cannot express: at least one unit, unique unit ids and addresses,
-    /// well-formed port ranges and digests.
-    fn validate(&self, text: &str) -> Result<(), ProfileError> {
-        let refuse = |field: String, message: String| {
-            let key = field.rsplit('.').next().unwrap_or(&field).to_owned();
-            let key = key.split('[').next().unwrap_or(&key).to_owned();
-            let (line, column) = find_key(text, &key)
-                .map(|(l, c)| (Some(l), Some(c)))
-                .unwrap_or((None, None));
-            Err(ProfileError {
-                line,
-                column,
-                field: Some(field),
-                message,
-            })
-        };
-        if self.units.is_empty() {
-            return refuse("units".into(), "at least one sample unit is needed".into());
-        }
-        let mut ids = BTreeSet::new();
-        let mut addresses = BTreeSet::new();
-        for (index, unit) in self.units.iter().enumerate() {
-            if unit.id.is_empty()
-                || !unit
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return refuse(
-                    format!("units[{index}].id"),
-                    format!(
-                        "unit id {:?} must be non-empty ASCII letters, digits, '-', '_' or '.'",
-                        unit.id
-                    ),
-                );
-            }
-            if !ids.insert(unit.id.as_str()) {
-                return refuse(
-                    format!("units[{index}].id"),
-                    format!("unit id {:?} appears twice", unit.id),
-                );
-            }
-            if !addresses.insert(unit.address) {
-                return refuse(
-                    format!("units[{index}].address"),
-                    format!("address {} is given to two units", unit.address),
-                );
-            }
-        }
-        for (index, range) in self.ports.tcp.iter().enumerate() {
-            if let Err(message) = parse_port_range(range) {
-                return refuse(format!("ports.tcp[{index}]"), message);
-            }
+    /// Rules serde cannot express: at least one unit, unique unit ids and addresses that
+    /// are single devices, unique interfaces, numbers within [`limits`], well-formed port
+    /// ranges, paths and digests. The first broken rule is reported, at its field.
+    fn validate(&self) -> Result<(), Refusal> {
+        self.validate_units()?;
+        self.validate_interfaces()?;
+        let pacing = FieldPath::of(&["pacing"]);
+        within(
+            pacing.key("max_connections"),
+            u64::from(self.pacing.max_connections.get()),
+            &CONNECTIONS,
+        )?;
+        within(
+            FieldPath::of(&["campaign", "suite_deadline_seconds"]),
+            self.campaign.suite_deadline_seconds,
+            &DEADLINE_SECONDS,
+        )?;
+        self.validate_ports()?;
+        self.validate_credentials()?;
+        self.validate_tls()?;
+        self.validate_protofuzz()?;
+        if let Some(update) = &self.update {
+            update.validate(FieldPath::of(&["update"]))?;
         }
         if let Some(digest) = &self.device.firmware_sha256 {
             if digest.len() != 64
@@ -400,28 +511,210 @@ impl Profile {
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             {
-                return refuse(
-                    "device.firmware_sha256".into(),
+                return Err(Refusal::new(
+                    FieldPath::of(&["device", "firmware_sha256"]),
                     "expected 64 lowercase hex digits".into(),
-                );
+                ));
             }
         }
-        if let Some(health) = &self.protofuzz.health {
+        Ok(())
+    }
+
+    fn validate_units(&self) -> Result<(), Refusal> {
+        let units = FieldPath::of(&["units"]);
+        if self.units.is_empty() {
+            return Err(Refusal::new(
+                units,
+                "at least one sample unit is needed".into(),
+            ));
+        }
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut addresses: BTreeMap<IpAddr, usize> = BTreeMap::new();
+        for (index, unit) in self.units.iter().enumerate() {
+            let at = units.index(index);
+            if unit.id.is_empty()
+                || !unit
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(Refusal::new(
+                    at.key("id"),
+                    format!(
+                        "unit id {:?} must be non-empty ASCII letters, digits, '-', '_' or '.'",
+                        unit.id
+                    ),
+                ));
+            }
+            if let Some(first) = ids.insert(&unit.id, index) {
+                return Err(Refusal::new(
+                    at.key("id"),
+                    format!(
+                        "unit id {:?} appears twice (units[{first}] has it too)",
+                        unit.id
+                    ),
+                ));
+            }
+            if let Some(why) = unsendable(unit.address, &self.scope.allow) {
+                return Err(Refusal::new(
+                    at.key("address"),
+                    format!(
+                        "unit {:?} cannot be at {}: it is {why}, never a device under test",
+                        unit.id, unit.address
+                    ),
+                ));
+            }
+            if let Some(first) = addresses.insert(unmapped(unit.address), index) {
+                return Err(Refusal::new(
+                    at.key("address"),
+                    format!(
+                        "address {} is given to two units (units[{first}] has it too)",
+                        unit.address
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_interfaces(&self) -> Result<(), Refusal> {
+        let interfaces = FieldPath::of(&["interfaces"]);
+        let mut declared: BTreeMap<(u16, Transport), usize> = BTreeMap::new();
+        for (index, interface) in self.interfaces.iter().enumerate() {
+            let port = interfaces.index(index).key("port");
+            device_port(&port, interface.port)?;
+            if let Some(first) = declared.insert((interface.port, interface.transport), index) {
+                return Err(Refusal::new(
+                    port,
+                    format!(
+                        "interface {}/{} is declared twice: interfaces[{first}] declares it too",
+                        interface.transport, interface.port
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_ports(&self) -> Result<(), Refusal> {
+        let ports = FieldPath::of(&["ports"]);
+        for (index, range) in self.ports.tcp.iter().enumerate() {
+            parse_port_range(range)
+                .map_err(|message| Refusal::new(ports.key("tcp").index(index), message))?;
+        }
+        within(
+            ports.key("connect_timeout_ms"),
+            self.ports.connect_timeout_ms,
+            &MILLISECONDS,
+        )?;
+        within(
+            ports.key("retries"),
+            u64::from(self.ports.retries),
+            &PORT_RETRIES,
+        )?;
+        for (index, ignored) in self.ports.ignore.iter().enumerate() {
+            device_port(&ports.key("ignore").index(index).key("port"), ignored.port)?;
+        }
+        Ok(())
+    }
+
+    fn validate_credentials(&self) -> Result<(), Refusal> {
+        let credentials = FieldPath::of(&["credentials"]);
+        let options = &self.credentials;
+        within(
+            credentials.key("brute_force_attempts"),
+            u64::from(options.brute_force_attempts),
+            &BRUTE_FORCE_ATTEMPTS,
+        )?;
+        within(
+            credentials.key("max_candidates"),
+            u64::from(options.max_candidates),
+            &CREDENTIAL_CANDIDATES,
+        )?;
+        within(
+            credentials.key("concurrency"),
+            u64::from(options.concurrency),
+            &CONNECTIONS,
+        )?;
+        within(
+            credentials.key("attempt_timeout_ms"),
+            options.attempt_timeout_ms,
+            &MILLISECONDS,
+        )
+    }
+
+    fn validate_tls(&self) -> Result<(), Refusal> {
+        let tls = FieldPath::of(&["tls"]);
+        for (index, port) in self.tls.extra_ports.iter().enumerate() {
+            device_port(&tls.key("extra_ports").index(index), *port)?;
+        }
+        within(
+            tls.key("max_certificate_validity_days"),
+            u64::from(self.tls.max_certificate_validity_days),
+            &CERTIFICATE_VALIDITY_DAYS,
+        )?;
+        within(tls.key("timeout_ms"), self.tls.timeout_ms, &MILLISECONDS)?;
+        if let Some(client) = &self.tls.client {
+            let at = tls.key("client");
+            if client.listen.port() == 0 {
+                return Err(Refusal::new(
+                    at.key("listen"),
+                    format!(
+                        "{} has port 0: the device connects to a port it is configured with, from 1 to 65535",
+                        client.listen
+                    ),
+                ));
+            }
+            within(at.key("wait_seconds"), client.wait_seconds, &SECONDS)?;
+        }
+        Ok(())
+    }
+
+    fn validate_protofuzz(&self) -> Result<(), Refusal> {
+        let protofuzz = FieldPath::of(&["protofuzz"]);
+        let options = &self.protofuzz;
+        within(
+            protofuzz.key("cases_per_protocol"),
+            u64::from(options.cases_per_protocol),
+            &PROTOFUZZ_CASES,
+        )?;
+        within(
+            protofuzz.key("seconds_per_protocol"),
+            options.seconds_per_protocol,
+            &SECONDS,
+        )?;
+        within(
+            protofuzz.key("parallel_cases"),
+            u64::from(options.parallel_cases),
+            &PROTOFUZZ_PARALLEL_CASES,
+        )?;
+        within(
+            protofuzz.key("probe_every"),
+            u64::from(options.probe_every),
+            &PROTOFUZZ_PROBE_EVERY,
+        )?;
+        within(
+            protofuzz.key("recovery_wait_seconds"),
+            options.recovery_wait_seconds,
+            &SECONDS,
+        )?;
+        within(
+            protofuzz.key("timeout_ms"),
+            options.timeout_ms,
+            &PROTOFUZZ_TIMEOUT_MS,
+        )?;
+        if let Some(health) = &options.health {
+            let at = protofuzz.key("health");
+            device_port(&at.key("port"), health.port)?;
             if !health.path.starts_with('/') || !health.path.bytes().all(|b| b.is_ascii_graphic()) {
-                return refuse(
-                    "protofuzz.health.path".into(),
+                return Err(Refusal::new(
+                    at.key("path"),
                     format!(
                         "{:?} is not a request path: it starts with '/' and has no spaces or control characters",
                         health.path
                     ),
-                );
+                ));
             }
-        }
-        if self.campaign.suite_deadline_seconds == 0 {
-            return refuse(
-                "campaign.suite_deadline_seconds".into(),
-                "a deadline of zero seconds leaves nothing to test".into(),
-            );
         }
         Ok(())
     }
@@ -443,6 +736,150 @@ impl Profile {
             .iter()
             .find(|i| i.port == port && i.transport == transport)
     }
+}
+
+impl UpdateOptions {
+    fn validate(&self, at: FieldPath) -> Result<(), Refusal> {
+        within(at.key("settle_seconds"), self.settle_seconds, &SECONDS)?;
+        let delivery = at.key("delivery");
+        match &self.delivery {
+            UpdateDelivery::HttpUpload {
+                port,
+                timeout_seconds,
+                ..
+            } => {
+                device_port(&delivery.key("port"), *port)?;
+                within(delivery.key("timeout_seconds"), *timeout_seconds, &SECONDS)?;
+            }
+            // The update server's own port: 0 lets the system choose a free one.
+            UpdateDelivery::Serve {
+                timeout_seconds, ..
+            } => within(delivery.key("timeout_seconds"), *timeout_seconds, &SECONDS)?,
+            UpdateDelivery::Command {
+                success_exit_codes,
+                timeout_seconds,
+                ..
+            } => {
+                for (index, code) in success_exit_codes.iter().enumerate() {
+                    if !(0..=limits::MAX_EXIT_CODE).contains(code) {
+                        return Err(Refusal::new(
+                            delivery.key("success_exit_codes").index(index),
+                            format!(
+                                "{code} is no exit status: a program exits with 0 to {}",
+                                limits::MAX_EXIT_CODE
+                            ),
+                        ));
+                    }
+                }
+                within(delivery.key("timeout_seconds"), *timeout_seconds, &SECONDS)?;
+            }
+        }
+        if let Some(VersionQuery::Http { port, .. }) = &self.version_query {
+            device_port(&at.key("version_query").key("port"), *port)?;
+        }
+        if let Some(UpdateAcceptance::SwupdateWebsocket {
+            port: Some(port), ..
+        }) = &self.acceptance
+        {
+            device_port(&at.key("acceptance").key("port"), *port)?;
+        }
+        Ok(())
+    }
+}
+
+/// The range a number of the profile must lie in, and what it counts.
+struct Bound {
+    min: u64,
+    max: u64,
+    /// The unit, with why the maximum is what it is.
+    what: &'static str,
+}
+
+const SECONDS: Bound = Bound {
+    min: 0,
+    max: limits::MAX_DURATION_SECONDS,
+    what: "seconds (7 days at most)",
+};
+const DEADLINE_SECONDS: Bound = Bound {
+    min: 1,
+    max: limits::MAX_DURATION_SECONDS,
+    what: "seconds (7 days at most; zero leaves nothing to test)",
+};
+const MILLISECONDS: Bound = Bound {
+    min: 0,
+    max: limits::MAX_DURATION_MS,
+    what: "milliseconds (7 days at most)",
+};
+const CONNECTIONS: Bound = Bound {
+    min: 1,
+    max: limits::MAX_CONNECTIONS as u64,
+    what: "connections (each holds a file descriptor, and Linux gives a process at most 1,048,576)",
+};
+const PORT_RETRIES: Bound = Bound {
+    min: 0,
+    max: limits::MAX_PORT_RETRIES as u64,
+    what: "extra attempts per port",
+};
+const BRUTE_FORCE_ATTEMPTS: Bound = Bound {
+    min: 0,
+    max: limits::MAX_BRUTE_FORCE_ATTEMPTS as u64,
+    what: "wrong passwords",
+};
+const CREDENTIAL_CANDIDATES: Bound = Bound {
+    min: 0,
+    max: limits::MAX_CREDENTIAL_CANDIDATES as u64,
+    what: "candidates per service and unit",
+};
+const CERTIFICATE_VALIDITY_DAYS: Bound = Bound {
+    min: 0,
+    max: limits::MAX_CERTIFICATE_VALIDITY_DAYS as u64,
+    what: "days (10,000 years, beyond any X.509 date)",
+};
+const PROTOFUZZ_CASES: Bound = Bound {
+    min: 0,
+    max: limits::MAX_PROTOFUZZ_CASES as u64,
+    what: "cases per interface and unit",
+};
+const PROTOFUZZ_PARALLEL_CASES: Bound = Bound {
+    min: 1,
+    max: limits::MAX_PROTOFUZZ_PARALLEL_CASES as u64,
+    what: "cases in flight at once",
+};
+const PROTOFUZZ_PROBE_EVERY: Bound = Bound {
+    min: 1,
+    max: limits::MAX_PROTOFUZZ_PROBE_EVERY as u64,
+    what:
+        "cases between two liveness probes (the cases since the last probe are kept to be replayed)",
+};
+const PROTOFUZZ_TIMEOUT_MS: Bound = Bound {
+    min: limits::MIN_PROTOFUZZ_TIMEOUT_MS,
+    max: limits::MAX_PROTOFUZZ_TIMEOUT_MS,
+    what: "milliseconds (the range the fuzzing suite uses)",
+};
+
+/// Refused unless `bound.min <= value <= bound.max`.
+fn within(at: FieldPath, value: u64, bound: &Bound) -> Result<(), Refusal> {
+    if (bound.min..=bound.max).contains(&value) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        at,
+        format!(
+            "{value} is out of range: from {} to {} {}",
+            bound.min, bound.max, bound.what
+        ),
+    ))
+}
+
+/// Refused when `port` is 0, which no device listens on.
+fn device_port(at: &FieldPath, port: u16) -> Result<(), Refusal> {
+    if port == 0 {
+        return Err(Refusal::new(
+            at.clone(),
+            "port 0 is no port a device listens on: ports run from 1 to 65535".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `"22"` or `"1-1024"` to an inclusive range of non-zero ports.
@@ -473,15 +910,280 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where a key is first assigned in the text (`key =` at the start of a line).
-fn find_key(text: &str, key: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(index, line)| {
-        let trimmed = line.trim_start();
-        let rest = trimmed.strip_prefix(key)?;
-        rest.trim_start()
-            .starts_with('=')
-            .then(|| (index + 1, line.len() - trimmed.len() + 1))
+/// One step of a field's path: a key of a table, or an index of an array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The path of a field, written as serde writes it: `units[1].address`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FieldPath(Vec<Step>);
+
+impl FieldPath {
+    fn of(keys: &[&str]) -> Self {
+        FieldPath(
+            keys.iter()
+                .map(|key| Step::Key((*key).to_owned()))
+                .collect(),
+        )
+    }
+
+    fn key(&self, key: &str) -> Self {
+        let mut steps = self.0.clone();
+        steps.push(Step::Key(key.to_owned()));
+        FieldPath(steps)
+    }
+
+    fn index(&self, index: usize) -> Self {
+        let mut steps = self.0.clone();
+        steps.push(Step::Index(index));
+        FieldPath(steps)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (position, step) in self.0.iter().enumerate() {
+            match step {
+                Step::Key(key) if position == 0 => f.write_str(key)?,
+                Step::Key(key) => write!(f, ".{key}")?,
+                Step::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A broken rule of validation: the field and the problem; its place in the text is
+/// found from the parser's spans when the error is made.
+#[derive(Debug)]
+struct Refusal {
+    at: FieldPath,
+    message: String,
+}
+
+impl Refusal {
+    fn new(at: FieldPath, message: String) -> Self {
+        Refusal { at, message }
+    }
+
+    /// The error, at the start of the field's own value in `text` (or of its nearest
+    /// ancestor written in the text, for a field left to its default).
+    fn into_error(self, text: &str) -> ProfileError {
+        let offset = ImDocument::parse(text)
+            .ok()
+            .and_then(|document| span_of(document.as_table(), &self.at))
+            .map(|span| span.start);
+        ProfileError::at(text, offset, Some(self.at.to_string()), self.message)
+    }
+}
+
+/// A node of the parsed document, whichever way the TOML wrote it.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Table(&'a toml_edit::Table),
+    InlineTable(&'a toml_edit::InlineTable),
+    Array(&'a toml_edit::Array),
+    Tables(&'a toml_edit::ArrayOfTables),
+    Scalar(&'a toml_edit::Value),
+}
+
+impl<'a> Node<'a> {
+    fn of_item(item: &'a Item) -> Option<Self> {
+        match item {
+            Item::None => None,
+            Item::Table(table) => Some(Node::Table(table)),
+            Item::ArrayOfTables(tables) => Some(Node::Tables(tables)),
+            Item::Value(value) => Some(Node::of_value(value)),
+        }
+    }
+
+    fn of_value(value: &'a Value) -> Self {
+        match value {
+            Value::InlineTable(table) => Node::InlineTable(table),
+            Value::Array(array) => Node::Array(array),
+            scalar => Node::Scalar(scalar),
+        }
+    }
+
+    /// Where the node is written: a value's own text; a table's header.
+    fn span(self) -> Option<Range<usize>> {
+        match self {
+            Node::Table(table) => table.span(),
+            Node::InlineTable(table) => table.span(),
+            Node::Array(array) => array.span(),
+            Node::Tables(tables) => tables.span(),
+            Node::Scalar(value) => value.span(),
+        }
+    }
+
+    /// The child at `step`, with the span of its key when it has a key.
+    fn child(self, step: &Step) -> Option<(Self, Option<Range<usize>>)> {
+        match (self, step) {
+            (Node::Table(table), Step::Key(key)) => Some((
+                Node::of_item(table.get(key)?)?,
+                table.key(key).and_then(toml_edit::Key::span),
+            )),
+            (Node::InlineTable(table), Step::Key(key)) => Some((
+                Node::of_value(table.get(key)?),
+                table.key(key).and_then(toml_edit::Key::span),
+            )),
+            (Node::Array(array), Step::Index(index)) => {
+                Some((Node::of_value(array.get(*index)?), None))
+            }
+            (Node::Tables(tables), Step::Index(index)) => {
+                Some((Node::Table(tables.get(*index)?), None))
+            }
+            _ => None,
+        }
+    }
+
+    fn children(self) -> Vec<(Step, Self)> {
+        match self {
+            Node::Table(table) => table
+                .iter()
+                .filter_map(|(key, item)| Some((Step::Key(key.to_owned()), Node::of_item(item)?)))
+                .collect(),
+            Node::InlineTable(table) => table
+                .iter()
+                .map(|(key, value)| (Step::Key(key.to_owned()), Node::of_value(value)))
+                .collect(),
+            Node::Array(array) => array
+                .iter()
+                .enumerate()
+                .map(|(index, value)| (Step::Index(index), Node::of_value(value)))
+                .collect(),
+            Node::Tables(tables) => tables
+                .iter()
+                .enumerate()
+                .map(|(index, table)| (Step::Index(index), Node::Table(table)))
+                .collect(),
+            Node::Scalar(_) => Vec::new(),
+        }
+    }
+}
+
+/// The span of the field at `path`: its value's, else its key's, else (for a field
+/// absent from the text) its nearest written ancestor's.
+fn span_of(root: &toml_edit::Table, path: &FieldPath) -> Option<Range<usize>> {
+    let mut node = Node::Table(root);
+    let mut found = None;
+    for step in &path.0 {
+        let Some((child, key_span)) = node.child(step) else {
+            break;
+        };
+        found = child.span().or(key_span).or(found);
+        node = child;
+    }
+    found
+}
+
+/// The node at exactly `path`, if the text writes it.
+fn node_at<'a>(root: &'a toml_edit::Table, path: &FieldPath) -> Option<Node<'a>> {
+    path.0.iter().try_fold(Node::Table(root), |node, step| {
+        node.child(step).map(|(child, _)| child)
     })
+}
+
+/// How serde shows a scalar in "invalid value" and "invalid type" messages.
+fn shown_as_serde_does(value: &Value) -> Option<String> {
+    match value {
+        Value::Integer(integer) => Some(format!("integer `{}`", integer.value())),
+        Value::String(string) => Some(format!("string {:?}", string.value())),
+        Value::Boolean(boolean) => Some(format!("boolean `{}`", boolean.value())),
+        Value::Float(float) => {
+            let mut shown = float.value().to_string();
+            if float.value().is_finite() && !shown.contains('.') {
+                shown.push_str(".0");
+            }
+            Some(format!("floating point `{shown}`"))
+        }
+        _ => None,
+    }
+}
+
+/// Every scalar under `node`, with its path below `at`.
+fn scalars<'a>(node: Node<'a>, at: &FieldPath, found: &mut Vec<(FieldPath, &'a Value)>) {
+    if let Node::Scalar(value) = node {
+        found.push((at.clone(), value));
+        return;
+    }
+    for (step, child) in node.children() {
+        let mut below = at.clone();
+        below.0.push(step);
+        scalars(child, &below, found);
+    }
+}
+
+/// The field and place an error names when serde reports it at a table rather than at
+/// the value: inside the internally tagged enums (`kind = ...`), serde buffers the
+/// table and its errors lose the field. The message still names the value (`unknown
+/// field `x``, `invalid value: integer `70000``), and when exactly one key or value
+/// under the table matches, that is the place.
+fn value_named_by(text: &str, at: &FieldPath, message: &str) -> Option<(FieldPath, usize)> {
+    let document = ImDocument::parse(text).ok()?;
+    let node = node_at(document.as_table(), at)?;
+    if !matches!(node, Node::Table(_) | Node::InlineTable(_)) {
+        return None;
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let key = rest.split('`').next()?;
+        let (_, key_span) = node.child(&Step::Key(key.to_owned()))?;
+        return Some((at.key(key), key_span?.start));
+    }
+    let unexpected = ["invalid value: ", "invalid type: "]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))?
+        .rsplit_once(", expected ")?
+        .0;
+    let mut found = Vec::new();
+    scalars(node, at, &mut found);
+    let mut matching = found
+        .into_iter()
+        .filter(|(_, value)| shown_as_serde_does(value).as_deref() == Some(unexpected));
+    let (path, value) = matching.next()?;
+    if matching.next().is_some() {
+        return None;
+    }
+    Some((path, value.span()?.start))
+}
+
+/// The path of the scalar value whose text covers byte `offset`, searched depth first.
+fn path_at(node: Node<'_>, offset: usize, path: &mut Vec<Step>) -> bool {
+    if let Node::Scalar(value) = node {
+        return value.span().is_some_and(|span| span.contains(&offset));
+    }
+    for (step, child) in node.children() {
+        path.push(step);
+        if path_at(child, offset, path) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+/// The field of a number the parser could not read at `offset` (one too large for a
+/// TOML integer, which the parser reports without a field): the number is replaced by
+/// `0` padded to the same length, the text parsed again, and the value at `offset`
+/// named.
+fn field_of_number_at(text: &str, offset: usize) -> Option<String> {
+    let (before, rest) = (text.get(..offset)?, text.get(offset..)?);
+    let length = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || b"+-_".contains(b))
+        .count();
+    let after = rest.get(length..)?;
+    if length == 0 {
+        return None;
+    }
+    let patched = format!("{before}0{}{after}", " ".repeat(length - 1));
+    let document = ImDocument::parse(patched.as_str()).ok()?;
+    let mut path = Vec::new();
+    path_at(Node::Table(document.as_table()), offset, &mut path)
+        .then(|| FieldPath(path).to_string())
 }
 
 /// Options of the update-signature suite: the device's update mechanism as declared by
@@ -531,7 +1233,8 @@ pub struct UpdateOptions {
     /// without trigger (an upload's 2xx only says the bytes arrived).
     #[serde(default)]
     pub acceptance: Option<UpdateAcceptance>,
-    /// Seconds to wait after an attempt before querying the version (a device may reboot).
+    /// Seconds to wait after an attempt before querying the version (a device may
+    /// reboot): at most [`limits::MAX_DURATION_SECONDS`] (7 days).
     #[serde(default = "UpdateOptions::default_settle_seconds")]
     pub settle_seconds: u64,
 }
@@ -555,7 +1258,7 @@ pub enum UpdateAcceptance {
     /// SWUpdate's web server (`swupdate -w`): the `status` messages (SUCCESS, FAILURE) it
     /// sends on its WebSocket while it installs what was uploaded.
     SwupdateWebsocket {
-        /// Port of the web server; the upload's port when absent.
+        /// Port of the web server, 1 to 65535; the upload's port when absent.
         #[serde(default)]
         port: Option<u16>,
         #[serde(default)]
@@ -611,6 +1314,7 @@ pub struct UntrustedSigner {
 pub enum UpdateDelivery {
     /// POST the image to the device's update endpoint.
     HttpUpload {
+        /// The device's update port, 1 to 65535.
         port: u16,
         #[serde(default)]
         tls: bool,
@@ -632,6 +1336,8 @@ pub enum UpdateDelivery {
         /// Header carrying the detached signature in base64 (raw, format `plain`).
         #[serde(default = "default_signature_header")]
         signature_header: String,
+        /// Seconds allowed for the upload and the device's answer: at most
+        /// [`limits::MAX_DURATION_SECONDS`] (7 days).
         #[serde(default = "default_update_timeout")]
         timeout_seconds: u64,
     },
@@ -640,6 +1346,7 @@ pub enum UpdateDelivery {
         /// Address to bind; must be a loopback address.
         #[serde(default = "default_serve_address")]
         bind: IpAddr,
+        /// Port to bind, 0 (the default) to let the system choose a free one.
         #[serde(default)]
         port: u16,
         #[serde(default)]
@@ -650,7 +1357,8 @@ pub enum UpdateDelivery {
         /// waits for the device to poll (one unit only).
         #[serde(default)]
         trigger: Option<CommandSpec>,
-        /// Seconds to wait for the device to fetch the image.
+        /// Seconds to wait for the device to fetch the image: at most
+        /// [`limits::MAX_DURATION_SECONDS`] (7 days).
         #[serde(default = "default_update_timeout")]
         timeout_seconds: u64,
     },
@@ -661,9 +1369,10 @@ pub enum UpdateDelivery {
         program: PathBuf,
         #[serde(default)]
         args: Vec<String>,
-        /// Exit codes that mean "installed".
+        /// Exit codes that mean "installed", each 0 to [`limits::MAX_EXIT_CODE`] (255).
         #[serde(default = "default_success_codes")]
         success_exit_codes: Vec<i32>,
+        /// Seconds the program may run: at most [`limits::MAX_DURATION_SECONDS`] (7 days).
         #[serde(default = "default_update_timeout")]
         timeout_seconds: u64,
     },
@@ -693,6 +1402,7 @@ pub struct CommandSpec {
 pub enum VersionQuery {
     /// GET a JSON document and read one string field.
     Http {
+        /// Port 1 to 65535.
         port: u16,
         #[serde(default)]
         tls: bool,
@@ -755,20 +1465,24 @@ pub struct CredentialsOptions {
     /// the other units to prove that passwords are unique per unit.
     #[serde(default)]
     pub unit_credentials: Vec<UnitCredential>,
-    /// Wrong passwords sent to measure brute-force resistance (EN 303 645 5.1-5).
+    /// Wrong passwords sent to measure brute-force resistance (EN 303 645 5.1-5): at
+    /// most [`limits::MAX_BRUTE_FORCE_ATTEMPTS`] (100,000).
     #[serde(default = "CredentialsOptions::default_brute_force_attempts")]
     pub brute_force_attempts: u32,
     /// Service (as in `interfaces`, such as `ssh`) whose brute-force resistance is
     /// measured; default the first declared login service, SSH and telnet first.
     #[serde(default)]
     pub brute_force_service: Option<String>,
-    /// Most database candidates tried per service and unit.
+    /// Most database candidates tried per service and unit: at most
+    /// [`limits::MAX_CREDENTIAL_CANDIDATES`] (1,000,000).
     #[serde(default = "CredentialsOptions::default_max_candidates")]
     pub max_candidates: u32,
-    /// Login attempts in flight at once per unit (always also bounded by the pacer).
+    /// Login attempts in flight at once per unit (always also bounded by the pacer):
+    /// 1 to [`limits::MAX_CONNECTIONS`] (1,048,576).
     #[serde(default = "CredentialsOptions::default_concurrency")]
     pub concurrency: u32,
-    /// Time allowed for one login attempt, in milliseconds.
+    /// Time allowed for one login attempt, in milliseconds: at most
+    /// [`limits::MAX_DURATION_MS`] (7 days).
     #[serde(default = "CredentialsOptions::default_attempt_timeout")]
     pub attempt_timeout_ms: u64,
     /// HTTP path of the login page or protected resource.
@@ -850,15 +1564,18 @@ pub struct TlsOptions {
     pub trust_anchors: Vec<PathBuf>,
     /// TCP ports inspected besides the interfaces declared with `tls = true`; declared
     /// TCP interfaces without TLS are probed too, and inspected when they answer TLS.
+    /// Ports 1 to 65535.
     #[serde(default)]
     pub extra_ports: Vec<u16>,
-    /// Longest acceptable validity of a server certificate, in days.
+    /// Longest acceptable validity of a server certificate, in days: at most
+    /// [`limits::MAX_CERTIFICATE_VALIDITY_DAYS`] (3,652,425: 10,000 years).
     #[serde(default = "TlsOptions::default_max_validity_days")]
     pub max_certificate_validity_days: u32,
     /// Count CBC suites with a SHA-1 MAC as weak (BSI TR-02102 and NIST SP 800-52r2 do).
     #[serde(default)]
     pub forbid_cbc_sha1: bool,
-    /// Timeout of one connection or read, in milliseconds.
+    /// Timeout of one connection or read, in milliseconds: at most
+    /// [`limits::MAX_DURATION_MS`] (7 days).
     #[serde(default = "TlsOptions::default_timeout_ms")]
     pub timeout_ms: u64,
     /// The device as a TLS client (its cloud or update connection); absent when the
@@ -894,7 +1611,8 @@ impl Default for TlsOptions {
 #[serde(deny_unknown_fields)]
 pub struct TlsClientOptions {
     /// Loopback address and port the harness listens on, where the device's client
-    /// connects (its cloud host resolves there, or it is configured with it).
+    /// connects (its cloud host resolves there, or it is configured with it). The port
+    /// is 1 to 65535: the device is configured with it, so the system cannot choose it.
     pub listen: std::net::SocketAddr,
     /// The host name the device expects its server to have.
     pub server_name: String,
@@ -906,7 +1624,8 @@ pub struct TlsClientOptions {
     /// the suite waits for the device's periodic retries.
     #[serde(default)]
     pub trigger: Option<CommandSpec>,
-    /// Seconds to wait for the device to connect, for each certificate presented.
+    /// Seconds to wait for the device to connect, for each certificate presented: at
+    /// most [`limits::MAX_DURATION_SECONDS`] (7 days).
     #[serde(default = "TlsClientOptions::default_wait_seconds")]
     pub wait_seconds: u64,
 }
@@ -923,28 +1642,35 @@ impl TlsClientOptions {
 #[serde(deny_unknown_fields)]
 pub struct ProtofuzzOptions {
     /// Seed of the case generators: the same seed sends the same cases, byte for byte.
+    /// Any number from 0 to 9,223,372,036,854,775,807 (the largest TOML integer).
     #[serde(default = "ProtofuzzOptions::default_seed")]
     pub seed: u64,
-    /// Most test cases sent to each fuzzed interface of each unit.
+    /// Most test cases sent to each fuzzed interface of each unit: at most
+    /// [`limits::MAX_PROTOFUZZ_CASES`] (1,000,000,000).
     #[serde(default = "ProtofuzzOptions::default_cases")]
     pub cases_per_protocol: u32,
-    /// Most seconds spent on each fuzzed interface of each unit (shrinking included).
+    /// Most seconds spent on each fuzzed interface of each unit (shrinking included):
+    /// at most [`limits::MAX_DURATION_SECONDS`] (7 days).
     #[serde(default = "ProtofuzzOptions::default_seconds")]
     pub seconds_per_protocol: u64,
-    /// Cases in flight at once, each on its own connection (or datagram), at most 64
-    /// and within the pacer's limits. More is faster against a device that answers
+    /// Cases in flight at once, each on its own connection (or datagram): 1 to
+    /// [`limits::MAX_PROTOFUZZ_PARALLEL_CASES`] (64), and within the pacer's limits. More is faster against a device that answers
     /// slowly or not at all; 1, the default, spares a fragile one.
     #[serde(default = "ProtofuzzOptions::default_parallel_cases")]
     pub parallel_cases: u32,
     /// Cases between two liveness probes of every declared service of the unit (the
-    /// fuzzed service itself is also probed by the session set-up of every case).
+    /// fuzzed service itself is also probed by the session set-up of every case): 1 to
+    /// [`limits::MAX_PROTOFUZZ_PROBE_EVERY`] (10,000).
     #[serde(default = "ProtofuzzOptions::default_probe_every")]
     pub probe_every: u32,
     /// Seconds to wait for a service that stopped answering to come back (a watchdog
-    /// restart) before the check ends INCONCLUSIVE.
+    /// restart) before the check ends INCONCLUSIVE: at most
+    /// [`limits::MAX_DURATION_SECONDS`] (7 days).
     #[serde(default = "ProtofuzzOptions::default_recovery_wait")]
     pub recovery_wait_seconds: u64,
-    /// Time allowed for one answer of the device, in milliseconds.
+    /// Time allowed for one answer of the device, in milliseconds:
+    /// [`limits::MIN_PROTOFUZZ_TIMEOUT_MS`] (50) to [`limits::MAX_PROTOFUZZ_TIMEOUT_MS`]
+    /// (60,000), the range the fuzzing suite works in.
     #[serde(default = "ProtofuzzOptions::default_timeout_ms")]
     pub timeout_ms: u64,
     /// Fuzz only these protocols (`mqtt`, `coap`, `http`); default every declared one.
@@ -968,6 +1694,7 @@ pub struct ProtofuzzOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthEndpoint {
+    /// Port 1 to 65535.
     pub port: u16,
     /// Path of the GET request.
     #[serde(default = "HealthEndpoint::default_path")]

@@ -1,0 +1,417 @@
+//! Issue 14, item 8: every number of the profile is bounded, and a number out of bounds
+//! is refused when the profile is loaded, naming the field and its place, instead of
+//! panicking later ("overflow when adding duration to instant") or allocating without
+//! end. Each field is tried at its documented maximum, one past it, the largest TOML
+//! integer and a number TOML cannot hold at all.
+
+use iotcert_suite::profile::{limits, UpdateDelivery};
+use iotcert_suite::Profile;
+use proptest::prelude::*;
+use std::time::Duration;
+use tokio::time::Instant;
+
+const MINIMAL: &str =
+    "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1.0\"\n\n\
+                       [[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n";
+
+const UPDATE_HEAD: &str = "[update]\nformat = \"plain\"\ngenuine_image = \"a.img\"\n\
+                           genuine_version = \"2.0\"\nsigner_certificate = \"signer.pem\"\n";
+
+const TLS_CLIENT_HEAD: &str =
+    "[tls.client]\nlisten = \"127.0.0.1:8883\"\nserver_name = \"cloud.example\"\n\
+                               trusted_ca_certificate = \"ca.pem\"\ntrusted_ca_key = \"ca.key\"\n";
+
+/// One numeric field: where it sits (`VALUE` marks the number), its dotted path, the
+/// smallest and largest values a profile may give it.
+struct Field {
+    path: &'static str,
+    template: String,
+    min: i64,
+    max: i64,
+}
+
+fn field(path: &'static str, template: impl Into<String>, min: i64, max: i64) -> Field {
+    Field {
+        path,
+        template: template.into(),
+        min,
+        max,
+    }
+}
+
+const DAY_SECONDS: i64 = 24 * 3600;
+const WEEK_SECONDS: i64 = 7 * DAY_SECONDS;
+const WEEK_MS: i64 = WEEK_SECONDS * 1000;
+
+fn every_numeric_field() -> Vec<Field> {
+    let upload = |extra: &str| {
+        format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"http-upload\"\nport = 8080\n{extra}")
+    };
+    vec![
+        field(
+            "pacing.max_connections",
+            "[pacing]\nmax_connections = VALUE\n",
+            1,
+            1_048_576,
+        ),
+        field(
+            "pacing.connections_per_second",
+            "[pacing]\nconnections_per_second = VALUE\n",
+            1,
+            i64::from(u32::MAX),
+        ),
+        field(
+            "campaign.suite_deadline_seconds",
+            "[campaign]\nsuite_deadline_seconds = VALUE\n",
+            1,
+            WEEK_SECONDS,
+        ),
+        field(
+            "interfaces[1].port",
+            "[[interfaces]]\nport = 22\ntransport = \"tcp\"\nservice = \"ssh\"\n\n\
+             [[interfaces]]\nport = VALUE\ntransport = \"tcp\"\nservice = \"http\"\n",
+            1,
+            65_535,
+        ),
+        field(
+            "ports.connect_timeout_ms",
+            "[ports]\nconnect_timeout_ms = VALUE\n",
+            0,
+            WEEK_MS,
+        ),
+        field("ports.retries", "[ports]\nretries = VALUE\n", 0, 100),
+        field(
+            "ports.ignore[0].port",
+            "[[ports.ignore]]\nport = VALUE\ntransport = \"udp\"\nreason = \"the host's resolver\"\n",
+            1,
+            65_535,
+        ),
+        field(
+            "credentials.brute_force_attempts",
+            "[credentials]\nbrute_force_attempts = VALUE\n",
+            0,
+            100_000,
+        ),
+        field(
+            "credentials.max_candidates",
+            "[credentials]\nmax_candidates = VALUE\n",
+            0,
+            1_000_000,
+        ),
+        field(
+            "credentials.concurrency",
+            "[credentials]\nconcurrency = VALUE\n",
+            1,
+            1_048_576,
+        ),
+        field(
+            "credentials.attempt_timeout_ms",
+            "[credentials]\nattempt_timeout_ms = VALUE\n",
+            0,
+            WEEK_MS,
+        ),
+        field(
+            "tls.extra_ports[1]",
+            "[tls]\nextra_ports = [\n  8443,\n  VALUE,\n]\n",
+            1,
+            65_535,
+        ),
+        field(
+            "tls.max_certificate_validity_days",
+            "[tls]\nmax_certificate_validity_days = VALUE\n",
+            0,
+            3_652_425,
+        ),
+        field("tls.timeout_ms", "[tls]\ntimeout_ms = VALUE\n", 0, WEEK_MS),
+        field(
+            "tls.client.wait_seconds",
+            format!("{TLS_CLIENT_HEAD}wait_seconds = VALUE\n"),
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "protofuzz.seed",
+            "[protofuzz]\nseed = VALUE\n",
+            0,
+            i64::MAX,
+        ),
+        field(
+            "protofuzz.cases_per_protocol",
+            "[protofuzz]\ncases_per_protocol = VALUE\n",
+            0,
+            1_000_000_000,
+        ),
+        field(
+            "protofuzz.seconds_per_protocol",
+            "[protofuzz]\nseconds_per_protocol = VALUE\n",
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "protofuzz.parallel_cases",
+            "[protofuzz]\nparallel_cases = VALUE\n",
+            1,
+            64,
+        ),
+        field(
+            "protofuzz.probe_every",
+            "[protofuzz]\nprobe_every = VALUE\n",
+            1,
+            10_000,
+        ),
+        field(
+            "protofuzz.recovery_wait_seconds",
+            "[protofuzz]\nrecovery_wait_seconds = VALUE\n",
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "protofuzz.timeout_ms",
+            "[protofuzz]\ntimeout_ms = VALUE\n",
+            50,
+            60_000,
+        ),
+        field(
+            "protofuzz.health.port",
+            "[protofuzz.health]\nport = VALUE\n",
+            1,
+            65_535,
+        ),
+        field(
+            "update.settle_seconds",
+            format!("{UPDATE_HEAD}settle_seconds = VALUE\n[update.delivery]\nkind = \"http-upload\"\nport = 8080\n"),
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "update.delivery.port",
+            format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"http-upload\"\nport = VALUE\n"),
+            1,
+            65_535,
+        ),
+        field(
+            "update.delivery.timeout_seconds",
+            upload("timeout_seconds = VALUE\n"),
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "update.delivery.port",
+            format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"serve\"\nport = VALUE\n"),
+            // 0 asks the system for any free port of this host: the update server
+            // listens, the device connects to it.
+            0,
+            65_535,
+        ),
+        field(
+            "update.delivery.timeout_seconds",
+            format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"serve\"\ntimeout_seconds = VALUE\n"),
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "update.delivery.timeout_seconds",
+            format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"command\"\nprogram = \"flash\"\ntimeout_seconds = VALUE\n"),
+            0,
+            WEEK_SECONDS,
+        ),
+        field(
+            "update.delivery.success_exit_codes[1]",
+            format!("{UPDATE_HEAD}\n[update.delivery]\nkind = \"command\"\nprogram = \"flash\"\nsuccess_exit_codes = [0,\n VALUE]\n"),
+            0,
+            255,
+        ),
+        field(
+            "update.version_query.port",
+            upload("\n[update.version_query]\nkind = \"http\"\nport = VALUE\n"),
+            1,
+            65_535,
+        ),
+        field(
+            "update.acceptance.port",
+            upload("\n[update.acceptance]\nkind = \"swupdate-websocket\"\nport = VALUE\n"),
+            1,
+            65_535,
+        ),
+    ]
+}
+
+impl Field {
+    fn text(&self, value: &str) -> String {
+        format!("{MINIMAL}{}", self.template.replace("VALUE", value))
+    }
+
+    /// 1-based line of the number in the text.
+    fn line(&self) -> usize {
+        let text = format!("{MINIMAL}{}", self.template);
+        text.lines()
+            .position(|line| line.contains("VALUE"))
+            .map(|index| index + 1)
+            .unwrap_or_else(|| panic!("{}: the template has no VALUE", self.path))
+    }
+
+    /// 1-based column of the number in the text.
+    fn column(&self) -> usize {
+        let text = format!("{MINIMAL}{}", self.template);
+        let line = text.lines().nth(self.line() - 1).unwrap_or("");
+        line.find("VALUE").map_or(0, |index| index + 1)
+    }
+
+    fn assert_refused(&self, value: &str) {
+        let text = self.text(value);
+        match Profile::from_toml_str(&text) {
+            Ok(_) => panic!("{} = {value} must be refused", self.path),
+            Err(error) => {
+                assert_eq!(
+                    error.field.as_deref(),
+                    Some(self.path),
+                    "{} = {value}: {error}",
+                    self.path
+                );
+                assert_eq!(
+                    (error.line, error.column),
+                    (Some(self.line()), Some(self.column())),
+                    "{} = {value}: {error}",
+                    self.path
+                );
+            }
+        }
+    }
+
+    fn assert_accepted(&self, value: &str) {
+        if let Err(error) = Profile::from_toml_str(&self.text(value)) {
+            panic!("{} = {value} must be accepted: {error}", self.path);
+        }
+    }
+}
+
+#[test]
+fn the_templates_are_valid_profiles_at_their_bounds() {
+    for field in every_numeric_field() {
+        field.assert_accepted(&field.min.to_string());
+        field.assert_accepted(&field.max.to_string());
+    }
+}
+
+#[test]
+fn the_largest_toml_integer_is_refused_naming_the_field() {
+    for field in every_numeric_field() {
+        if field.max < i64::MAX {
+            field.assert_refused(&i64::MAX.to_string());
+        }
+    }
+}
+
+#[test]
+fn a_number_toml_cannot_hold_is_refused_naming_the_field() {
+    for field in every_numeric_field() {
+        field.assert_refused(&u64::MAX.to_string());
+    }
+}
+
+#[test]
+fn one_past_each_maximum_and_one_below_each_minimum_is_refused() {
+    for field in every_numeric_field() {
+        if field.max < i64::MAX {
+            field.assert_refused(&(field.max + 1).to_string());
+        }
+        field.assert_refused(&(field.min - 1).to_string());
+    }
+}
+
+#[test]
+fn port_zero_is_refused_wherever_the_device_listens() {
+    let ports = every_numeric_field()
+        .into_iter()
+        .filter(|field| field.path.ends_with("port") || field.path.contains("ports["));
+    let mut tried = 0;
+    for field in ports {
+        if field.min == 1 {
+            field.assert_refused("0");
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, 7, "every port field of the device was tried");
+}
+
+#[test]
+fn the_tls_client_listen_port_cannot_be_zero() {
+    let text = format!(
+        "{MINIMAL}[tls.client]\nlisten = \"127.0.0.1:0\"\nserver_name = \"cloud.example\"\n\
+         trusted_ca_certificate = \"ca.pem\"\ntrusted_ca_key = \"ca.key\"\n"
+    );
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("tls.client.listen"), "{error}");
+    assert_eq!(error.line, Some(11), "{error}");
+    assert!(error.message.contains("port"), "{error}");
+}
+
+#[test]
+fn the_bounds_the_tests_use_are_the_published_ones() {
+    assert_eq!(limits::MAX_DURATION_SECONDS, WEEK_SECONDS as u64);
+    assert_eq!(limits::MAX_DURATION_MS, WEEK_MS as u64);
+    assert_eq!(limits::MAX_CONNECTIONS, 1_048_576);
+    assert_eq!(limits::MAX_PROTOFUZZ_PARALLEL_CASES, 64);
+}
+
+/// Every duration an accepted profile holds, as the suites and the engine build them.
+fn durations(profile: &Profile) -> Vec<Duration> {
+    let mut all = vec![
+        Duration::from_secs(profile.campaign.suite_deadline_seconds),
+        Duration::from_millis(profile.ports.connect_timeout_ms),
+        Duration::from_millis(profile.credentials.attempt_timeout_ms),
+        Duration::from_millis(profile.tls.timeout_ms),
+        Duration::from_secs(profile.protofuzz.seconds_per_protocol),
+        Duration::from_secs(profile.protofuzz.recovery_wait_seconds),
+        Duration::from_millis(profile.protofuzz.timeout_ms),
+    ];
+    if let Some(client) = &profile.tls.client {
+        all.push(Duration::from_secs(client.wait_seconds));
+    }
+    if let Some(update) = &profile.update {
+        all.push(Duration::from_secs(update.settle_seconds));
+        match &update.delivery {
+            UpdateDelivery::HttpUpload {
+                timeout_seconds, ..
+            }
+            | UpdateDelivery::Serve {
+                timeout_seconds, ..
+            }
+            | UpdateDelivery::Command {
+                timeout_seconds, ..
+            } => all.push(Duration::from_secs(*timeout_seconds)),
+        }
+    }
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever number a field is given, loading does not panic, and what it accepts
+    /// can be added to the clock, added up and multiplied by the counts without
+    /// overflow.
+    #[test]
+    fn no_number_in_any_field_makes_loading_or_using_the_profile_panic(
+        index in 0usize..32,
+        value in prop_oneof![
+            any::<i64>(),
+            0i64..2_000_000,
+            Just(i64::MAX),
+            Just(i64::MIN),
+        ],
+    ) {
+        let fields = every_numeric_field();
+        let field = &fields[index % fields.len()];
+        if let Ok(profile) = Profile::from_toml_str(&field.text(&value.to_string())) {
+            prop_assert!(value >= field.min && value <= field.max, "{} = {value} accepted", field.path);
+            let now = Instant::now();
+            let mut total = Duration::ZERO;
+            for duration in durations(&profile) {
+                prop_assert!(now.checked_add(duration).is_some(), "{} = {value}", field.path);
+                total = total.checked_add(duration).unwrap_or(Duration::MAX);
+            }
+            prop_assert!(now.checked_add(total).is_some(), "{} = {value}: the sum", field.path);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Issue 14, item 14: a validation error points at the offending value's own line and
+//! column, taken from the parser's spans, not at the first line where a key of the same
+//! name appears.
+
+use iotcert_suite::Profile;
+
+const HEAD: &str =
+    "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1.0\"\n";
+
+/// 1-based line and column where `needle` occurs for the `nth` time (0-based) in `text`.
+fn place(text: &str, needle: &str, nth: usize) -> (usize, usize) {
+    let offset = text
+        .match_indices(needle)
+        .nth(nth)
+        .map(|(offset, _)| offset)
+        .unwrap_or_else(|| panic!("{needle:?} occurs fewer than {} times", nth + 1));
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = offset - before.rfind('\n').map_or(0, |newline| newline + 1) + 1;
+    (line, column)
+}
+
+fn assert_points_at(text: &str, field: &str, needle: &str, nth: usize) {
+    let error = Profile::from_toml_str(text).expect_err("the profile must be refused");
+    assert_eq!(error.field.as_deref(), Some(field), "{error}");
+    let (line, column) = place(text, needle, nth);
+    assert_eq!(
+        (error.line, error.column),
+        (Some(line), Some(column)),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_duplicate_unit_id_points_at_the_second_id() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [[units]]\nid = \"cam-2\"\naddress = \"127.0.0.2\"\n\n\
+         [[units]]\nid = \"cam-1\"\naddress = \"127.0.0.3\"\n"
+    );
+    assert_points_at(&text, "units[2].id", "\"cam-1\"", 1);
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.line, Some(15), "{error}");
+    assert_eq!(error.column, Some(6), "{error}");
+}
+
+#[test]
+fn a_duplicate_unit_id_in_inline_tables_points_at_the_second_id() {
+    let text = format!(
+        "units = [\n  {{ id = \"cam-1\", address = \"127.0.0.1\" }},\n  \
+         {{ id = \"cam-1\", address = \"127.0.0.2\" }},\n]\n{HEAD}"
+    );
+    assert_points_at(&text, "units[1].id", "\"cam-1\"", 1);
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.line, Some(3), "{error}");
+}
+
+#[test]
+fn a_duplicate_unit_address_points_at_the_second_address() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.5\"\n\n\
+         [[units]]\nid = \"cam-2\"\naddress = \"127.0.0.5\"\n"
+    );
+    assert_points_at(&text, "units[1].address", "\"127.0.0.5\"", 1);
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.line, Some(12), "{error}");
+}
+
+#[test]
+fn a_malformed_unit_id_points_at_that_id() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [[units]]\nid = \"cam 2\"\naddress = \"127.0.0.2\"\n"
+    );
+    assert_points_at(&text, "units[1].id", "\"cam 2\"", 0);
+}
+
+#[test]
+fn an_interface_declared_twice_points_at_the_second_declaration() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [[interfaces]]\nport = 443\ntransport = \"tcp\"\nservice = \"https\"\n\n\
+         [[interfaces]]\nport = 80\ntransport = \"tcp\"\nservice = \"http\"\n\n\
+         [[interfaces]]\nport = 443\ntransport = \"udp\"\nservice = \"quic\"\n\n\
+         [[interfaces]]\nport = 80\ntransport = \"tcp\"\nservice = \"web\"\n"
+    );
+    assert_points_at(
+        &text,
+        "interfaces[3].port",
+        "80\ntransport = \"tcp\"\nservice = \"web\"",
+        0,
+    );
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.line, Some(26), "{error}");
+    assert!(error.message.contains("interfaces[1]"), "{error}");
+}
+
+#[test]
+fn an_out_of_range_number_points_at_that_number() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [campaign]\nsuites = [\"ports\"]\n\n\
+         [protofuzz]\nseconds_per_protocol = 60\n\n\
+         [credentials]\nmax_candidates = 10\n\n\
+         [[interfaces]]\nport = 22\ntransport = \"tcp\"\nservice = \"ssh\"\n\n\
+         [[interfaces]]\nport = 0\ntransport = \"tcp\"\nservice = \"http\"\n"
+    );
+    assert_points_at(
+        &text,
+        "interfaces[1].port",
+        "0\ntransport = \"tcp\"\nservice = \"http\"",
+        0,
+    );
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.line, Some(25), "{error}");
+    assert_eq!(error.column, Some(8), "{error}");
+}
+
+#[test]
+fn an_out_of_range_duration_points_at_its_own_line_not_a_same_named_key_elsewhere() {
+    // `timeout_ms` appears three times; the one out of range is the protofuzz one.
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [tls]\ntimeout_ms = 2000\n\n\
+         [credentials]\nattempt_timeout_ms = 1500\n\n\
+         [protofuzz]\ntimeout_ms = 9223372036854775807\n"
+    );
+    assert_points_at(&text, "protofuzz.timeout_ms", "9223372036854775807", 0);
+}
+
+#[test]
+fn a_malformed_port_range_points_at_that_range() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [ports]\ntcp = [\"1-1024\",\n  \"9000-8000\"]\n"
+    );
+    assert_points_at(&text, "ports.tcp[1]", "\"9000-8000\"", 0);
+}
+
+#[test]
+fn an_error_inside_a_dotted_key_points_at_its_value() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+         [protofuzz]\nhealth.port = 8080\nhealth.path = \"no-slash\"\n"
+    );
+    assert_points_at(&text, "protofuzz.health.path", "\"no-slash\"", 0);
+}
+
+const UPDATE: &str = "\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
+                      [update]\nformat = \"plain\"\ngenuine_image = \"a.img\"\n\
+                      genuine_version = \"2.0\"\nsigner_certificate = \"signer.pem\"\n\n\
+                      [update.delivery]\nkind = \"http-upload\"\n";
+
+/// Inside a table chosen by `kind`, serde reports errors at the table; the error still
+/// points at the offending key or value.
+#[test]
+fn errors_inside_a_kind_table_point_at_the_offending_key_or_value() {
+    let text = format!("{HEAD}{UPDATE}port = 8080\ntimeot_seconds = 5\n");
+    assert_points_at(&text, "update.delivery.timeot_seconds", "timeot_seconds", 0);
+
+    let text = format!("{HEAD}{UPDATE}port = 8080\ntimeout_seconds = \"soon\"\n");
+    assert_points_at(&text, "update.delivery.timeout_seconds", "\"soon\"", 0);
+
+    let text = format!("{HEAD}{UPDATE}port = 80800\n");
+    assert_points_at(&text, "update.delivery.port", "80800", 0);
+
+    let text = format!(
+        "{HEAD}{UPDATE}port = 8080\n\n[update.version_query]\nkind = \"http\"\nport = -1\n"
+    );
+    assert_points_at(&text, "update.version_query.port", "-1\n", 0);
+}
+
+/// When the message could name two values, the error stays at the table rather than
+/// guess.
+#[test]
+fn an_ambiguous_error_inside_a_kind_table_points_at_the_table() {
+    let text = format!("{HEAD}{UPDATE}port = 70000\ntimeout_seconds = 70000\n");
+    let error = Profile::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("update.delivery"), "{error}");
+    assert_eq!(
+        error.line,
+        Some(place(&text, "[update.delivery]", 0).0),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_unit_address_written_ipv4_mapped_is_the_same_address() {
+    let text = format!(
+        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.5\"\n\n\
+         [[units]]\nid = \"cam-2\"\naddress = \"::ffff:127.0.0.5\"\n"
+    );
+    assert_points_at(&text, "units[1].address", "\"::ffff:127.0.0.5\"", 0);
+}
