@@ -580,10 +580,22 @@ fn poison(value: &mut Value, payload: &str) {
     }
 }
 
-/// The example report with `payload` in every string a device or profile chose.
+/// The example report with `payload` in every string a device or profile chose, its
+/// first result a FAIL with a text evidence item (so its preview is shown).
 fn hostile_report(payload: &str) -> iotcert::report::Report {
     let mut report =
         read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/example-report.json"));
+    let first = &mut report["results"][0];
+    first["verdict"] = "FAIL".into();
+    first["evidence"] = serde_json::json!([{
+        "kind": "transcript",
+        "label": "exchanges with 80/tcp",
+        "media_type": "text/plain; charset=utf-8",
+        "sha256": "0".repeat(64),
+        "size": 1,
+        "truncated": false,
+        "preview": "HTTP/1.1 200 OK\nServer: ",
+    }]);
     poison(&mut report, payload);
     serde_json::from_value(report).unwrap()
 }
