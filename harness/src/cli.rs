@@ -643,7 +643,7 @@ async fn retest(
     if verbosity == Verbosity::Normal {
         eprintln!("retest of label {}: campaign {}", previous.id, record.id);
     }
-    store.announce(data_dir, &format!("campaign {} (retest)", record.id));
+    store.announce(&format!("campaign {} (retest)", record.id));
     let report = execute_with_terminal(
         &store,
         record,
@@ -811,11 +811,6 @@ fn verify(request: &VerifyRequest<'_>) -> Result<u8> {
         &crls.iter().map(Vec::as_slice).collect::<Vec<_>>(),
         &lists.iter().map(Vec::as_slice).collect::<Vec<_>>(),
     )?;
-    let revocation = if crls.is_empty() && lists.is_empty() {
-        "not_checked"
-    } else {
-        "checked"
-    };
     let at = match request.at {
         Some(text) => {
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -830,106 +825,81 @@ fn verify(request: &VerifyRequest<'_>) -> Result<u8> {
         .firmware
         .map(|path| files::sha256_of_file(path).map(hex::encode))
         .transpose()?;
-    let report_digest = request
+    let report = request
         .report
-        .map(|path| {
-            read(path, "report")
-                .map(|bytes| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
-        })
+        .map(|path| read(path, "report"))
         .transpose()?;
     let many = request.labels.len() > 1;
     let mut exit_code = exit::SUCCESS;
     for path in request.labels {
+        let name = path.display().to_string();
         let label_bytes = match read(path, "label") {
             Ok(bytes) => bytes,
             Err(error) if many => {
                 let detail = format!("{error:#}");
                 if request.json {
                     output::line(serde_json::to_string(
-                        &serde_json::json!({"file": path, "valid": false, "code": "unreadable", "detail": detail}),
+                        &serde_json::json!({"file": name, "valid": false, "code": "unreadable", "detail": detail}),
                     )?)?;
                 } else {
-                    output::line(output::printable(&format!(
-                        "{}: UNREADABLE: {detail}",
-                        path.display()
-                    )))?;
+                    output::line(output::printable(&format!("{name}: UNREADABLE: {detail}")))?;
                 }
                 exit_code = exit::HARNESS_FAILURE;
                 continue;
             }
             Err(error) => return Err(error),
         };
-        let outcome = verifier
-            .verify(
-                &label_bytes,
-                at,
-                firmware_digest
+        let outcome = verifier.verify_with(
+            &label_bytes,
+            at,
+            iotcert_label::VerifyOptions {
+                firmware: firmware_digest
                     .as_deref()
                     .map(iotcert_label::FirmwareCheck::Sha256),
-            )
-            .map_err(|rejection| (rejection.code.as_str().to_owned(), rejection.detail))
-            .and_then(|verified| {
-                let bound = verified.statement.predicate.report_sha256.as_str();
-                match &report_digest {
-                    Some(digest) if bound != digest => Err((
-                        "report-mismatch".to_owned(),
-                        format!("the report file hashes to {digest} but the label binds {bound}"),
-                    )),
-                    _ => Ok(verified),
-                }
-            });
+                report: report.as_deref().map(iotcert_label::ReportCheck::Bytes),
+            },
+        );
+        if outcome.is_err() {
+            exit_code = exit_code.max(exit::FINDINGS);
+        }
+        if request.json {
+            let file = many.then_some(name.as_str());
+            output::line(serde_json::to_string(&iotcert_label::VerdictRecord::new(
+                file, &outcome,
+            ))?)?;
+            continue;
+        }
         let prefix = if many {
-            format!("{}: ", path.display())
+            format!("{name}: ")
         } else {
             String::new()
         };
-        match outcome {
-            Ok(verified) => {
-                if request.json {
-                    output::line(serde_json::to_string(
-                        &serde_json::json!({"file": path, "valid": true, "revocation": revocation, "report_checked": report_digest.is_some(), "label": verified}),
-                    )?)?;
-                } else {
-                    output::line(output::printable(&format!(
-                        "{prefix}{}",
-                        valid_text(&verified, revocation, report_digest.is_some())
-                    )))?;
-                }
-            }
-            Err((code, detail)) => {
-                if request.json {
-                    output::line(serde_json::to_string(
-                        &serde_json::json!({"file": path, "valid": false, "code": code, "detail": detail}),
-                    )?)?;
-                } else {
-                    output::line(output::printable(&format!(
-                        "{prefix}INVALID ({code}): {detail}"
-                    )))?;
-                }
-                exit_code = exit_code.max(exit::FINDINGS);
-            }
-        }
+        let line = match &outcome {
+            Ok(verified) => valid_text(verified),
+            Err(rejection) => format!(
+                "INVALID ({}): {}",
+                rejection.code.as_str(),
+                rejection.detail
+            ),
+        };
+        output::line(output::printable(&format!("{prefix}{line}")))?;
     }
     Ok(exit_code)
 }
 
 /// The one line a person reads for a valid label: what, for which firmware, by whom,
 /// until when, and what was not checked.
-fn valid_text(
-    verified: &iotcert_label::VerifiedLabel,
-    revocation: &str,
-    report_checked: bool,
-) -> String {
+fn valid_text(verified: &iotcert_label::VerifiedLabel) -> String {
     let predicate = &verified.statement.predicate;
     let mut notes = vec![if verified.firmware_checked {
         "firmware image matches"
     } else {
         "firmware image not checked (give --firmware)"
     }];
-    if revocation == "not_checked" {
-        notes.push("revocation not checked (give --revoked and --crl)");
+    if verified.revocation == iotcert_label::RevocationCheck::NotChecked {
+        notes.push("revocation not checked (give the lab's --revoked list and its CA's --crl)");
     }
-    if report_checked {
+    if verified.report_checked {
         notes.push("report matches");
     }
     format!(
@@ -950,9 +920,8 @@ fn valid_text(
 
 /// Parse and check a profile before anything is written or sent.
 pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
-    let text = files::read_text_capped(path, files::CONFIG_CAP, "profile")?;
-    let profile =
-        Profile::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let (text, profile) =
+        Profile::from_path(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     engine::check_scope(&profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((text, profile))
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 /// label is a few kilobytes, a lab's CRL rarely more than a few hundred).
 pub const DOCUMENT_CAP: u64 = 1024 * 1024;
 
-/// The largest profile, scheme policy or template we read.
+/// The largest scheme policy or template we read (profiles: the SDK's own cap).
 pub const CONFIG_CAP: u64 = 1024 * 1024;
 
 /// Read `path` whole when it holds at most `cap` bytes; `what` names the input in

@@ -42,15 +42,16 @@ pub enum StoreError {
 /// The open database of one data directory.
 pub struct Store {
     db: sled::Db,
-    /// The writer's lock, held while the store is open for writing.
-    _writer_lock: Option<std::fs::File>,
-    /// The copy a reader opened because a writer held the directory; deleted on drop.
-    _snapshot: Option<tempfile::TempDir>,
     campaigns: sled::Tree,
     results: sled::Tree,
     evidence: sled::Tree,
     labels: sled::Tree,
     revocations: sled::Tree,
+    // Dropped last (fields drop in order): sled has let go of its files by then.
+    /// The writer's lock and holder note, held while the store is open for writing.
+    writer: Option<writer_lock::Held>,
+    /// The copy a reader opened because a writer held the directory; deleted on drop.
+    _snapshot: Option<tempfile::TempDir>,
 }
 
 /// Key, in the revocations tree, of the lab's current (unsigned) revocation list.
@@ -94,12 +95,14 @@ impl Store {
             });
         };
         writer_lock::announce(dir, holder);
-        Store::from_sled(dir, Some(lock), None)
+        Store::from_sled(dir, Some(writer_lock::Held::new(lock, dir)), None)
     }
 
     /// Say who holds this store now (a campaign once its id is known).
-    pub fn announce(&self, dir: &Path, holder: &str) {
-        writer_lock::announce(dir, holder);
+    pub fn announce(&self, holder: &str) {
+        if let Some(writer) = &self.writer {
+            writer_lock::announce(&writer.dir, holder);
+        }
     }
 
     /// Open an existing store to read it. When a writer holds the directory (a
@@ -140,7 +143,7 @@ impl Store {
 
     fn from_sled(
         path: &Path,
-        writer_lock: Option<std::fs::File>,
+        writer: Option<writer_lock::Held>,
         snapshot: Option<tempfile::TempDir>,
     ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
@@ -157,7 +160,7 @@ impl Store {
             labels: db.open_tree("labels")?,
             revocations: db.open_tree("revocations")?,
             db,
-            _writer_lock: writer_lock,
+            writer,
             _snapshot: snapshot,
         })
     }
@@ -360,6 +363,28 @@ mod writer_lock {
     use std::path::Path;
 
     const LOCK_FILE: &str = "writer.lock";
+
+    /// The lock of a writer; its note is removed when it ends, so a note on disk always
+    /// names the present holder.
+    pub struct Held {
+        _lock: File,
+        pub dir: std::path::PathBuf,
+    }
+
+    impl Held {
+        pub fn new(lock: File, dir: &Path) -> Held {
+            Held {
+                _lock: lock,
+                dir: dir.to_owned(),
+            }
+        }
+    }
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.dir.join(HOLDER_FILE));
+        }
+    }
     const HOLDER_FILE: &str = "holder.txt";
     /// The largest holder note read back (it is one line we wrote).
     const HOLDER_CAP: u64 = 1024;

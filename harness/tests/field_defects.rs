@@ -110,7 +110,7 @@ impl Bench {
             .unwrap()
             .iter()
             .filter_map(|l| l["id"].as_str())
-            .last()
+            .next_back()
             .unwrap()
             .to_owned()
     }
@@ -188,10 +188,10 @@ fn the_label_binds_the_report_beside_it_and_verify_says_what_it_did_not_check() 
     );
     let json = bench.verify(&[&label], &["--json"]);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(json["revocation"], "not_checked", "{json}");
+    assert_eq!(json["label"]["revocation"], "not_checked", "{json}");
     let with_crl = bench.verify(&[&label], &["--json", "--crl", "pki/lab-ca.crl.pem"]);
     let with_crl: serde_json::Value = serde_json::from_slice(&with_crl.stdout).unwrap();
-    assert_eq!(with_crl["revocation"], "checked", "{with_crl}");
+    assert_eq!(with_crl["label"]["revocation"], "checked", "{with_crl}");
 
     let mut tampered = report_bytes.clone();
     tampered.extend_from_slice(b" ");

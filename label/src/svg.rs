@@ -76,25 +76,25 @@ struct SvgQr {
     size: usize,
 }
 
-/// The text the QR code encodes, one `key:value` per line after [`QR_HEADER`]:
-/// `id`, `fw-sha256`, `expires` (RFC 3339, exclusive), `level`, `url` (when the scheme
-/// publishes labels) and `verify` (the offline command).
+/// What the QR code encodes. When the scheme publishes labels (`label_url`), exactly
+/// the label's URL, so a phone's camera opens the published label. Otherwise a text a
+/// reader app shows: [`QR_HEADER`], then one `key:value` per line: `id`, `fw-sha256`,
+/// `expires` (RFC 3339, exclusive), `level` and `verify` (the offline command).
 pub fn qr_text(statement: &LabelStatement, label_url: Option<&str>) -> String {
+    if let Some(url) = label_url {
+        return url.to_owned();
+    }
     let predicate = &statement.predicate;
-    let mut text = format!(
-        "{QR_HEADER}\nid:{}\nfw-sha256:{}\nexpires:{}\nlevel:{} {} ({})\n",
+    format!(
+        "{QR_HEADER}\nid:{}\nfw-sha256:{}\nexpires:{}\nlevel:{} {} ({})\nverify:{}",
         predicate.label_id,
         statement.firmware.sha256,
         crate::timefmt::rfc3339(predicate.expires_at),
         predicate.level.number,
         predicate.level.name,
         predicate.scheme.id,
-    );
-    if let Some(url) = label_url {
-        text.push_str(&format!("url:{url}\n"));
-    }
-    text.push_str(&format!("verify:{}", verify_command(statement)));
-    text
+        verify_command(statement)
+    )
 }
 
 /// Render the label with the built-in template.
@@ -153,10 +153,13 @@ pub fn render_svg_with_template(
         .render(&context)?)
 }
 
-fn verify_command(statement: &LabelStatement) -> String {
+/// The offline check, with the files `iotcert label issue` writes beside each other
+/// (`label.json`, `label-report.json`) and the scheme root under the name
+/// `iotcert pki init` gives it.
+pub fn verify_command(statement: &LabelStatement) -> String {
     format!(
-        "iotcert verify {}.label.json --firmware {}",
-        statement.predicate.label_id, statement.firmware.name
+        "iotcert verify label.json --roots scheme-root.pem --firmware {} --report label-report.json",
+        statement.firmware.name
     )
 }
 

@@ -510,7 +510,12 @@ fn the_svg_label_shows_the_label_and_escapes_what_it_shows() {
     assert!(!svg.contains('\u{1}'), "no character XML forbids");
     assert!(svg.contains("<path d=\"M"), "a QR code");
 
-    let text = qr_text(&label.statement, url.as_deref());
+    assert_eq!(
+        qr_text(&label.statement, url.as_deref()),
+        format!("https://labels.iotcert.example/{}", predicate.label_id),
+        "with a published label, the QR code is its URL, which a phone opens"
+    );
+    let text = qr_text(&label.statement, None);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], QR_HEADER);
     assert_eq!(lines[1], format!("id:{}", predicate.label_id));
@@ -519,9 +524,16 @@ fn the_svg_label_shows_the_label_and_escapes_what_it_shows() {
     assert_eq!(lines[4], "level:2 Hardened (iotcert-default)");
     assert_eq!(
         lines[5],
-        format!("url:https://labels.iotcert.example/{}", predicate.label_id)
+        format!(
+            "verify:{}",
+            iotcert_label::svg::verify_command(&label.statement)
+        )
     );
-    assert!(lines[6].starts_with("verify:iotcert verify "));
+    assert!(
+        lines[5].contains(" label.json --roots scheme-root.pem --firmware "),
+        "{}",
+        lines[5]
+    );
 
     let custom = render_svg_with_template(
         "<svg>{{ device.manufacturer }}</svg>",
