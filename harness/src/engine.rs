@@ -13,8 +13,8 @@ use crate::model::{CampaignRecord, CampaignStatus, PlannedCheck, StoredResult};
 use crate::store::{Store, StoreError};
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::{
-    Applicability, CheckResult, CheckScope, EventSink, Pacer, PlanKey, Profile, RunContext,
-    ScopeGuard, Suite, SuiteEvent, Verdict,
+    Applicability, CheckResult, EventSink, Pacer, PlanKey, Profile, RunContext, ScopeGuard, Suite,
+    SuiteEvent, Verdict,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -75,23 +75,15 @@ pub fn plan_campaign(
     let mut plan = Vec::new();
     for suite in selected {
         let descriptor = suite.descriptor();
-        for check in &descriptor.checks {
-            let applicability = suite.applicability(check, profile);
-            let units: Vec<Option<String>> = match check.scope {
-                CheckScope::PerUnit => profile.units.iter().map(|u| Some(u.id.clone())).collect(),
-                CheckScope::AcrossUnits => vec![None],
-            };
-            for unit in units {
-                plan.push(PlannedCheck {
+        plan.extend(
+            iotcert_suite::plan_suite(suite.as_ref(), profile)
+                .into_iter()
+                .map(|decision| PlannedCheck {
                     suite: descriptor.id.clone(),
-                    key: PlanKey {
-                        check: check.id.clone(),
-                        unit,
-                    },
-                    applicability: applicability.clone(),
-                });
-            }
-        }
+                    key: decision.key,
+                    applicability: decision.applicability,
+                }),
+        );
         descriptors.push(descriptor);
     }
     let id = format!(
@@ -181,19 +173,7 @@ pub async fn execute(
         }
     }
 
-    let pacing = &profile.pacing;
-    let pacers: Arc<BTreeMap<String, Pacer>> = Arc::new(
-        profile
-            .units
-            .iter()
-            .map(|u| {
-                (
-                    u.id.clone(),
-                    Pacer::new(pacing.max_connections, pacing.connections_per_second),
-                )
-            })
-            .collect(),
-    );
+    let pacers: Arc<BTreeMap<String, Pacer>> = Arc::new(iotcert_suite::unit_pacers(&profile));
     let deadline_after = Duration::from_secs(profile.campaign.suite_deadline_seconds);
     let mut together = Vec::new();
     let mut alone = Vec::new();

@@ -2,17 +2,18 @@
 //!
 //! The harness plans a campaign, stores every result and writes reports. A suite's own
 //! tests and examples want none of that: only what one suite decides about one profile.
-//! [`run_alone`] plans every check as the harness does (once per unit, or once across
-//! units; a check the suite finds not applicable to the profile is decided
-//! NOT_APPLICABLE with its reason and not run), gives each unit its pacer, runs the
-//! suite under a deadline and returns every result as the harness would record it
+//! [`run_alone`] plans with the harness's own planner ([`crate::plan`]: every check once
+//! per unit, or once across units; a check the suite finds not applicable to the
+//! profile is decided NOT_APPLICABLE with its reason and not run), gives each unit its
+//! pacer, runs the suite under a deadline and returns every result as the harness would record it
 //! ([`CheckResult::admitted`]: a PASS without proof is an ERROR here too).
 
+use crate::plan::{plan_suite, unit_pacers};
 use crate::{
-    Applicability, CheckResult, CheckScope, EventSink, Pacer, PlanKey, Profile, RunContext, Suite,
-    SuiteError, SuiteEvent, Verdict,
+    Applicability, CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteError,
+    SuiteEvent, Verdict,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -26,31 +27,23 @@ pub async fn run_alone(
     let descriptor = suite.descriptor();
     let mut pending = BTreeSet::new();
     let mut not_applicable = Vec::new();
-    for check in &descriptor.checks {
-        let units: Vec<Option<&str>> = match check.scope {
-            CheckScope::AcrossUnits => vec![None],
-            CheckScope::PerUnit => profile.units.iter().map(|u| Some(u.id.as_str())).collect(),
-        };
-        match suite.applicability(check, &profile) {
+    for decision in plan_suite(suite, &profile) {
+        match decision.applicability {
             Applicability::Applicable => {
-                pending.extend(units.into_iter().map(|unit| PlanKey::new(&check.id, unit)));
+                pending.insert(decision.key);
             }
             Applicability::NotApplicable { reason } => {
-                not_applicable.extend(units.into_iter().map(|unit| {
-                    CheckResult::new(&check.id, unit, Verdict::NotApplicable, &reason)
-                }));
+                let PlanKey { check, unit } = decision.key;
+                not_applicable.push(CheckResult::new(
+                    &check,
+                    unit.as_deref(),
+                    Verdict::NotApplicable,
+                    &reason,
+                ));
             }
         }
     }
-    let pacing = &profile.pacing;
-    let pacers = profile
-        .units
-        .iter()
-        .map(|unit| {
-            let pacer = Pacer::new(pacing.max_connections, pacing.connections_per_second);
-            (unit.id.clone(), pacer)
-        })
-        .collect::<BTreeMap<_, _>>();
+    let pacers = unit_pacers(&profile);
     let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
     let suite_id = descriptor.id.clone();
     let ctx = RunContext::new(
