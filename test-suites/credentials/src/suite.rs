@@ -111,22 +111,88 @@ impl Suite for CredentialsSuite {
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
         let database = database::built_in();
         let comparing = ctx.units.len() >= 2 && ctx.is_pending(SHARED_ACROSS_UNITS, None);
+        let mut attempts = Attempts {
+            done: 0,
+            total: ctx
+                .units
+                .iter()
+                .map(|unit| planned_attempts(&ctx, unit, &database))
+                .sum::<u64>()
+                + 2 * u64::from(comparing),
+        };
         let mut before = BeforeGuessing::default();
         if comparing {
             ctx.started(SHARED_ACROSS_UNITS, None).await;
+            attempts
+                .start(&ctx, 1, "declared credentials on every unit".to_owned())
+                .await;
             before = before_guessing(&ctx).await;
         }
         let mut per_unit = BTreeMap::new();
         for unit in ctx.units.clone() {
-            let outcome = run_unit(&ctx, &unit, &database).await;
+            // Whatever the unit skipped (out of scope, nothing to guess) is behind us too.
+            let unit_end = attempts.done + planned_attempts(&ctx, &unit, &database);
+            let outcome = run_unit(&ctx, &unit, &database, &mut attempts).await;
+            attempts.done = attempts.done.max(unit_end);
             per_unit.insert(unit.id.clone(), outcome);
         }
         if comparing {
+            attempts.start(&ctx, 1, "comparing units".to_owned()).await;
             let result = compare_units(&ctx, &per_unit, before).await;
             ctx.emit(result).await;
         }
         Ok(())
     }
+}
+
+/// The suite's progress: the login attempts planned on every unit, and those behind us.
+struct Attempts {
+    done: u64,
+    total: u64,
+}
+
+impl Attempts {
+    /// Say what starts now, with the attempts done so far, and count its `planned`
+    /// attempts as done after it.
+    async fn start(&mut self, ctx: &RunContext, planned: u64, message: String) {
+        if self.total > 0 {
+            ctx.progress(self.done.min(self.total), self.total, message)
+                .await;
+        }
+        self.done += planned;
+    }
+}
+
+/// The login attempts planned on `unit`: per interface its control (the declared
+/// credentials and a random one), the default and the empty-password candidates; and
+/// the brute-force measurement.
+fn planned_attempts(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> u64 {
+    let per_interface: usize = login_interfaces(&ctx.profile)
+        .iter()
+        .map(|interface| {
+            declared_credentials(ctx, &unit.id, interface).len()
+                + 1
+                + default_candidates(ctx, interface.protocol, database).len()
+                + empty_candidates(interface.protocol).len()
+        })
+        .sum();
+    let brute_force = if ctx.is_pending(BRUTE_FORCE, Some(&unit.id)) {
+        u64::from(ctx.profile.credentials.brute_force_attempts)
+    } else {
+        0
+    };
+    per_interface as u64 + brute_force
+}
+
+/// The default and well-known credentials tried on an interface of `protocol`.
+fn default_candidates(ctx: &RunContext, protocol: Protocol, database: &[Entry]) -> Vec<Entry> {
+    let mut candidates: Vec<Entry> =
+        database::candidates(protocol, &declared_defaults(ctx, protocol), database)
+            .into_iter()
+            .filter(|e| !e.login.password.is_empty())
+            .collect();
+    candidates.truncate(ctx.profile.credentials.max_candidates as usize);
+    candidates
 }
 
 /// What guessing on one unit found, kept for the comparison across units.
@@ -474,7 +540,12 @@ fn judge_interface(entry: &Guessed) -> Judged {
     }
 }
 
-async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> UnitOutcome {
+async fn run_unit(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    database: &[Entry],
+    attempts: &mut Attempts,
+) -> UnitOutcome {
     let mut outcome = UnitOutcome::default();
     let options = &ctx.profile.credentials;
     let concurrency =
@@ -509,9 +580,15 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
     // The positive control of every interface, before any guessing can lock the unit.
     let mut controls = Vec::new();
     for (interface, target) in interfaces.iter().zip(&targets) {
-        ctx.progress(0, 0, format!("{}: control logins", target.label()))
+        let declared = declared_credentials(ctx, &unit.id, interface);
+        attempts
+            .start(
+                ctx,
+                declared.len() as u64 + 1,
+                format!("{}: control logins", target.label()),
+            )
             .await;
-        let control = control(ctx, target, declared_credentials(ctx, &unit.id, interface)).await;
+        let control = control(ctx, target, declared).await;
         if let Some(key) = &control.host_key {
             outcome
                 .host_keys
@@ -538,29 +615,23 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
     // Default and well-known credentials.
     let mut default_reports = Vec::new();
     for (target, control) in targets.iter().zip(&controls) {
+        let candidates = default_candidates(ctx, target.protocol, database);
         if !guessable(control) {
+            attempts.done += candidates.len() as u64;
             default_reports.push(None);
             continue;
         }
-        let mut candidates: Vec<Entry> = database::candidates(
-            target.protocol,
-            &declared_defaults(ctx, target.protocol),
-            database,
-        )
-        .into_iter()
-        .filter(|e| !e.login.password.is_empty())
-        .collect();
-        candidates.truncate(options.max_candidates as usize);
-        ctx.progress(
-            0,
-            0,
-            format!(
-                "{}: trying {} default credentials",
-                target.label(),
-                candidates.len()
-            ),
-        )
-        .await;
+        attempts
+            .start(
+                ctx,
+                candidates.len() as u64,
+                format!(
+                    "{}: trying {} default credentials",
+                    target.label(),
+                    candidates.len()
+                ),
+            )
+            .await;
         let report = guess(ctx, target, &candidates, concurrency).await;
         record(&mut outcome, target, &report);
         default_reports.push(Some(report));
@@ -569,11 +640,20 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
     // Empty passwords and anonymous logins.
     let mut empty_reports = Vec::new();
     for (target, control) in targets.iter().zip(&controls) {
+        let candidates = empty_candidates(target.protocol);
         if !guessable(control) {
+            attempts.done += candidates.len() as u64;
             empty_reports.push(None);
             continue;
         }
-        let report = guess(ctx, target, &empty_candidates(target.protocol), 1).await;
+        attempts
+            .start(
+                ctx,
+                candidates.len() as u64,
+                format!("{}: trying empty passwords", target.label()),
+            )
+            .await;
+        let report = guess(ctx, target, &candidates, 1).await;
         record(&mut outcome, target, &report);
         empty_reports.push(Some(report));
     }
@@ -619,8 +699,17 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> Un
             .zip(&controls)
             .map(|((i, t), c)| (i, t, c))
             .collect();
-        ctx.emit(brute_force(ctx, unit, &interfaces, &outcome, earlier, concurrency).await)
-            .await;
+        let result = brute_force(
+            ctx,
+            unit,
+            &interfaces,
+            &outcome,
+            earlier,
+            concurrency,
+            attempts,
+        )
+        .await;
+        ctx.emit(result).await;
     }
 
     // Host keys of SSH services not seen yet.
@@ -826,6 +915,7 @@ async fn brute_force(
     outcome: &UnitOutcome,
     mut earlier: bruteforce::Earlier,
     concurrency: usize,
+    attempts: &mut Attempts,
 ) -> CheckResult {
     let options = &ctx.profile.credentials;
     let measurable: Vec<&(&LoginInterface, &Target, &Control)> = interfaces
@@ -896,16 +986,17 @@ async fn brute_force(
         Standing::Proven { proof, .. } => Some(format!("on {}, {proof}", target.label())),
         _ => Some(format!("{} refused a random password", target.label())),
     };
-    ctx.progress(
-        0,
-        0,
-        format!(
-            "{}: {} wrong passwords for {username}",
-            target.label(),
-            options.brute_force_attempts
-        ),
-    )
-    .await;
+    attempts
+        .start(
+            ctx,
+            u64::from(options.brute_force_attempts),
+            format!(
+                "{}: {} wrong passwords for {username}",
+                target.label(),
+                options.brute_force_attempts
+            ),
+        )
+        .await;
     let measurement = bruteforce::measure(
         ctx,
         target,
@@ -1279,4 +1370,79 @@ async fn compare_units(
         result = result.with_evidence(transcript);
     }
     result.with_evidence(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotcert_suite::{EventSink, PlanKey, SuiteEvent};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An HTTP service that asks for a basic login and refuses every one.
+    async fn refusing_http_server() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.93.202.1:0")
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn progress_counts_the_planned_login_attempts() {
+        let port = refusing_http_server().await;
+        let profile = Profile::from_toml_str(&format!(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.202.1\"\n\
+             [[interfaces]]\nport = {port}\ntransport = \"tcp\"\nservice = \"http\"\nauthentication = \"password\"\n\
+             [credentials]\nmax_candidates = 5\nbrute_force_attempts = 5\n"
+        ))
+        .unwrap();
+        let pending = [DEFAULT_CREDENTIAL, EMPTY_PASSWORD, BRUTE_FORCE]
+            .iter()
+            .map(|check| PlanKey::new(check, Some("unit-1")))
+            .collect();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let collector = tokio::spawn(async move {
+            let mut progress = Vec::new();
+            while let Some((_, event)) = receiver.recv().await {
+                if let SuiteEvent::Progress { done, total, .. } = event {
+                    progress.push((done, total));
+                }
+            }
+            progress
+        });
+        let ctx = RunContext::new(
+            Arc::new(profile),
+            Arc::new(BTreeMap::new()),
+            tokio::time::Instant::now() + Duration::from_secs(60),
+            tokio_util::sync::CancellationToken::new(),
+            pending,
+            EventSink::new("credentials", sender),
+        );
+        CredentialsSuite::new().run(ctx).await.unwrap();
+        // 1 control login, 5 default credentials, 4 empty passwords, 5 wrong passwords.
+        assert_eq!(
+            collector.await.unwrap(),
+            [(0, 15), (1, 15), (6, 15), (10, 15)],
+            "each step starts where the one before ended"
+        );
+    }
 }

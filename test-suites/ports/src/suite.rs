@@ -8,7 +8,7 @@ use crate::identify::udp::{generic_probe, standard_probes};
 use crate::report::{self, OpenTcpPort, UnitScan};
 use crate::sweep::{sweep_tcp, SweepSettings};
 use crate::udp_scan::probe_udp;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
@@ -259,10 +259,42 @@ async fn probe_unit_udp(
             .iter()
             .any(|i| i.port == probe.port && i.transport == Transport::Udp)
     });
-    ctx.progress(0, probes.len() as u64, format!("{}: UDP probes", unit.id))
-        .await;
     let wait = connect_timeout.clamp(Duration::from_millis(300), Duration::from_secs(3));
-    probe_udp(ctx, unit, &probes, wait, profile.ports.retries).await
+    let total = probes.len() as u64;
+    ctx.progress(0, total, format!("{}: UDP probes 0/{total}", unit.id))
+        .await;
+    // All at once, as one batch would be, but counted as each ends so the bar moves.
+    let mut probing: FuturesUnordered<_> = probes
+        .iter()
+        .enumerate()
+        .map(|(index, probe)| async move {
+            let results = probe_udp(
+                ctx,
+                unit,
+                std::slice::from_ref(probe),
+                wait,
+                profile.ports.retries,
+            )
+            .await;
+            (index, results)
+        })
+        .collect();
+    let mut answered = Vec::with_capacity(probes.len());
+    while let Some(answer) = probing.next().await {
+        answered.push(answer);
+        let done = answered.len() as u64;
+        ctx.progress(
+            done,
+            total,
+            format!("{}: UDP probes {done}/{total}", unit.id),
+        )
+        .await;
+    }
+    answered.sort_by_key(|(index, _)| *index);
+    answered
+        .into_iter()
+        .flat_map(|(_, results)| results)
+        .collect()
 }
 
 /// The current time as an NTP timestamp: the NTP probe's nonce, echoed by servers.
@@ -273,4 +305,44 @@ fn ntp_timestamp() -> [u8; 8] {
     let seconds = (now.as_secs() + 2_208_988_800) & 0xffff_ffff;
     let fraction = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
     ((seconds << 32) | fraction).to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotcert_suite::{EventSink, SuiteEvent};
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+
+    #[tokio::test]
+    async fn the_udp_bar_advances_as_each_probe_ends() {
+        // Nothing listens there: every probe ends closed or silent.
+        let profile = Profile::from_toml_str(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.200.1\"\n",
+        )
+        .unwrap();
+        let unit = profile.units[0].clone();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let ctx = RunContext::new(
+            Arc::new(profile),
+            Arc::new(std::collections::BTreeMap::new()),
+            tokio::time::Instant::now() + Duration::from_secs(60),
+            CancellationToken::new(),
+            BTreeSet::new(),
+            EventSink::new("ports", sender),
+        );
+        let results = probe_unit_udp(&ctx, &unit, Duration::from_millis(100)).await;
+        drop(ctx);
+        let mut progress = Vec::new();
+        while let Some((_, event)) = receiver.recv().await {
+            if let SuiteEvent::Progress { done, total, .. } = event {
+                progress.push((done, total));
+            }
+        }
+        let total = results.len() as u64;
+        assert!(total > 0);
+        let expected: Vec<(u64, u64)> = (0..=total).map(|done| (done, total)).collect();
+        assert_eq!(progress, expected, "one step per probe, from 0 to all");
+    }
 }

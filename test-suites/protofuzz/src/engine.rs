@@ -60,6 +60,8 @@ const TIMES_KEPT: usize = 256;
 /// Kinds of answer kept: one other than a well-formed request's already shows the
 /// cases met a parser.
 const MAX_REACTIONS: usize = 16;
+/// How often the cases sent are reported, for the progress bar.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The budget of one interface.
 #[derive(Clone, Debug)]
@@ -181,6 +183,15 @@ pub async fn fuzz_interface(
     let mut next = 0u64;
     let mut sent = 0u64;
     let mut stopped_early: Option<Stop> = None;
+    let report = |sent: u64| {
+        exec.ctx.progress(
+            sent,
+            total,
+            format!("{}: {fuzzed}: {sent} of {total} cases", exec.unit.id),
+        )
+    };
+    report(0).await;
+    let mut reported = Instant::now();
     // The services found dead: at a probe during the run, or at the final one.
     let dead = loop {
         while in_flight.len() < window && next < total && stopped_early.is_none() {
@@ -203,6 +214,10 @@ pub async fn fuzz_interface(
         let suspicious = end.is_suspicious(protocol)
             && (end != CaseEnd::Reset || since_probe.len() >= RESET_PROBE_GAP);
         record(case, end, &mut since_probe);
+        if reported.elapsed() >= PROGRESS_EVERY {
+            report(sent).await;
+            reported = Instant::now();
+        }
         let due = sent % u64::from(budget.probe_every.max(1)) == 0 || sent == total;
         if !(suspicious || due) {
             continue;
@@ -217,19 +232,11 @@ pub async fn fuzz_interface(
         times.observe(took);
         if dead.is_empty() {
             since_probe.clear();
-            if sent % 50 < window as u64 {
-                exec.ctx
-                    .progress(
-                        sent,
-                        total,
-                        format!("{}: {fuzzed}: {sent} cases", exec.unit.id),
-                    )
-                    .await;
-            }
             continue;
         }
         break dead;
     };
+    report(sent).await;
     if !dead.is_empty() {
         let mut result = investigate(
             exec,
@@ -763,5 +770,90 @@ async fn still_fails(
     match replays(exec, port, &candidate, watch, budget).await {
         Ok(dead) if !dead.is_empty() => Some((candidate, dead)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ProtofuzzSuite;
+    use iotcert_suite::{EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An HTTP service with a parser of its own: 200 to a well-formed GET, 400 to
+    /// anything else.
+    async fn http_server() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.93.203.1:0")
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    let request = &buffer[..read];
+                    let well_formed = request.starts_with(b"GET / HTTP/1.1\r\n")
+                        && request.ends_with(b"\r\n\r\n");
+                    let reply: &[u8] = if well_formed {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                    } else {
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    };
+                    let _ = stream.write_all(reply).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn progress_counts_the_budgeted_cases_from_the_first() {
+        let port = http_server().await;
+        let cases = 40;
+        let profile = Profile::from_toml_str(&format!(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.203.1\"\n\
+             [[interfaces]]\nport = {port}\ntransport = \"tcp\"\nservice = \"http\"\n\
+             [protofuzz]\ncases_per_protocol = {cases}\nseconds_per_protocol = 30\n\
+             probe_every = 50\nrecovery_wait_seconds = 2\ntimeout_ms = 1000\nparallel_cases = 1\n"
+        ))
+        .unwrap();
+        let pending = [PlanKey::new(crate::HTTP, Some("unit-1"))].into();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let collector = tokio::spawn(async move {
+            let mut progress = Vec::new();
+            while let Some((_, event)) = receiver.recv().await {
+                if let SuiteEvent::Progress { done, total, .. } = event {
+                    progress.push((done, total));
+                }
+            }
+            progress
+        });
+        let ctx = RunContext::new(
+            Arc::new(profile),
+            Arc::new(BTreeMap::new()),
+            tokio::time::Instant::now() + Duration::from_secs(60),
+            tokio_util::sync::CancellationToken::new(),
+            pending,
+            EventSink::new("protofuzz", sender),
+        );
+        ProtofuzzSuite::new().run(ctx).await.unwrap();
+        let progress = collector.await.unwrap();
+        assert_eq!(progress.first(), Some(&(0, cases)), "{progress:?}");
+        assert!(
+            progress.iter().all(|&(_, total)| total == cases),
+            "{progress:?}"
+        );
+        assert!(
+            progress.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+            "{progress:?}"
+        );
+        assert_eq!(progress.last(), Some(&(cases, cases)), "{progress:?}");
     }
 }

@@ -9,6 +9,7 @@ use crate::client;
 use crate::probe::Target;
 use crate::scan::{self, EndpointScan, Fallback, Heartbleed};
 use crate::wire::{self, KeyExchangeParameters};
+use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
@@ -114,24 +115,55 @@ impl Suite for TlsSuite {
         let ports = ports(&profile);
         let mut fingerprints: Vec<(String, u16, String, String)> = Vec::new();
         let mut units_scanned = 0usize;
+        let wants_server = |unit: &SampleUnit| {
+            SERVER_CHECKS
+                .iter()
+                .any(|c| ctx.is_pending(c, Some(&unit.id)))
+                || ctx.is_pending(KEY_REUSE, None)
+        };
+        let wants_client = |unit: &SampleUnit| {
+            options.client.is_some() && ctx.is_pending(CLIENT_VALIDATION, Some(&unit.id))
+        };
+        // Probes planned: one scan per port of each unit, one client test per unit.
+        let mut probes = Probes {
+            done: 0,
+            total: ctx
+                .units
+                .iter()
+                .map(|unit| {
+                    u64::from(wants_server(unit)) * ports.len() as u64
+                        + u64::from(wants_client(unit))
+                })
+                .sum(),
+        };
         for unit in &ctx.units {
             if ctx.should_stop() {
                 break;
             }
-            let wants_server = SERVER_CHECKS
-                .iter()
-                .any(|c| ctx.is_pending(c, Some(&unit.id)))
-                || ctx.is_pending(KEY_REUSE, None);
-            if wants_server {
-                let scans = futures::future::join_all(ports.keys().map(|port| {
-                    scan::scan_endpoint(Target {
-                        ctx: &ctx,
-                        unit,
-                        port: *port,
-                        timeout,
+            if wants_server(unit) {
+                probes
+                    .report(&ctx, format!("{}: scanning {} ports", unit.id, ports.len()))
+                    .await;
+                let mut scanning: FuturesUnordered<_> = ports
+                    .keys()
+                    .map(|port| {
+                        scan::scan_endpoint(Target {
+                            ctx: &ctx,
+                            unit,
+                            port: *port,
+                            timeout,
+                        })
                     })
-                }))
-                .await;
+                    .collect();
+                let mut scans = Vec::with_capacity(ports.len());
+                while let Some(scan) = scanning.next().await {
+                    probes.done += 1;
+                    probes
+                        .report(&ctx, format!("{}: {}/tcp scanned", unit.id, scan.port))
+                        .await;
+                    scans.push(scan);
+                }
+                scans.sort_by_key(|scan| scan.port);
                 let policy = Policy {
                     anchors: anchors.clone(),
                     max_validity_days: options.max_certificate_validity_days,
@@ -188,9 +220,13 @@ impl Suite for TlsSuite {
             if let Some(client_options) = &options.client {
                 if ctx.is_pending(CLIENT_VALIDATION, Some(&unit.id)) {
                     ctx.started(CLIENT_VALIDATION, Some(&unit.id)).await;
+                    probes
+                        .report(&ctx, format!("{}: the device as a TLS client", unit.id))
+                        .await;
                     let result =
                         client::validate_client(&ctx, unit, client_options, &self.profile_dir)
                             .await;
+                    probes.done += 1;
                     ctx.emit(result).await;
                 }
             }
@@ -199,6 +235,20 @@ impl Suite for TlsSuite {
             ctx.emit(key_reuse(&ctx.units, &fingerprints)).await;
         }
         Ok(())
+    }
+}
+
+/// The suite's progress: the probes planned for every unit, and those finished.
+struct Probes {
+    done: u64,
+    total: u64,
+}
+
+impl Probes {
+    async fn report(&self, ctx: &RunContext, message: String) {
+        if self.total > 0 {
+            ctx.progress(self.done, self.total, message).await;
+        }
     }
 }
 
@@ -998,5 +1048,42 @@ mod tests {
         let three = [unit("unit-1", 1), unit("unit-2", 2), unit("unit-3", 3)];
         assert_eq!(key_reuse(&three, &shared).verdict, Verdict::Fail);
         assert_eq!(key_reuse(&three, &distinct).verdict, Verdict::Inconclusive);
+    }
+
+    #[tokio::test]
+    async fn progress_counts_the_planned_scans_to_their_end() {
+        // Nothing listens there: each scan ends at once, unreached.
+        let profile = Profile::from_toml_str(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.201.1\"\n\
+             [[interfaces]]\nport = 443\ntransport = \"tcp\"\nservice = \"https\"\ntls = true\n\
+             [[interfaces]]\nport = 8883\ntransport = \"tcp\"\nservice = \"mqtts\"\ntls = true\n",
+        )
+        .unwrap();
+        let pending = SERVER_CHECKS
+            .iter()
+            .map(|check| iotcert_suite::PlanKey::new(check, Some("unit-1")))
+            .collect();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let collector = tokio::spawn(async move {
+            let mut progress = Vec::new();
+            while let Some((_, event)) = receiver.recv().await {
+                if let iotcert_suite::SuiteEvent::Progress { done, total, .. } = event {
+                    progress.push((done, total));
+                }
+            }
+            progress
+        });
+        let ctx = RunContext::new(
+            std::sync::Arc::new(profile),
+            std::sync::Arc::new(BTreeMap::new()),
+            tokio::time::Instant::now() + Duration::from_secs(60),
+            tokio_util::sync::CancellationToken::new(),
+            pending,
+            iotcert_suite::EventSink::new("tls", sender),
+        );
+        TlsSuite::new(".").run(ctx).await.unwrap();
+        let progress = collector.await.unwrap();
+        assert_eq!(progress, [(0, 2), (1, 2), (2, 2)], "two ports, two scans");
     }
 }
