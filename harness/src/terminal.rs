@@ -147,9 +147,20 @@ fn render(pieces: &[Piece], paint: bool, width: Option<usize>) -> String {
     line
 }
 
-/// `text`, printable and cut to `width` columns.
+/// `text` for one line of the terminal: [`printable`], and its newlines and tabs escaped
+/// too (whatever `printable` keeps for multi-line documents), so it neither breaks the
+/// line nor takes more columns than counted.
+fn one_line(text: &str) -> String {
+    let shown = printable(text);
+    if !shown.contains(['\n', '\t']) {
+        return shown;
+    }
+    shown.replace('\n', "\\u{a}").replace('\t', "\\u{9}")
+}
+
+/// `text`, printable on one line and cut to `width` columns.
 fn fit(text: &str, width: Option<usize>) -> String {
-    render(&[Piece::plain(printable(text))], false, width)
+    render(&[Piece::plain(one_line(text))], false, width)
 }
 
 /// The width of standard error when it is a terminal.
@@ -251,7 +262,7 @@ impl TerminalObserver {
             .then(|| Bars::new(ProgressDrawTarget::stderr(), stderr_columns));
         TerminalObserver {
             verbosity,
-            device: printable(device),
+            device: one_line(device),
             paint: paints(ColorChoice::Auto, on_terminal),
             bars,
         }
@@ -287,7 +298,7 @@ impl TerminalObserver {
 
 impl Observer for TerminalObserver {
     fn suite_started(&mut self, suite: &str, pending: usize) {
-        let suite_shown = printable(suite);
+        let suite_shown = one_line(suite);
         let Some(bars) = &mut self.bars else {
             self.line(&[Piece::plain(format!(
                 "{} {suite_shown}: started, {pending} checks to decide",
@@ -359,8 +370,8 @@ impl Observer for TerminalObserver {
             self.line(&[Piece::plain(format!(
                 "{} {}: {}",
                 self.device,
-                printable(suite),
-                printable(message)
+                one_line(suite),
+                one_line(message)
             ))]);
         }
     }
@@ -385,9 +396,9 @@ fn result_line<'a>(device: &'a str, result: &'a StoredResult) -> [Piece<'a>; 3] 
         Piece::plain(format!(
             "{:pad$} {:<36} {:<10} {}",
             "",
-            printable(&result.check),
-            printable(result.unit.as_deref().unwrap_or("all")),
-            printable(first_line(&result.summary)),
+            one_line(&result.check),
+            one_line(result.unit.as_deref().unwrap_or("all")),
+            one_line(first_line(&result.summary)),
             pad = 14usize.saturating_sub(verdict.len())
         )),
     ]
@@ -414,7 +425,7 @@ pub fn summary_table_with(reports: &[(&str, &Report)], choice: ColorChoice) -> S
         let s = &report.summary;
         out.push_str(&format!(
             "{}: {} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT_APPLICABLE, {} ERROR -> {}\n",
-            printable(device),
+            one_line(device),
             s.pass,
             s.fail,
             s.inconclusive,
@@ -443,11 +454,11 @@ fn table(results: &[(&str, &ReportResult)], paint: bool) -> String {
         rows.push((
             Some(result.verdict),
             [
-                printable(device),
-                printable(result.unit.as_deref().unwrap_or("all")),
-                printable(&result.check),
+                one_line(device),
+                one_line(result.unit.as_deref().unwrap_or("all")),
+                one_line(&result.check),
                 result.verdict.as_str().to_owned(),
-                printable(&result.standards.en_303_645.join(", ")),
+                one_line(&result.standards.en_303_645.join(", ")),
             ],
         ));
     }
@@ -496,6 +507,8 @@ mod tests {
     use time::OffsetDateTime;
 
     const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J";
+    /// Text that would break a line or take more columns than counted.
+    const BREAKING: &str = "one\ntwo\tthree";
 
     fn stored(check: &str, unit: &str, verdict: Verdict, summary: &str) -> StoredResult {
         StoredResult {
@@ -551,39 +564,44 @@ mod tests {
     }
 
     fn has_controls(text: &str) -> bool {
-        text.chars().any(|c| c.is_control() && c != '\n')
+        text.chars().any(char::is_control)
     }
 
     #[test]
     fn terminal_controls_from_a_device_are_shown_not_obeyed() {
-        assert_eq!(printable(HOSTILE), "\\u{1b}]0;pwned\\u{7}\\u{1b}[2J");
+        assert_eq!(one_line(HOSTILE), "\\u{1b}]0;pwned\\u{7}\\u{1b}[2J");
+        assert_eq!(one_line(BREAKING), "one\\u{a}two\\u{9}three");
+        assert_eq!(one_line("plain text, ümlaut"), "plain text, ümlaut");
 
-        let device = printable(HOSTILE);
-        let result = stored(HOSTILE, HOSTILE, Verdict::Fail, HOSTILE);
+        let hostile = format!("{HOSTILE}{BREAKING}");
+        let device = one_line(&hostile);
+        let result = stored(&hostile, &hostile, Verdict::Fail, HOSTILE);
         for paint in [false, true] {
             let line = render(&result_line(&device, &result), paint, Some(400));
             assert!(!has_controls(&without_our_colours(&line)), "{line:?}");
             assert!(line.contains("\\u{1b}]0;pwned\\u{7}"), "{line:?}");
         }
-        let row = reported(HOSTILE, HOSTILE, Verdict::Pass, HOSTILE);
+        let row = reported(&hostile, &hostile, Verdict::Pass, &hostile);
         for paint in [false, true] {
-            let table = table(&[(HOSTILE, &row)], paint);
-            assert!(!has_controls(&without_our_colours(&table)), "{table:?}");
+            let table = table(&[(&hostile, &row)], paint);
+            let table = without_our_colours(&table).replace('\n', "");
+            assert!(!has_controls(&table), "{table:?}");
         }
     }
 
     #[test]
     fn progress_messages_and_names_are_printable() {
+        let hostile = format!("{HOSTILE}{BREAKING}");
         let mut observer = TerminalObserver {
             verbosity: Verbosity::Normal,
-            device: printable(HOSTILE),
+            device: one_line(&hostile),
             paint: false,
             bars: Some(Bars::new(ProgressDrawTarget::hidden(), || Some(160))),
         };
-        observer.suite_started("tls", 1);
-        observer.progress("tls", 1, 4, Some(HOSTILE));
+        observer.suite_started(&hostile, 1);
+        observer.progress(&hostile, 1, 4, Some(&hostile));
         let bars = observer.bars.as_ref().unwrap();
-        let bar = &bars.shown["tls"];
+        let bar = &bars.shown[&hostile];
         assert!(!has_controls(&bar.message()), "{:?}", bar.message());
         assert!(!has_controls(&bar.prefix()), "{:?}", bar.prefix());
     }
