@@ -1,15 +1,13 @@
-//! The `iotcert` command line: argument parsing and one function per subcommand.
+//! The `iotcert` command line: argument parsing, and printing what the use cases of
+//! [`crate::app`] return.
 //!
 //! `main` stays thin (see `main.rs`); every subcommand returns the exit code it wants,
 //! and every error is reported once, on standard error, with exit code 2.
 
+use crate::app::{campaign, labels, replay, verify};
 use crate::diff;
-use crate::engine::{self, Observer};
 use crate::exit::{self, FailOn};
-use crate::files;
-use crate::labels;
-use crate::model::CampaignRecord;
-use crate::output;
+use crate::output::{self, ColorChoice};
 use crate::registry;
 use crate::render::{self, Format};
 use crate::report::Report;
@@ -17,7 +15,6 @@ use crate::store::Store;
 use crate::terminal::{self, TerminalObserver, Verbosity};
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
-use iotcert_suite::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -37,7 +34,7 @@ pub struct Cli {
         default_value = "auto",
         value_name = "WHEN"
     )]
-    pub color: output::ColorChoice,
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -90,7 +87,7 @@ pub enum Command {
         templates: Option<PathBuf>,
         /// Second octet of the loopback block the virtual devices use (127.B.0.0/16),
         /// so that demos running side by side do not collide.
-        #[arg(long, value_name = "B", default_value_t = crate::demo::DEFAULT_BLOCK,
+        #[arg(long, value_name = "B", default_value_t = crate::app::demo::DEFAULT_BLOCK,
               value_parser = clap::value_parser!(u8).range(1..=254))]
         loopback_block: u8,
         #[command(flatten)]
@@ -338,14 +335,29 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How the person at the terminal asked to be spoken to.
+#[derive(Clone, Copy, Debug)]
+pub struct Display {
+    pub verbosity: Verbosity,
+    pub colour: ColorChoice,
+}
+
+impl Display {
+    fn says(self) -> bool {
+        self.verbosity == Verbosity::Normal
+    }
+}
+
 /// Run one subcommand; the returned number is the process exit code.
 pub async fn run(cli: Cli) -> Result<u8> {
-    let verbosity = if cli.quiet {
-        Verbosity::Quiet
-    } else {
-        Verbosity::Normal
+    let display = Display {
+        verbosity: if cli.quiet {
+            Verbosity::Quiet
+        } else {
+            Verbosity::Normal
+        },
+        colour: cli.color,
     };
-    let colour = cli.color;
     match cli.command {
         Command::Run {
             profile,
@@ -356,27 +368,50 @@ pub async fn run(cli: Cli) -> Result<u8> {
             fail_on,
             data,
         } => {
-            let store_dir = data.path;
             let report = match (profile, resume) {
                 (Some(path), None) => {
-                    run_profile(&path, &store_dir, verbosity, colour, fail_on).await?
+                    let planned = campaign::plan(&path).await?;
+                    let store = campaign::open_for_writing(
+                        &data.path,
+                        &format!("campaign {}", planned.record.id),
+                    )?;
+                    if display.says() {
+                        eprintln!(
+                            "campaign {} ({} planned checks)",
+                            planned.record.id,
+                            planned.record.plan.len()
+                        );
+                    }
+                    execute(&store, planned, display, fail_on).await?
                 }
                 (None, Some(id)) => {
-                    resume_campaign(&id, &store_dir, verbosity, colour, fail_on).await?
+                    let store = campaign::open_for_writing(
+                        &data.path,
+                        &format!("campaign {id} (resumed)"),
+                    )?;
+                    let planned = campaign::plan_resume(&store, &id).await?;
+                    if display.says() {
+                        eprintln!(
+                            "resuming campaign {id}: {}/{} already decided",
+                            store.results(&id)?.len(),
+                            planned.record.plan.len()
+                        );
+                    }
+                    execute(&store, planned, display, fail_on).await?
                 }
                 _ => bail!("give a profile or --resume CAMPAIGN"),
             };
             if let Some(dir) = &out {
-                write_reports(&report, dir, templates.as_deref())?;
+                campaign::write_reports(&report, dir, templates.as_deref())?;
             }
             match format {
                 Some(format) => {
                     output::write(render::render(&report, format, templates.as_deref())?)?
                 }
-                None if verbosity == Verbosity::Normal => {
-                    let device = report.device.model.clone();
-                    output::write(terminal::summary_table(&[(&device, &report)]))?;
-                }
+                None if display.says() => output::write(terminal::summary_table_with(
+                    &[(&report.device.model, &report)],
+                    display.colour,
+                ))?,
                 None => {}
             }
             Ok(report.summary.exit_code)
@@ -387,12 +422,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
             loopback_block,
             data,
         } => {
-            crate::demo::run(
+            crate::app::demo::run(
                 &data.path,
                 &out,
                 templates.as_deref(),
-                verbosity,
-                colour,
+                display.verbosity,
+                display.colour,
                 loopback_block,
             )
             .await
@@ -400,50 +435,45 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Suites { json } => suites(json),
         Command::Campaigns { json, data } => campaigns(&data.path, json),
         Command::Show {
-            campaign,
+            campaign: id,
             json,
             data,
         } => {
-            let store = open_for_reading(&data.path)?;
-            let report = Report::build(&store, &store.campaign(&campaign)?, FailOn::default())?;
+            let store = campaign::open_for_reading(&data.path)?;
+            let report = Report::build(&store, &store.campaign(&id)?, FailOn::default())?;
             if json {
                 output::write(render::render(&report, Format::Json, None)?)?;
             } else {
-                output::write(terminal::summary_table(&[(&report.device.model, &report)]))?;
+                output::write(terminal::summary_table_with(
+                    &[(&report.device.model, &report)],
+                    display.colour,
+                ))?;
             }
             Ok(exit::SUCCESS)
         }
         Command::Report {
-            campaign,
+            campaign: id,
             format,
             output: file,
             templates,
             fail_on,
             data,
         } => {
-            let store = open_for_reading(&data.path)?;
-            let report = Report::build(&store, &store.campaign(&campaign)?, fail_on)?;
+            let store = campaign::open_for_reading(&data.path)?;
+            let report = Report::build(&store, &store.campaign(&id)?, fail_on)?;
             let text = render::render(&report, format, templates.as_deref())?;
-            match file {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => output::write(text)?,
-            }
+            write_or_print(file.as_deref(), text.as_bytes())?;
             Ok(exit::SUCCESS)
         }
         Command::Evidence {
-            campaign,
+            campaign: id,
             sha256,
             output: file,
             data,
         } => {
-            let store = open_for_reading(&data.path)?;
-            let bytes = store.campaign_evidence(&campaign, &sha256)?;
-            match file {
-                Some(path) => std::fs::write(&path, &bytes)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => output::write(&bytes)?,
-            }
+            let store = campaign::open_for_reading(&data.path)?;
+            let bytes = store.campaign_evidence(&id, &sha256)?;
+            write_or_print(file.as_deref(), &bytes)?;
             Ok(exit::SUCCESS)
         }
         Command::Label(command) => label_command(command),
@@ -456,22 +486,55 @@ pub async fn run(cli: Cli) -> Result<u8> {
             revoked,
             at,
             json,
-        } => verify(&VerifyRequest {
-            labels: &labels,
-            roots: &roots,
-            firmware: firmware.as_deref(),
-            report: report.as_deref(),
-            crls: &crl,
-            revocation_lists: &revoked,
-            at: at.as_deref(),
-            json,
-        }),
+        } => {
+            let at = match at.as_deref() {
+                Some(text) => time::OffsetDateTime::parse(
+                    text,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?,
+                None => time::OffsetDateTime::now_utc(),
+            };
+            let request = verify::Request {
+                labels: &labels,
+                roots: &roots,
+                firmware: firmware.as_deref(),
+                report: report.as_deref(),
+                crls: &crl,
+                revocation_lists: &revoked,
+                at,
+            };
+            print_verdicts(&request, json)
+        }
         Command::Retest {
             label,
             signing,
             out,
             data,
-        } => retest(&label, &signing, &out, &data.path, verbosity, colour).await,
+        } => {
+            let store =
+                campaign::open_for_writing(&data.path, &format!("the retest of label {label}"))?;
+            let previous = store.label(&label)?;
+            let planned = campaign::plan_again(&store.campaign(&previous.campaign)?).await?;
+            if display.says() {
+                eprintln!(
+                    "retest of label {}: campaign {}",
+                    previous.id, planned.record.id
+                );
+            }
+            store.announce(&format!("campaign {} (retest)", planned.record.id));
+            let report = execute(&store, planned, display, FailOn::default()).await?;
+            let issuer = load_issuer(&signing)?;
+            let issued = labels::issue_for_campaign(
+                &store,
+                &store.campaign(&report.campaign.id)?,
+                &issuer,
+                Some(previous.level),
+                Some(uuid::Uuid::parse_str(&previous.id)?),
+                time::OffsetDateTime::now_utc(),
+            )?;
+            report_issue(issued, &out)
+        }
         Command::Pki {
             command: PkiCommand::Init { dir, force },
         } => {
@@ -492,7 +555,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
         Command::Replay {
-            campaign,
+            campaign: id,
             check,
             unit,
             reproducer,
@@ -500,23 +563,24 @@ pub async fn run(cli: Cli) -> Result<u8> {
             data,
         } => {
             let store;
-            let finding = match (&reproducer, &profile, &campaign, &check) {
-                (Some(reproducer), Some(profile), _, _) => crate::replay::Finding::File {
+            let finding = match (&reproducer, &profile, &id, &check) {
+                (Some(reproducer), Some(profile), _, _) => replay::Finding::File {
                     reproducer,
                     profile,
                 },
-                (_, _, Some(campaign), Some(check)) => {
-                    store = open_for_reading(&data.path)?;
-                    crate::replay::Finding::Stored {
+                (_, _, Some(id), Some(check)) => {
+                    store = campaign::open_for_reading(&data.path)?;
+                    replay::Finding::Stored {
                         store: &store,
-                        campaign,
+                        campaign: id,
                         check,
                         unit: unit.as_deref(),
                     }
                 }
                 _ => bail!("give a campaign and a check, or --reproducer FILE --profile PROFILE"),
             };
-            Ok(match crate::replay::run(finding).await? {
+            let mut say = |line: &str| output::line(output::printable(line));
+            Ok(match replay::run(finding, &mut say).await? {
                 Some(true) => exit::FINDINGS,
                 Some(false) => exit::SUCCESS,
                 None => exit::HARNESS_FAILURE,
@@ -528,14 +592,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
             json,
             data,
         } => {
-            let store = open_for_reading(&data.path)?;
+            let store = campaign::open_for_reading(&data.path)?;
             let before = Report::build(&store, &store.campaign(&before)?, FailOn::default())?;
             let after = Report::build(&store, &store.campaign(&after)?, FailOn::default())?;
             let diff = diff::compare(&before, &after);
             if json {
                 output::line(serde_json::to_string_pretty(&diff)?)?;
             } else {
-                output::write(diff::to_text(&diff))?;
+                output::write(output::printable(&diff::to_text(&diff)))?;
             }
             Ok(if diff.regressions() > 0 {
                 exit::FINDINGS
@@ -555,6 +619,36 @@ pub async fn run(cli: Cli) -> Result<u8> {
             output::write(page)?;
             Ok(exit::SUCCESS)
         }
+    }
+}
+
+/// Execute a planned campaign with progress on the terminal; Ctrl-C cancels cleanly.
+pub async fn execute(
+    store: &Store,
+    planned: campaign::Planned,
+    display: Display,
+    fail_on: FailOn,
+) -> Result<Report> {
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let mut observer =
+        TerminalObserver::new(display.verbosity, &planned.model).with_color(display.colour);
+    let report = campaign::execute(store, planned, &mut observer, cancel, fail_on).await;
+    watcher.abort();
+    report
+}
+
+fn write_or_print(file: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match file {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+        }
+        None => Ok(output::write(bytes)?),
     }
 }
 
@@ -583,13 +677,13 @@ fn suites(json: bool) -> Result<u8> {
             text += &format!("  {:<36} PASS needs: {}\n", "", check.positive_control);
         }
     }
-    output::write(output::printable_lines(&text))?;
+    output::write(output::printable(&text))?;
     Ok(exit::SUCCESS)
 }
 
 /// `iotcert campaigns`: what the store holds and how far each campaign got.
 fn campaigns(data_dir: &Path, json: bool) -> Result<u8> {
-    let store = open_for_reading(data_dir)?;
+    let store = campaign::open_for_reading(data_dir)?;
     let campaigns = store.campaigns()?;
     if json {
         let rows: Vec<_> = campaigns
@@ -611,84 +705,32 @@ fn campaigns(data_dir: &Path, json: bool) -> Result<u8> {
             campaign.profile_path
         );
     }
-    output::write(output::printable_lines(&text))?;
+    output::write(output::printable(&text))?;
     Ok(exit::SUCCESS)
 }
 
-/// `iotcert retest`: rerun a label's stored profile and issue its successor.
-async fn retest(
-    label: &str,
-    signing: &Signing,
-    out: &Path,
-    data_dir: &Path,
-    verbosity: Verbosity,
-    colour: output::ColorChoice,
-) -> Result<u8> {
-    let store = open_for_writing(data_dir, &format!("the retest of label {label}"))?;
-    let previous = store.label(label)?;
-    let campaign = store.campaign(&previous.campaign)?;
-    let profile = Profile::from_toml_str(&campaign.profile_toml)?;
-    let base = Path::new(&campaign.profile_path)
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_owned();
-    let suites = registry::suites_for(&profile, &base).await?;
-    engine::check_scope(&profile)?;
-    let record = engine::plan_campaign(
-        &campaign.profile_path,
-        &campaign.profile_toml,
-        &profile,
-        &suites,
-    );
-    if verbosity == Verbosity::Normal {
-        eprintln!("retest of label {}: campaign {}", previous.id, record.id);
-    }
-    store.announce(&format!("campaign {} (retest)", record.id));
-    let report = execute_with_terminal(
-        &store,
-        record,
-        &suites,
-        Display {
-            verbosity,
-            colour,
-            device: &profile.device.model,
-        },
-        FailOn::default(),
-    )
-    .await?;
-    let finished = store.campaign(&report.campaign.id)?;
-    let issuer = labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
-    let supersedes = uuid::Uuid::parse_str(&previous.id)?;
-    let issued = labels::issue_for_campaign(
-        &store,
-        &finished,
-        &issuer,
-        Some(previous.level),
-        Some(supersedes),
-        time::OffsetDateTime::now_utc(),
-    )?;
-    report_issue(issued, out)
+fn load_issuer(signing: &Signing) -> Result<labels::Issuer> {
+    labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())
 }
 
 fn label_command(command: LabelCommand) -> Result<u8> {
     let now = time::OffsetDateTime::now_utc();
     match command {
         LabelCommand::Issue {
-            campaign,
+            campaign: id,
             signing,
             level,
             out,
             data,
         } => {
-            let store = open_for_writing(&data.path, &format!("a label issue for {campaign}"))?;
-            let issuer =
-                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
-            let campaign = store.campaign(&campaign)?;
-            let issued = labels::issue_for_campaign(&store, &campaign, &issuer, level, None, now)?;
+            let store = campaign::open_for_writing(&data.path, &format!("a label issue for {id}"))?;
+            let issuer = load_issuer(&signing)?;
+            let record = store.campaign(&id)?;
+            let issued = labels::issue_for_campaign(&store, &record, &issuer, level, None, now)?;
             report_issue(issued, &out)
         }
         LabelCommand::List { due, json, data } => {
-            let store = open_for_reading(&data.path)?;
+            let store = campaign::open_for_reading(&data.path)?;
             let rows: Vec<(crate::model::LabelRecord, Option<&str>)> = match due {
                 Some(days) => labels::due(&store, days, now)?
                     .into_iter()
@@ -715,7 +757,7 @@ fn label_command(command: LabelCommand) -> Result<u8> {
                         why.map(|why| format!("  (due: {why})")).unwrap_or_default()
                     );
                 }
-                output::write(output::printable_lines(&text))?;
+                output::write(output::printable(&text))?;
             }
             Ok(exit::SUCCESS)
         }
@@ -728,9 +770,9 @@ fn label_command(command: LabelCommand) -> Result<u8> {
         } => {
             let reason: iotcert_label::RevocationReason =
                 reason.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let store = open_for_writing(&data.path, &format!("the revocation of {label}"))?;
-            let issuer =
-                labels::Issuer::load(&signing.key, &signing.cert, signing.scheme.as_deref())?;
+            let store =
+                campaign::open_for_writing(&data.path, &format!("the revocation of {label}"))?;
+            let issuer = load_issuer(&signing)?;
             let (revoked, signed) = labels::revoke(&store, &label, reason, &issuer.signer, now)?;
             std::fs::write(&out, signed).with_context(|| format!("writing {}", out.display()))?;
             output::line(format!(
@@ -778,102 +820,41 @@ fn report_issue(issued: labels::Issued, out: &Path) -> Result<u8> {
     }
 }
 
-/// What `iotcert verify` was asked to check.
-struct VerifyRequest<'a> {
-    labels: &'a [PathBuf],
-    roots: &'a Path,
-    firmware: Option<&'a Path>,
-    report: Option<&'a Path>,
-    crls: &'a [PathBuf],
-    revocation_lists: &'a [PathBuf],
-    at: Option<&'a str>,
-    json: bool,
-}
-
-/// `iotcert verify`: offline, ordered checks of the label crate, for one label or
-/// many with one verifier; exit 0 when all are valid, 1 when one is invalid (with its
-/// reason code), 2 when an input itself is unusable.
-fn verify(request: &VerifyRequest<'_>) -> Result<u8> {
-    let read = |path: &Path, what: &str| files::read_capped(path, files::DOCUMENT_CAP, what);
-    let roots = read(request.roots, "roots")?;
-    let crls = request
-        .crls
-        .iter()
-        .map(|p| read(p, "CRL"))
-        .collect::<Result<Vec<_>>>()?;
-    let lists = request
-        .revocation_lists
-        .iter()
-        .map(|p| read(p, "revocation list"))
-        .collect::<Result<Vec<_>>>()?;
-    let verifier = iotcert_label::Verifier::new(
-        &roots,
-        &crls.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-        &lists.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-    )?;
-    let at = match request.at {
-        Some(text) => {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
-        }
-        None => time::OffsetDateTime::now_utc(),
-    };
-    if request.report.is_some() && request.labels.len() > 1 {
-        bail!("--report names the report of one label: verify that label alone");
-    }
-    let firmware_digest = request
-        .firmware
-        .map(|path| files::sha256_of_file(path).map(hex::encode))
-        .transpose()?;
-    let report = request
-        .report
-        .map(|path| read(path, "report"))
-        .transpose()?;
+/// `iotcert verify`: one line (or JSON object) per label; exit 0 when all are valid,
+/// 1 when one is invalid (with its reason code), 2 when an input itself is unusable.
+fn print_verdicts(request: &verify::Request<'_>, json: bool) -> Result<u8> {
     let many = request.labels.len() > 1;
     let mut exit_code = exit::SUCCESS;
-    for path in request.labels {
+    verify::verify_labels(request, |path, outcome| {
         let name = path.display().to_string();
-        let label_bytes = match read(path, "label") {
-            Ok(bytes) => bytes,
-            Err(error) if many => {
-                let detail = format!("{error:#}");
-                if request.json {
-                    output::line(serde_json::to_string(
-                        &serde_json::json!({"file": name, "valid": false, "code": "unreadable", "detail": detail}),
-                    )?)?;
-                } else {
-                    output::line(output::printable(&format!("{name}: UNREADABLE: {detail}")))?;
-                }
-                exit_code = exit::HARNESS_FAILURE;
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        let outcome = verifier.verify_with(
-            &label_bytes,
-            at,
-            iotcert_label::VerifyOptions {
-                firmware: firmware_digest
-                    .as_deref()
-                    .map(iotcert_label::FirmwareCheck::Sha256),
-                report: report.as_deref().map(iotcert_label::ReportCheck::Bytes),
-            },
-        );
-        if outcome.is_err() {
-            exit_code = exit_code.max(exit::FINDINGS);
-        }
-        if request.json {
-            let file = many.then_some(name.as_str());
-            output::line(serde_json::to_string(&iotcert_label::VerdictRecord::new(
-                file, &outcome,
-            ))?)?;
-            continue;
-        }
         let prefix = if many {
             format!("{name}: ")
         } else {
             String::new()
         };
+        let outcome = match outcome {
+            verify::Outcome::Judged(outcome) => *outcome,
+            verify::Outcome::Unreadable(error) if many => {
+                exit_code = exit::HARNESS_FAILURE;
+                let detail = format!("{error:#}");
+                let line = if json {
+                    serde_json::to_string(
+                        &serde_json::json!({"file": name, "valid": false, "code": "unreadable", "detail": detail}),
+                    )?
+                } else {
+                    output::printable(&format!("{prefix}UNREADABLE: {detail}"))
+                };
+                return Ok(output::line(line)?);
+            }
+            verify::Outcome::Unreadable(error) => return Err(error),
+        };
+        if outcome.is_err() {
+            exit_code = exit_code.max(exit::FINDINGS);
+        }
+        if json {
+            let record = iotcert_label::VerdictRecord::new(many.then_some(name.as_str()), &outcome);
+            return Ok(output::line(serde_json::to_string(&record)?)?);
+        }
         let line = match &outcome {
             Ok(verified) => valid_text(verified),
             Err(rejection) => format!(
@@ -882,8 +863,8 @@ fn verify(request: &VerifyRequest<'_>) -> Result<u8> {
                 rejection.detail
             ),
         };
-        output::line(output::printable(&format!("{prefix}{line}")))?;
-    }
+        Ok(output::line(output::printable(&format!("{prefix}{line}")))?)
+    })?;
     Ok(exit_code)
 }
 
@@ -916,169 +897,6 @@ fn valid_text(verified: &iotcert_label::VerifiedLabel) -> String {
         output::timestamp(predicate.expires_at),
         notes.join("; ")
     )
-}
-
-/// Parse and check a profile before anything is written or sent.
-pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
-    let (text, profile) =
-        Profile::from_path(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    engine::check_scope(&profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((text, profile))
-}
-
-/// The profile's path as a campaign records it: absolute, so that a label issue or a
-/// retest from another directory finds the firmware image and files beside it.
-pub fn recorded_profile_path(path: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))
-}
-
-async fn run_profile(
-    path: &Path,
-    data_dir: &Path,
-    verbosity: Verbosity,
-    colour: output::ColorChoice,
-    fail_on: FailOn,
-) -> Result<Report> {
-    let (text, profile) = load_profile(path)?;
-    let path = recorded_profile_path(path)?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    let suites = registry::suites_for(&profile, base).await?;
-    let record = engine::plan_campaign(&path.display().to_string(), &text, &profile, &suites);
-    let store = open_for_writing(data_dir, &format!("campaign {}", record.id))?;
-    if verbosity == Verbosity::Normal {
-        eprintln!(
-            "campaign {} ({} planned checks)",
-            record.id,
-            record.plan.len()
-        );
-    }
-    execute_with_terminal(
-        &store,
-        record,
-        &suites,
-        Display {
-            verbosity,
-            colour,
-            device: &profile.device.model,
-        },
-        fail_on,
-    )
-    .await
-}
-
-async fn resume_campaign(
-    id: &str,
-    data_dir: &Path,
-    verbosity: Verbosity,
-    colour: output::ColorChoice,
-    fail_on: FailOn,
-) -> Result<Report> {
-    let store = open_for_writing(data_dir, &format!("campaign {id} (resumed)"))?;
-    let record = store.campaign(id)?;
-    let profile = Profile::from_toml_str(&record.profile_toml)?;
-    let base = Path::new(&record.profile_path)
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_owned();
-    let suites = registry::suites_for(&profile, &base).await?;
-    if verbosity == Verbosity::Normal {
-        let decided = store.results(id)?.len();
-        eprintln!(
-            "resuming campaign {id}: {decided}/{} already decided",
-            record.plan.len()
-        );
-    }
-    execute_with_terminal(
-        &store,
-        record,
-        &suites,
-        Display {
-            verbosity,
-            colour,
-            device: &profile.device.model,
-        },
-        fail_on,
-    )
-    .await
-}
-
-/// How a running campaign is shown on the terminal.
-#[derive(Clone, Copy, Debug)]
-pub struct Display<'a> {
-    pub verbosity: Verbosity,
-    pub colour: output::ColorChoice,
-    /// The device's name in progress lines.
-    pub device: &'a str,
-}
-
-/// Execute with progress on the terminal; Ctrl-C cancels cleanly.
-pub async fn execute_with_terminal(
-    store: &Store,
-    record: CampaignRecord,
-    suites: &[std::sync::Arc<dyn iotcert_suite::Suite>],
-    display: Display<'_>,
-    fail_on: FailOn,
-) -> Result<Report> {
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.cancel();
-        }
-    });
-    let mut observer = TerminalObserver::new(display.verbosity, display.device);
-    let finished = engine::execute(
-        store,
-        record,
-        suites,
-        &mut observer as &mut dyn Observer,
-        cancel.clone(),
-    )
-    .await;
-    watcher.abort();
-    let finished = finished?;
-    if cancel.is_cancelled() {
-        bail!(
-            "interrupted; what was decided is stored. Finish with: iotcert run --resume {}",
-            finished.id
-        );
-    }
-    Ok(Report::build(store, &finished, fail_on)?)
-}
-
-/// Open the data directory to change it, as `holder` (named to anyone who finds it
-/// busy meanwhile).
-pub fn open_for_writing(dir: &Path, holder: &str) -> Result<Store> {
-    Ok(Store::open_as(dir, holder)?)
-}
-
-/// Open an existing data directory to read it; works while a campaign runs.
-fn open_for_reading(dir: &Path) -> Result<Store> {
-    if !dir.exists() {
-        bail!(
-            "no data directory at {} (run a campaign first, or pass --data-dir)",
-            dir.display()
-        );
-    }
-    Ok(Store::open_for_reading(dir)?)
-}
-
-/// Write every rendering of `report` into `dir`: report.json, .md, .html, .sarif and
-/// .junit.xml.
-pub fn write_reports(report: &Report, dir: &Path, templates: Option<&Path>) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for format in [
-        Format::Json,
-        Format::Md,
-        Format::Html,
-        Format::Sarif,
-        Format::Junit,
-    ] {
-        let path = dir.join(format!("report.{}", format.extension()));
-        let text = render::render(report, format, templates)?;
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

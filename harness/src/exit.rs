@@ -9,7 +9,6 @@
 //!   incomplete) or was misused (bad profile, out-of-scope address, unknown campaign).
 //!   No policy turns a harness failure into success.
 
-use crate::report::{LevelReadiness, ReportResult};
 use iotcert_suite::{Modal, Verdict};
 
 pub const SUCCESS: u8 = 0;
@@ -54,14 +53,13 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    fn counts(self, result: &ReportResult) -> bool {
+    fn counts(self, (modal, verdict): (Modal, Verdict)) -> bool {
         match self {
             FailOn::Shall => {
-                result.modal == Modal::Shall
-                    && matches!(result.verdict, Verdict::Fail | Verdict::Inconclusive)
+                modal == Modal::Shall && matches!(verdict, Verdict::Fail | Verdict::Inconclusive)
             }
-            FailOn::Fail => result.verdict == Verdict::Fail,
-            FailOn::Inconclusive => matches!(result.verdict, Verdict::Fail | Verdict::Inconclusive),
+            FailOn::Fail => verdict == Verdict::Fail,
+            FailOn::Inconclusive => matches!(verdict, Verdict::Fail | Verdict::Inconclusive),
             FailOn::Never | FailOn::Level1 | FailOn::Level2 | FailOn::Level3 => false,
         }
     }
@@ -105,15 +103,19 @@ impl Outcome {
     }
 }
 
-/// Judge a campaign's results under `policy`; `pending` counts planned checks with no
-/// result yet, `readiness` says which scheme levels the results meet.
+/// Judge a campaign's results, each as its check's modal and its verdict, under
+/// `policy`; `pending` counts planned checks with no result yet, `levels_met` lists the
+/// scheme levels the results meet.
 pub fn outcome(
-    results: &[ReportResult],
+    results: &[(Modal, Verdict)],
     pending: usize,
     policy: FailOn,
-    readiness: &[LevelReadiness],
+    levels_met: &[u8],
 ) -> Outcome {
-    if results.iter().any(|r| r.verdict == Verdict::Error) {
+    if results
+        .iter()
+        .any(|&(_, verdict)| verdict == Verdict::Error)
+    {
         return Outcome::HarnessError;
     }
     if pending > 0 {
@@ -121,8 +123,8 @@ pub fn outcome(
     }
     let level_missed = policy
         .level()
-        .is_some_and(|wanted| !readiness.iter().any(|l| l.level == wanted && l.met));
-    if level_missed || results.iter().any(|r| policy.counts(r)) {
+        .is_some_and(|wanted| !levels_met.contains(&wanted));
+    if level_missed || results.iter().any(|&judged| policy.counts(judged)) {
         Outcome::Findings
     } else {
         Outcome::Pass

@@ -93,7 +93,9 @@ mod tests {
 
     #[test]
     fn a_device_is_not_taken_for_a_firmware_image() {
-        let error = sha256_of_file(Path::new("/dev/zero")).unwrap_err().to_string();
+        let error = sha256_of_file(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("not a regular file"), "{error}");
     }
 

@@ -17,7 +17,7 @@
 //! shared out between its results in the order they were decided. A suite's test cases
 //! add up to its time in the report's `timings`.
 
-use crate::render::visible_controls;
+use crate::output::printable;
 use crate::report::{Report, ReportResult};
 use iotcert_suite::Verdict;
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -171,7 +171,7 @@ fn test_case(
 
 /// Text for the document: control characters shown, never raw.
 fn text(value: &str) -> String {
-    visible_controls(value).into_owned()
+    printable(value)
 }
 
 /// Seconds per result, in the order of `report.results`: from the previous result of

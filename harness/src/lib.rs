@@ -4,8 +4,8 @@
 //! [`cli::main`]. Suites live in their own crates under `test-suites/` and implement the
 //! contract of `iotcert-suite`.
 
+pub mod app;
 pub mod cli;
-pub mod demo;
 pub mod diff;
 pub mod engine;
 pub mod exit;
@@ -13,12 +13,10 @@ pub mod external;
 pub mod files;
 pub mod hostports;
 pub mod junit;
-pub mod labels;
 pub mod model;
 pub mod output;
 pub mod registry;
 pub mod render;
-pub mod replay;
 pub mod report;
 pub mod sarif;
 pub mod store;

@@ -38,28 +38,24 @@ pub fn timestamp(time: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| time.unix_timestamp().to_string())
 }
 
-/// `text` with every control character (C0, DEL, C1) shown as a visible escape such as
-/// `\u{1b}`, so a device's or a profile's bytes cannot move the cursor, set the window
-/// title or clear the screen of whoever reads our output.
+/// `text` with each control character but newline and tab (C0, DEL, C1) and each
+/// noncharacter XML cannot carry (U+FFFE, U+FFFF) written as a visible Rust-style
+/// escape, `\u{1b}`: nothing a device or a profile chose can move the cursor, set a
+/// terminal's title, clear its screen or break an XML document. Every rendering and
+/// every line on the terminal goes through it.
 pub fn printable(text: &str) -> String {
-    escape_controls(text, false)
-}
-
-/// [`printable`] for text of several lines: newlines are kept.
-pub fn printable_lines(text: &str) -> String {
-    escape_controls(text, true)
-}
-
-fn escape_controls(text: &str, keep_newlines: bool) -> String {
-    if !text.chars().any(char::is_control) {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    if !text.chars().any(hidden) {
         return text.to_owned();
     }
     let mut shown = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        match c {
-            '\n' if keep_newlines => shown.push('\n'),
-            c if c.is_control() => shown.push_str(&c.escape_unicode().to_string()),
-            c => shown.push(c),
+        if hidden(c) {
+            shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            shown.push(c);
         }
     }
     shown
@@ -85,7 +81,7 @@ mod tests {
         let shown = printable(hostile);
         assert!(!shown.chars().any(char::is_control), "{shown:?}");
         assert_eq!(shown, "Acme\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{9b}31m");
-        assert_eq!(printable_lines("a\nb\x1b"), "a\nb\\u{1b}");
+        assert_eq!(printable("a\nb\tc\x1b\u{fffe}"), "a\nb\tc\\u{1b}\\u{fffe}");
         assert_eq!(printable("plain text, ümlaut"), "plain text, ümlaut");
     }
 

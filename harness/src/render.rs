@@ -13,10 +13,10 @@
 //! `code` filter (a code span no backtick inside can close) and evidence with the
 //! `fence` filter (a fenced block no line inside can close).
 
+use crate::output::printable;
 use crate::report::Report;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, HtmlEscape, Output, State};
-use std::borrow::Cow;
 use std::path::Path;
 
 /// The auto-escape mode of Markdown templates.
@@ -151,11 +151,11 @@ fn format_value(out: &mut Output, state: &State, value: &Value) -> Result<(), mi
         return Ok(());
     }
     let text = value.to_string();
-    let shown = visible_controls(&text);
+    let shown = printable(&text);
     let written = match state.auto_escape() {
         _ if value.is_safe() => shown,
-        AutoEscape::Html => Cow::Owned(HtmlEscape(&shown).to_string()),
-        MARKDOWN => Cow::Owned(markdown_escape(&shown)),
+        AutoEscape::Html => HtmlEscape(&shown).to_string(),
+        MARKDOWN => markdown_escape(&shown),
         _ => shown,
     };
     out.write_str(&written).map_err(minijinja::Error::from)
@@ -175,28 +175,6 @@ fn json_text(json: &str) -> String {
     }
     text.push('\n');
     text
-}
-
-/// `text` with each control character but newline and tab (C0, DEL, C1) and each
-/// noncharacter XML cannot carry (U+FFFE, U+FFFF) written as a visible Rust-style
-/// escape, `\u{1b}`: nothing a device chose can set a terminal's title, clear its
-/// screen or break an XML document.
-pub(crate) fn visible_controls(text: &str) -> Cow<'_, str> {
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{fffe}' | '\u{ffff}')
-    };
-    if !text.chars().any(hidden) {
-        return Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if hidden(c) {
-            shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            shown.push(c);
-        }
-    }
-    Cow::Owned(shown)
 }
 
 /// Plain text as Markdown that renders as exactly that text: every character Markdown
@@ -226,9 +204,7 @@ fn code_span(text: String) -> Value {
     if text.is_empty() {
         return Value::from_safe_string(String::new());
     }
-    let content = visible_controls(&text)
-        .replace('\n', " ")
-        .replace('|', "\\|");
+    let content = printable(&text).replace('\n', " ").replace('|', "\\|");
     let ticks = "`".repeat(longest_backtick_run(&content) + 1);
     let padded = content.starts_with('`')
         || content.ends_with('`')
@@ -240,7 +216,7 @@ fn code_span(text: String) -> Value {
 /// The `fence` filter: `text` as a fenced Markdown code block, its fence longer than
 /// any run of backticks inside so no line of it can close the block.
 fn fenced_block(text: String) -> Value {
-    let content = visible_controls(&text);
+    let content = printable(&text);
     let fence = "`".repeat((longest_backtick_run(&content) + 1).max(3));
     let newline = if content.ends_with('\n') { "" } else { "\n" };
     Value::from_safe_string(format!("{fence}text\n{content}{newline}{fence}"))

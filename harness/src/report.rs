@@ -498,7 +498,13 @@ impl Summary {
                 Verdict::Error => &mut summary.error,
             } += 1;
         }
-        let outcome = crate::exit::outcome(results, pending, policy, readiness);
+        let judged: Vec<_> = results.iter().map(|r| (r.modal, r.verdict)).collect();
+        let levels_met: Vec<u8> = readiness
+            .iter()
+            .filter(|l| l.met)
+            .map(|l| l.level)
+            .collect();
+        let outcome = crate::exit::outcome(&judged, pending, policy, &levels_met);
         summary.fail_on = policy;
         summary.outcome = outcome.name().to_owned();
         summary.exit_code = outcome.exit_code();

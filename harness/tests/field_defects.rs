@@ -74,7 +74,11 @@ impl Bench {
 
     fn campaign(&self) -> String {
         let profile = self.profile("profile.toml", &[]);
-        let run = iotcert(&self.data).arg("run").arg(&profile).output().unwrap();
+        let run = iotcert(&self.data)
+            .arg("run")
+            .arg(&profile)
+            .output()
+            .unwrap();
         campaign_id(&String::from_utf8_lossy(&run.stderr))
             .unwrap_or_else(|| panic!("no campaign: {}", text(&run)))
     }
@@ -180,7 +184,11 @@ fn the_label_binds_the_report_beside_it_and_verify_says_what_it_did_not_check() 
 
     let checked = bench.verify(&[&label], &["--report", "label/label-report.json"]);
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
-    assert!(text(&checked).contains("report matches"), "{}", text(&checked));
+    assert!(
+        text(&checked).contains("report matches"),
+        "{}",
+        text(&checked)
+    );
     assert!(
         text(&checked).contains("revocation not checked"),
         "{}",
@@ -325,7 +333,10 @@ fn a_busy_data_directory_names_the_running_campaign_and_still_serves_readers() {
         .map(|t| t.starts_with("campaign"))
         .unwrap_or(false)
     {
-        assert!(std::time::Instant::now() < deadline, "the run never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let second = iotcert(&bench.data)
@@ -434,7 +445,10 @@ fn completions_and_a_man_page_are_generated() {
     }
     let man = iotcert(&bench.data).arg("man").output().unwrap();
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.starts_with(".ie") || man.contains(".TH iotcert"), "{man}");
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH iotcert"),
+        "{man}"
+    );
     let help = |command: &str| {
         let output = iotcert(&bench.data)
             .args([command, "--help"])

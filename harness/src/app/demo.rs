@@ -9,24 +9,21 @@
 //! speak TLS are INCONCLUSIVE for fuzzing, "not covered by this suite version", which
 //! the labels of levels 1 and 2 do not need.)
 
-use crate::cli::{
-    execute_with_terminal, load_profile, recorded_profile_path, write_reports, Display,
-};
-use crate::engine;
+use crate::app::campaign;
+use crate::app::labels;
 use crate::exit::{self, FailOn};
 use crate::hostports;
-use crate::labels;
-use crate::output;
-use crate::registry;
+use crate::output::{self, ColorChoice};
 use crate::report::Report;
 use crate::store::Store;
-use crate::terminal::{self, Verbosity};
+use crate::terminal::{self, TerminalObserver, Verbosity};
 use anyhow::{Context, Result};
 use iotcert_suite::profile::{Authentication, Interface};
 use iotcert_testbed::{DeviceConfig, RunningDevice};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use tokio_util::sync::CancellationToken;
 
 /// How many units of each model the demo puts on the bench: two, so the checks that
 /// compare units (shared passwords and keys, EN 303 645 5.1-1/5.1-2) apply.
@@ -47,7 +44,7 @@ pub async fn run(
     out: &Path,
     templates: Option<&Path>,
     verbosity: Verbosity,
-    colour: output::ColorChoice,
+    colour: ColorChoice,
     block: u8,
 ) -> Result<u8> {
     type Configure = fn(&str, IpAddr) -> DeviceConfig;
@@ -73,37 +70,26 @@ pub async fn run(
         let profile_path = out.join("profiles").join(format!("{name}.toml"));
         let extras = write_profile_files(&out.join("profiles"), name, &units)?;
         std::fs::write(&profile_path, demo_profile(name, &units) + &extras)?;
-        let (text, profile) = load_profile(&profile_path)?;
-        let profile_path = recorded_profile_path(&profile_path)?;
-        let suites = registry::suites_for(&profile, &out.join("profiles")).await?;
-        let record = engine::plan_campaign(
-            &profile_path.display().to_string(),
-            &text,
-            &profile,
-            &suites,
-        );
+        let planned = campaign::plan(&profile_path).await?;
         if verbosity == Verbosity::Normal {
             let addresses: Vec<String> = units.iter().map(|u| u.address().to_string()).collect();
             eprintln!(
                 "{name}: campaign {} against {}",
-                record.id,
+                planned.record.id,
                 addresses.join(", ")
             );
         }
-        let report = execute_with_terminal(
+        let mut observer = TerminalObserver::new(verbosity, name).with_color(colour);
+        let report = campaign::execute(
             &store,
-            record,
-            &suites,
-            Display {
-                verbosity,
-                colour,
-                device: name,
-            },
+            planned,
+            &mut observer,
+            CancellationToken::new(),
             FailOn::default(),
         )
         .await?;
         let report = label_and_verify(&store, &report, &out.join(name), &issuer, &pki, verbosity)?;
-        write_reports(&report, &out.join(name), templates)?;
+        campaign::write_reports(&report, &out.join(name), templates)?;
         reports.push((name, report));
         for unit in units {
             unit.shutdown().await;
@@ -115,7 +101,7 @@ pub async fn run(
         .map(|(name, report)| (*name, report))
         .collect();
     if verbosity == Verbosity::Normal {
-        output::write(terminal::summary_table(&table))?;
+        output::write(terminal::summary_table_with(&table, colour))?;
         output::line(format!(
             "reports: {}/{{secure,insecure}}/report.{{json,md,html,sarif,junit.xml}}, labels in the same folders",
             out.display()

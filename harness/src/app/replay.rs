@@ -6,7 +6,8 @@
 //! scope guard and pacer of the profile it was found under (or of a profile given), and
 //! says whether the failure replays.
 
-use crate::cli::load_profile;
+use crate::app::campaign::load_profile;
+use crate::files;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use iotcert_suite::{EventSink, EvidenceKind, Profile, RunContext};
@@ -37,9 +38,16 @@ pub enum Finding<'a> {
     },
 }
 
+/// The largest reproducer file read (they hold one case and its framing).
+const REPRODUCER_CAP: u64 = 4 * 1024 * 1024;
+
 /// What the replays showed, for the exit code: `Some(true)` when at least one failure
-/// replayed, `Some(false)` when none did, `None` when one could not be judged.
-pub async fn run(finding: Finding<'_>) -> Result<Option<bool>> {
+/// replayed, `Some(false)` when none did, `None` when one could not be judged. Each
+/// step and transcript line is handed to `say` as it happens.
+pub async fn run(
+    finding: Finding<'_>,
+    say: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> Result<Option<bool>> {
     let (profile, reproducers) = match finding {
         Finding::Stored {
             store,
@@ -52,8 +60,7 @@ pub async fn run(finding: Finding<'_>) -> Result<Option<bool>> {
             profile,
         } => {
             let (_, profile) = load_profile(profile)?;
-            let bytes = std::fs::read(reproducer)
-                .with_context(|| format!("cannot read {}", reproducer.display()))?;
+            let bytes = files::read_capped(reproducer, REPRODUCER_CAP, "reproducer")?;
             let parsed: Reproducer = serde_json::from_slice(&bytes)
                 .with_context(|| format!("{} is not a reproducer", reproducer.display()))?;
             (profile, vec![(reproducer.display().to_string(), parsed)])
@@ -62,7 +69,7 @@ pub async fn run(finding: Finding<'_>) -> Result<Option<bool>> {
     let ctx = context(profile);
     let mut replayed = Some(false);
     for (name, reproducer) in &reproducers {
-        println!(
+        say(&format!(
             "{name}: {} case {} ({}) to {}:{}/{}",
             reproducer.protocol,
             reproducer.case_index,
@@ -70,23 +77,23 @@ pub async fn run(finding: Finding<'_>) -> Result<Option<bool>> {
             reproducer.address,
             reproducer.port,
             reproducer.transport
-        );
+        ))?;
         match replay(&ctx, reproducer).await {
             ReplayOutcome::Reproduced { dead, transcript } => {
-                println!("  REPRODUCED: {}", dead.join("; "));
-                print_transcript(transcript);
+                say(&format!("  REPRODUCED: {}", dead.join("; ")))?;
+                say_transcript(transcript, say)?;
                 replayed = replayed.map(|_| true);
             }
             ReplayOutcome::NotReproduced { transcript } => {
-                println!("  not reproduced: every watched service still answers");
-                print_transcript(transcript);
+                say("  not reproduced: every watched service still answers")?;
+                say_transcript(transcript, say)?;
             }
             ReplayOutcome::NotAlive(why) => {
-                println!("  not judged: before sending anything, {why}");
+                say(&format!("  not judged: before sending anything, {why}"))?;
                 replayed = None;
             }
             ReplayOutcome::Invalid(why) => {
-                println!("  not sent: {why}");
+                say(&format!("  not sent: {why}"))?;
                 replayed = None;
             }
         }
@@ -152,9 +159,13 @@ fn context(profile: Profile) -> RunContext {
     )
 }
 
-fn print_transcript(transcript: iotcert_suite::Transcript) {
+fn say_transcript(
+    transcript: iotcert_suite::Transcript,
+    say: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let evidence = transcript.into_evidence("replay");
     for line in String::from_utf8_lossy(&evidence.data).lines() {
-        println!("    {line}");
+        say(&format!("    {line}"))?;
     }
+    Ok(())
 }
