@@ -797,9 +797,11 @@ async fn examine_telnet(session: &mut Session, banner: &[u8], finding: &mut Serv
     let started = Instant::now();
     let mut received = banner.to_vec();
     let mut fresh = banner.to_vec();
+    // One decoder for the whole console: a request cut between two reads is answered.
+    let mut negotiator = telnet::Negotiator::default();
     let mut ended = Ended::TimeLimit;
     for _ in 0..TELNET_ROUNDS {
-        let negotiation = telnet::negotiate(&fresh);
+        let negotiation = negotiator.feed(&fresh);
         if !negotiation.refusals.is_empty() {
             if let Err(error) = session.send(&negotiation.refusals).await {
                 ended = Ended::Broken(error);
@@ -1028,9 +1030,7 @@ async fn analyse_http(
     disclose_http(&response, finding);
     let mut detail = format!(
         "{} {} {}",
-        response.protocol,
-        response.status,
-        response.reason.trim()
+        response.head.protocol, response.head.status, response.head.reason
     );
     let mut admin = http::admin_sign(&response).map(|sign| (String::from("/"), sign));
     if admin.is_none() {
@@ -1102,9 +1102,7 @@ async fn examine_inside_tls(
             disclose_http(&response, finding);
             finding.detail.push_str(&format!(
                 "; inside TLS: {} {} {}",
-                response.protocol,
-                response.status,
-                response.reason.trim()
+                response.head.protocol, response.head.status, response.head.reason
             ));
             finding.banner_seen = ended.observation("the HTTP answer inside TLS", reply.len());
             return;
@@ -1203,7 +1201,7 @@ async fn fetch(target: &Target<'_>, path: &str, record: &mut Record) -> Option<h
 /// Versions in software headers, and in body lines that name a firmware.
 fn disclose_http(response: &http::Response, finding: &mut ServiceFinding) {
     for name in SOFTWARE_HEADERS {
-        for (key, value) in &response.headers {
+        for (key, value) in &response.head.headers {
             if key.eq_ignore_ascii_case(name) {
                 finding.disclose_from(&format!("{key}: {value}"));
             }

@@ -11,6 +11,7 @@
 use super::binary;
 use super::telnet;
 use super::{http, TcpProbe};
+use iotcert_wire::http::{decode_chunked, Framing};
 
 /// How far bytes received so far go towards a whole banner or reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub fn banner_progress(banner: &[u8]) -> Progress {
             Progress::Open
         };
     }
-    if telnet::starts_with_negotiation(banner) {
+    if iotcert_wire::telnet::starts_with_negotiation(banner) {
         return Progress::Whole("the telnet option negotiation");
     }
     if binary::tls_reply(banner).is_some() {
@@ -107,53 +108,27 @@ pub fn reply_progress(probe: TcpProbe, reply: &[u8]) -> Progress {
     banner_progress(reply)
 }
 
-/// An HTTP-shaped answer: whole when the head ended and the body its `Content-Length`
-/// declares (or the last chunk) arrived; a head without a declared length ends with
-/// quiet or the server's close.
+/// An HTTP-shaped answer: whole when the head ended and the body its framing declares
+/// (its `Content-Length`, or the last chunk) arrived; a head without a declared length
+/// ends with quiet or the server's close.
 fn http_progress(bytes: &[u8]) -> Progress {
-    let Some(head_end) = head_end(bytes) else {
-        return Progress::Open;
-    };
     let Some(response) = http::parse_response(bytes) else {
         return Progress::Open;
     };
+    let Some(head_end) = response.head.length else {
+        return Progress::Open;
+    };
     let body = bytes.get(head_end..).unwrap_or_default();
-    if matches!(response.status, 100..=199 | 204 | 304) {
-        return Progress::Whole("the end of the HTTP head");
-    }
-    if let Some(length) = response
-        .header("Content-Length")
-        .and_then(|value| value.trim().parse::<usize>().ok())
-    {
-        return if body.len() >= length {
+    match response.head.framing() {
+        Framing::Empty => Progress::Whole("the end of the HTTP head"),
+        Framing::Length(length) if body.len() >= length => {
             Progress::Whole("the end of the HTTP head and its declared body")
-        } else {
-            Progress::Open
-        };
-    }
-    let chunked = response
-        .header("Transfer-Encoding")
-        .is_some_and(|value| value.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        return if body.ends_with(b"0\r\n\r\n") {
+        }
+        Framing::Chunked if decode_chunked(body, body.len()).is_ok() => {
             Progress::Whole("the end of the HTTP head and its last chunk")
-        } else {
-            Progress::Open
-        };
-    }
-    Progress::LineEnd
-}
-
-/// The offset just past the blank line that ends an HTTP head.
-fn head_end(bytes: &[u8]) -> Option<usize> {
-    let crlf = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| at + 4);
-    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|at| at + 2);
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+        }
+        Framing::Length(_) | Framing::Chunked => Progress::Open,
+        Framing::UntilClose => Progress::LineEnd,
     }
 }
 

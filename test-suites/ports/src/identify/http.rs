@@ -6,35 +6,28 @@
 //! makes a reply HTTP-shaped in the first place.
 
 use super::Service;
-
-/// The most header lines kept from one response.
-const MAX_HEADERS: usize = 100;
+use iotcert_wire::http::{parse_head, Head, Limits};
 
 /// An HTTP-shaped response: status line, headers and whatever body arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
-    /// `HTTP/1.1`, `RTSP/1.0`, `SIP/2.0`.
-    pub protocol: String,
-    pub status: u16,
-    pub reason: String,
-    pub headers: Vec<(String, String)>,
+    /// Status line and headers; `head.protocol` is `HTTP/1.1`, `RTSP/1.0` or `SIP/2.0`.
+    pub head: Head,
+    /// What followed the head's blank line (empty while the head is cut).
     pub body: Vec<u8>,
 }
 
 impl Response {
     /// The first header with this name, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.head.header(name)
     }
 
     /// Which protocol the status line names.
     pub fn service(&self) -> Service {
-        if self.protocol.starts_with("RTSP/") {
+        if self.head.protocol.starts_with("RTSP/") {
             Service::Rtsp
-        } else if self.protocol.starts_with("SIP/") {
+        } else if self.head.protocol.starts_with("SIP/") {
             Service::Sip
         } else {
             Service::Http
@@ -44,8 +37,9 @@ impl Response {
     /// The status line and header lines, as the device sent them (for evidence and for
     /// the banner-disclosure check).
     pub fn head_text(&self) -> String {
-        let mut text = format!("{} {} {}", self.protocol, self.status, self.reason);
-        for (name, value) in &self.headers {
+        let head = &self.head;
+        let mut text = format!("{} {} {}", head.protocol, head.status, head.reason);
+        for (name, value) in &head.headers {
             text.push('\n');
             text.push_str(name);
             text.push_str(": ");
@@ -55,75 +49,20 @@ impl Response {
     }
 }
 
-/// Split off one line (without its `\r\n` or `\n`).
-fn next_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    if bytes.is_empty() {
-        return None;
-    }
-    match bytes.iter().position(|&b| b == b'\n') {
-        Some(at) => {
-            let line = bytes.get(..at).unwrap_or_default();
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            Some((line, bytes.get(at + 1..).unwrap_or_default()))
-        }
-        None => Some((bytes, &[])),
-    }
-}
-
-/// `HTTP/1.1`, `RTSP/1.0` or `SIP/2.0`: a known protocol name, `/`, digit, `.`, digit.
-fn known_protocol(token: &str) -> bool {
-    let Some((name, version)) = token.split_once('/') else {
-        return false;
-    };
-    let version = version.as_bytes();
-    matches!(name, "HTTP" | "RTSP" | "SIP")
-        && version.len() == 3
-        && version.first().is_some_and(u8::is_ascii_digit)
-        && version.get(1) == Some(&b'.')
-        && version.get(2).is_some_and(u8::is_ascii_digit)
-}
-
-/// Parse a response; `None` unless it opens with a valid status line.
+/// Parse a response; `None` unless it opens with a valid HTTP, RTSP or SIP status line.
+/// A head cut off by the read cap still gives its status and the headers so far.
 pub fn parse_response(bytes: &[u8]) -> Option<Response> {
-    let (status_line, mut rest) = next_line(bytes)?;
-    let status_line = std::str::from_utf8(status_line.get(..status_line.len().min(512))?).ok()?;
-    let mut parts = status_line.splitn(3, ' ');
-    let protocol = parts.next()?;
-    if !known_protocol(protocol) {
+    let head = parse_head(bytes, &Limits::DEFAULT)?;
+    let protocol = head.protocol.split('/').next().unwrap_or_default();
+    if !matches!(protocol, "HTTP" | "RTSP" | "SIP") {
         return None;
     }
-    let code = parts.next()?;
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let status = code.parse().ok()?;
-    let reason = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    let mut body = Vec::new();
-    while let Some((line, after)) = next_line(rest) {
-        rest = after;
-        if line.is_empty() {
-            body = rest.to_vec();
-            break;
-        }
-        if headers.len() >= MAX_HEADERS {
-            continue;
-        }
-        let text = String::from_utf8_lossy(line);
-        if let Some((name, value)) = text.split_once(':') {
-            let name = name.trim();
-            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) {
-                headers.push((name.to_owned(), value.trim().to_owned()));
-            }
-        }
-    }
-    Some(Response {
-        protocol: protocol.to_owned(),
-        status,
-        reason,
-        headers,
-        body,
-    })
+    let body = head
+        .length
+        .and_then(|end| bytes.get(end..))
+        .unwrap_or_default()
+        .to_vec();
+    Some(Response { head, body })
 }
 
 /// Why a response looks like the door to an administration interface.
@@ -148,7 +87,7 @@ impl AdminSign {
 
 /// An administration interface's door, if the response is one.
 pub fn admin_sign(response: &Response) -> Option<AdminSign> {
-    if response.status == 401 {
+    if response.head.status == 401 {
         if let Some(challenge) = response.header("WWW-Authenticate") {
             let challenge: String = challenge.chars().take(120).collect();
             return Some(AdminSign::AuthChallenge { challenge });
@@ -203,7 +142,7 @@ pub enum Redirect {
 
 /// A `3xx` `Location` or an HTML `<meta http-equiv="refresh" content="0; url=...">`.
 pub fn redirect(response: &Response) -> Option<Redirect> {
-    let target = if (300..400).contains(&response.status) {
+    let target = if (300..400).contains(&response.head.status) {
         response.header("Location").map(str::to_owned)
     } else {
         None
@@ -284,7 +223,7 @@ mod tests {
             b"HTTP/1.1 401 Unauthorized\r\nServer: lighttpd/1.4.69\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n\r\nno",
         )
         .unwrap();
-        assert_eq!(response.status, 401);
+        assert_eq!(response.head.status, 401);
         assert_eq!(response.header("server"), Some("lighttpd/1.4.69"));
         assert_eq!(response.body, b"no");
         assert!(matches!(

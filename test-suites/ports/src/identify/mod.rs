@@ -149,7 +149,7 @@ pub fn identify_banner(banner: &[u8]) -> Option<Service> {
     if banner.starts_with(b"SSH-") && banner.get(4).is_some_and(u8::is_ascii_digit) {
         return Some(Service::Ssh);
     }
-    if telnet::starts_with_negotiation(banner) {
+    if iotcert_wire::telnet::starts_with_negotiation(banner) {
         return Some(Service::Telnet);
     }
     if binary::tls_reply(banner).is_some() {

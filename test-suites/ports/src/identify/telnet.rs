@@ -6,25 +6,13 @@
 //! output (`iotcert42probe`) no echo service or garbage generator can produce, because
 //! it exists only after the shell evaluated `$((6*7))`.
 
-/// Telnet command bytes (RFC 854).
-pub const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const SE: u8 = 240;
+use iotcert_wire::telnet::{negotiation, Command, Decoder, Verb};
 
 /// A command only a shell that evaluates arithmetic answers with [`SHELL_PROOF`].
 pub const SHELL_ECHO_COMMAND: &[u8] = b"echo iotcert$((6*7))probe\n";
 
 /// What a shell prints for [`SHELL_ECHO_COMMAND`]; never present in the command itself.
 pub const SHELL_PROOF: &str = "iotcert42probe";
-
-/// True when the bytes open with a telnet negotiation (`IAC WILL/WONT/DO/DONT/SB`).
-pub fn starts_with_negotiation(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&IAC) && matches!(bytes.get(1), Some(&(SB..=DONT)))
-}
 
 /// A telnet stream split into the text for the user and the answers the client owes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,51 +24,45 @@ pub struct Negotiation {
     pub refusals: Vec<u8>,
 }
 
-/// Separate telnet commands from data, and refuse every option offered or asked.
-pub fn negotiate(bytes: &[u8]) -> Negotiation {
-    let mut negotiation = Negotiation::default();
-    let mut rest = bytes;
-    while let Some((&byte, after)) = rest.split_first() {
-        if byte != IAC {
-            negotiation.text.push(byte);
-            rest = after;
-            continue;
-        }
-        match after.split_first() {
-            Some((&IAC, tail)) => {
-                negotiation.text.push(IAC);
-                rest = tail;
-            }
-            Some((&command @ (DO | DONT | WILL | WONT), tail)) => {
-                if let Some((&option, tail)) = tail.split_first() {
-                    let answer = match command {
-                        DO => Some(WONT),
-                        WILL => Some(DONT),
-                        _ => None,
-                    };
-                    if let Some(answer) = answer {
-                        negotiation
-                            .refusals
-                            .extend_from_slice(&[IAC, answer, option]);
-                    }
-                    rest = tail;
-                } else {
-                    rest = &[];
-                }
-            }
-            Some((&SB, tail)) => {
-                // Skip the subnegotiation up to IAC SE.
-                let end = tail
-                    .windows(2)
-                    .position(|pair| pair == [IAC, SE])
-                    .map_or(tail.len(), |at| at + 2);
-                rest = tail.get(end..).unwrap_or_default();
-            }
-            Some((_, tail)) => rest = tail,
-            None => rest = &[],
+/// One console's telnet stream, read across as many reads as the device takes: a
+/// request cut between two reads (`IAC DO` | `24`) is completed by the second.
+#[derive(Clone, Debug, Default)]
+pub struct Negotiator {
+    decoder: Decoder,
+}
+
+impl Negotiator {
+    /// Separate the commands of the next chunk from its data, and refuse every option
+    /// offered or asked.
+    pub fn feed(&mut self, chunk: &[u8]) -> Negotiation {
+        let decoded = self.decoder.feed(chunk);
+        let refusals = decoded
+            .commands
+            .iter()
+            .filter_map(|command| match *command {
+                Command::Negotiation {
+                    verb: Verb::Do,
+                    option,
+                } => Some(negotiation(Verb::Wont, option)),
+                Command::Negotiation {
+                    verb: Verb::Will,
+                    option,
+                } => Some(negotiation(Verb::Dont, option)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        Negotiation {
+            text: decoded.text,
+            refusals,
         }
     }
-    negotiation
+}
+
+/// Separate telnet commands from data in a whole stream, and refuse every option
+/// offered or asked.
+pub fn negotiate(bytes: &[u8]) -> Negotiation {
+    Negotiator::default().feed(bytes)
 }
 
 /// What a terminal would show: telnet commands, ANSI escape sequences and NULs removed,
@@ -151,6 +133,7 @@ pub fn shell_evaluated(reply: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iotcert_wire::telnet::{starts_with_negotiation, DO, DONT, IAC, SB, SE, WILL, WONT};
 
     #[test]
     fn refuses_options_and_keeps_text() {
@@ -164,6 +147,19 @@ mod tests {
         assert!(!starts_with_negotiation(&[IAC, IAC]));
         assert_eq!(negotiate(&[IAC]).text, Vec::<u8>::new());
         assert_eq!(negotiate(&[IAC, DO]).text, Vec::<u8>::new());
+    }
+
+    #[test]
+    fn a_request_split_across_reads_is_refused() {
+        let mut negotiator = Negotiator::default();
+        let first = negotiator.feed(&[b'a', IAC, DO]);
+        let second = negotiator.feed(&[24, b'b', IAC]);
+        let third = negotiator.feed(&[WILL, 1]);
+        assert_eq!(first.text, b"a");
+        assert!(first.refusals.is_empty());
+        assert_eq!(second.text, b"b");
+        assert_eq!(second.refusals, vec![IAC, WONT, 24]);
+        assert_eq!(third.refusals, vec![IAC, DONT, 1]);
     }
 
     #[test]

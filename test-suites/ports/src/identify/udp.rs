@@ -8,6 +8,11 @@
 //! compression pointers and CoAP options are classic places for parsers to overrun.
 
 use super::{binary, http, Service};
+use iotcert_wire::ber;
+use iotcert_wire::coap::{self, MessageType, Part};
+
+/// The PDU tag of an SNMP GetResponse (context-specific, constructed, 2).
+const SNMP_GET_RESPONSE: u8 = 0xa2;
 
 /// What the suite sends to a UDP port and how the answer must look.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,8 +155,14 @@ pub fn generic_probe(port: u16) -> UdpProbe {
 
 /// CoAP `GET /.well-known/core`, confirmable (RFC 7252, RFC 6690).
 fn coap_get_well_known_core() -> Vec<u8> {
-    let mut message = vec![0x42, 0x01];
-    message.extend_from_slice(&COAP_MESSAGE_ID.to_be_bytes());
+    let header = coap::Header {
+        version: coap::VERSION,
+        message_type: MessageType::Confirmable,
+        token_length: 2,
+        code: 0x01, // GET
+        message_id: COAP_MESSAGE_ID,
+    };
+    let mut message = header.encode().to_vec();
     message.extend_from_slice(&COAP_TOKEN);
     message.push(0xbb); // Uri-Path (11), length 11
     message.extend_from_slice(b".well-known");
@@ -323,7 +334,10 @@ fn recognise(expect: &Expect, reply: &[u8]) -> Option<UdpAnswer> {
                 .collect::<Vec<_>>()
                 .join(" ");
             UdpAnswer {
-                detail: format!("{} {} {}", response.protocol, response.status, server),
+                detail: format!(
+                    "{} {} {}",
+                    response.head.protocol, response.head.status, server
+                ),
                 banner: Some(response.head_text()),
                 ..UdpAnswer::default()
             }
@@ -357,91 +371,29 @@ pub struct CoapReply {
 }
 
 pub fn coap_reply(reply: &[u8], message_id: u16, token: [u8; 2]) -> Option<CoapReply> {
-    let first = *reply.first()?;
-    let code = *reply.get(1)?;
-    let id = u16::from_be_bytes([*reply.get(2)?, *reply.get(3)?]);
-    let (version, kind, token_length) = (first >> 6, (first >> 4) & 0x3, usize::from(first & 0xf));
-    if version != 1 || token_length > 8 {
+    let header = coap::Header::parse(reply)?;
+    if header.version != coap::VERSION || header.token_length > coap::MAX_TOKEN_LENGTH {
         return None;
     }
-    let reply_token = reply.get(4..4 + token_length)?;
-    let matches = match kind {
-        2 | 3 => id == message_id,
-        _ => reply_token == token,
+    let reply_token = header.token(reply)?;
+    let matches = match header.message_type {
+        MessageType::Acknowledgement | MessageType::Reset => header.message_id == message_id,
+        MessageType::Confirmable | MessageType::NonConfirmable => reply_token == token,
     };
-    if !matches || (code == 0 && kind != 3) {
+    if !matches || (header.code == coap::EMPTY_CODE && header.message_type != MessageType::Reset) {
         return None;
     }
-    let mut at = 4 + token_length;
+    let after_token = reply.get(coap::HEADER_LENGTH + reply_token.len()..)?;
     let mut payload = Vec::new();
-    while let Some(&byte) = reply.get(at) {
-        if byte == 0xff {
-            payload = reply.get(at + 1..).unwrap_or_default().to_vec();
-            break;
-        }
-        let extended = |nibble: u8| -> Option<usize> {
-            match nibble {
-                13 => Some(1),
-                14 => Some(2),
-                15 => None,
-                _ => Some(0),
-            }
-        };
-        let (delta, length) = (byte >> 4, byte & 0xf);
-        let delta_extra = extended(delta)?;
-        let length_extra = extended(length)?;
-        let length_value = match length {
-            13 => usize::from(*reply.get(at + 1 + delta_extra)?) + 13,
-            14 => {
-                let high = *reply.get(at + 1 + delta_extra)?;
-                let low = *reply.get(at + 2 + delta_extra)?;
-                usize::from(u16::from_be_bytes([high, low])) + 269
-            }
-            short => usize::from(short),
-        };
-        at = at + 1 + delta_extra + length_extra + length_value;
-        if at > reply.len() {
-            return None;
+    for part in coap::parts(after_token) {
+        if let Part::Payload(bytes) = part.ok()? {
+            payload = bytes.to_vec();
         }
     }
     Some(CoapReply {
-        code: format!("{}.{:02}", code >> 5, code & 0x1f),
+        code: coap::code_text(header.code),
         payload,
     })
-}
-
-/// One BER element: tag and contents, and the bytes after it.
-fn ber_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *bytes.first()?;
-    let first_length = *bytes.get(1)?;
-    let (length, header) = if first_length < 0x80 {
-        (usize::from(first_length), 2)
-    } else {
-        let count = usize::from(first_length & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let mut length = 0usize;
-        for index in 0..count {
-            length = (length << 8) | usize::from(*bytes.get(2 + index)?);
-        }
-        (length, 2 + count)
-    };
-    let end = header.checked_add(length)?;
-    Some((tag, bytes.get(header..end)?, bytes.get(end..)?))
-}
-
-fn ber_integer(contents: &[u8]) -> Option<i64> {
-    if contents.is_empty() || contents.len() > 8 {
-        return None;
-    }
-    let negative = contents.first().is_some_and(|b| b & 0x80 != 0);
-    let start: i64 = if negative { -1 } else { 0 };
-    Some(
-        contents
-            .iter()
-            .fold(start, |value, &b| (value << 8) | i64::from(b)),
-    )
 }
 
 /// An SNMP GetResponse to our request.
@@ -455,43 +407,26 @@ pub struct SnmpReply {
 }
 
 pub fn snmp_reply(reply: &[u8], request_id: i64) -> Option<SnmpReply> {
-    let (0x30, message, _) = ber_element(reply)? else {
-        return None;
-    };
-    let (0x02, version, rest) = ber_element(message)? else {
-        return None;
-    };
-    let (0x04, community, rest) = ber_element(rest)? else {
-        return None;
-    };
-    let (0xa2, pdu, _) = ber_element(rest)? else {
-        return None;
-    };
-    let (0x02, id, rest) = ber_element(pdu)? else {
-        return None;
-    };
-    if ber_integer(id)? != request_id {
+    let (message, _) = ber::expect(reply, ber::SEQUENCE).ok()?;
+    let (version, rest) = ber::expect(message.content, ber::INTEGER).ok()?;
+    let (community, rest) = ber::expect(rest, ber::OCTET_STRING).ok()?;
+    let (pdu, _) = ber::expect(rest, SNMP_GET_RESPONSE).ok()?;
+    let (id, rest) = ber::expect(pdu.content, ber::INTEGER).ok()?;
+    if ber::integer(id.content)? != request_id {
         return None;
     }
-    let (0x02, error_status, rest) = ber_element(rest)? else {
-        return None;
-    };
-    let (0x02, _error_index, rest) = ber_element(rest)? else {
-        return None;
-    };
-    let sys_descr = ber_element(rest)
-        .and_then(|(tag, bindings, _)| (tag == 0x30).then_some(bindings))
-        .and_then(ber_element)
-        .and_then(|(tag, binding, _)| (tag == 0x30).then_some(binding))
-        .and_then(ber_element)
-        .and_then(|(_, _, value)| ber_element(value))
-        .and_then(|(tag, value, _)| {
-            (tag == 0x04).then(|| String::from_utf8_lossy(value).into_owned())
-        });
+    let (error_status, rest) = ber::expect(rest, ber::INTEGER).ok()?;
+    let (_error_index, rest) = ber::expect(rest, ber::INTEGER).ok()?;
+    let sys_descr = ber::expect(rest, ber::SEQUENCE)
+        .and_then(|(bindings, _)| ber::expect(bindings.content, ber::SEQUENCE))
+        .and_then(|(binding, _)| ber::read(binding.content))
+        .and_then(|(_oid, value)| ber::expect(value, ber::OCTET_STRING))
+        .ok()
+        .map(|(value, _)| String::from_utf8_lossy(value.content).into_owned());
     Some(SnmpReply {
-        version: ber_integer(version)?,
-        community: String::from_utf8_lossy(community).into_owned(),
-        error_status: ber_integer(error_status)?,
+        version: ber::integer(version.content)?,
+        community: String::from_utf8_lossy(community.content).into_owned(),
+        error_status: ber::integer(error_status.content)?,
         sys_descr,
     })
 }
@@ -634,8 +569,11 @@ mod tests {
     fn snmp_request_is_well_formed_and_answers_parse() {
         let request = snmp_get_sys_descr();
         assert_eq!(request.len(), 43);
-        let (tag, message, rest) = ber_element(&request).unwrap();
-        assert_eq!((tag, message.len(), rest.len()), (0x30, 41, 0));
+        let (message, rest) = ber::read(&request).unwrap();
+        assert_eq!(
+            (message.tag, message.content.len(), rest.len()),
+            (0x30, 41, 0)
+        );
         // A GetResponse: our request with tag 0xa2 and an OCTET STRING value.
         let descr = b"Linux cam 4.14.98 #1 SMP";
         let mut binding = vec![
