@@ -77,21 +77,18 @@ pub enum Command {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Start a secure and an insecure virtual device and run every suite against each.
+    /// Start a secure and an insecure virtual device and run every suite against each:
+    /// runs the `iotcert-demo` program installed beside this one (in a source tree:
+    /// `cargo run --release -p iotcert-demo`), with these arguments.
     Demo {
-        /// Where to write the reports.
-        #[arg(long, default_value = "./iotcert-out")]
-        out: PathBuf,
-        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
-        /// Second octet of the loopback block the virtual devices use (127.B.0.0/16),
-        /// so that demos running side by side do not collide.
-        #[arg(long, value_name = "B", default_value_t = crate::app::demo::DEFAULT_BLOCK,
-              value_parser = clap::value_parser!(u8).range(1..=254))]
-        loopback_block: u8,
-        #[command(flatten)]
-        data: DataDir,
+        /// Arguments for `iotcert-demo` (`--out DIR`, `--loopback-block B`, `--templates
+        /// DIR`, `--data-dir DIR`; `iotcert-demo --help` lists them).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
     },
     /// List the suites, their checks and the provisions they serve.
     Suites {
@@ -416,22 +413,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
             Ok(report.summary.exit_code)
         }
-        Command::Demo {
-            out,
-            templates,
-            loopback_block,
-            data,
-        } => {
-            crate::app::demo::run(
-                &data.path,
-                &out,
-                templates.as_deref(),
-                display.verbosity,
-                display.colour,
-                loopback_block,
-            )
-            .await
-        }
+        Command::Demo { args } => demo(&args, display),
         Command::Suites { json } => suites(json),
         Command::Campaigns { json, data } => campaigns(&data.path, json),
         Command::Show {
@@ -641,6 +623,40 @@ pub async fn execute(
     let report = campaign::execute(store, planned, &mut observer, cancel, fail_on).await;
     watcher.abort();
     report
+}
+
+/// `iotcert demo`: the demo is a program of its own (it carries deliberately vulnerable
+/// virtual devices, which this binary never links); run the one installed beside us.
+fn demo(args: &[std::ffi::OsString], display: Display) -> Result<u8> {
+    let name = format!("iotcert-demo{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
+        .filter(|path| path.is_file());
+    let Some(program) = beside else {
+        bail!(
+            "the demo is a separate program, not installed beside this one: in a source tree run `cargo run --release -p iotcert-demo`"
+        );
+    };
+    let mut command = std::process::Command::new(program);
+    if display.verbosity == Verbosity::Quiet {
+        command.arg("--quiet");
+    }
+    let colour = match display.colour {
+        ColorChoice::Auto => "auto",
+        ColorChoice::Always => "always",
+        ColorChoice::Never => "never",
+    };
+    let status = command
+        .arg("--color")
+        .arg(colour)
+        .args(args)
+        .status()
+        .context("cannot start iotcert-demo")?;
+    Ok(status
+        .code()
+        .and_then(|code| u8::try_from(code).ok())
+        .unwrap_or(exit::HARNESS_FAILURE))
 }
 
 fn write_or_print(file: Option<&Path>, bytes: &[u8]) -> Result<()> {

@@ -1,4 +1,10 @@
-//! `iotcert demo`: the whole path in one command, against two virtual devices.
+//! The iotcert demo (`cargo run --release -p iotcert-demo`, or `iotcert demo` when this
+//! binary is installed beside `iotcert`): the whole path in one command, against two
+//! virtual devices.
+//!
+//! It is a program of its own so that the product binary never links the deliberately
+//! vulnerable testbed; it drives the harness through the same use cases
+//! (`iotcert::app`) the command line calls.
 //!
 //! It starts two units of a `secure` and two of an `insecure` testbed model on their own
 //! loopback addresses, writes a profile for each model (kept in the output folder, so a
@@ -9,15 +15,15 @@
 //! speak TLS are INCONCLUSIVE for fuzzing, "not covered by this suite version", which
 //! the labels of levels 1 and 2 do not need.)
 
-use crate::app::campaign;
-use crate::app::labels;
-use crate::exit::{self, FailOn};
-use crate::hostports;
-use crate::output::{self, ColorChoice};
-use crate::report::Report;
-use crate::store::Store;
-use crate::terminal::{self, TerminalObserver, Verbosity};
 use anyhow::{Context, Result};
+use iotcert::app::campaign;
+use iotcert::app::labels;
+use iotcert::exit::{self, FailOn};
+use iotcert::hostports;
+use iotcert::output::{self, ColorChoice};
+use iotcert::report::Report;
+use iotcert::store::Store;
+use iotcert::terminal::{self, TerminalObserver, Verbosity};
 use iotcert_suite::profile::{Authentication, Interface};
 use iotcert_testbed::{DeviceConfig, RunningDevice};
 use std::fmt::Write as _;

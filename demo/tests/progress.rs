@@ -59,8 +59,7 @@ fn demo_in_a_160_column_terminal_shows_real_bars_clears_them_and_never_wraps() {
         WIDTH,
         HEIGHT,
         &[
-            env!("CARGO_BIN_EXE_iotcert"),
-            "demo",
+            env!("CARGO_BIN_EXE_iotcert-demo"),
             "--loopback-block",
             LOOPBACK_BLOCK,
             "--out",
