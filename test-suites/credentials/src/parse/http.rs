@@ -4,142 +4,22 @@
 //! line, headers, `WWW-Authenticate` challenges and (for forms) an HTML page from the
 //! device. RTSP shares HTTP's message syntax, so one parser serves both.
 
+use iotcert_wire::http::{self, Head, Limits};
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
-/// Largest response head accepted; beyond it the device is not speaking HTTP to us.
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// Bounds on a response head: beyond 32 KiB the device is not speaking HTTP to us.
+pub const HEAD_LIMITS: Limits = Limits {
+    max_head_bytes: 32 * 1024,
+    ..Limits::DEFAULT
+};
 
-/// Status line and headers of a response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResponseHead {
-    /// `HTTP/1.1` or `RTSP/1.0`.
-    pub version: String,
-    pub status: u16,
-    /// Header names lowercased, values trimmed, in order.
-    pub headers: Vec<(String, String)>,
-    /// Bytes the head took, including the blank line.
-    pub length: usize,
-}
-
-impl ResponseHead {
-    /// The first value of header `name` (lowercase).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// Every value of header `name` (lowercase).
-    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// How the body's end is found.
-    pub fn body_framing(&self) -> BodyFraming {
-        if self
-            .header("transfer-encoding")
-            .is_some_and(|value| value.to_ascii_lowercase().contains("chunked"))
-        {
-            return BodyFraming::Chunked;
-        }
-        match self.header("content-length").map(|v| v.parse::<usize>()) {
-            Some(Ok(length)) => BodyFraming::Length(length),
-            Some(Err(_)) => BodyFraming::UntilClose,
-            None if self.status == 204 || self.status == 304 || self.status < 200 => {
-                BodyFraming::Length(0)
-            }
-            None if self.version.starts_with("RTSP") => BodyFraming::Length(0),
-            None => BodyFraming::UntilClose,
-        }
-    }
-}
-
-/// Where a response body ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyFraming {
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
-/// Parse a response head from the start of `bytes`; `None` until the blank line has
-/// arrived or when the bytes are not an HTTP or RTSP response.
-pub fn parse_head(bytes: &[u8]) -> Option<ResponseHead> {
-    let window = bytes
-        .get(..bytes.len().min(MAX_HEAD_BYTES))
-        .unwrap_or(bytes);
-    let end = find(window, b"\r\n\r\n")
-        .map(|at| at + 4)
-        .or_else(|| find(window, b"\n\n").map(|at| at + 2))?;
-    let text = String::from_utf8_lossy(window.get(..end)?);
-    let mut lines = text.lines();
-    let status_line = lines.next()?;
-    let mut parts = status_line.split_whitespace();
-    let version = parts.next()?;
-    if !(version.starts_with("HTTP/") || version.starts_with("RTSP/")) {
-        return None;
-    }
-    let status = parts.next()?.parse::<u16>().ok()?;
-    if !(100..=999).contains(&status) {
-        return None;
-    }
-    let headers = lines
-        .filter_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        })
-        .collect();
-    Some(ResponseHead {
-        version: version.to_owned(),
-        status,
-        headers,
-        length: end,
-    })
-}
-
-/// Whether a chunked body starting at `body` is complete; returns the decoded body
-/// and the bytes it took when it is.
-pub fn decode_chunked(body: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let mut decoded = Vec::new();
-    let mut at = 0usize;
-    loop {
-        let rest = body.get(at..)?;
-        let line_end = find(rest, b"\r\n")?;
-        let size_text = String::from_utf8_lossy(rest.get(..line_end)?).to_string();
-        let size_text = size_text
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let size = usize::from_str_radix(&size_text, 16).ok()?;
-        at = at.checked_add(line_end + 2)?;
-        if size == 0 {
-            // Trailers end with a blank line; most devices send none.
-            let rest = body.get(at..)?;
-            let trailer_end = find(rest, b"\r\n")?;
-            return Some((decoded, at + trailer_end + 2));
-        }
-        let chunk_end = at.checked_add(size)?;
-        decoded.extend_from_slice(body.get(at..chunk_end)?);
-        body.get(chunk_end..chunk_end.checked_add(2)?)?;
-        at = chunk_end + 2;
-    }
-}
-
-/// The first occurrence of `needle` in `haystack`.
-pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+/// Parse a whole HTTP or RTSP response head from the start of `bytes`; `None` until
+/// the blank line has arrived or when the bytes are not an HTTP or RTSP response.
+pub fn parse_head(bytes: &[u8]) -> Option<Head> {
+    let head = http::parse_head(bytes, &HEAD_LIMITS)?;
+    let known = head.protocol.starts_with("HTTP/") || head.protocol.starts_with("RTSP/");
+    (known && head.length.is_some()).then_some(head)
 }
 
 /// One `WWW-Authenticate` challenge: a scheme and its parameters.
@@ -411,25 +291,18 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iotcert_wire::http::Framing;
 
     #[test]
     fn head_and_framing() {
         let head = parse_head(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 5\r\n\r\nhello").unwrap();
         assert_eq!(head.status, 401);
-        assert_eq!(head.body_framing(), BodyFraming::Length(5));
+        assert_eq!(head.framing(), Framing::Length(5));
         assert_eq!(head.header("www-authenticate"), Some("Basic realm=\"x\""));
         assert!(parse_head(b"HTTP/1.1 200 OK\r\n").is_none());
         assert!(parse_head(b"SSH-2.0-x\r\n\r\n").is_none());
         let rtsp = parse_head(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n").unwrap();
-        assert_eq!(rtsp.body_framing(), BodyFraming::Length(0));
-    }
-
-    #[test]
-    fn chunked() {
-        let (body, used) = decode_chunked(b"5\r\nhello\r\n0\r\n\r\nrest").unwrap();
-        assert_eq!(body, b"hello");
-        assert_eq!(used, 15);
-        assert!(decode_chunked(b"5\r\nhel").is_none());
+        assert_eq!(rtsp.framing(), Framing::Empty);
     }
 
     #[test]

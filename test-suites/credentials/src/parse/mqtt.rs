@@ -4,6 +4,8 @@
 //! (3.1.1) or reason code (5) of its CONNACK; anything else it sends first is a
 //! protocol error, never a success.
 
+use iotcert_wire::mqtt;
+
 /// The protocol versions a probe speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum MqttVersion {
@@ -47,7 +49,7 @@ pub fn connect_packet(
         }
     }
     let mut packet = vec![0x10];
-    put_remaining_length(&mut packet, body.len());
+    packet.extend(mqtt::encode_remaining_length(body.len()));
     packet.extend_from_slice(&body);
     packet
 }
@@ -56,20 +58,6 @@ fn put_string(out: &mut Vec<u8>, text: &[u8]) {
     let length = u16::try_from(text.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(text.get(..usize::from(length)).unwrap_or(text));
-}
-
-fn put_remaining_length(out: &mut Vec<u8>, mut length: usize) {
-    loop {
-        let mut byte = (length % 128) as u8;
-        length /= 128;
-        if length > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if length == 0 {
-            break;
-        }
-    }
 }
 
 /// What a CONNACK said.
@@ -104,28 +92,18 @@ pub enum ConnackError {
 
 /// Parse the CONNACK at the start of `bytes`, as an answer to a CONNECT of `version`.
 pub fn parse_connack(bytes: &[u8], version: MqttVersion) -> Result<Connack, ConnackError> {
-    let first = *bytes.first().ok_or(ConnackError::Incomplete)?;
-    if first != 0x20 {
-        return Err(ConnackError::NotConnack);
-    }
-    let mut length = 0usize;
-    let mut header_length = 1usize;
-    for (index, shift) in (0..4).map(|i| (i + 1, i * 7)) {
-        let byte = *bytes.get(index).ok_or(ConnackError::Incomplete)?;
-        length |= usize::from(byte & 0x7f) << shift;
-        header_length = index + 1;
-        if byte & 0x80 == 0 {
-            break;
+    let header = match mqtt::parse_fixed_header(bytes) {
+        Ok(Some(header)) => header,
+        Ok(None) if bytes.first().is_none_or(|&first| first == 0x20) => {
+            return Err(ConnackError::Incomplete)
         }
-        if index == 4 {
-            return Err(ConnackError::NotConnack);
-        }
-    }
-    if length < 2 {
+        Ok(None) | Err(_) => return Err(ConnackError::NotConnack),
+    };
+    if header.first_byte() != 0x20 || header.remaining_length < 2 {
         return Err(ConnackError::NotConnack);
     }
     let body = bytes
-        .get(header_length..header_length + length)
+        .get(header.header_length..header.packet_length())
         .ok_or(ConnackError::Incomplete)?;
     let acknowledge_flags = *body.first().ok_or(ConnackError::NotConnack)?;
     if acknowledge_flags & 0xfe != 0 {

@@ -5,33 +5,14 @@
 //! `login:` and `Password:` prompts, and tell a shell prompt from a refusal. This module
 //! strips negotiation out of the byte stream and classifies what the screen shows now.
 
-/// Interpret-as-command: starts every telnet command sequence.
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const SE: u8 = 240;
-/// The options a login client accepts from the server: echo and suppress-go-ahead.
-const OPTION_ECHO: u8 = 1;
-const OPTION_SUPPRESS_GO_AHEAD: u8 = 3;
-
-/// Where the negotiation parser stands between two chunks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum State {
-    #[default]
-    Data,
-    Command,
-    Option(u8),
-    Subnegotiation,
-    SubnegotiationCommand,
-}
+use iotcert_wire::telnet::{
+    negotiation, Command, Decoder, Verb, OPTION_ECHO, OPTION_SUPPRESS_GO_AHEAD,
+};
 
 /// Incremental telnet decoder: feed chunks, get screen bytes and the replies to send.
 #[derive(Clone, Debug, Default)]
 pub struct Negotiation {
-    state: State,
+    decoder: Decoder,
 }
 
 /// What one chunk contained.
@@ -47,45 +28,38 @@ impl Negotiation {
     /// Split `chunk` into screen bytes and negotiation, answering each request: the
     /// server may echo and suppress go-ahead; the client does nothing it is asked to.
     pub fn feed(&mut self, chunk: &[u8]) -> Decoded {
-        let mut decoded = Decoded::default();
-        for &byte in chunk {
-            self.state = match (self.state, byte) {
-                (State::Data, IAC) => State::Command,
-                (State::Data, _) => {
-                    decoded.screen.push(byte);
-                    State::Data
-                }
-                (State::Command, IAC) => {
-                    decoded.screen.push(IAC);
-                    State::Data
-                }
-                (State::Command, DO | DONT | WILL | WONT) => State::Option(byte),
-                (State::Command, SB) => State::Subnegotiation,
-                (State::Command, _) => State::Data,
-                (State::Option(verb), option) => {
-                    decoded.replies.extend_from_slice(&answer(verb, option));
-                    State::Data
-                }
-                (State::Subnegotiation, IAC) => State::SubnegotiationCommand,
-                (State::Subnegotiation, _) => State::Subnegotiation,
-                (State::SubnegotiationCommand, SE) => State::Data,
-                (State::SubnegotiationCommand, _) => State::Subnegotiation,
-            };
+        let decoded = self.decoder.feed(chunk);
+        Decoded {
+            screen: decoded.text,
+            replies: decoded
+                .commands
+                .iter()
+                .filter_map(answer)
+                .flatten()
+                .collect(),
         }
-        decoded
     }
 }
 
 /// The reply to one option request.
-fn answer(verb: u8, option: u8) -> Vec<u8> {
-    match verb {
-        WILL if option == OPTION_ECHO || option == OPTION_SUPPRESS_GO_AHEAD => {
-            vec![IAC, DO, option]
+fn answer(command: &Command) -> Option<[u8; 3]> {
+    match *command {
+        Command::Negotiation {
+            verb: Verb::Will,
+            option,
+        } if option == OPTION_ECHO || option == OPTION_SUPPRESS_GO_AHEAD => {
+            Some(negotiation(Verb::Do, option))
         }
-        WILL => vec![IAC, DONT, option],
-        DO => vec![IAC, WONT, option],
+        Command::Negotiation {
+            verb: Verb::Will,
+            option,
+        } => Some(negotiation(Verb::Dont, option)),
+        Command::Negotiation {
+            verb: Verb::Do,
+            option,
+        } => Some(negotiation(Verb::Wont, option)),
         // WONT and DONT need no answer when we agree, and we always agree to less.
-        _ => Vec::new(),
+        _ => None,
     }
 }
 
@@ -174,6 +148,7 @@ fn last_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iotcert_wire::telnet::{DO, IAC, SB, SE, WILL, WONT};
 
     #[test]
     fn negotiation_is_answered_and_stripped() {

@@ -23,11 +23,12 @@ use super::{
     network_outcome, random_token, Identity, Login, Outcome, ProbeResult, Target, REPLY_CAP,
 };
 use crate::parse::http::{
-    decode_chunked, digest_authorization, find_login_form, has_password_field, parse_challenges,
-    parse_head, BodyFraming, Challenge, DigestInput, LoginForm, ResponseHead,
+    digest_authorization, find_login_form, has_password_field, parse_challenges, parse_head,
+    Challenge, DigestInput, LoginForm,
 };
 use base64::Engine as _;
 use iotcert_suite::{RunContext, Transcript};
+use iotcert_wire::http::{read_body, Framing, Head};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -88,7 +89,7 @@ const THROTTLE_WORDS: [&str; 5] = [
 
 /// One response: head and (capped) body.
 pub struct Response {
-    pub head: ResponseHead,
+    pub head: Head,
     pub body: Vec<u8>,
 }
 
@@ -129,25 +130,20 @@ pub(crate) async fn read_response(
         };
         return Err(Outcome::Undecided(why));
     };
-    let head_length = head.length;
+    // `parse_head` only gives heads whose blank line arrived.
+    let head_length = head.length.unwrap_or(link.pending.len());
+    let framing = head.framing();
     let body_done = |bytes: &[u8]| {
         let body = bytes.get(head_length..).unwrap_or_default();
-        match head.body_framing() {
-            BodyFraming::Length(length) => body.len() >= length,
-            BodyFraming::Chunked => decode_chunked(body).is_some(),
-            BodyFraming::UntilClose => false,
-        }
+        framing != Framing::UntilClose && read_body(framing, body, REPLY_CAP).is_ok()
     };
     // A missing or cut body still lets the status speak; it only limits form logins.
     let _ = link
         .read_until(REPLY_CAP, STEP_TIMEOUT, transcript, body_done)
         .await;
     let raw = link.pending.get(head_length..).unwrap_or_default();
-    let body = match head.body_framing() {
-        BodyFraming::Chunked => decode_chunked(raw).map_or_else(|| raw.to_vec(), |(b, _)| b),
-        BodyFraming::Length(length) => raw.get(..length).unwrap_or(raw).to_vec(),
-        BodyFraming::UntilClose => raw.to_vec(),
-    };
+    let body =
+        read_body(framing, raw, REPLY_CAP).map_or_else(|_| raw.to_vec(), |body| body.content);
     Ok(Response { head, body })
 }
 

@@ -3,10 +3,9 @@
 use super::http::basic_authorization;
 use super::link::Link;
 use super::{network_outcome, random_token, Login, Outcome, ProbeResult, Target};
-use crate::parse::http::{
-    digest_authorization, parse_challenges, parse_head, DigestInput, ResponseHead,
-};
+use crate::parse::http::{digest_authorization, parse_challenges, parse_head, DigestInput};
 use iotcert_suite::{RunContext, Transcript};
+use iotcert_wire::http::Head;
 use std::time::Duration;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,7 +25,7 @@ async fn describe(
     sequence: u32,
     authorization: Option<&str>,
     transcript: &mut Transcript,
-) -> Result<ResponseHead, Outcome> {
+) -> Result<Head, Outcome> {
     let mut text = format!(
         "DESCRIBE {} RTSP/1.0\r\nCSeq: {sequence}\r\nUser-Agent: iotcert-credentials\r\nAccept: application/sdp\r\n",
         url(target)
@@ -44,10 +43,10 @@ async fn describe(
     })
     .await;
     let head = parse_head(&link.pending)
-        .filter(|head| head.version.starts_with("RTSP/"))
+        .filter(|head| head.protocol.starts_with("RTSP/"))
         .ok_or_else(|| Outcome::Undecided("no RTSP response in time".to_owned()))?;
     // Skip the body (an SDP description) so the next response starts clean.
-    let skip = head.length.min(link.pending.len());
+    let skip = head.length.unwrap_or_default().min(link.pending.len());
     link.pending.drain(..skip);
     Ok(head)
 }
