@@ -55,185 +55,237 @@ pub struct DataDir {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a campaign against the device a profile describes (or resume one).
-    Run {
-        /// The device profile (TOML).
-        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
-        profile: Option<PathBuf>,
-        /// Finish an interrupted campaign without re-running decided checks.
-        #[arg(long, value_name = "CAMPAIGN")]
-        resume: Option<String>,
-        /// Write report.json, .md, .html, .sarif and .junit.xml into this directory.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print the report in this format on standard output instead of the table.
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
-        /// What makes the exit code 1.
-        #[arg(long, value_enum, default_value = "shall")]
-        fail_on: FailOn,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Run(RunArgs),
     /// Start a secure and an insecure virtual device and run every suite against each:
     /// runs the `iotcert-demo` program installed beside this one (in a source tree:
     /// `cargo run --release -p iotcert-demo`), with these arguments.
-    Demo {
-        /// Arguments for `iotcert-demo` (`--out DIR`, `--loopback-block B`, `--templates
-        /// DIR`, `--data-dir DIR`; `iotcert-demo --help` lists them).
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<std::ffi::OsString>,
-    },
+    Demo(DemoArgs),
     /// List the suites, their checks and the provisions they serve.
-    Suites {
-        /// Print the suites' descriptors as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Suites(SuitesArgs),
     /// List stored campaigns.
-    Campaigns {
-        /// Print JSON (times in RFC 3339).
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Campaigns(CampaignsArgs),
     /// Show a campaign's results.
-    Show {
-        /// The campaign id.
-        campaign: String,
-        /// Print the report as JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Show(ShowArgs),
     /// Render a stored campaign's report.
-    Report {
-        /// The campaign id.
-        campaign: String,
-        /// The output format.
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        /// Write to this file instead of standard output.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
-        #[arg(long, value_name = "DIR")]
-        templates: Option<PathBuf>,
-        /// The policy the report's outcome is judged by.
-        #[arg(long, value_enum, default_value = "shall")]
-        fail_on: FailOn,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Report(ReportArgs),
     /// Export one stored evidence item whole (reports show only a preview).
-    Evidence {
-        /// The campaign whose result refers to the item.
-        campaign: String,
-        /// The item's sha256, as the report lists it.
-        sha256: String,
-        /// Write to this file instead of standard output.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Evidence(EvidenceArgs),
     /// Trust labels: issue, list (the retest queue), revoke.
     #[command(subcommand)]
     Label(LabelCommand),
     /// Verify labels offline: exit 0 when every label is valid, 1 when one is invalid
     /// (with a reason code), 2 on misuse or an unreadable input.
-    Verify {
-        /// The label file(s) (label.json); with several, one line (or JSON object) each.
-        #[arg(required = true, num_args = 1..)]
-        labels: Vec<PathBuf>,
-        /// The scheme's root certificate(s), PEM.
-        #[arg(long, value_name = "PEM")]
-        roots: PathBuf,
-        /// The firmware image the label should be about (hashed as a stream).
-        #[arg(long, value_name = "IMAGE")]
-        firmware: Option<PathBuf>,
-        /// The report file issued with the label (label-report.json) to check against it.
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
-        /// X.509 CRL(s) of the lab CA (DER or PEM).
-        #[arg(long, value_name = "FILE")]
-        crl: Vec<PathBuf>,
-        /// Signed label revocation list(s) of the lab.
-        #[arg(long, value_name = "FILE")]
-        revoked: Vec<PathBuf>,
-        /// Verify as of this time (RFC 3339) instead of now.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        /// Print one JSON object per label, one per line (JSON Lines).
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(VerifyArgs),
     /// Rerun a label's stored profile and issue its successor.
-    Retest {
-        /// The label id (the whole UUID).
-        label: String,
-        #[command(flatten)]
-        signing: Signing,
-        /// Where to write label.json, label.svg and label-report.json.
-        #[arg(long, short, default_value = ".")]
-        out: PathBuf,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Retest(RetestArgs),
     /// Make a development PKI (scheme root, lab CA, label signer, CRL): development only.
-    Pki {
-        #[command(subcommand)]
-        command: PkiCommand,
-    },
+    Pki(PkiArgs),
     /// Send a protocol-fuzzing finding's reproducer again: exit 1 when the failure
     /// replays, 0 when every watched service still answers, 2 when it cannot be judged.
-    Replay {
-        /// The campaign that found it.
-        #[arg(required_unless_present = "reproducer")]
-        campaign: Option<String>,
-        /// The check that failed, such as `protofuzz.mqtt`.
-        #[arg(required_unless_present = "reproducer")]
-        check: Option<String>,
-        /// Only the finding on this unit.
-        #[arg(long)]
-        unit: Option<String>,
-        /// A reproducer file instead of a stored finding (needs `--profile`).
-        #[arg(long, value_name = "FILE", requires = "profile", conflicts_with_all = ["campaign", "check", "unit"])]
-        reproducer: Option<PathBuf>,
-        /// The profile that sets scope, pacing and credentials for `--reproducer`.
-        #[arg(long, value_name = "PROFILE")]
-        profile: Option<PathBuf>,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Replay(ReplayArgs),
     /// Compare two campaigns (two firmware versions); exit 1 on a regression.
-    Diff {
-        /// The earlier campaign.
-        before: String,
-        /// The later campaign.
-        after: String,
-        /// Print the comparison as JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        data: DataDir,
-    },
+    Diff(DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the manual page (roff; `iotcert man | man -l -`).
     Man,
+}
+
+/// Arguments of `iotcert run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The device profile (TOML).
+    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    profile: Option<PathBuf>,
+    /// Finish an interrupted campaign without re-running decided checks.
+    #[arg(long, value_name = "CAMPAIGN")]
+    resume: Option<String>,
+    /// Write report.json, .md, .html, .sarif and .junit.xml into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the report in this format on standard output instead of the table.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// What makes the exit code 1.
+    #[arg(long, value_enum, default_value = "shall")]
+    fail_on: FailOn,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Arguments for `iotcert-demo` (`--out DIR`, `--loopback-block B`, `--templates
+    /// DIR`, `--data-dir DIR`; `iotcert-demo --help` lists them).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<std::ffi::OsString>,
+}
+
+/// Arguments of `iotcert suites`.
+#[derive(Debug, clap::Args)]
+pub struct SuitesArgs {
+    /// Print the suites' descriptors as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `iotcert campaigns`.
+#[derive(Debug, clap::Args)]
+pub struct CampaignsArgs {
+    /// Print JSON (times in RFC 3339).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert show`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The campaign id.
+    campaign: String,
+    /// Print the report as JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The campaign id.
+    campaign: String,
+    /// The output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Directory of templates (report.md.j2, report.html.j2) overriding the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// The policy the report's outcome is judged by.
+    #[arg(long, value_enum, default_value = "shall")]
+    fail_on: FailOn,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert evidence`.
+#[derive(Debug, clap::Args)]
+pub struct EvidenceArgs {
+    /// The campaign whose result refers to the item.
+    campaign: String,
+    /// The item's sha256, as the report lists it.
+    sha256: String,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The label file(s) (label.json); with several, one line (or JSON object) each.
+    #[arg(required = true, num_args = 1..)]
+    labels: Vec<PathBuf>,
+    /// The scheme's root certificate(s), PEM.
+    #[arg(long, value_name = "PEM")]
+    roots: PathBuf,
+    /// The firmware image the label should be about (hashed as a stream).
+    #[arg(long, value_name = "IMAGE")]
+    firmware: Option<PathBuf>,
+    /// The report file issued with the label (label-report.json) to check against it.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// X.509 CRL(s) of the lab CA (DER or PEM).
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// Signed label revocation list(s) of the lab.
+    #[arg(long, value_name = "FILE")]
+    revoked: Vec<PathBuf>,
+    /// Verify as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Print one JSON object per label, one per line (JSON Lines).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `iotcert retest`.
+#[derive(Debug, clap::Args)]
+pub struct RetestArgs {
+    /// The label id (the whole UUID).
+    label: String,
+    #[command(flatten)]
+    signing: Signing,
+    /// Where to write label.json, label.svg and label-report.json.
+    #[arg(long, short, default_value = ".")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert pki`.
+#[derive(Debug, clap::Args)]
+pub struct PkiArgs {
+    #[command(subcommand)]
+    command: PkiCommand,
+}
+
+/// Arguments of `iotcert replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The campaign that found it.
+    #[arg(required_unless_present = "reproducer")]
+    campaign: Option<String>,
+    /// The check that failed, such as `protofuzz.mqtt`.
+    #[arg(required_unless_present = "reproducer")]
+    check: Option<String>,
+    /// Only the finding on this unit.
+    #[arg(long)]
+    unit: Option<String>,
+    /// A reproducer file instead of a stored finding (needs `--profile`).
+    #[arg(long, value_name = "FILE", requires = "profile", conflicts_with_all = ["campaign", "check", "unit"])]
+    reproducer: Option<PathBuf>,
+    /// The profile that sets scope, pacing and credentials for `--reproducer`.
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier campaign.
+    before: String,
+    /// The later campaign.
+    after: String,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// Arguments of `iotcert completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 /// The lab's signing material and the scheme it signs under.
@@ -356,242 +408,24 @@ pub async fn run(cli: Cli) -> Result<u8> {
         colour: cli.color,
     };
     match cli.command {
-        Command::Run {
-            profile,
-            resume,
-            out,
-            format,
-            templates,
-            fail_on,
-            data,
-        } => {
-            let report = match (profile, resume) {
-                (Some(path), None) => {
-                    let planned = campaign::plan(&path).await?;
-                    let store = campaign::open_for_writing(
-                        &data.path,
-                        &format!("campaign {}", planned.record.id),
-                    )?;
-                    if display.says() {
-                        eprintln!(
-                            "campaign {} ({} planned checks)",
-                            planned.record.id,
-                            planned.record.plan.len()
-                        );
-                    }
-                    execute(&store, planned, display, fail_on).await?
-                }
-                (None, Some(id)) => {
-                    let store = campaign::open_for_writing(
-                        &data.path,
-                        &format!("campaign {id} (resumed)"),
-                    )?;
-                    let planned = campaign::plan_resume(&store, &id).await?;
-                    if display.says() {
-                        eprintln!(
-                            "resuming campaign {id}: {}/{} already decided",
-                            store.results(&id)?.len(),
-                            planned.record.plan.len()
-                        );
-                    }
-                    execute(&store, planned, display, fail_on).await?
-                }
-                _ => bail!("give a profile or --resume CAMPAIGN"),
-            };
-            if let Some(dir) = &out {
-                campaign::write_reports(&report, dir, templates.as_deref())?;
-            }
-            match format {
-                Some(format) => {
-                    output::write(render::render(&report, format, templates.as_deref())?)?
-                }
-                None if display.says() => output::write(terminal::summary_table_with(
-                    &[(&report.device.model, &report)],
-                    display.colour,
-                ))?,
-                None => {}
-            }
-            Ok(report.summary.exit_code)
-        }
-        Command::Demo { args } => demo(&args, display),
-        Command::Suites { json } => suites(json),
-        Command::Campaigns { json, data } => campaigns(&data.path, json),
-        Command::Show {
-            campaign: id,
-            json,
-            data,
-        } => {
-            let store = campaign::open_for_reading(&data.path)?;
-            let report = Report::build(&store, &store.campaign(&id)?, FailOn::default())?;
-            if json {
-                output::write(render::render(&report, Format::Json, None)?)?;
-            } else {
-                output::write(terminal::summary_table_with(
-                    &[(&report.device.model, &report)],
-                    display.colour,
-                ))?;
-            }
-            Ok(exit::SUCCESS)
-        }
-        Command::Report {
-            campaign: id,
-            format,
-            output: file,
-            templates,
-            fail_on,
-            data,
-        } => {
-            let store = campaign::open_for_reading(&data.path)?;
-            let report = Report::build(&store, &store.campaign(&id)?, fail_on)?;
-            let text = render::render(&report, format, templates.as_deref())?;
-            write_or_print(file.as_deref(), text.as_bytes())?;
-            Ok(exit::SUCCESS)
-        }
-        Command::Evidence {
-            campaign: id,
-            sha256,
-            output: file,
-            data,
-        } => {
-            let store = campaign::open_for_reading(&data.path)?;
-            let bytes = store.campaign_evidence(&id, &sha256)?;
-            write_or_print(file.as_deref(), &bytes)?;
-            Ok(exit::SUCCESS)
-        }
+        Command::Run(args) => run_campaign(args, display).await,
+        Command::Demo(args) => demo(&args.args, display),
+        Command::Suites(args) => suites(args.json),
+        Command::Campaigns(args) => campaigns(&args.data.path, args.json),
+        Command::Show(args) => show(args, display),
+        Command::Report(args) => report(args),
+        Command::Evidence(args) => evidence(args),
         Command::Label(command) => label_command(command),
-        Command::Verify {
-            labels,
-            roots,
-            firmware,
-            report,
-            crl,
-            revoked,
-            at,
-            json,
-        } => {
-            let at = match at.as_deref() {
-                Some(text) => time::OffsetDateTime::parse(
-                    text,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?,
-                None => time::OffsetDateTime::now_utc(),
-            };
-            let request = verify::Request {
-                labels: &labels,
-                roots: &roots,
-                firmware: firmware.as_deref(),
-                report: report.as_deref(),
-                crls: &crl,
-                revocation_lists: &revoked,
-                at,
-            };
-            print_verdicts(&request, json)
-        }
-        Command::Retest {
-            label,
-            signing,
-            out,
-            data,
-        } => {
-            let store =
-                campaign::open_for_writing(&data.path, &format!("the retest of label {label}"))?;
-            let previous = store.label(&label)?;
-            let planned = campaign::plan_again(&store.campaign(&previous.campaign)?).await?;
-            if display.says() {
-                eprintln!(
-                    "retest of label {}: campaign {}",
-                    previous.id, planned.record.id
-                );
-            }
-            store.announce(&format!("campaign {} (retest)", planned.record.id));
-            let report = execute(&store, planned, display, FailOn::default()).await?;
-            let issuer = load_issuer(&signing)?;
-            let issued = labels::issue_for_campaign(
-                &store,
-                &store.campaign(&report.campaign.id)?,
-                &issuer,
-                Some(previous.level),
-                Some(uuid::Uuid::parse_str(&previous.id)?),
-                time::OffsetDateTime::now_utc(),
-            )?;
-            report_issue(issued, &out)
-        }
-        Command::Pki {
+        Command::Verify(args) => verify_labels(args),
+        Command::Retest(args) => retest(args, display).await,
+        Command::Pki(PkiArgs {
             command: PkiCommand::Init { dir, force },
-        } => {
-            let existing = if force {
-                iotcert_label::pki::Existing::Replace
-            } else {
-                iotcert_label::pki::Existing::Refuse
-            };
-            let files = iotcert_label::pki::init(&dir, existing)?;
-            output::write(format!(
-                "development PKI written to {} (for development only: these keys mean nothing)\n  scheme root:      {}\n  signer key/chain: {} {}\n  lab CA CRL:       {}\n",
-                dir.display(),
-                files.root_certificate.display(),
-                files.signer_key.display(),
-                files.signer_chain.display(),
-                files.lab_ca_crl.display()
-            ))?;
-            Ok(exit::SUCCESS)
-        }
-        Command::Replay {
-            campaign: id,
-            check,
-            unit,
-            reproducer,
-            profile,
-            data,
-        } => {
-            let store;
-            let finding = match (&reproducer, &profile, &id, &check) {
-                (Some(reproducer), Some(profile), _, _) => replay::Finding::File {
-                    reproducer,
-                    profile,
-                },
-                (_, _, Some(id), Some(check)) => {
-                    store = campaign::open_for_reading(&data.path)?;
-                    replay::Finding::Stored {
-                        store: &store,
-                        campaign: id,
-                        check,
-                        unit: unit.as_deref(),
-                    }
-                }
-                _ => bail!("give a campaign and a check, or --reproducer FILE --profile PROFILE"),
-            };
-            let mut say = |line: &str| output::line(output::printable(line));
-            Ok(match replay::run(finding, &mut say).await? {
-                Some(true) => exit::FINDINGS,
-                Some(false) => exit::SUCCESS,
-                None => exit::HARNESS_FAILURE,
-            })
-        }
-        Command::Diff {
-            before,
-            after,
-            json,
-            data,
-        } => {
-            let store = campaign::open_for_reading(&data.path)?;
-            let before = Report::build(&store, &store.campaign(&before)?, FailOn::default())?;
-            let after = Report::build(&store, &store.campaign(&after)?, FailOn::default())?;
-            let diff = diff::compare(&before, &after);
-            if json {
-                output::line(serde_json::to_string_pretty(&diff)?)?;
-            } else {
-                output::write(output::printable(&diff::to_text(&diff)))?;
-            }
-            Ok(if diff.regressions() > 0 {
-                exit::FINDINGS
-            } else {
-                exit::SUCCESS
-            })
-        }
-        Command::Completions { shell } => {
+        }) => pki_init(&dir, force),
+        Command::Replay(args) => replay_finding(args).await,
+        Command::Diff(args) => diff_campaigns(args),
+        Command::Completions(args) => {
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "iotcert", &mut script);
+            clap_complete::generate(args.shell, &mut Cli::command(), "iotcert", &mut script);
             output::write(script)?;
             Ok(exit::SUCCESS)
         }
@@ -602,6 +436,199 @@ pub async fn run(cli: Cli) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
     }
+}
+
+/// `iotcert run`: a new campaign of a profile, or the rest of an interrupted one; the
+/// summary table (or the report in `--format`) on stdout.
+async fn run_campaign(args: RunArgs, display: Display) -> Result<u8> {
+    let report = match (args.profile, args.resume) {
+        (Some(path), None) => {
+            let planned = campaign::plan(&path).await?;
+            let store = campaign::open_for_writing(
+                &args.data.path,
+                &format!("campaign {}", planned.record.id),
+            )?;
+            if display.says() {
+                eprintln!(
+                    "campaign {} ({} planned checks)",
+                    planned.record.id,
+                    planned.record.plan.len()
+                );
+            }
+            execute(&store, planned, display, args.fail_on).await?
+        }
+        (None, Some(id)) => {
+            let store =
+                campaign::open_for_writing(&args.data.path, &format!("campaign {id} (resumed)"))?;
+            let planned = campaign::plan_resume(&store, &id).await?;
+            if display.says() {
+                eprintln!(
+                    "resuming campaign {id}: {}/{} already decided",
+                    store.results(&id)?.len(),
+                    planned.record.plan.len()
+                );
+            }
+            execute(&store, planned, display, args.fail_on).await?
+        }
+        _ => bail!("give a profile or --resume CAMPAIGN"),
+    };
+    let templates = args.templates.as_deref();
+    if let Some(dir) = &args.out {
+        campaign::write_reports(&report, dir, templates)?;
+    }
+    match args.format {
+        Some(format) => output::write(render::render(&report, format, templates)?)?,
+        None if display.says() => output::write(terminal::summary_table_with(
+            &[(&report.device.model, &report)],
+            display.colour,
+        ))?,
+        None => {}
+    }
+    Ok(report.summary.exit_code)
+}
+
+/// `iotcert show`: a stored campaign's table, or its report as JSON.
+fn show(args: ShowArgs, display: Display) -> Result<u8> {
+    let store = campaign::open_for_reading(&args.data.path)?;
+    let report = Report::build(&store, &store.campaign(&args.campaign)?, FailOn::default())?;
+    if args.json {
+        output::write(render::render(&report, Format::Json, None)?)?;
+    } else {
+        output::write(terminal::summary_table_with(
+            &[(&report.device.model, &report)],
+            display.colour,
+        ))?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert report`: a stored campaign rendered in one format.
+fn report(args: ReportArgs) -> Result<u8> {
+    let store = campaign::open_for_reading(&args.data.path)?;
+    let report = Report::build(&store, &store.campaign(&args.campaign)?, args.fail_on)?;
+    let text = render::render(&report, args.format, args.templates.as_deref())?;
+    write_or_print(args.output.as_deref(), text.as_bytes())?;
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert evidence`: one stored evidence item of a campaign, whole.
+fn evidence(args: EvidenceArgs) -> Result<u8> {
+    let store = campaign::open_for_reading(&args.data.path)?;
+    let bytes = store.campaign_evidence(&args.campaign, &args.sha256)?;
+    write_or_print(args.output.as_deref(), &bytes)?;
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert verify`: the request, then one verdict per label.
+fn verify_labels(args: VerifyArgs) -> Result<u8> {
+    let at = match args.at.as_deref() {
+        Some(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?
+        }
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let request = verify::Request {
+        labels: &args.labels,
+        roots: &args.roots,
+        firmware: args.firmware.as_deref(),
+        report: args.report.as_deref(),
+        crls: &args.crl,
+        revocation_lists: &args.revoked,
+        at,
+    };
+    print_verdicts(&request, args.json)
+}
+
+/// `iotcert retest`: rerun a label's stored profile and issue its successor.
+async fn retest(args: RetestArgs, display: Display) -> Result<u8> {
+    let label = &args.label;
+    let store =
+        campaign::open_for_writing(&args.data.path, &format!("the retest of label {label}"))?;
+    let previous = store.label(label)?;
+    let planned = campaign::plan_again(&store.campaign(&previous.campaign)?).await?;
+    if display.says() {
+        eprintln!(
+            "retest of label {}: campaign {}",
+            previous.id, planned.record.id
+        );
+    }
+    store.announce(&format!("campaign {} (retest)", planned.record.id));
+    let report = execute(&store, planned, display, FailOn::default()).await?;
+    let issuer = load_issuer(&args.signing)?;
+    let issued = labels::issue_for_campaign(
+        &store,
+        &store.campaign(&report.campaign.id)?,
+        &issuer,
+        Some(previous.level),
+        Some(uuid::Uuid::parse_str(&previous.id)?),
+        time::OffsetDateTime::now_utc(),
+    )?;
+    report_issue(issued, &args.out)
+}
+
+/// `iotcert pki init`: a development PKI.
+fn pki_init(dir: &Path, force: bool) -> Result<u8> {
+    let existing = if force {
+        iotcert_label::pki::Existing::Replace
+    } else {
+        iotcert_label::pki::Existing::Refuse
+    };
+    let files = iotcert_label::pki::init(dir, existing)?;
+    output::write(format!(
+        "development PKI written to {} (for development only: these keys mean nothing)\n  scheme root:      {}\n  signer key/chain: {} {}\n  lab CA CRL:       {}\n",
+        dir.display(),
+        files.root_certificate.display(),
+        files.signer_key.display(),
+        files.signer_chain.display(),
+        files.lab_ca_crl.display()
+    ))?;
+    Ok(exit::SUCCESS)
+}
+
+/// `iotcert replay`: a stored finding or a reproducer file, sent again.
+async fn replay_finding(args: ReplayArgs) -> Result<u8> {
+    let store;
+    let finding = match (&args.reproducer, &args.profile, &args.campaign, &args.check) {
+        (Some(reproducer), Some(profile), _, _) => replay::Finding::File {
+            reproducer,
+            profile,
+        },
+        (_, _, Some(id), Some(check)) => {
+            store = campaign::open_for_reading(&args.data.path)?;
+            replay::Finding::Stored {
+                store: &store,
+                campaign: id,
+                check,
+                unit: args.unit.as_deref(),
+            }
+        }
+        _ => bail!("give a campaign and a check, or --reproducer FILE --profile PROFILE"),
+    };
+    let mut say = |line: &str| output::line(output::printable(line));
+    Ok(match replay::run(finding, &mut say).await? {
+        Some(true) => exit::FINDINGS,
+        Some(false) => exit::SUCCESS,
+        None => exit::HARNESS_FAILURE,
+    })
+}
+
+/// `iotcert diff`: what changed between two campaigns; exit 1 on a regression.
+fn diff_campaigns(args: DiffArgs) -> Result<u8> {
+    let store = campaign::open_for_reading(&args.data.path)?;
+    let before = Report::build(&store, &store.campaign(&args.before)?, FailOn::default())?;
+    let after = Report::build(&store, &store.campaign(&args.after)?, FailOn::default())?;
+    let diff = diff::compare(&before, &after);
+    if args.json {
+        output::line(serde_json::to_string_pretty(&diff)?)?;
+    } else {
+        output::write(output::printable(&diff::to_text(&diff)))?;
+    }
+    Ok(if diff.regressions() > 0 {
+        exit::FINDINGS
+    } else {
+        exit::SUCCESS
+    })
 }
 
 /// Execute a planned campaign with progress on the terminal; Ctrl-C cancels cleanly.
