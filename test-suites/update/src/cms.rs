@@ -6,8 +6,8 @@
 //! it. Writing makes the same structure (what `openssl cms -sign -binary -outform DER`
 //! makes) so an attack image differs from a genuine one only where the attack says.
 
-use crate::der::{self, DerError, Tlv};
 use crate::keys::{self, KeyError, Signer};
+use iotcert_wire::der::{self, DerError, Tlv};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use time::OffsetDateTime;

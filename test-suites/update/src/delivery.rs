@@ -19,7 +19,9 @@ use iotcert_suite::evidence::escape_bytes;
 use iotcert_suite::profile::{
     UpdateAcceptance, UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
 };
+use iotcert_suite::tls::RecordingVerifier;
 use iotcert_suite::{RunContext, SampleUnit};
+use iotcert_wire::http::{self, read_body, Framing, Head, Limits};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -832,98 +834,34 @@ async fn exchange_on<S: AsyncRead + AsyncWrite + Unpin>(
     })
 }
 
-fn head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
+/// The head of an HTTP/1.x response at the start of `bytes`, once its blank line arrived.
+fn response_head(bytes: &[u8]) -> Option<Head> {
+    http::parse_head(bytes, &Limits::DEFAULT)
+        .filter(|head| head.protocol.starts_with("HTTP/1.") && head.length.is_some())
 }
 
-fn content_length(head: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(head).ok()?;
-    text.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse().ok())?
-    })
-}
-
+/// Whether the whole response has arrived: its head, and the body its framing declares
+/// (a body that ends with the connection ends when the device closes).
 fn response_complete(bytes: &[u8]) -> bool {
-    let Some(end) = head_end(bytes) else {
+    let Some(head) = response_head(bytes) else {
         return false;
     };
-    let head = bytes.get(..end).unwrap_or_default();
-    content_length(head).is_some_and(|length| bytes.len() >= end.saturating_add(length))
+    let body = head
+        .length
+        .and_then(|end| bytes.get(end..))
+        .unwrap_or_default();
+    let framing = head.framing();
+    framing != Framing::UntilClose && read_body(framing, body, MAX_RESPONSE).is_ok()
 }
 
-/// Status and body of a response (body cut to its Content-Length when there is one).
+/// Status and body of a response (the body cut to its Content-Length, or its chunks
+/// decoded, once whole; what arrived otherwise).
 pub fn parse_response(bytes: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let end = head_end(bytes)?;
-    let head = bytes.get(..end)?;
-    let status_line = head.split(|&b| b == b'\n').next()?;
-    let mut parts = status_line.split(|&b| b == b' ');
-    let version = parts.next()?;
-    if !version.starts_with(b"HTTP/1.") {
-        return None;
-    }
-    let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-    let body = bytes.get(end..).unwrap_or_default();
-    let body = match content_length(head) {
-        Some(length) => body.get(..length.min(body.len())).unwrap_or_default(),
-        None => body,
-    };
-    Some((status, body.to_vec()))
-}
-
-/// Accepts any server certificate: used only when the profile gives no CA, to reach an
-/// update endpoint whose TLS the tls suite judges, not this one.
-#[derive(Debug)]
-struct AnyServerCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyServerCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    let head = response_head(bytes)?;
+    let rest = bytes.get(head.length?..)?;
+    let body = read_body(head.framing(), rest, MAX_RESPONSE)
+        .map_or_else(|_| rest.to_vec(), |body| body.content);
+    Some((head.status, body))
 }
 
 fn client_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, String> {
@@ -943,9 +881,11 @@ fn client_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, String> {
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
+        // Any server certificate: the update endpoint's TLS is the tls suite's to judge,
+        // not this one's (handshake signatures are still checked).
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyServerCertificate(provider)))
+            .with_custom_certificate_verifier(Arc::new(RecordingVerifier::new(provider)))
             .with_no_client_auth(),
     };
     Ok(config)
@@ -1225,7 +1165,7 @@ async fn answer_one<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> (Vec<u8>, String, bool) {
     let mut head = Vec::new();
     let mut chunk = [0u8; 4096];
-    while head_end(&head).is_none() && head.len() < 16 * 1024 {
+    while http::head_end(&head).is_none() && head.len() < 16 * 1024 {
         match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
             Ok(Ok(count)) if count > 0 => {
                 head.extend_from_slice(chunk.get(..count).unwrap_or_default())

@@ -58,7 +58,7 @@ pub fn pem_blocks(text: &[u8], label: &str) -> Vec<Vec<u8>> {
 
 /// The certificates of a PEM or DER file, in order.
 pub fn certificates_from_file_bytes(bytes: &[u8]) -> Result<Vec<Vec<u8>>, KeyError> {
-    let blocks = if bytes.starts_with(&[crate::der::SEQUENCE]) {
+    let blocks = if bytes.starts_with(&[iotcert_wire::der::SEQUENCE]) {
         vec![bytes.to_vec()]
     } else {
         pem_blocks(bytes, "CERTIFICATE")

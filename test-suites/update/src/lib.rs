@@ -21,7 +21,6 @@ pub mod attacks;
 pub mod checks;
 pub mod cms;
 pub mod delivery;
-pub mod der;
 pub mod formats;
 pub mod keys;
 mod suite;

@@ -10,6 +10,7 @@
 //! status of one install, SUCCESS or FAILURE.
 
 use base64::Engine as _;
+use iotcert_wire::http;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -83,8 +84,8 @@ pub async fn open(
     let mut received = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
-        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
+        if let Some(end) = http::head_end(&received) {
+            break end;
         }
         if received.len() > MAX_HANDSHAKE {
             return Err("the WebSocket handshake answer has no end".to_owned());
@@ -98,22 +99,19 @@ pub async fn open(
             Ok(Ok(count)) => received.extend_from_slice(chunk.get(..count).unwrap_or_default()),
         }
     };
-    let head = String::from_utf8_lossy(received.get(..head_end).unwrap_or_default()).into_owned();
-    let status_line = head.lines().next().unwrap_or_default();
-    if status_line.split(' ').nth(1) != Some("101") {
+    let head_bytes = received.get(..head_end).unwrap_or_default();
+    let head = http::parse_head(head_bytes, &http::Limits::DEFAULT);
+    let Some(head) = head.filter(|head| head.status == 101) else {
+        let status_line = String::from_utf8_lossy(head_bytes);
+        let status_line = status_line.lines().next().unwrap_or_default();
         return Err(format!(
             "the server did not open a WebSocket: {}",
             crate::delivery::one_line(status_line)
         ));
-    }
+    };
     let expected = accept_value(&key);
-    let answered = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("sec-websocket-accept")
-            .then(|| value.trim().to_owned())
-    });
-    if answered.as_deref() != Some(expected.as_str()) {
+    let answered = head.header("sec-websocket-accept");
+    if answered != Some(expected.as_str()) {
         return Err("the WebSocket handshake answer does not prove the server read our key (Sec-WebSocket-Accept)".to_owned());
     }
     let mut stream = StatusStream {
