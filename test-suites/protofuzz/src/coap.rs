@@ -15,11 +15,18 @@
 
 use crate::node::{bytes, seq, Node};
 use crate::rng::Rng;
+use iotcert_wire::coap::{option_nibble, Header, MessageType, EMPTY_CODE, VERSION};
 
 /// A confirmable GET of `/.well-known/core` with message id `message_id`.
 pub fn probe(message_id: u16) -> Vec<u8> {
-    let [high, low] = message_id.to_be_bytes();
-    let mut datagram = vec![0x40, 0x01, high, low];
+    let header = Header {
+        version: VERSION,
+        message_type: MessageType::Confirmable,
+        token_length: 0,
+        code: 0x01, // GET
+        message_id,
+    };
+    let mut datagram = header.encode().to_vec();
     datagram.extend_from_slice(&[0xbb]);
     datagram.extend_from_slice(b".well-known");
     datagram.extend_from_slice(&[0x04]);
@@ -29,7 +36,7 @@ pub fn probe(message_id: u16) -> Vec<u8> {
 
 /// Whether `reply` is a CoAP message (version 1, at least the 4-byte header).
 pub fn is_coap(reply: &[u8]) -> bool {
-    matches!(reply, [first, _, _, _, ..] if first >> 6 == 1)
+    Header::parse(reply).is_some_and(|header| header.version == VERSION)
 }
 
 /// Whether `reply` answers [`probe`] with `message_id`: an ACK (piggybacked response or
@@ -37,23 +44,20 @@ pub fn is_coap(reply: &[u8]) -> bool {
 /// response code and the probe's empty token). An echo of the request, or bytes that
 /// merely start like CoAP, are no answer.
 pub fn answers_probe(reply: &[u8], message_id: u16) -> bool {
-    let [first, code, high, low, ..] = reply else {
+    let Some(header) = Header::parse(reply).filter(|header| header.version == VERSION) else {
         return false;
     };
-    if first >> 6 != 1 {
-        return false;
-    }
-    let kind = (first >> 4) & 0b11;
-    let token_length = first & 0x0f;
-    let same_id = u16::from_be_bytes([*high, *low]) == message_id;
-    let response_code = matches!(code >> 5, 2 | 4 | 5);
-    match kind {
+    let same_id = header.message_id == message_id;
+    let response_code = matches!(header.code >> 5, 2 | 4 | 5);
+    match header.message_type {
         // ACK: a piggybacked response, or empty (the response follows separately).
-        2 => same_id && (response_code || *code == 0),
+        MessageType::Acknowledgement => same_id && (response_code || header.code == EMPTY_CODE),
         // Reset: the server refused the message, but it is there to say so.
-        3 => same_id && *code == 0,
+        MessageType::Reset => same_id && header.code == EMPTY_CODE,
         // CON or NON: a separate response to the probe's empty token.
-        _ => response_code && token_length == 0,
+        MessageType::Confirmable | MessageType::NonConfirmable => {
+            response_code && header.token_length == 0
+        }
     }
 }
 
@@ -69,16 +73,7 @@ fn nibble(rng: &mut Rng, value_hint: u32) -> (u8, Vec<u8>) {
         ),
         3 => (13, Vec::new()),
         4 => (14, vec![0]),
-        _ => match value_hint {
-            0..=12 => (value_hint as u8, Vec::new()),
-            13..=268 => (13, vec![(value_hint - 13) as u8]),
-            _ => (
-                14,
-                ((value_hint - 269).min(0xffff) as u16)
-                    .to_be_bytes()
-                    .to_vec(),
-            ),
-        },
+        _ => option_nibble(value_hint),
     }
 }
 
@@ -114,18 +109,9 @@ const SIZE1: u32 = 60;
 
 /// One option, correctly encoded, `delta` after the previous one.
 fn encoded_option(delta: u32, value: &[u8]) -> Node {
-    let extended = |number: u32| -> (u8, Vec<u8>) {
-        match number {
-            0..=12 => (number as u8, Vec::new()),
-            13..=268 => (13, vec![(number - 13) as u8]),
-            _ => (
-                14,
-                ((number - 269).min(0xffff) as u16).to_be_bytes().to_vec(),
-            ),
-        }
-    };
-    let (delta_nibble, delta_extension) = extended(delta);
-    let (length_nibble, length_extension) = extended(value.len() as u32);
+    let (delta_nibble, delta_extension) = option_nibble(delta);
+    let (length_nibble, length_extension) =
+        option_nibble(u32::try_from(value.len()).unwrap_or(u32::MAX));
     seq(vec![
         bytes([delta_nibble << 4 | length_nibble]),
         bytes(delta_extension),

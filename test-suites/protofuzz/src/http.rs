@@ -10,6 +10,7 @@
 
 use crate::node::{bytes, run, seq, Node};
 use crate::rng::Rng;
+use iotcert_wire::http::{head_end, parse_head, Limits};
 
 /// The probe request.
 pub fn probe(host: &str) -> Vec<u8> {
@@ -37,12 +38,7 @@ pub fn health_complete(reply: &[u8], expect: Option<&str>) -> bool {
 /// `expect` in the body. `Err` says what was wrong.
 pub fn judge_health(reply: &[u8], expect: Option<&str>) -> Result<(), String> {
     let expect = expect.filter(|text| !text.is_empty());
-    let head_end = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| at + 4)
-        .or_else(|| reply.windows(2).position(|w| w == b"\n\n").map(|at| at + 2));
-    let Some(head_end) = head_end.filter(|_| is_http(reply)) else {
+    let Some(head_end) = head_end(reply).filter(|_| is_http(reply)) else {
         return Err(if reply.is_empty() {
             "no answer".to_owned()
         } else {
@@ -52,9 +48,9 @@ pub fn judge_health(reply: &[u8], expect: Option<&str>) -> Result<(), String> {
             )
         });
     };
-    let status_line = reply.split(|&b| b == b'\n').next().unwrap_or_default();
-    let status = status_line.split(|&b| b == b' ').nth(1).unwrap_or_default();
-    if !(status.len() == 3 && status.first() == Some(&b'2')) {
+    let head = parse_head(reply, &Limits::DEFAULT);
+    if !head.is_some_and(|head| (200..300).contains(&head.status)) {
+        let status_line = reply.split(|&b| b == b'\n').next().unwrap_or_default();
         return Err(format!(
             "answered {}",
             String::from_utf8_lossy(status_line).trim_end()
@@ -83,7 +79,7 @@ pub fn is_http(reply: &[u8]) -> bool {
 
 /// Whether a whole response head has arrived.
 pub fn head_complete(reply: &[u8]) -> bool {
-    reply.windows(4).any(|w| w == b"\r\n\r\n") || reply.windows(2).any(|w| w == b"\n\n")
+    head_end(reply).is_some()
 }
 
 const LONG: [u32; 6] = [256, 1024, 4096, 8192, 16_384, 65_536];

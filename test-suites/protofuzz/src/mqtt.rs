@@ -17,6 +17,7 @@
 
 use crate::node::{bytes, len16, run, seq, varlen, Node};
 use crate::rng::Rng;
+use iotcert_wire::mqtt::split_packet;
 
 /// A PINGREQ, sent after each mutated packet.
 pub const PINGREQ: [u8; 2] = [0xc0, 0x00];
@@ -87,35 +88,18 @@ pub fn is_connack(reply: &[u8]) -> bool {
 
 /// The return code (3.1.1) or reason code (5) of a whole CONNACK: 0 accepts the session.
 pub fn connack_code(reply: &[u8]) -> Option<u8> {
-    if !is_connack(reply) {
+    let (header, body) = split_packet(reply).ok()??;
+    if header.first_byte() != 0x20 {
         return None;
     }
-    let mut remaining = 0usize;
-    for (index, byte) in reply.iter().skip(1).take(4).enumerate() {
-        remaining |= usize::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            // A CONNACK too short to hold a code has none: the byte after it belongs to
-            // whatever the broker sent next.
-            if remaining < 2 {
-                return None;
-            }
-            // Fixed header, then the acknowledge flags, then the code.
-            return reply.get(1 + (index + 1) + 1).copied();
-        }
-    }
-    None
+    // The body is the acknowledge flags, then the code. A CONNACK too short to hold a
+    // code has none: the byte after it belongs to whatever the broker sent next.
+    body.get(1).copied()
 }
 
 /// Whether `reply` starts with one whole MQTT packet: the answer to a session step.
 pub fn is_whole_packet(reply: &[u8]) -> bool {
-    let mut length = 0usize;
-    for (index, byte) in reply.iter().skip(1).take(4).enumerate() {
-        length |= usize::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return reply.len() >= 2 + index + length;
-        }
-    }
-    false
+    matches!(split_packet(reply), Ok(Some(_)))
 }
 
 /// Whether a whole PINGRESP appears in `reply` (after whatever the broker sent first).

@@ -6,6 +6,7 @@
 //! (dropping a field, shortening a run, making a length truthful) and re-encoding it,
 //! so a minimal reproducer keeps valid length fields wherever validity was not the point.
 
+use iotcert_wire::mqtt::encode_remaining_length;
 use serde::{Deserialize, Serialize};
 
 /// Most bytes one run may expand to, so no tree can make the harness allocate without end.
@@ -80,24 +81,6 @@ pub fn varlen(body: Node) -> Node {
     }
 }
 
-/// The MQTT variable-length encoding of `length` (up to four bytes; longer values are
-/// clamped to the largest encodable, 268,435,455).
-pub fn mqtt_varint(length: usize) -> Vec<u8> {
-    let mut length = length.min(268_435_455);
-    let mut out = Vec::with_capacity(4);
-    loop {
-        let mut byte = (length % 128) as u8;
-        length /= 128;
-        if length > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if length == 0 {
-            return out;
-        }
-    }
-}
-
 impl Node {
     /// The bytes on the wire.
     pub fn encode(&self) -> Vec<u8> {
@@ -124,7 +107,7 @@ impl Node {
                 let body = body.encode();
                 match fix {
                     Some(length) => out.extend_from_slice(length),
-                    None => out.extend_from_slice(&mqtt_varint(body.len())),
+                    None => out.extend(encode_remaining_length(body.len())),
                 }
                 out.extend_from_slice(&body);
             }
@@ -250,8 +233,11 @@ mod tests {
             fix: Some(vec![0xff, 0xff, 0xff, 0xff, 0x01]),
         };
         assert_eq!(lie.encode(), [0xff, 0xff, 0xff, 0xff, 0x01, 1]);
-        assert_eq!(mqtt_varint(128), [0x80, 0x01]);
-        assert_eq!(mqtt_varint(usize::MAX), [0xff, 0xff, 0xff, 0x7f]);
+        assert_eq!(encode_remaining_length(128), [0x80, 0x01]);
+        assert_eq!(
+            encode_remaining_length(usize::MAX),
+            [0xff, 0xff, 0xff, 0x7f]
+        );
     }
 
     #[test]
