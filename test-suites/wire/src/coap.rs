@@ -160,6 +160,11 @@ pub fn parts(after_token: &[u8]) -> Parts<'_> {
 }
 
 impl<'a> Parts<'a> {
+    /// The bytes not read yet: the next option's first byte comes first.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
     fn next_part(&mut self) -> Result<Option<Part<'a>>, ParseError> {
         let Some((&byte, after)) = self.rest.split_first() else {
             return Ok(None);
@@ -430,6 +435,27 @@ mod tests {
         assert_eq!(
             ParseError::TooManyOptions.to_string(),
             "more than 64 options"
+        );
+    }
+
+    #[test]
+    fn malformed_options_are_refused() {
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xf0]),
+            Err(ParseError::ReservedNibble)
+        );
+        assert_eq!(parse(&[0x40, 0x01, 0, 1, 0xd0]), Err(ParseError::Truncated));
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xb3, b'a']),
+            Err(ParseError::Truncated)
+        );
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xff]),
+            Err(ParseError::EmptyPayload)
+        );
+        assert_eq!(
+            parse(&[0x40, 0x01, 0, 1, 0xe0, 0xff, 0xff, 0xe0, 0xff, 0xff]),
+            Err(ParseError::OptionNumberOverflow)
         );
     }
 
