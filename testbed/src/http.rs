@@ -10,6 +10,7 @@
 use crate::device::DeviceState;
 use crate::limits::{self, READ_CHUNK};
 use crate::{admin, update};
+use iotcert_wire::http::head_end;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -97,24 +98,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The length of the request head at the start of `buffer`, blank line included, once the
-/// blank line (CRLF CRLF, or a bare LF LF) has arrived.
-pub fn head_length(buffer: &[u8]) -> Option<usize> {
-    let crlf = buffer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| at + 4);
-    let lf = buffer
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|at| at + 2);
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// Parses a request head (as delimited by [`head_length`]).
+/// Parses a request head (as delimited by [`head_end`]: CRLF CRLF, or a bare LF LF).
 pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, ParseError> {
     if head.len() > MAX_HEAD_SIZE {
         return Err(ParseError::HeadTooLarge);
@@ -362,7 +346,7 @@ where
                 .take_while(|&&b| b == b'\r' || b == b'\n')
                 .count();
             self.buffer.drain(..blank);
-            if let Some(length) = head_length(&self.buffer) {
+            if let Some(length) = head_end(&self.buffer) {
                 let head = parse_request_head(self.buffer.get(..length).unwrap_or_default());
                 self.buffer.drain(..length.min(self.buffer.len()));
                 return head.map(Some).map_err(HeadError::Malformed);
@@ -546,7 +530,7 @@ mod tests {
     #[test]
     fn curl_request_parses() {
         let text = b"GET /admin?x=1 HTTP/1.1\r\nHost: 127.77.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
-        assert_eq!(head_length(text), Some(text.len()));
+        assert_eq!(head_end(text), Some(text.len()));
         let head = parse_request_head(text).unwrap();
         assert_eq!(head.method, "GET");
         assert_eq!(head.path(), "/admin");
@@ -607,7 +591,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_heads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = head_length(&bytes);
+            let _ = head_end(&bytes);
             if let Ok(head) = parse_request_head(&bytes) {
                 let _ = (head.body_length(), head.keep_alive(), head.path());
             }

@@ -7,6 +7,7 @@
 //! targets can call it directly. [`encode`] writes any packet, which lets tests act as
 //! clients and lets property tests check that the two agree.
 
+use iotcert_wire::mqtt;
 use std::fmt;
 
 /// The largest packet (fixed header excluded) the broker accepts: 256 KiB.
@@ -189,21 +190,11 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes the variable-length "remaining length" that follows the first byte.
-///
-/// Returns the length and how many bytes encoded it, or `Ok(None)` if `bytes` ends first.
-pub fn decode_remaining_length(bytes: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
-    let mut length = 0usize;
-    for (index, &byte) in bytes.iter().take(4).enumerate() {
-        length |= usize::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return Ok(Some((length, index + 1)));
+impl From<mqtt::Error> for DecodeError {
+    fn from(error: mqtt::Error) -> DecodeError {
+        match error {
+            mqtt::Error::MalformedRemainingLength => DecodeError::MalformedRemainingLength,
         }
-    }
-    if bytes.len() >= 4 {
-        Err(DecodeError::MalformedRemainingLength)
-    } else {
-        Ok(None)
     }
 }
 
@@ -212,23 +203,21 @@ pub fn decode_remaining_length(bytes: &[u8]) -> Result<Option<(usize, usize)>, D
 /// Returns the packet and the number of bytes it took, or `Ok(None)` when `buffer` holds
 /// only the beginning of a packet that is not yet known to be invalid.
 pub fn decode(buffer: &[u8]) -> Result<Option<(Packet, usize)>, DecodeError> {
-    let Some((&first, after_first)) = buffer.split_first() else {
+    let Some(header) = mqtt::parse_fixed_header(buffer)? else {
         return Ok(None);
     };
-    let Some((remaining, length_bytes)) = decode_remaining_length(after_first)? else {
-        return Ok(None);
-    };
-    if remaining > MAX_PACKET_SIZE {
-        return Err(DecodeError::TooLarge { length: remaining });
+    if header.remaining_length > MAX_PACKET_SIZE {
+        return Err(DecodeError::TooLarge {
+            length: header.remaining_length,
+        });
     }
-    let header_length = 1 + length_bytes;
-    let total = header_length + remaining;
-    let Some(body) = buffer.get(header_length..total) else {
+    let total = header.packet_length();
+    let Some(body) = buffer.get(header.header_length..total) else {
         // Refuse a bad first byte before waiting for the rest of the packet.
-        check_flags(first >> 4, first & 0x0f)?;
+        check_flags(header.packet_type, header.flags)?;
         return Ok(None);
     };
-    let packet = decode_body(first >> 4, first & 0x0f, body)?;
+    let packet = decode_body(header.packet_type, header.flags, body)?;
     Ok(Some((packet, total)))
 }
 
@@ -541,7 +530,7 @@ pub fn encode(packet: &Packet) -> Vec<u8> {
     };
     let mut packet_bytes = Vec::with_capacity(body.len() + 5);
     packet_bytes.push(first_byte);
-    put_remaining_length(&mut packet_bytes, body.len());
+    packet_bytes.extend(mqtt::encode_remaining_length(body.len()));
     packet_bytes.extend_from_slice(&body);
     packet_bytes
 }
@@ -555,20 +544,6 @@ fn put_binary(body: &mut Vec<u8>, bytes: &[u8]) {
     let length = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
     body.extend_from_slice(&length.to_be_bytes());
     body.extend_from_slice(bytes.get(..usize::from(length)).unwrap_or(bytes));
-}
-
-fn put_remaining_length(out: &mut Vec<u8>, mut length: usize) {
-    loop {
-        let mut byte = (length % 128) as u8;
-        length /= 128;
-        if length > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if length == 0 {
-            break;
-        }
-    }
 }
 
 /// Whether `topic` is a valid topic name to publish to: non-empty, without wildcards.
@@ -619,22 +594,6 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn remaining_length_boundaries() {
-        assert_eq!(decode_remaining_length(&[0x00]), Ok(Some((0, 1))));
-        assert_eq!(decode_remaining_length(&[0x7f]), Ok(Some((127, 1))));
-        assert_eq!(decode_remaining_length(&[0x80, 0x01]), Ok(Some((128, 2))));
-        assert_eq!(
-            decode_remaining_length(&[0xff, 0xff, 0xff, 0x7f]),
-            Ok(Some((268_435_455, 4)))
-        );
-        assert_eq!(decode_remaining_length(&[0xff, 0xff]), Ok(None));
-        assert_eq!(
-            decode_remaining_length(&[0xff, 0xff, 0xff, 0xff, 0x01]),
-            Err(DecodeError::MalformedRemainingLength)
-        );
-    }
 
     #[test]
     fn oversized_packet_is_refused_before_it_arrives() {

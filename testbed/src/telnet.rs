@@ -8,33 +8,24 @@
 //! connection, each counted by the device's lockout), and then offers a `# ` prompt with
 //! `help`, `uname`, `id` and `exit`.
 //!
-//! The option-negotiation decoder, [`TelnetDecoder`], is a pure state machine so it can be
-//! fuzzed on its own.
+//! The stream is split into data and commands by the shared incremental decoder of
+//! `iotcert-wire` (fuzzed there); what the daemon answers is [`Negotiation`], pure too.
 
 use crate::accounts::LoginOutcome;
 use crate::device::DeviceState;
 use crate::limits;
+use iotcert_wire::telnet::{Command, Decoder};
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Interpret As Command: starts every telnet command.
-pub const IAC: u8 = 255;
-pub const DONT: u8 = 254;
-pub const DO: u8 = 253;
-pub const WONT: u8 = 252;
-pub const WILL: u8 = 251;
-/// Subnegotiation begin and end.
-pub const SB: u8 = 250;
-pub const SE: u8 = 240;
-/// Options the server negotiates.
-pub const OPTION_ECHO: u8 = 1;
-pub const OPTION_SUPPRESS_GO_AHEAD: u8 = 3;
-pub const OPTION_WINDOW_SIZE: u8 = 31;
+/// The telnet bytes the daemon negotiates with, re-exported for the tests that speak
+/// raw telnet to it.
+pub use iotcert_wire::telnet::{
+    DO, DONT, IAC, OPTION_ECHO, OPTION_SUPPRESS_GO_AHEAD, OPTION_WINDOW_SIZE, SB, SE, WILL, WONT,
+};
 
-/// Bytes of one subnegotiation kept; the rest is dropped (the server reads none of it).
-const MAX_SUBNEGOTIATION: usize = 64;
 /// Longest input line; further characters are ignored until the line ends.
 const MAX_LINE: usize = 256;
 /// Login attempts per connection.
@@ -53,102 +44,6 @@ const KERNEL_BANNER: &str = "Linux acmecam 4.14.98 armv7l";
 const UNAME_ALL: &str =
     "Linux acmecam 4.14.98 #1 SMP PREEMPT Tue Mar 12 10:02:11 UTC 2019 armv7l GNU/Linux";
 const BUSYBOX_BANNER: &str = "BusyBox v1.31.1 (2019-03-12 10:02:11 UTC) built-in shell (ash)";
-
-/// What the decoder found in the byte stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TelnetEvent {
-    /// A data byte (an escaped `IAC IAC` gives one 255).
-    Data(u8),
-    /// `IAC verb option` with verb one of WILL, WONT, DO, DONT.
-    Negotiation { verb: u8, option: u8 },
-    /// A complete subnegotiation, its data cut at 64 bytes.
-    Subnegotiation { option: u8, data: Vec<u8> },
-    /// Any other two-byte command (NOP, AYT, go-ahead...).
-    Command(u8),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-enum DecoderState {
-    #[default]
-    Data,
-    Iac,
-    Verb(u8),
-    SubnegotiationOption,
-    Subnegotiation,
-    SubnegotiationIac,
-}
-
-/// Splits a telnet byte stream into data and commands, one byte at a time.
-#[derive(Clone, Debug, Default)]
-pub struct TelnetDecoder {
-    state: DecoderState,
-    subnegotiation_option: u8,
-    subnegotiation_data: Vec<u8>,
-}
-
-impl TelnetDecoder {
-    pub fn new() -> TelnetDecoder {
-        TelnetDecoder::default()
-    }
-
-    /// Feeds one byte; returns the event it completes, if any.
-    pub fn feed(&mut self, byte: u8) -> Option<TelnetEvent> {
-        match std::mem::take(&mut self.state) {
-            DecoderState::Data if byte == IAC => {
-                self.state = DecoderState::Iac;
-                None
-            }
-            DecoderState::Data => Some(TelnetEvent::Data(byte)),
-            DecoderState::Iac => match byte {
-                IAC => Some(TelnetEvent::Data(IAC)),
-                WILL | WONT | DO | DONT => {
-                    self.state = DecoderState::Verb(byte);
-                    None
-                }
-                SB => {
-                    self.state = DecoderState::SubnegotiationOption;
-                    None
-                }
-                other => Some(TelnetEvent::Command(other)),
-            },
-            DecoderState::Verb(verb) => Some(TelnetEvent::Negotiation { verb, option: byte }),
-            DecoderState::SubnegotiationOption => {
-                self.subnegotiation_option = byte;
-                self.subnegotiation_data.clear();
-                self.state = DecoderState::Subnegotiation;
-                None
-            }
-            DecoderState::Subnegotiation => {
-                if byte == IAC {
-                    self.state = DecoderState::SubnegotiationIac;
-                } else {
-                    self.push_subnegotiation(byte);
-                    self.state = DecoderState::Subnegotiation;
-                }
-                None
-            }
-            DecoderState::SubnegotiationIac => match byte {
-                SE => Some(TelnetEvent::Subnegotiation {
-                    option: self.subnegotiation_option,
-                    data: std::mem::take(&mut self.subnegotiation_data),
-                }),
-                _ => {
-                    // IAC IAC is an escaped 255; any other byte is a broken peer, read
-                    // as data so the subnegotiation still ends at the next IAC SE.
-                    self.push_subnegotiation(byte);
-                    self.state = DecoderState::Subnegotiation;
-                    None
-                }
-            },
-        }
-    }
-
-    fn push_subnegotiation(&mut self, byte: u8) {
-        if self.subnegotiation_data.len() < MAX_SUBNEGOTIATION {
-            self.subnegotiation_data.push(byte);
-        }
-    }
-}
 
 /// What the server has agreed to, and what it has already refused (so that it never
 /// answers the same request twice and two peers cannot loop).
@@ -226,7 +121,7 @@ impl Negotiation {
 /// A telnet session: the stream, the decoder, and decoded data not yet consumed.
 struct Session<S> {
     stream: S,
-    decoder: TelnetDecoder,
+    decoder: Decoder,
     negotiation: Negotiation,
     pending: VecDeque<u8>,
     /// A CR ended the last line: a following LF or NUL belongs to it.
@@ -248,16 +143,16 @@ where
         if count == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
+        let decoded = self.decoder.feed(chunk.get(..count).unwrap_or_default());
+        self.pending.extend(decoded.text);
         let mut answers = Vec::new();
-        for &byte in chunk.get(..count).unwrap_or_default() {
-            match self.decoder.feed(byte) {
-                Some(TelnetEvent::Data(data)) => self.pending.push_back(data),
-                Some(TelnetEvent::Negotiation { verb, option }) => {
-                    if let Some(answer) = self.negotiation.answer(verb, option) {
-                        answers.extend_from_slice(&answer);
-                    }
-                }
-                Some(TelnetEvent::Subnegotiation { .. } | TelnetEvent::Command(_)) | None => {}
+        for command in decoded.commands {
+            if let Command::Negotiation { verb, option } = command {
+                answers.extend(
+                    self.negotiation
+                        .answer(verb.byte(), option)
+                        .unwrap_or_default(),
+                );
             }
         }
         if !answers.is_empty() {
@@ -340,7 +235,7 @@ where
 {
     let mut session = Session {
         stream,
-        decoder: TelnetDecoder::new(),
+        decoder: Decoder::new(),
         negotiation: Negotiation::default(),
         pending: VecDeque::new(),
         after_carriage_return: false,
@@ -391,61 +286,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn decode_all(bytes: &[u8]) -> Vec<TelnetEvent> {
-        let mut decoder = TelnetDecoder::new();
-        bytes.iter().filter_map(|&b| decoder.feed(b)).collect()
-    }
-
-    #[test]
-    fn decoder_separates_data_and_commands() {
-        let events = decode_all(&[
-            b'a',
-            IAC,
-            DO,
-            OPTION_ECHO,
-            IAC,
-            IAC,
-            IAC,
-            SB,
-            OPTION_WINDOW_SIZE,
-            0,
-            80,
-            0,
-            24,
-            IAC,
-            SE,
-            b'b',
-        ]);
-        assert_eq!(
-            events,
-            [
-                TelnetEvent::Data(b'a'),
-                TelnetEvent::Negotiation {
-                    verb: DO,
-                    option: OPTION_ECHO
-                },
-                TelnetEvent::Data(IAC),
-                TelnetEvent::Subnegotiation {
-                    option: OPTION_WINDOW_SIZE,
-                    data: vec![0, 80, 0, 24]
-                },
-                TelnetEvent::Data(b'b'),
-            ]
-        );
-    }
-
-    #[test]
-    fn endless_subnegotiation_is_capped() {
-        let mut bytes = vec![IAC, SB, 24];
-        bytes.extend(std::iter::repeat_n(b'x', 100_000));
-        bytes.extend([IAC, SE]);
-        let events = decode_all(&bytes);
-        let [TelnetEvent::Subnegotiation { data, .. }] = events.as_slice() else {
-            panic!("{events:?}")
-        };
-        assert_eq!(data.len(), MAX_SUBNEGOTIATION);
-    }
-
     #[test]
     fn negotiation_acknowledges_offers_and_refuses_others_once() {
         let mut negotiation = Negotiation::default();
@@ -472,10 +312,9 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let mut negotiation = Negotiation::default();
-            let mut decoder = TelnetDecoder::new();
-            for byte in bytes {
-                if let Some(TelnetEvent::Negotiation { verb, option }) = decoder.feed(byte) {
-                    let _ = negotiation.answer(verb, option);
+            for command in Decoder::new().feed(&bytes).commands {
+                if let Command::Negotiation { verb, option } = command {
+                    let _ = negotiation.answer(verb.byte(), option);
                 }
             }
         }
