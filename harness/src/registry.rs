@@ -1,7 +1,8 @@
-//! Which suites a campaign can use: the built-in ones and the profile's external ones.
+//! Which suites a campaign can use: the built-in ones and the profile's external ones,
+//! and the profile sections they read.
 
 use crate::external::ExternalProgramSuite;
-use iotcert_suite::{Profile, Suite, SuiteError};
+use iotcert_suite::{Profile, ProfileError, SectionSpec, Suite, SuiteError};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,4 +37,51 @@ pub async fn suites_for(
         suites.push(Arc::new(suite));
     }
     Ok(suites)
+}
+
+/// Check the suites' sections of `profile`: each built-in suite checks its own, a
+/// section an external suite declares in `[[external_suites]] sections` is left to it,
+/// and a section no suite reads is refused, naming it.
+pub fn check_sections(profile: &Profile, profile_dir: &Path) -> Result<(), ProfileError> {
+    let mut owners: Vec<SectionSpec> = builtin_suites(profile_dir)
+        .iter()
+        .flat_map(|suite| suite.profile_sections())
+        .collect();
+    owners.extend(
+        profile
+            .external_suites
+            .iter()
+            .flat_map(|external| &external.sections)
+            .map(|name| SectionSpec::read_elsewhere(name)),
+    );
+    profile.check_sections(&owners)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1.0\"\n\n\
+                           [[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n";
+
+    #[test]
+    fn a_section_no_suite_reads_is_refused_naming_it() {
+        let text = format!("{MINIMAL}[vendor-x]\nuart = true\n");
+        let profile = Profile::from_toml_str(&text).unwrap();
+        let error = check_sections(&profile, Path::new(".")).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("vendor-x"), "{error}");
+        assert_eq!((error.line, error.column), (Some(10), Some(1)), "{error}");
+        assert!(error.message.contains("no suite reads it"), "{error}");
+    }
+
+    #[test]
+    fn a_section_an_external_suite_declares_is_left_to_it() {
+        let text = format!(
+            "{MINIMAL}[[external_suites]]\nprogram = \"vendor-x\"\nsections = [\"vendor-x\"]\n\n\
+             [vendor-x]\nuart = true\n"
+        );
+        let profile = Profile::from_toml_str(&text).unwrap();
+        check_sections(&profile, Path::new(".")).unwrap();
+    }
 }

@@ -15,10 +15,14 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Parse and check a profile before anything is written or sent (read with the SDK's
-/// cap, so a huge or endless file costs nothing).
+/// cap, so a huge or endless file costs nothing): the SDK's sections, then each suite's
+/// (a section no suite reads is refused), then the scope.
 pub fn load_profile(path: &Path) -> Result<(String, Profile)> {
     let (text, profile) =
         Profile::from_path(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    registry::check_sections(&profile, dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     engine::check_scope(&profile).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok((text, profile))
 }
@@ -70,6 +74,7 @@ pub async fn plan(path: &Path) -> Result<Planned> {
 /// Plan a new campaign from a stored one's profile (a label's retest).
 pub async fn plan_again(previous: &CampaignRecord) -> Result<Planned> {
     let profile = Profile::from_toml_str(&previous.profile_toml)?;
+    registry::check_sections(&profile, &profile_folder(previous))?;
     engine::check_scope(&profile)?;
     let suites = registry::suites_for(&profile, &profile_folder(previous)).await?;
     let record = engine::plan_campaign(

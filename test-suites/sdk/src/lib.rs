@@ -28,7 +28,7 @@ pub use evidence::{Evidence, EvidenceKind, Transcript};
 pub use net::{GuardedTcp, NetError};
 pub use pacer::Pacer;
 pub use plan::{plan_suite, unit_pacers, PlannedDecision};
-pub use profile::{Profile, ProfileError, SampleUnit};
+pub use profile::{Profile, ProfileError, ProfileSection, SampleUnit, SectionSpec};
 pub use scope::{OutOfScope, ScopeGuard};
 pub use standalone::run_alone;
 pub use suite::{Applicability, Suite, SuiteDescriptor, SuiteError};

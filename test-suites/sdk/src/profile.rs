@@ -7,11 +7,25 @@
 //! offending value's own, taken from the parser's spans. Every number has a bound
 //! ([`limits`]) and a unit's address must be one device's, so that nothing a profile
 //! says can overflow a deadline later or send to this host, a group or a broadcast.
+//!
+//! The SDK reads the sections every suite shares: identity, units, interfaces, pacing,
+//! scope, campaign and external suites. Every other section belongs to a suite, which
+//! declares its type ([`ProfileSection`]) and reads it with [`Profile::section`]; the
+//! harness asks each suite to check its sections when the profile is loaded, and refuses
+//! a section no suite reads ([`Profile::check_sections`]).
+
+mod place;
+pub mod rules;
+mod section;
+
+pub use section::{ProfileSection, SectionSpec, Sections};
 
 use crate::scope::{unmapped, unsendable};
 use ipnet::IpNet;
+use rules::{device_port, within, Bound, FieldPath, Refusal, CONNECTIONS, MILLISECONDS, SECONDS};
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
-use serde_path_to_error::Segment;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -19,9 +33,8 @@ use std::fs::File;
 use std::io::Read;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml_edit::{ImDocument, Item, Value};
+use std::sync::Arc;
 
 /// The largest profile accepted, in bytes (1 MiB). A profile is a page of settings; a
 /// path that names something huge, or endless such as `/dev/zero`, costs no more.
@@ -69,38 +82,150 @@ pub mod limits {
     pub const MAX_EXIT_CODE: i32 = 255;
 }
 
-/// A parsed, validated device profile.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The sections the SDK reads itself. Every other section of a profile belongs to a
+/// suite (see [`ProfileSection`]).
+pub const SDK_SECTIONS: [&str; 7] = [
+    "device",
+    "units",
+    "interfaces",
+    "pacing",
+    "scope",
+    "campaign",
+    "external_suites",
+];
+
+/// A parsed device profile: the sections the SDK reads, validated, and every other
+/// section as written, for the suite that owns it ([`Profile::section`]).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
     pub device: DeviceIdentity,
     /// One or more units of the same model; two let suites prove per-device uniqueness.
     pub units: Vec<SampleUnit>,
     /// Every network interface the manufacturer declares; anything else open is a finding.
-    #[serde(default)]
     pub interfaces: Vec<Interface>,
-    #[serde(default)]
     pub pacing: Pacing,
-    #[serde(default)]
     pub scope: Scope,
-    #[serde(default)]
     pub campaign: CampaignOptions,
-    #[serde(default)]
+    /// Executables that speak the external-suite protocol (see [`crate::event`]).
+    pub external_suites: Vec<ExternalSuite>,
+    /// The suites' sections (`[ports]`, `[tls]`...), as written.
+    pub sections: Sections,
     pub ports: PortsOptions,
-    #[serde(default)]
     pub credentials: CredentialsOptions,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
-    #[serde(default)]
     pub update: Option<UpdateOptions>,
-    /// Executables that speak the external-suite protocol (see [`crate::event`]).
-    #[serde(default)]
-    pub external_suites: Vec<ExternalSuite>,
     /// Options of the TLS suite: trust anchors, policy, and the device's TLS client.
-    #[serde(default)]
     pub tls: TlsOptions,
     /// Options of the protocol-fuzzing suite: budget, seed, recovery wait.
-    #[serde(default)]
     pub protofuzz: ProtofuzzOptions,
+}
+
+impl Serialize for Profile {
+    /// A table of the SDK's sections and then each suite's section as written: what an
+    /// external suite receives (see [`crate::event::ExternalRunRequest`]).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("device", &self.device)?;
+        map.serialize_entry("units", &self.units)?;
+        map.serialize_entry("interfaces", &self.interfaces)?;
+        map.serialize_entry("pacing", &self.pacing)?;
+        map.serialize_entry("scope", &self.scope)?;
+        map.serialize_entry("campaign", &self.campaign)?;
+        map.serialize_entry("external_suites", &self.external_suites)?;
+        map.serialize_entry("ports", &self.ports)?;
+        map.serialize_entry("credentials", &self.credentials)?;
+        if let Some(update) = &self.update {
+            map.serialize_entry("update", update)?;
+        }
+        map.serialize_entry("tls", &self.tls)?;
+        map.serialize_entry("protofuzz", &self.protofuzz)?;
+        for (name, value) in self.sections.iter() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Profile {
+    /// The SDK's sections strictly (unknown fields refused), every other section kept as
+    /// written for its suite.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ProfileVisitor)
+    }
+}
+
+struct ProfileVisitor;
+
+impl<'de> Visitor<'de> for ProfileVisitor {
+    type Value = Profile;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a device profile: a table of sections")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Profile, A::Error> {
+        let mut device = None;
+        let mut units = None;
+        let mut interfaces = None;
+        let mut pacing = None;
+        let mut scope = None;
+        let mut campaign = None;
+        let mut external_suites = None;
+        let mut ports = None;
+        let mut credentials = None;
+        let mut update = None;
+        let mut tls = None;
+        let mut protofuzz = None;
+        let mut sections = Sections::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "device" => once(&mut device, "device", map.next_value()?)?,
+                "units" => once(&mut units, "units", map.next_value()?)?,
+                "interfaces" => once(&mut interfaces, "interfaces", map.next_value()?)?,
+                "pacing" => once(&mut pacing, "pacing", map.next_value()?)?,
+                "scope" => once(&mut scope, "scope", map.next_value()?)?,
+                "campaign" => once(&mut campaign, "campaign", map.next_value()?)?,
+                "external_suites" => {
+                    once(&mut external_suites, "external_suites", map.next_value()?)?
+                }
+                "ports" => once(&mut ports, "ports", map.next_value()?)?,
+                "credentials" => once(&mut credentials, "credentials", map.next_value()?)?,
+                "update" => once(&mut update, "update", map.next_value()?)?,
+                "tls" => once(&mut tls, "tls", map.next_value()?)?,
+                "protofuzz" => once(&mut protofuzz, "protofuzz", map.next_value()?)?,
+                _ => {
+                    let value = map.next_value::<toml::Value>()?;
+                    if !sections.insert(&key, value) {
+                        return Err(de::Error::custom(format!("duplicate section `{key}`")));
+                    }
+                }
+            }
+        }
+        Ok(Profile {
+            device: device.ok_or_else(|| de::Error::missing_field("device"))?,
+            units: units.ok_or_else(|| de::Error::missing_field("units"))?,
+            interfaces: interfaces.unwrap_or_default(),
+            pacing: pacing.unwrap_or_default(),
+            scope: scope.unwrap_or_default(),
+            campaign: campaign.unwrap_or_default(),
+            external_suites: external_suites.unwrap_or_default(),
+            sections,
+            ports: ports.unwrap_or_default(),
+            credentials: credentials.unwrap_or_default(),
+            update,
+            tls: tls.unwrap_or_default(),
+            protofuzz: protofuzz.unwrap_or_default(),
+        })
+    }
+}
+
+/// Fill `slot` with the value of section `name`, refused when it was filled already.
+fn once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
 }
 
 /// Who made the device and which firmware it runs.
@@ -343,6 +468,10 @@ pub struct ExternalSuite {
     pub program: PathBuf,
     #[serde(default)]
     pub args: Vec<String>,
+    /// The profile sections the program reads (`[vendor-x]`), which it checks itself:
+    /// the harness refuses a section no suite reads.
+    #[serde(default)]
+    pub sections: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -379,10 +508,15 @@ impl std::error::Error for ProfileError {}
 
 impl ProfileError {
     /// An error at byte `offset` of `text` (when known), about `field` (when known).
-    fn at(text: &str, offset: Option<usize>, field: Option<String>, message: String) -> Self {
+    pub(crate) fn at(
+        text: &str,
+        offset: Option<usize>,
+        field: Option<String>,
+        message: String,
+    ) -> Self {
         let (line, column) = match offset {
             Some(offset) => {
-                let (line, column) = line_and_column(text, offset);
+                let (line, column) = place::line_and_column(text, offset);
                 (Some(line), Some(column))
             }
             None => (None, None),
@@ -396,7 +530,7 @@ impl ProfileError {
     }
 
     /// An error of the profile as a whole, with no place in it.
-    fn whole(message: String) -> Self {
+    pub(crate) fn whole(message: String) -> Self {
         ProfileError {
             line: None,
             column: None,
@@ -437,39 +571,17 @@ impl Profile {
         Ok((text, profile))
     }
 
-    /// Parse and validate a profile from TOML text of at most [`MAX_PROFILE_BYTES`].
+    /// Parse a profile from TOML text of at most [`MAX_PROFILE_BYTES`] and validate the
+    /// SDK's sections; the suites' sections are checked by their suites
+    /// ([`Profile::check_sections`]).
     pub fn from_toml_str(text: &str) -> Result<Profile, ProfileError> {
         if text.len() > MAX_PROFILE_BYTES {
             return Err(ProfileError::too_large());
         }
         let deserializer = toml::Deserializer::new(text);
-        let profile: Profile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let steps: Option<Vec<Step>> = error
-                .path()
-                .iter()
-                .map(|segment| match segment {
-                    Segment::Seq { index } => Some(Step::Index(*index)),
-                    Segment::Map { key } => Some(Step::Key(key.clone())),
-                    Segment::Enum { .. } | Segment::Unknown => None,
-                })
-                .collect();
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let message = inner.message().to_owned();
-            if let Some((field, offset)) = steps
-                .filter(|steps| !steps.is_empty())
-                .and_then(|steps| value_named_by(text, &FieldPath(steps), &message))
-            {
-                return ProfileError::at(text, Some(offset), Some(field.to_string()), message);
-            }
-            let offset = inner.span().map(|span| span.start);
-            let field = if path != "." {
-                Some(path)
-            } else {
-                offset.and_then(|offset| field_of_number_at(text, offset))
-            };
-            ProfileError::at(text, offset, field, message)
-        })?;
+        let mut profile: Profile = serde_path_to_error::deserialize(deserializer)
+            .map_err(|error| place::deserialize_error(text, error))?;
+        profile.sections.read_from(Arc::from(text));
         profile
             .validate()
             .map_err(|refusal| refusal.into_error(text))?;
@@ -513,7 +625,7 @@ impl Profile {
             {
                 return Err(Refusal::new(
                     FieldPath::of(&["device", "firmware_sha256"]),
-                    "expected 64 lowercase hex digits".into(),
+                    "expected 64 lowercase hex digits",
                 ));
             }
         }
@@ -523,10 +635,7 @@ impl Profile {
     fn validate_units(&self) -> Result<(), Refusal> {
         let units = FieldPath::of(&["units"]);
         if self.units.is_empty() {
-            return Err(Refusal::new(
-                units,
-                "at least one sample unit is needed".into(),
-            ));
+            return Err(Refusal::new(units, "at least one sample unit is needed"));
         }
         let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
         let mut addresses: BTreeMap<IpAddr, usize> = BTreeMap::new();
@@ -787,33 +896,10 @@ impl UpdateOptions {
     }
 }
 
-/// The range a number of the profile must lie in, and what it counts.
-struct Bound {
-    min: u64,
-    max: u64,
-    /// The unit, with why the maximum is what it is.
-    what: &'static str,
-}
-
-const SECONDS: Bound = Bound {
-    min: 0,
-    max: limits::MAX_DURATION_SECONDS,
-    what: "seconds (7 days at most)",
-};
 const DEADLINE_SECONDS: Bound = Bound {
     min: 1,
     max: limits::MAX_DURATION_SECONDS,
     what: "seconds (7 days at most; zero leaves nothing to test)",
-};
-const MILLISECONDS: Bound = Bound {
-    min: 0,
-    max: limits::MAX_DURATION_MS,
-    what: "milliseconds (7 days at most)",
-};
-const CONNECTIONS: Bound = Bound {
-    min: 1,
-    max: limits::MAX_CONNECTIONS as u64,
-    what: "connections (each holds a file descriptor, and Linux gives a process at most 1,048,576)",
 };
 const PORT_RETRIES: Bound = Bound {
     min: 0,
@@ -856,32 +942,6 @@ const PROTOFUZZ_TIMEOUT_MS: Bound = Bound {
     max: limits::MAX_PROTOFUZZ_TIMEOUT_MS,
     what: "milliseconds (the range the fuzzing suite uses)",
 };
-
-/// Refused unless `bound.min <= value <= bound.max`.
-fn within(at: FieldPath, value: u64, bound: &Bound) -> Result<(), Refusal> {
-    if (bound.min..=bound.max).contains(&value) {
-        return Ok(());
-    }
-    Err(Refusal::new(
-        at,
-        format!(
-            "{value} is out of range: from {} to {} {}",
-            bound.min, bound.max, bound.what
-        ),
-    ))
-}
-
-/// Refused when `port` is 0, which no device listens on.
-fn device_port(at: &FieldPath, port: u16) -> Result<(), Refusal> {
-    if port == 0 {
-        return Err(Refusal::new(
-            at.clone(),
-            "port 0 is no port a device listens on: ports run from 1 to 65535".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// `"22"` or `"1-1024"` to an inclusive range of non-zero ports.
 pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
     let port = |part: &str| -> Result<u16, String> {
@@ -900,290 +960,6 @@ pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
             Ok((low, high))
         }
     }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-/// One step of a field's path: a key of a table, or an index of an array.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// The path of a field, written as serde writes it: `units[1].address`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct FieldPath(Vec<Step>);
-
-impl FieldPath {
-    fn of(keys: &[&str]) -> Self {
-        FieldPath(
-            keys.iter()
-                .map(|key| Step::Key((*key).to_owned()))
-                .collect(),
-        )
-    }
-
-    fn key(&self, key: &str) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Key(key.to_owned()));
-        FieldPath(steps)
-    }
-
-    fn index(&self, index: usize) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Index(index));
-        FieldPath(steps)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (position, step) in self.0.iter().enumerate() {
-            match step {
-                Step::Key(key) if position == 0 => f.write_str(key)?,
-                Step::Key(key) => write!(f, ".{key}")?,
-                Step::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A broken rule of validation: the field and the problem; its place in the text is
-/// found from the parser's spans when the error is made.
-#[derive(Debug)]
-struct Refusal {
-    at: FieldPath,
-    message: String,
-}
-
-impl Refusal {
-    fn new(at: FieldPath, message: String) -> Self {
-        Refusal { at, message }
-    }
-
-    /// The error, at the start of the field's own value in `text` (or of its nearest
-    /// ancestor written in the text, for a field left to its default).
-    fn into_error(self, text: &str) -> ProfileError {
-        let offset = ImDocument::parse(text)
-            .ok()
-            .and_then(|document| span_of(document.as_table(), &self.at))
-            .map(|span| span.start);
-        ProfileError::at(text, offset, Some(self.at.to_string()), self.message)
-    }
-}
-
-/// A node of the parsed document, whichever way the TOML wrote it.
-#[derive(Clone, Copy)]
-enum Node<'a> {
-    Table(&'a toml_edit::Table),
-    InlineTable(&'a toml_edit::InlineTable),
-    Array(&'a toml_edit::Array),
-    Tables(&'a toml_edit::ArrayOfTables),
-    Scalar(&'a toml_edit::Value),
-}
-
-impl<'a> Node<'a> {
-    fn of_item(item: &'a Item) -> Option<Self> {
-        match item {
-            Item::None => None,
-            Item::Table(table) => Some(Node::Table(table)),
-            Item::ArrayOfTables(tables) => Some(Node::Tables(tables)),
-            Item::Value(value) => Some(Node::of_value(value)),
-        }
-    }
-
-    fn of_value(value: &'a Value) -> Self {
-        match value {
-            Value::InlineTable(table) => Node::InlineTable(table),
-            Value::Array(array) => Node::Array(array),
-            scalar => Node::Scalar(scalar),
-        }
-    }
-
-    /// Where the node is written: a value's own text; a table's header.
-    fn span(self) -> Option<Range<usize>> {
-        match self {
-            Node::Table(table) => table.span(),
-            Node::InlineTable(table) => table.span(),
-            Node::Array(array) => array.span(),
-            Node::Tables(tables) => tables.span(),
-            Node::Scalar(value) => value.span(),
-        }
-    }
-
-    /// The child at `step`, with the span of its key when it has a key.
-    fn child(self, step: &Step) -> Option<(Self, Option<Range<usize>>)> {
-        match (self, step) {
-            (Node::Table(table), Step::Key(key)) => Some((
-                Node::of_item(table.get(key)?)?,
-                table.key(key).and_then(toml_edit::Key::span),
-            )),
-            (Node::InlineTable(table), Step::Key(key)) => Some((
-                Node::of_value(table.get(key)?),
-                table.key(key).and_then(toml_edit::Key::span),
-            )),
-            (Node::Array(array), Step::Index(index)) => {
-                Some((Node::of_value(array.get(*index)?), None))
-            }
-            (Node::Tables(tables), Step::Index(index)) => {
-                Some((Node::Table(tables.get(*index)?), None))
-            }
-            _ => None,
-        }
-    }
-
-    fn children(self) -> Vec<(Step, Self)> {
-        match self {
-            Node::Table(table) => table
-                .iter()
-                .filter_map(|(key, item)| Some((Step::Key(key.to_owned()), Node::of_item(item)?)))
-                .collect(),
-            Node::InlineTable(table) => table
-                .iter()
-                .map(|(key, value)| (Step::Key(key.to_owned()), Node::of_value(value)))
-                .collect(),
-            Node::Array(array) => array
-                .iter()
-                .enumerate()
-                .map(|(index, value)| (Step::Index(index), Node::of_value(value)))
-                .collect(),
-            Node::Tables(tables) => tables
-                .iter()
-                .enumerate()
-                .map(|(index, table)| (Step::Index(index), Node::Table(table)))
-                .collect(),
-            Node::Scalar(_) => Vec::new(),
-        }
-    }
-}
-
-/// The span of the field at `path`: its value's, else its key's, else (for a field
-/// absent from the text) its nearest written ancestor's.
-fn span_of(root: &toml_edit::Table, path: &FieldPath) -> Option<Range<usize>> {
-    let mut node = Node::Table(root);
-    let mut found = None;
-    for step in &path.0 {
-        let Some((child, key_span)) = node.child(step) else {
-            break;
-        };
-        found = child.span().or(key_span).or(found);
-        node = child;
-    }
-    found
-}
-
-/// The node at exactly `path`, if the text writes it.
-fn node_at<'a>(root: &'a toml_edit::Table, path: &FieldPath) -> Option<Node<'a>> {
-    path.0.iter().try_fold(Node::Table(root), |node, step| {
-        node.child(step).map(|(child, _)| child)
-    })
-}
-
-/// How serde shows a scalar in "invalid value" and "invalid type" messages.
-fn shown_as_serde_does(value: &Value) -> Option<String> {
-    match value {
-        Value::Integer(integer) => Some(format!("integer `{}`", integer.value())),
-        Value::String(string) => Some(format!("string {:?}", string.value())),
-        Value::Boolean(boolean) => Some(format!("boolean `{}`", boolean.value())),
-        Value::Float(float) => {
-            let mut shown = float.value().to_string();
-            if float.value().is_finite() && !shown.contains('.') {
-                shown.push_str(".0");
-            }
-            Some(format!("floating point `{shown}`"))
-        }
-        _ => None,
-    }
-}
-
-/// Every scalar under `node`, with its path below `at`.
-fn scalars<'a>(node: Node<'a>, at: &FieldPath, found: &mut Vec<(FieldPath, &'a Value)>) {
-    if let Node::Scalar(value) = node {
-        found.push((at.clone(), value));
-        return;
-    }
-    for (step, child) in node.children() {
-        let mut below = at.clone();
-        below.0.push(step);
-        scalars(child, &below, found);
-    }
-}
-
-/// The field and place an error names when serde reports it at a table rather than at
-/// the value: inside the internally tagged enums (`kind = ...`), serde buffers the
-/// table and its errors lose the field. The message still names the value (`unknown
-/// field `x``, `invalid value: integer `70000``), and when exactly one key or value
-/// under the table matches, that is the place.
-fn value_named_by(text: &str, at: &FieldPath, message: &str) -> Option<(FieldPath, usize)> {
-    let document = ImDocument::parse(text).ok()?;
-    let node = node_at(document.as_table(), at)?;
-    if !matches!(node, Node::Table(_) | Node::InlineTable(_)) {
-        return None;
-    }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let key = rest.split('`').next()?;
-        let (_, key_span) = node.child(&Step::Key(key.to_owned()))?;
-        return Some((at.key(key), key_span?.start));
-    }
-    let unexpected = ["invalid value: ", "invalid type: "]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))?
-        .rsplit_once(", expected ")?
-        .0;
-    let mut found = Vec::new();
-    scalars(node, at, &mut found);
-    let mut matching = found
-        .into_iter()
-        .filter(|(_, value)| shown_as_serde_does(value).as_deref() == Some(unexpected));
-    let (path, value) = matching.next()?;
-    if matching.next().is_some() {
-        return None;
-    }
-    Some((path, value.span()?.start))
-}
-
-/// The path of the scalar value whose text covers byte `offset`, searched depth first.
-fn path_at(node: Node<'_>, offset: usize, path: &mut Vec<Step>) -> bool {
-    if let Node::Scalar(value) = node {
-        return value.span().is_some_and(|span| span.contains(&offset));
-    }
-    for (step, child) in node.children() {
-        path.push(step);
-        if path_at(child, offset, path) {
-            return true;
-        }
-        path.pop();
-    }
-    false
-}
-
-/// The field of a number the parser could not read at `offset` (one too large for a
-/// TOML integer, which the parser reports without a field): the number is replaced by
-/// `0` padded to the same length, the text parsed again, and the value at `offset`
-/// named.
-fn field_of_number_at(text: &str, offset: usize) -> Option<String> {
-    let (before, rest) = (text.get(..offset)?, text.get(offset..)?);
-    let length = rest
-        .bytes()
-        .take_while(|b| b.is_ascii_digit() || b"+-_".contains(b))
-        .count();
-    let after = rest.get(length..)?;
-    if length == 0 {
-        return None;
-    }
-    let patched = format!("{before}0{}{after}", " ".repeat(length - 1));
-    let document = ImDocument::parse(patched.as_str()).ok()?;
-    let mut path = Vec::new();
-    path_at(Node::Table(document.as_table()), offset, &mut path)
-        .then(|| FieldPath(path).to_string())
 }
 
 /// Options of the update-signature suite: the device's update mechanism as declared by

@@ -6,7 +6,9 @@
 //! per unit, or once across units; a check the suite finds not applicable to the
 //! profile is decided NOT_APPLICABLE with its reason and not run), gives each unit its
 //! pacer, runs the suite under a deadline and returns every result as the harness would record it
-//! ([`CheckResult::admitted`]: a PASS without proof is an ERROR here too).
+//! ([`CheckResult::admitted`]: a PASS without proof is an ERROR here too). The suite's
+//! own profile sections are checked first, as the harness checks them when it loads a
+//! profile: a section the suite refuses is an error, and nothing is sent.
 
 use crate::plan::{plan_suite, unit_pacers};
 use crate::{
@@ -24,6 +26,9 @@ pub async fn run_alone(
     profile: Profile,
     time: Duration,
 ) -> Result<Vec<CheckResult>, SuiteError> {
+    for section in suite.profile_sections() {
+        section.check(&profile)?;
+    }
     let descriptor = suite.descriptor();
     let mut pending = BTreeSet::new();
     let mut not_applicable = Vec::new();

@@ -2,7 +2,7 @@
 
 use crate::check::CheckSpec;
 use crate::context::RunContext;
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileError, SectionSpec};
 use serde::{Deserialize, Serialize};
 
 /// A suite's identity and the checks it can decide.
@@ -33,11 +33,28 @@ pub enum Applicability {
 #[error("{0}")]
 pub struct SuiteError(pub String);
 
+impl From<ProfileError> for SuiteError {
+    /// A section the suite could not read: the harness refuses such a profile when it
+    /// is loaded, so this is met only by a suite run on a profile nobody checked.
+    fn from(error: ProfileError) -> Self {
+        SuiteError(format!("profile: {error}"))
+    }
+}
+
 /// A conformance suite.
 #[async_trait::async_trait]
 pub trait Suite: Send + Sync {
     /// Identity and checks; must not change between calls.
     fn descriptor(&self) -> SuiteDescriptor;
+
+    /// The profile sections this suite reads (`[ports]`...), each with its type:
+    /// [`SectionSpec::of::<T>()`](SectionSpec::of) for a `T:`
+    /// [`ProfileSection`](crate::profile::ProfileSection). The harness checks them when
+    /// the profile is loaded, before anything is sent, and refuses a section no suite
+    /// reads.
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        Vec::new()
+    }
 
     /// Whether `check` applies to the device described by `profile`.
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability;
