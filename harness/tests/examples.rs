@@ -20,6 +20,8 @@ fn every_example_profile_parses() {
             let text = std::fs::read_to_string(&path).unwrap();
             let profile =
                 Profile::from_toml_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            iotcert::registry::check_sections(&profile, &dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             iotcert::engine::check_scope(&profile)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             seen += 1;

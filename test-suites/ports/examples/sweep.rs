@@ -8,6 +8,7 @@
 use iotcert_suite::{EventSink, Pacer, Profile, RunContext};
 use iotcert_suite_ports::fdlimit::raise_open_file_limit;
 use iotcert_suite_ports::sweep::{sweep_tcp, SweepSettings};
+use iotcert_suite_ports::PortsOptions;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,8 +45,10 @@ connect_timeout_ms = 1500
 retries = 2
 "#
     );
-    let profile = match Profile::from_toml_str(&text) {
-        Ok(profile) => Arc::new(profile),
+    let read = Profile::from_toml_str(&text)
+        .and_then(|profile| Ok((profile.section_or_default::<PortsOptions>()?, profile)));
+    let (options, profile) = match read {
+        Ok((options, profile)) => (options, Arc::new(profile)),
         Err(error) => {
             eprintln!("bad arguments: {error}");
             return ExitCode::from(2);
@@ -74,12 +77,12 @@ retries = 2
     let budget = raise_open_file_limit();
     let window = (ctx.pacer(&unit).max_connections() as usize).min(budget.connections_per_share(1));
     let settings = SweepSettings {
-        connect_timeout: Duration::from_millis(profile.ports.connect_timeout_ms),
-        retries: profile.ports.retries,
+        connect_timeout: Duration::from_millis(options.connect_timeout_ms),
+        retries: options.retries,
         window,
         shards: SweepSettings::shards_for(window),
     };
-    let report = sweep_tcp(&ctx, &unit, &profile.tcp_ports(), &settings).await;
+    let report = sweep_tcp(&ctx, &unit, &options.tcp_ports(), &settings).await;
     drop(ctx);
     let _ = drain.await;
     let open: Vec<String> = report.open.iter().map(u16::to_string).collect();

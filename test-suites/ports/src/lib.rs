@@ -12,16 +12,20 @@
 //!    [`identify`] module (the fuzz target's entry point);
 //! 3. `udp_scan`: protocol-correct probes to the common IoT UDP services;
 //! 4. `report`: the four verdicts with their evidence (port tables, transcripts).
+//!
+//! The suite's section of the profile, `[ports]`, is [`PortsOptions`].
 
 mod checks;
 mod examine;
 pub mod fdlimit;
 pub mod identify;
+mod options;
 mod report;
 mod suite;
 pub mod sweep;
 mod udp_scan;
 
 pub use checks::{BANNER_DISCLOSURE, CLEARTEXT_MANAGEMENT, DEBUG_INTERFACE, UNDECLARED_OPEN_PORT};
+pub use options::{parse_port_range, IgnoredPort, PortsOptions, MAX_PORT_RETRIES};
 pub use report::port_table_label;
 pub use suite::{PortsSuite, SUITE_VERSION};

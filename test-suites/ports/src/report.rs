@@ -5,9 +5,10 @@
 
 use crate::checks;
 use crate::examine::{Observation, ServiceFinding};
+use crate::options::IgnoredPort;
 use crate::sweep::SweepReport;
 use crate::udp_scan::{UdpResult, UdpState};
-use iotcert_suite::profile::{IgnoredPort, Interface, Transport};
+use iotcert_suite::profile::{Interface, Transport};
 use iotcert_suite::{CheckResult, Evidence, EvidenceKind, Proof, Verdict};
 use serde::Serialize;
 use std::net::IpAddr;

@@ -5,6 +5,7 @@ use crate::checks;
 use crate::examine::examine_tcp_port;
 use crate::fdlimit;
 use crate::identify::udp::{generic_probe, standard_probes};
+use crate::options::PortsOptions;
 use crate::report::{self, OpenTcpPort, UnitScan};
 use crate::sweep::{sweep_tcp, SweepSettings};
 use crate::udp_scan::probe_udp;
@@ -12,7 +13,8 @@ use futures::stream::{self, FuturesUnordered, StreamExt};
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckSpec, Profile, RunContext, SampleUnit, Suite, SuiteDescriptor, SuiteError,
+    Applicability, CheckSpec, Profile, RunContext, SampleUnit, SectionSpec, Suite, SuiteDescriptor,
+    SuiteError,
 };
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -50,6 +52,10 @@ impl Suite for PortsSuite {
         }
     }
 
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        vec![SectionSpec::of::<PortsOptions>()]
+    }
+
     fn applicability(&self, check: &CheckSpec, _profile: &Profile) -> Applicability {
         if checks::ALL.contains(&check.id.as_str()) {
             // Every sample unit has a network address (the profile requires one), and
@@ -74,6 +80,7 @@ impl Suite for PortsSuite {
         if units.is_empty() {
             return Ok(());
         }
+        let options: PortsOptions = ctx.profile.section_or_default()?;
         let budget = fdlimit::raise_open_file_limit();
         let file_share = budget.connections_per_share(units.len());
         ctx.log(
@@ -84,7 +91,12 @@ impl Suite for PortsSuite {
             ),
         )
         .await;
-        futures::future::join_all(units.iter().map(|unit| scan_unit(&ctx, unit, file_share))).await;
+        futures::future::join_all(
+            units
+                .iter()
+                .map(|unit| scan_unit(&ctx, &options, unit, file_share)),
+        )
+        .await;
         Ok(())
     }
 }
@@ -99,7 +111,7 @@ fn pending_checks<'a>(
 }
 
 /// Everything the suite does to one unit, ending with a result for each pending check.
-async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
+async fn scan_unit(ctx: &RunContext, options: &PortsOptions, unit: &SampleUnit, file_share: usize) {
     let pending: Vec<&str> = pending_checks(ctx, unit).collect();
     for check in &pending {
         ctx.started(check, Some(&unit.id)).await;
@@ -111,17 +123,17 @@ async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
         return;
     }
     let profile = &ctx.profile;
-    let connect_timeout = Duration::from_millis(profile.ports.connect_timeout_ms.max(1));
+    let connect_timeout = Duration::from_millis(options.connect_timeout_ms.max(1));
     let window = (ctx.pacer(unit).max_connections() as usize)
         .min(file_share)
         .max(1);
     let settings = SweepSettings {
         connect_timeout,
-        retries: profile.ports.retries,
+        retries: options.retries,
         window,
         shards: SweepSettings::shards_for(window),
     };
-    let mut ports: BTreeSet<u16> = profile.tcp_ports().into_iter().collect();
+    let mut ports: BTreeSet<u16> = options.tcp_ports().into_iter().collect();
     ports.extend(
         profile
             .interfaces
@@ -138,15 +150,15 @@ async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
         tcp: Vec::new(),
         udp: None,
         declared: profile.interfaces.clone(),
-        ignored: profile.ports.ignore.clone(),
+        ignored: options.ignore.clone(),
         unexamined: None,
         sweep,
     };
     if scan.sweep.unreachable.is_none() {
-        examine_open_ports(ctx, unit, &mut scan, connect_timeout).await;
-        if profile.ports.udp && !ctx.should_stop() {
-            scan.udp = Some(probe_unit_udp(ctx, unit, connect_timeout).await);
-        } else if profile.ports.udp {
+        examine_open_ports(ctx, options, unit, &mut scan, connect_timeout).await;
+        if options.udp && !ctx.should_stop() {
+            scan.udp = Some(probe_unit_udp(ctx, options, unit, connect_timeout).await);
+        } else if options.udp {
             scan.unexamined
                 .get_or_insert_with(|| "UDP probes were not sent: the deadline passed".to_owned());
         }
@@ -161,24 +173,18 @@ async fn scan_unit(ctx: &RunContext, unit: &SampleUnit, file_share: usize) {
 /// shows the sweep can tell an open port on this unit).
 async fn examine_open_ports(
     ctx: &RunContext,
+    options: &PortsOptions,
     unit: &SampleUnit,
     scan: &mut UnitScan,
     connect_timeout: Duration,
 ) {
     let profile = &ctx.profile;
-    let ignored = |port: u16| {
-        profile
-            .ports
-            .ignore
-            .iter()
-            .any(|i| i.port == port && i.transport == Transport::Tcp)
-    };
     let mut wanted: Vec<u16> = scan
         .sweep
         .open
         .iter()
         .copied()
-        .filter(|&port| !ignored(port))
+        .filter(|&port| !options.ignores(port, Transport::Tcp))
         .collect();
     // Declared ports first, so a tarpit's flood of open ports cannot push them out.
     wanted.sort_by_key(|&port| profile.interface(port, Transport::Tcp).is_none());
@@ -234,6 +240,7 @@ async fn examine_open_ports(
 /// minus the ports the profile ignores.
 async fn probe_unit_udp(
     ctx: &RunContext,
+    options: &PortsOptions,
     unit: &SampleUnit,
     connect_timeout: Duration,
 ) -> Vec<crate::udp_scan::UdpResult> {
@@ -252,13 +259,7 @@ async fn probe_unit_udp(
             probes.push(generic_probe(interface.port));
         }
     }
-    probes.retain(|probe| {
-        !profile
-            .ports
-            .ignore
-            .iter()
-            .any(|i| i.port == probe.port && i.transport == Transport::Udp)
-    });
+    probes.retain(|probe| !options.ignores(probe.port, Transport::Udp));
     let wait = connect_timeout.clamp(Duration::from_millis(300), Duration::from_secs(3));
     let total = probes.len() as u64;
     ctx.progress(0, total, format!("{}: UDP probes 0/{total}", unit.id))
@@ -273,7 +274,7 @@ async fn probe_unit_udp(
                 unit,
                 std::slice::from_ref(probe),
                 wait,
-                profile.ports.retries,
+                options.retries,
             )
             .await;
             (index, results)
@@ -332,7 +333,8 @@ mod tests {
             BTreeSet::new(),
             EventSink::new("ports", sender),
         );
-        let results = probe_unit_udp(&ctx, &unit, Duration::from_millis(100)).await;
+        let options = PortsOptions::default();
+        let results = probe_unit_udp(&ctx, &options, &unit, Duration::from_millis(100)).await;
         drop(ctx);
         let mut progress = Vec::new();
         while let Some((_, event)) = receiver.recv().await {

@@ -27,7 +27,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -55,8 +55,6 @@ pub mod limits {
     /// `credentials.concurrency`): 1,048,576. Each holds a file descriptor, and Linux
     /// gives a process at most that many (`fs.nr_open`).
     pub const MAX_CONNECTIONS: u32 = 1 << 20;
-    /// Extra attempts per port (`ports.retries`): 100.
-    pub const MAX_PORT_RETRIES: u8 = 100;
     /// Wrong passwords of the brute-force measurement (`credentials.brute_force_attempts`):
     /// 100,000, a rate measured to a fraction of a percent; the suite plans them all at once.
     pub const MAX_BRUTE_FORCE_ATTEMPTS: u32 = 100_000;
@@ -110,7 +108,6 @@ pub struct Profile {
     pub external_suites: Vec<ExternalSuite>,
     /// The suites' sections (`[ports]`, `[tls]`...), as written.
     pub sections: Sections,
-    pub ports: PortsOptions,
     pub credentials: CredentialsOptions,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
     pub update: Option<UpdateOptions>,
@@ -132,7 +129,6 @@ impl Serialize for Profile {
         map.serialize_entry("scope", &self.scope)?;
         map.serialize_entry("campaign", &self.campaign)?;
         map.serialize_entry("external_suites", &self.external_suites)?;
-        map.serialize_entry("ports", &self.ports)?;
         map.serialize_entry("credentials", &self.credentials)?;
         if let Some(update) = &self.update {
             map.serialize_entry("update", update)?;
@@ -171,7 +167,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
         let mut scope = None;
         let mut campaign = None;
         let mut external_suites = None;
-        let mut ports = None;
         let mut credentials = None;
         let mut update = None;
         let mut tls = None;
@@ -188,7 +183,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
                 "external_suites" => {
                     once(&mut external_suites, "external_suites", map.next_value()?)?
                 }
-                "ports" => once(&mut ports, "ports", map.next_value()?)?,
                 "credentials" => once(&mut credentials, "credentials", map.next_value()?)?,
                 "update" => once(&mut update, "update", map.next_value()?)?,
                 "tls" => once(&mut tls, "tls", map.next_value()?)?,
@@ -210,7 +204,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
             campaign: campaign.unwrap_or_default(),
             external_suites: external_suites.unwrap_or_default(),
             sections,
-            ports: ports.unwrap_or_default(),
             credentials: credentials.unwrap_or_default(),
             update,
             tls: tls.unwrap_or_default(),
@@ -401,65 +394,6 @@ impl Default for CampaignOptions {
     }
 }
 
-/// Options of the listening-ports suite.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortsOptions {
-    /// TCP ports to scan, as ranges such as `"1-1024"`; default all 65,535.
-    #[serde(default = "PortsOptions::all_ports")]
-    pub tcp: Vec<String>,
-    /// Send the UDP service probes.
-    #[serde(default = "default_true")]
-    pub udp: bool,
-    /// Timeout of one TCP connect attempt, in milliseconds: at most
-    /// [`limits::MAX_DURATION_MS`] (7 days).
-    #[serde(default = "PortsOptions::default_connect_timeout")]
-    pub connect_timeout_ms: u64,
-    /// Extra attempts for a port whose first attempt timed out or was refused for lack
-    /// of local resources, so that nothing is missed under load: at most
-    /// [`limits::MAX_PORT_RETRIES`] (100).
-    #[serde(default = "PortsOptions::default_retries")]
-    pub retries: u8,
-    /// Ports that are open but do not belong to the device (for example a listener of
-    /// the test host on a shared loopback); reported as ignored, with the reason.
-    #[serde(default)]
-    pub ignore: Vec<IgnoredPort>,
-}
-
-impl PortsOptions {
-    fn all_ports() -> Vec<String> {
-        vec!["1-65535".to_owned()]
-    }
-    fn default_connect_timeout() -> u64 {
-        1500
-    }
-    fn default_retries() -> u8 {
-        2
-    }
-}
-
-impl Default for PortsOptions {
-    fn default() -> Self {
-        PortsOptions {
-            tcp: Self::all_ports(),
-            udp: true,
-            connect_timeout_ms: Self::default_connect_timeout(),
-            retries: Self::default_retries(),
-            ignore: Vec::new(),
-        }
-    }
-}
-
-/// A port excluded from the findings, with the reason it does not belong to the device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IgnoredPort {
-    /// Port 1 to 65535.
-    pub port: u16,
-    pub transport: Transport,
-    pub reason: String,
-}
-
 /// An executable suite speaking the JSON Lines protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -472,10 +406,6 @@ pub struct ExternalSuite {
     /// the harness refuses a section no suite reads.
     #[serde(default)]
     pub sections: Vec<String>,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// Why a profile was refused: the place in the file, the field, and the problem.
@@ -594,8 +524,8 @@ impl Profile {
     }
 
     /// Rules serde cannot express: at least one unit, unique unit ids and addresses that
-    /// are single devices, unique interfaces, numbers within [`limits`], well-formed port
-    /// ranges, paths and digests. The first broken rule is reported, at its field.
+    /// are single devices, unique interfaces, numbers within [`limits`], well-formed paths
+    /// and digests. The first broken rule is reported, at its field.
     fn validate(&self) -> Result<(), Refusal> {
         self.validate_units()?;
         self.validate_interfaces()?;
@@ -610,7 +540,6 @@ impl Profile {
             self.campaign.suite_deadline_seconds,
             &DEADLINE_SECONDS,
         )?;
-        self.validate_ports()?;
         self.validate_credentials()?;
         self.validate_tls()?;
         self.validate_protofuzz()?;
@@ -701,28 +630,6 @@ impl Profile {
                     ),
                 ));
             }
-        }
-        Ok(())
-    }
-
-    fn validate_ports(&self) -> Result<(), Refusal> {
-        let ports = FieldPath::of(&["ports"]);
-        for (index, range) in self.ports.tcp.iter().enumerate() {
-            parse_port_range(range)
-                .map_err(|message| Refusal::new(ports.key("tcp").index(index), message))?;
-        }
-        within(
-            ports.key("connect_timeout_ms"),
-            self.ports.connect_timeout_ms,
-            &MILLISECONDS,
-        )?;
-        within(
-            ports.key("retries"),
-            u64::from(self.ports.retries),
-            &PORT_RETRIES,
-        )?;
-        for (index, ignored) in self.ports.ignore.iter().enumerate() {
-            device_port(&ports.key("ignore").index(index).key("port"), ignored.port)?;
         }
         Ok(())
     }
@@ -828,17 +735,6 @@ impl Profile {
         Ok(())
     }
 
-    /// Every TCP port the profile asks to scan, sorted and without repeats.
-    pub fn tcp_ports(&self) -> Vec<u16> {
-        let mut ports = BTreeSet::new();
-        for range in &self.ports.tcp {
-            if let Ok((low, high)) = parse_port_range(range) {
-                ports.extend(low..=high);
-            }
-        }
-        ports.into_iter().collect()
-    }
-
     /// The declared interface on this port and transport, if any.
     pub fn interface(&self, port: u16, transport: Transport) -> Option<&Interface> {
         self.interfaces
@@ -901,11 +797,6 @@ const DEADLINE_SECONDS: Bound = Bound {
     max: limits::MAX_DURATION_SECONDS,
     what: "seconds (7 days at most; zero leaves nothing to test)",
 };
-const PORT_RETRIES: Bound = Bound {
-    min: 0,
-    max: limits::MAX_PORT_RETRIES as u64,
-    what: "extra attempts per port",
-};
 const BRUTE_FORCE_ATTEMPTS: Bound = Bound {
     min: 0,
     max: limits::MAX_BRUTE_FORCE_ATTEMPTS as u64,
@@ -942,26 +833,6 @@ const PROTOFUZZ_TIMEOUT_MS: Bound = Bound {
     max: limits::MAX_PROTOFUZZ_TIMEOUT_MS,
     what: "milliseconds (the range the fuzzing suite uses)",
 };
-/// `"22"` or `"1-1024"` to an inclusive range of non-zero ports.
-pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
-    let port = |part: &str| -> Result<u16, String> {
-        match part.trim().parse::<u16>() {
-            Ok(0) | Err(_) => Err(format!("{part:?} is not a port number from 1 to 65535")),
-            Ok(port) => Ok(port),
-        }
-    };
-    match text.split_once('-') {
-        None => port(text).map(|p| (p, p)),
-        Some((low, high)) => {
-            let (low, high) = (port(low)?, port(high)?);
-            if low > high {
-                return Err(format!("range {text:?} runs backwards"));
-            }
-            Ok((low, high))
-        }
-    }
-}
-
 /// Options of the update-signature suite: the device's update mechanism as declared by
 /// the manufacturer, and what the lab may do to exercise it. Paths are relative to the
 /// profile file.
@@ -1548,7 +1419,6 @@ address = "127.0.0.1"
         let profile = Profile::from_toml_str(MINIMAL).unwrap();
         assert_eq!(profile.pacing, Pacing::default());
         assert_eq!(profile.scope, Scope::default());
-        assert_eq!(profile.tcp_ports().len(), 65_535);
     }
 
     #[test]
@@ -1607,15 +1477,6 @@ address = "127.0.0.1"
         let error = Profile::from_toml_str(&text).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("units[1].id"));
         assert!(error.line.is_some());
-    }
-
-    #[test]
-    fn port_ranges() {
-        assert_eq!(parse_port_range("1-1024"), Ok((1, 1024)));
-        assert_eq!(parse_port_range("443"), Ok((443, 443)));
-        assert!(parse_port_range("0").is_err());
-        assert!(parse_port_range("90-80").is_err());
-        assert!(parse_port_range("70000").is_err());
     }
 
     proptest::proptest! {

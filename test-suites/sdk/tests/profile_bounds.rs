@@ -74,19 +74,6 @@ fn every_numeric_field() -> Vec<Field> {
             65_535,
         ),
         field(
-            "ports.connect_timeout_ms",
-            "[ports]\nconnect_timeout_ms = VALUE\n",
-            0,
-            WEEK_MS,
-        ),
-        field("ports.retries", "[ports]\nretries = VALUE\n", 0, 100),
-        field(
-            "ports.ignore[0].port",
-            "[[ports.ignore]]\nport = VALUE\ntransport = \"udp\"\nreason = \"the host's resolver\"\n",
-            1,
-            65_535,
-        ),
-        field(
             "credentials.brute_force_attempts",
             "[credentials]\nbrute_force_attempts = VALUE\n",
             0,
@@ -331,7 +318,7 @@ fn port_zero_is_refused_wherever_the_device_listens() {
             tried += 1;
         }
     }
-    assert_eq!(tried, 7, "every port field of the device was tried");
+    assert_eq!(tried, 6, "every port field of the device was tried");
 }
 
 #[test]
@@ -358,7 +345,6 @@ fn the_bounds_the_tests_use_are_the_published_ones() {
 fn durations(profile: &Profile) -> Vec<Duration> {
     let mut all = vec![
         Duration::from_secs(profile.campaign.suite_deadline_seconds),
-        Duration::from_millis(profile.ports.connect_timeout_ms),
         Duration::from_millis(profile.credentials.attempt_timeout_ms),
         Duration::from_millis(profile.tls.timeout_ms),
         Duration::from_secs(profile.protofuzz.seconds_per_protocol),

@@ -129,15 +129,6 @@ fn an_out_of_range_duration_points_at_its_own_line_not_a_same_named_key_elsewher
 }
 
 #[test]
-fn a_malformed_port_range_points_at_that_range() {
-    let text = format!(
-        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
-         [ports]\ntcp = [\"1-1024\",\n  \"9000-8000\"]\n"
-    );
-    assert_points_at(&text, "ports.tcp[1]", "\"9000-8000\"", 0);
-}
-
-#[test]
 fn an_error_inside_a_dotted_key_points_at_its_value() {
     let text = format!(
         "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
