@@ -156,16 +156,16 @@ async fn run_all(ignored: &BTreeSet<u16>) -> common::Run {
         run_suite(&ssh_profile, limit),
     );
     let elapsed = mqtt.elapsed.max(web.elapsed).max(ssh.elapsed);
-    let mut all = common::Run {
+    let mut all = iotcert_suite_testkit::Run {
         results: Vec::new(),
         events: Vec::new(),
         elapsed,
     };
     for run in [mqtt, web, ssh] {
-        all.results.extend(run.results);
-        all.events.extend(run.events);
+        all.results.extend(run.0.results);
+        all.events.extend(run.0.events);
     }
-    all
+    common::Run(all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

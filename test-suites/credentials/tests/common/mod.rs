@@ -3,12 +3,10 @@
 //! admitted by the harness), so a test sees the verdict the suite itself decided.
 
 use iotcert_suite::profile::{Authentication, Interface, Transport, UnitCredential};
-use iotcert_suite::{CheckResult, EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent};
+use iotcert_suite::{CheckResult, PlanKey, Profile};
 use iotcert_suite_credentials::CredentialsSuite;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// An interface of `service` on `port` (UDP for SNMP, TCP otherwise).
 pub fn interface(port: u16, service: &str, authentication: Authentication) -> Interface {
@@ -57,44 +55,19 @@ pub fn profile(addresses: &[&str], interfaces: Vec<Interface>, extra: &str) -> P
     profile
 }
 
-/// Run every check of the suite on `profile` and return what the suite emitted.
+/// Run every check of the suite on `profile` and return what the suite emitted (the
+/// across-units check only with two units or more).
 pub async fn run(profile: Profile) -> Vec<CheckResult> {
-    let descriptor = CredentialsSuite::new().descriptor();
-    let mut pending = BTreeSet::new();
-    for check in &descriptor.checks {
-        if check.id.ends_with("shared-across-units") {
-            if profile.units.len() >= 2 {
-                pending.insert(PlanKey::new(&check.id, None));
-            }
-        } else {
-            for unit in &profile.units {
-                pending.insert(PlanKey::new(&check.id, Some(&unit.id)));
-            }
-        }
-    }
-    let (sender, mut events) = tokio::sync::mpsc::channel(1024);
-    let ctx = RunContext::new(
-        Arc::new(profile),
-        Arc::new(BTreeMap::new()),
-        tokio::time::Instant::now() + Duration::from_secs(240),
-        CancellationToken::new(),
-        pending,
-        EventSink::new("credentials", sender),
-    );
-    let collector = tokio::spawn(async move {
-        let mut results = Vec::new();
-        while let Some((_, event)) = events.recv().await {
-            if let SuiteEvent::Result(result) = event {
-                results.push(result);
-            }
-        }
-        results
-    });
-    tokio::time::timeout(Duration::from_secs(300), CredentialsSuite::new().run(ctx))
+    let suite = CredentialsSuite::new();
+    let pending: BTreeSet<PlanKey> = iotcert_suite_testkit::every_decision(&suite, &profile)
+        .into_iter()
+        .filter(|key| key.unit.is_some() || profile.units.len() >= 2)
+        .collect();
+    let mut profile = profile;
+    profile.campaign.suite_deadline_seconds = 240;
+    iotcert_suite_testkit::run_pending(&suite, profile, pending, Duration::from_secs(300))
         .await
-        .expect("the suite ends in time")
-        .expect("the suite runs");
-    collector.await.expect("collector")
+        .results
 }
 
 /// The result of `check` for `unit` (`None`: across units), printed for the log.

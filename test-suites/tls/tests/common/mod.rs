@@ -1,43 +1,31 @@
 //! What every test of the TLS suite shares: running the suite on a profile, collecting
 //! its results, and requiring the real tools the tests start.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
-use iotcert_suite::{run_alone, CheckResult, Profile};
+use iotcert_suite::{CheckResult, Profile};
 use iotcert_suite_tls::TlsSuite;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Runs the whole suite on `profile_text` and returns every result, by check and unit.
+/// Fails the test with the Debian package to install when a tool is missing.
+pub use iotcert_suite_testkit::require_tool as require;
+
+/// Runs the whole suite on `profile_text` as a campaign plans it and returns every
+/// result, by check and unit.
 pub async fn run_suite(
     profile_text: &str,
     profile_dir: &Path,
 ) -> BTreeMap<(String, Option<String>), CheckResult> {
     let profile = Profile::from_toml_str(profile_text).expect("profile");
     let suite = TlsSuite::new(profile_dir);
-    run_alone(&suite, profile, Duration::from_secs(120))
+    iotcert_suite_testkit::run_planned(&suite, profile, Duration::from_secs(120))
         .await
-        .expect("suite")
+        .results
         .into_iter()
         .map(|result| ((result.check.clone(), result.unit.clone()), result))
         .collect()
-}
-
-/// Fails the test with the Debian package to install when a tool is missing.
-pub fn require(command: &str, package: &str) {
-    let found = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "command -v {command} || test -x /usr/sbin/{command}"
-        ))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{command}` is missing: install the Debian package `{package}` (scripts/test does)"
-    );
 }
 
 /// A profile of one unit with one TLS port.

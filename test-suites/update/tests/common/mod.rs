@@ -1,85 +1,41 @@
 //! Test kit for the update suite: run the suite on a profile and collect its results,
 //! and make the PKI and images the tests need with the `openssl` CLI (tests only).
-#![allow(dead_code)] // each test binary uses its own subset of the kit
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset of the kit
 
-use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
+use iotcert_suite::Profile;
 use iotcert_suite_update::UpdateSuite;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// What one run of the suite produced.
-pub struct Run {
-    pub results: Vec<CheckResult>,
+/// What one run of the suite produced: the test kit's run, plus the update suite's
+/// attempt records.
+pub struct Run(pub iotcert_suite_testkit::Run);
+
+impl std::ops::Deref for Run {
+    type Target = iotcert_suite_testkit::Run;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Run {
-    pub fn result(&self, check: &str, unit: &str) -> &CheckResult {
-        self.results
-            .iter()
-            .find(|r| r.check == check && r.unit.as_deref() == Some(unit))
-            .unwrap_or_else(|| panic!("no result for {check} on {unit}"))
-    }
-
-    pub fn verdict(&self, check: &str, unit: &str) -> Verdict {
-        self.result(check, unit).verdict
-    }
-
-    pub fn dump(&self) {
-        for result in &self.results {
-            eprintln!(
-                "{} {} {}: {}",
-                result.unit.as_deref().unwrap_or("-"),
-                result.check,
-                result.verdict,
-                result.summary
-            );
-        }
-    }
-
     /// The attempt records (JSON) of a check's evidence.
     pub fn attempts(&self, check: &str, unit: &str) -> serde_json::Value {
-        let result = self.result(check, unit);
-        let evidence = result
-            .evidence
-            .iter()
-            .find(|e| e.label == "attempts")
-            .expect("attempts evidence");
-        serde_json::from_slice(&evidence.data).expect("attempts are JSON")
+        self.evidence_json(check, unit, "attempts")
     }
 }
 
-/// Runs the suite with every check pending on every unit, within `limit`.
+/// Runs the suite as a campaign plans it, within `limit`.
 pub async fn run_suite(profile_text: &str, profile_dir: &Path, limit: Duration) -> Run {
     let profile = Profile::from_toml_str(profile_text).expect("test profile parses");
     let suite = UpdateSuite::new(profile_dir);
-    let results = tokio::time::timeout(
-        limit + Duration::from_secs(30),
-        run_alone(&suite, profile, limit),
-    )
-    .await
-    .expect("the suite returns before its deadline")
-    .expect("the suite runs");
-    Run { results }
+    Run(iotcert_suite_testkit::run_planned(&suite, profile, limit).await)
 }
 
 /// Runs a command, failing the test with its output if it fails.
-pub fn run(program: &str, args: &[&str], dir: &Path) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{program} cannot run ({e}); install it (scripts/test installs it)")
-        });
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+pub use iotcert_suite_testkit::command_output as run;
 
 /// A CA (`NAME-ca.pem`, `NAME-ca.key`) and a signer it issued (`NAME.pem`, `NAME.key`,
 /// PKCS#8, ECDSA P-256), with the e-mail protection and code signing purposes.
