@@ -12,10 +12,12 @@ const MINIMAL: &str =
     "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1.0\"\n\n\
                        [[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n";
 
-/// The profile as the harness loads it: the SDK's sections, then the suite's.
+/// The profile as the harness loads it: the SDK's sections, then the suite's own.
 fn load(text: &str) -> Result<Profile, ProfileError> {
     let profile = Profile::from_toml_str(text)?;
-    profile.check_sections(&PortsSuite::new().profile_sections())?;
+    for section in PortsSuite::new().profile_sections() {
+        section.check(&profile)?;
+    }
     Ok(profile)
 }
 

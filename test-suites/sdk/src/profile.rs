@@ -60,9 +60,6 @@ pub mod limits {
     pub const MAX_BRUTE_FORCE_ATTEMPTS: u32 = 100_000;
     /// Database candidates per service and unit (`credentials.max_candidates`): 1,000,000.
     pub const MAX_CREDENTIAL_CANDIDATES: u32 = 1_000_000;
-    /// Longest acceptable certificate validity (`tls.max_certificate_validity_days`):
-    /// 3,652,425 days, 10,000 years, beyond the last date X.509 can write (9999-12-31).
-    pub const MAX_CERTIFICATE_VALIDITY_DAYS: u32 = 3_652_425;
     /// Fuzzing cases per interface and unit (`protofuzz.cases_per_protocol`):
     /// 1,000,000,000; at a thousand cases a second that is eleven days of fuzzing, more
     /// than the longest `seconds_per_protocol` allows.
@@ -111,8 +108,6 @@ pub struct Profile {
     pub credentials: CredentialsOptions,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
     pub update: Option<UpdateOptions>,
-    /// Options of the TLS suite: trust anchors, policy, and the device's TLS client.
-    pub tls: TlsOptions,
     /// Options of the protocol-fuzzing suite: budget, seed, recovery wait.
     pub protofuzz: ProtofuzzOptions,
 }
@@ -133,7 +128,6 @@ impl Serialize for Profile {
         if let Some(update) = &self.update {
             map.serialize_entry("update", update)?;
         }
-        map.serialize_entry("tls", &self.tls)?;
         map.serialize_entry("protofuzz", &self.protofuzz)?;
         for (name, value) in self.sections.iter() {
             map.serialize_entry(name, value)?;
@@ -169,7 +163,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
         let mut external_suites = None;
         let mut credentials = None;
         let mut update = None;
-        let mut tls = None;
         let mut protofuzz = None;
         let mut sections = Sections::default();
         while let Some(key) = map.next_key::<String>()? {
@@ -185,7 +178,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
                 }
                 "credentials" => once(&mut credentials, "credentials", map.next_value()?)?,
                 "update" => once(&mut update, "update", map.next_value()?)?,
-                "tls" => once(&mut tls, "tls", map.next_value()?)?,
                 "protofuzz" => once(&mut protofuzz, "protofuzz", map.next_value()?)?,
                 _ => {
                     let value = map.next_value::<toml::Value>()?;
@@ -206,7 +198,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
             sections,
             credentials: credentials.unwrap_or_default(),
             update,
-            tls: tls.unwrap_or_default(),
             protofuzz: protofuzz.unwrap_or_default(),
         })
     }
@@ -541,7 +532,6 @@ impl Profile {
             &DEADLINE_SECONDS,
         )?;
         self.validate_credentials()?;
-        self.validate_tls()?;
         self.validate_protofuzz()?;
         if let Some(update) = &self.update {
             update.validate(FieldPath::of(&["update"]))?;
@@ -657,33 +647,6 @@ impl Profile {
             options.attempt_timeout_ms,
             &MILLISECONDS,
         )
-    }
-
-    fn validate_tls(&self) -> Result<(), Refusal> {
-        let tls = FieldPath::of(&["tls"]);
-        for (index, port) in self.tls.extra_ports.iter().enumerate() {
-            device_port(&tls.key("extra_ports").index(index), *port)?;
-        }
-        within(
-            tls.key("max_certificate_validity_days"),
-            u64::from(self.tls.max_certificate_validity_days),
-            &CERTIFICATE_VALIDITY_DAYS,
-        )?;
-        within(tls.key("timeout_ms"), self.tls.timeout_ms, &MILLISECONDS)?;
-        if let Some(client) = &self.tls.client {
-            let at = tls.key("client");
-            if client.listen.port() == 0 {
-                return Err(Refusal::new(
-                    at.key("listen"),
-                    format!(
-                        "{} has port 0: the device connects to a port it is configured with, from 1 to 65535",
-                        client.listen
-                    ),
-                ));
-            }
-            within(at.key("wait_seconds"), client.wait_seconds, &SECONDS)?;
-        }
-        Ok(())
     }
 
     fn validate_protofuzz(&self) -> Result<(), Refusal> {
@@ -806,11 +769,6 @@ const CREDENTIAL_CANDIDATES: Bound = Bound {
     min: 0,
     max: limits::MAX_CREDENTIAL_CANDIDATES as u64,
     what: "candidates per service and unit",
-};
-const CERTIFICATE_VALIDITY_DAYS: Bound = Bound {
-    min: 0,
-    max: limits::MAX_CERTIFICATE_VALIDITY_DAYS as u64,
-    what: "days (10,000 years, beyond any X.509 date)",
 };
 const PROTOFUZZ_CASES: Bound = Bound {
     min: 0,
@@ -1034,7 +992,8 @@ pub enum UploadEncoding {
     Multipart,
 }
 
-/// A program and its arguments, with placeholders.
+/// A program and its arguments, with placeholders: how a suite's section names a
+/// command (the TLS client's trigger, an update's delivery trigger).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
@@ -1199,88 +1158,6 @@ pub struct UnitCredential {
     pub service: String,
     pub username: String,
     pub password: String,
-}
-
-/// Options of the TLS suite. Paths are relative to the profile file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsOptions {
-    /// Certificates (PEM) the units' server certificates must chain to, such as the
-    /// manufacturer's device CA. Without any, only self-signed certificates can be judged.
-    #[serde(default)]
-    pub trust_anchors: Vec<PathBuf>,
-    /// TCP ports inspected besides the interfaces declared with `tls = true`; declared
-    /// TCP interfaces without TLS are probed too, and inspected when they answer TLS.
-    /// Ports 1 to 65535.
-    #[serde(default)]
-    pub extra_ports: Vec<u16>,
-    /// Longest acceptable validity of a server certificate, in days: at most
-    /// [`limits::MAX_CERTIFICATE_VALIDITY_DAYS`] (3,652,425: 10,000 years).
-    #[serde(default = "TlsOptions::default_max_validity_days")]
-    pub max_certificate_validity_days: u32,
-    /// Count CBC suites with a SHA-1 MAC as weak (BSI TR-02102 and NIST SP 800-52r2 do).
-    #[serde(default)]
-    pub forbid_cbc_sha1: bool,
-    /// Timeout of one connection or read, in milliseconds: at most
-    /// [`limits::MAX_DURATION_MS`] (7 days).
-    #[serde(default = "TlsOptions::default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// The device as a TLS client (its cloud or update connection); absent when the
-    /// device declares no outgoing TLS connection.
-    #[serde(default)]
-    pub client: Option<TlsClientOptions>,
-}
-
-impl TlsOptions {
-    fn default_max_validity_days() -> u32 {
-        825
-    }
-    fn default_timeout_ms() -> u64 {
-        3000
-    }
-}
-
-impl Default for TlsOptions {
-    fn default() -> Self {
-        TlsOptions {
-            trust_anchors: Vec::new(),
-            extra_ports: Vec::new(),
-            max_certificate_validity_days: Self::default_max_validity_days(),
-            forbid_cbc_sha1: false,
-            timeout_ms: Self::default_timeout_ms(),
-            client: None,
-        }
-    }
-}
-
-/// How the device's TLS client is pointed at the servers of the harness.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsClientOptions {
-    /// Loopback address and port the harness listens on, where the device's client
-    /// connects (its cloud host resolves there, or it is configured with it). The port
-    /// is 1 to 65535: the device is configured with it, so the system cannot choose it.
-    pub listen: std::net::SocketAddr,
-    /// The host name the device expects its server to have.
-    pub server_name: String,
-    /// A CA (PEM) the device trusts, for the valid control certificate.
-    pub trusted_ca_certificate: PathBuf,
-    /// Its PKCS#8 private key (PEM).
-    pub trusted_ca_key: PathBuf,
-    /// Run before each presented certificate to make the device connect; without it
-    /// the suite waits for the device's periodic retries.
-    #[serde(default)]
-    pub trigger: Option<CommandSpec>,
-    /// Seconds to wait for the device to connect, for each certificate presented: at
-    /// most [`limits::MAX_DURATION_SECONDS`] (7 days).
-    #[serde(default = "TlsClientOptions::default_wait_seconds")]
-    pub wait_seconds: u64,
-}
-
-impl TlsClientOptions {
-    fn default_wait_seconds() -> u64 {
-        10
-    }
 }
 
 /// Options of the protocol-fuzzing suite. Every declared cleartext MQTT, CoAP and HTTP

@@ -17,10 +17,6 @@ const MINIMAL: &str =
 const UPDATE_HEAD: &str = "[update]\nformat = \"plain\"\ngenuine_image = \"a.img\"\n\
                            genuine_version = \"2.0\"\nsigner_certificate = \"signer.pem\"\n";
 
-const TLS_CLIENT_HEAD: &str =
-    "[tls.client]\nlisten = \"127.0.0.1:8883\"\nserver_name = \"cloud.example\"\n\
-                               trusted_ca_certificate = \"ca.pem\"\ntrusted_ca_key = \"ca.key\"\n";
-
 /// One numeric field: where it sits (`VALUE` marks the number), its dotted path, the
 /// smallest and largest values a profile may give it.
 struct Field {
@@ -96,25 +92,6 @@ fn every_numeric_field() -> Vec<Field> {
             "[credentials]\nattempt_timeout_ms = VALUE\n",
             0,
             WEEK_MS,
-        ),
-        field(
-            "tls.extra_ports[1]",
-            "[tls]\nextra_ports = [\n  8443,\n  VALUE,\n]\n",
-            1,
-            65_535,
-        ),
-        field(
-            "tls.max_certificate_validity_days",
-            "[tls]\nmax_certificate_validity_days = VALUE\n",
-            0,
-            3_652_425,
-        ),
-        field("tls.timeout_ms", "[tls]\ntimeout_ms = VALUE\n", 0, WEEK_MS),
-        field(
-            "tls.client.wait_seconds",
-            format!("{TLS_CLIENT_HEAD}wait_seconds = VALUE\n"),
-            0,
-            WEEK_SECONDS,
         ),
         field(
             "protofuzz.seed",
@@ -318,19 +295,7 @@ fn port_zero_is_refused_wherever_the_device_listens() {
             tried += 1;
         }
     }
-    assert_eq!(tried, 6, "every port field of the device was tried");
-}
-
-#[test]
-fn the_tls_client_listen_port_cannot_be_zero() {
-    let text = format!(
-        "{MINIMAL}[tls.client]\nlisten = \"127.0.0.1:0\"\nserver_name = \"cloud.example\"\n\
-         trusted_ca_certificate = \"ca.pem\"\ntrusted_ca_key = \"ca.key\"\n"
-    );
-    let error = Profile::from_toml_str(&text).unwrap_err();
-    assert_eq!(error.field.as_deref(), Some("tls.client.listen"), "{error}");
-    assert_eq!(error.line, Some(11), "{error}");
-    assert!(error.message.contains("port"), "{error}");
+    assert_eq!(tried, 5, "every port field of the device was tried");
 }
 
 #[test]
@@ -346,14 +311,10 @@ fn durations(profile: &Profile) -> Vec<Duration> {
     let mut all = vec![
         Duration::from_secs(profile.campaign.suite_deadline_seconds),
         Duration::from_millis(profile.credentials.attempt_timeout_ms),
-        Duration::from_millis(profile.tls.timeout_ms),
         Duration::from_secs(profile.protofuzz.seconds_per_protocol),
         Duration::from_secs(profile.protofuzz.recovery_wait_seconds),
         Duration::from_millis(profile.protofuzz.timeout_ms),
     ];
-    if let Some(client) = &profile.tls.client {
-        all.push(Duration::from_secs(client.wait_seconds));
-    }
     if let Some(update) = &profile.update {
         all.push(Duration::from_secs(update.settle_seconds));
         match &update.delivery {

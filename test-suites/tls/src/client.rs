@@ -8,7 +8,8 @@
 //! records whether the device completed the handshake and sent application data. Only
 //! connections from the unit's own address count; every wait is bounded.
 
-use iotcert_suite::profile::{CommandSpec, TlsClientOptions};
+use crate::options::TlsClientOptions;
+use iotcert_suite::profile::CommandSpec;
 use iotcert_suite::{CheckResult, Evidence, Proof, RunContext, SampleUnit, Transcript, Verdict};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,

@@ -6,15 +6,18 @@
 //! ClientHellos for the versions and suites rustls will not speak ([`wire`], [`probe`],
 //! [`scan`]), captures and judges the certificate chain ([`certificate`]), compares
 //! keys across units, and tests the device as a TLS client by presenting it bad
-//! certificates ([`client`]). [`suite`] turns what was found into verdicts.
+//! certificates ([`client`]). [`suite`] turns what was found into verdicts. The suite's
+//! section of the profile, `[tls]`, is [`TlsOptions`].
 
 pub mod certificate;
 pub mod checks;
 pub mod ciphers;
 pub mod client;
+mod options;
 pub mod probe;
 pub mod scan;
 mod suite;
 pub mod wire;
 
+pub use options::{TlsClientOptions, TlsOptions, MAX_CERTIFICATE_VALIDITY_DAYS};
 pub use suite::{TlsSuite, SUITE_VERSION};

@@ -6,6 +6,7 @@ use crate::certificate::{self, ChainReport, ExpectedName, Policy};
 use crate::checks::{self, *};
 use crate::ciphers;
 use crate::client;
+use crate::options::TlsOptions;
 use crate::probe::Target;
 use crate::scan::{self, EndpointScan, Fallback, Heartbleed};
 use crate::wire::{self, KeyExchangeParameters};
@@ -13,7 +14,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
-    SampleUnit, Suite, SuiteDescriptor, SuiteError, Verdict,
+    SampleUnit, SectionSpec, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
 use rustls::pki_types::CertificateDer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,7 +40,7 @@ impl TlsSuite {
 
 /// The TCP ports inspected on every unit: declared TLS, declared TCP (kept only when they
 /// answer TLS) and the profile's extra ports, with whether each was declared as TLS.
-fn ports(profile: &Profile) -> BTreeMap<u16, bool> {
+fn ports(profile: &Profile, options: &TlsOptions) -> BTreeMap<u16, bool> {
     let mut ports = BTreeMap::new();
     for interface in profile
         .interfaces
@@ -49,7 +50,7 @@ fn ports(profile: &Profile) -> BTreeMap<u16, bool> {
         let declared = ports.entry(interface.port).or_insert(false);
         *declared |= interface.tls;
     }
-    for port in &profile.tls.extra_ports {
+    for port in &options.extra_ports {
         ports.entry(*port).or_insert(false);
     }
     ports
@@ -77,10 +78,20 @@ impl Suite for TlsSuite {
         }
     }
 
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        vec![SectionSpec::of::<TlsOptions>()]
+    }
+
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
+        // A [tls] section that cannot be read never reaches a campaign (the harness
+        // refuses the profile when it loads it); elsewhere `run` reports the error as
+        // the ERROR of every check, so it is not hidden behind NOT_APPLICABLE here.
+        let Ok(options) = profile.section_or_default::<TlsOptions>() else {
+            return Applicability::Applicable;
+        };
         let id = check.id.as_str();
         if id == CLIENT_VALIDATION {
-            return match profile.tls.client {
+            return match options.client {
                 Some(_) => Applicability::Applicable,
                 None => Applicability::NotApplicable {
                     reason: "the profile declares no outgoing TLS connection of the device ([tls.client])".to_owned(),
@@ -94,7 +105,7 @@ impl Suite for TlsSuite {
         }
         // Declared DTLS is not ruled out by the profile: this suite version does not
         // cover it, which is INCONCLUSIVE (decided in `merge`), never NOT_APPLICABLE.
-        if ports(profile).is_empty() && dtls_ports(profile).is_empty() {
+        if ports(profile, &options).is_empty() && dtls_ports(profile).is_empty() {
             return Applicability::NotApplicable {
                 reason: "the profile declares no TCP interface, no DTLS interface and no tls.extra_ports: there is no TLS port to inspect".to_owned(),
             };
@@ -109,10 +120,10 @@ impl Suite for TlsSuite {
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
         let profile = ctx.profile.clone();
-        let options = &profile.tls;
+        let options: TlsOptions = profile.section_or_default()?;
         let anchors = load_anchors(&self.profile_dir, &options.trust_anchors)?;
         let timeout = Duration::from_millis(options.timeout_ms.max(1));
-        let ports = ports(&profile);
+        let ports = ports(&profile, &options);
         let mut fingerprints: Vec<(String, u16, String, String)> = Vec::new();
         let mut units_scanned = 0usize;
         let wants_server = |unit: &SampleUnit| {
@@ -212,8 +223,8 @@ impl Suite for TlsSuite {
                 units_scanned += 1;
                 for check in SERVER_CHECKS {
                     if ctx.is_pending(check, Some(&unit.id)) {
-                        ctx.emit(merge(check, unit, &inspected, &unreached, &profile))
-                            .await;
+                        let merged = merge(check, unit, &inspected, &unreached, &profile, &options);
+                        ctx.emit(merged).await;
                     }
                 }
             }
@@ -342,8 +353,8 @@ fn undecided_legacy(scan: &EndpointScan) -> Vec<u16> {
 /// Judges one check on one port. A PASS needs the port's positive control (a handshake
 /// seen to complete) on top of what the check itself observed; without it the PASS
 /// becomes INCONCLUSIVE, because a refusal of everything proves nothing.
-fn judge(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
-    let verdict = judge_observed(check, port, profile);
+fn judge(check: &str, port: &PortFindings, options: &TlsOptions) -> PortVerdict {
+    let verdict = judge_observed(check, port, options);
     if verdict.verdict != Verdict::Pass {
         return verdict;
     }
@@ -393,7 +404,7 @@ fn suites_enumerated(scan: &EndpointScan) -> Result<String, String> {
 }
 
 /// What a check observed on one port, before the port's control is required.
-fn judge_observed(check: &str, port: &PortFindings, profile: &Profile) -> PortVerdict {
+fn judge_observed(check: &str, port: &PortFindings, options: &TlsOptions) -> PortVerdict {
     let scan = &port.scan;
     if let Some(why) = &scan.unreachable {
         if check == MODERN_PROTOCOL && port.declared_tls && why.contains("does not speak TLS") {
@@ -465,7 +476,7 @@ fn judge_observed(check: &str, port: &PortFindings, profile: &Profile) -> PortVe
             let weak: Vec<String> = scan
                 .accepted_suites()
                 .filter_map(|(version, suite)| {
-                    ciphers::weakness(suite, profile.tls.forbid_cbc_sha1).map(|why| {
+                    ciphers::weakness(suite, options.forbid_cbc_sha1).map(|why| {
                         format!(
                             "{} {} ({why})",
                             wire::version_name(version),
@@ -791,6 +802,7 @@ fn merge(
     ports: &[PortFindings],
     unreached: &[u16],
     profile: &Profile,
+    options: &TlsOptions,
 ) -> CheckResult {
     let dtls = dtls_ports(profile);
     let dtls_note = if dtls.is_empty() {
@@ -831,7 +843,7 @@ fn merge(
     }
     let verdicts: Vec<(u16, PortVerdict)> = ports
         .iter()
-        .map(|p| (p.scan.port, judge(check, p, profile)))
+        .map(|p| (p.scan.port, judge(check, p, options)))
         .collect();
     // A PASS must cover every declared interface: with DTLS declared and not covered,
     // passing TCP ports leave the check INCONCLUSIVE.
