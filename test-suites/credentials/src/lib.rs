@@ -18,11 +18,14 @@
 //!    it and a random one was refused before any guessing (a random one that opens it
 //!    is itself a finding), every comparison across units was judged, and a brute-force
 //!    limit came after wrong passwords the service had judged.
+//!
+//! The suite's section of the profile, `[credentials]`, is [`CredentialsOptions`].
 
 pub mod bruteforce;
 mod checks;
 pub mod database;
 pub mod guess;
+mod options;
 pub mod parse;
 pub mod probe;
 mod sessions;
@@ -30,4 +33,8 @@ mod suite;
 pub mod window;
 
 pub use checks::{BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
+pub use options::{
+    CredentialsOptions, DeclaredCredential, UnitCredential, MAX_BRUTE_FORCE_ATTEMPTS,
+    MAX_CREDENTIAL_CANDIDATES,
+};
 pub use suite::{CredentialsSuite, SUITE_VERSION};

@@ -8,6 +8,7 @@
 //! the unit that opened the session (the cookie must open its own page again), so a cookie
 //! that expired or is bound to something else is never read as a refusal.
 
+use crate::options::CredentialsOptions;
 use crate::probe::http::{self, WebSession};
 use crate::probe::{Outcome, Protocol, Target};
 use crate::suite::targets;
@@ -58,7 +59,12 @@ pub(crate) struct SessionComparison {
 impl SessionComparison {
     /// Replay each session (the first per unit and service) on every other unit's
     /// service of the same port.
-    pub async fn compare(&mut self, ctx: &RunContext, sessions: &[OpenedSession]) {
+    pub async fn compare(
+        &mut self,
+        ctx: &RunContext,
+        options: &CredentialsOptions,
+        sessions: &[OpenedSession],
+    ) {
         for opened in sessions {
             if !self
                 .compared
@@ -87,7 +93,7 @@ impl SessionComparison {
                 continue;
             }
             for other in ctx.units.iter().filter(|u| u.id != opened.unit) {
-                let Some(target) = targets(ctx, other).into_iter().find(|t| {
+                let Some(target) = targets(ctx, options, other).into_iter().find(|t| {
                     t.protocol == Protocol::Http
                         && t.port == opened.target.port
                         && t.tls == opened.target.tls

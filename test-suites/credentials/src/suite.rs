@@ -10,12 +10,13 @@ use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 use crate::database::{self, Entry};
 use crate::guess::{ad_hoc, guess, GuessReport};
+use crate::options::{CredentialsOptions, UnitCredential};
 use crate::probe::{self, random_token, ssh, Identity, Login, Outcome, Protocol, Target};
 use crate::sessions::{OpenedSession, SessionComparison};
-use iotcert_suite::profile::{Authentication, Transport, UnitCredential};
+use iotcert_suite::profile::{Authentication, Transport};
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Evidence, Profile, Proof, RunContext, SampleUnit, Suite,
-    SuiteDescriptor, SuiteError, Transcript, Verdict,
+    Applicability, CheckResult, CheckSpec, Evidence, Profile, Proof, RunContext, SampleUnit,
+    SectionSpec, Suite, SuiteDescriptor, SuiteError, Transcript, Verdict,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +90,10 @@ impl Suite for CredentialsSuite {
         true
     }
 
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        vec![SectionSpec::of::<CredentialsOptions>()]
+    }
+
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
         if !checks::ALL.contains(&check.id.as_str()) {
             return Applicability::NotApplicable {
@@ -109,6 +114,7 @@ impl Suite for CredentialsSuite {
     }
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
+        let options: CredentialsOptions = ctx.profile.section_or_default()?;
         let database = database::built_in();
         let comparing = ctx.units.len() >= 2 && ctx.is_pending(SHARED_ACROSS_UNITS, None);
         let mut attempts = Attempts {
@@ -116,7 +122,7 @@ impl Suite for CredentialsSuite {
             total: ctx
                 .units
                 .iter()
-                .map(|unit| planned_attempts(&ctx, unit, &database))
+                .map(|unit| planned_attempts(&ctx, &options, unit, &database))
                 .sum::<u64>()
                 + 2 * u64::from(comparing),
         };
@@ -126,19 +132,19 @@ impl Suite for CredentialsSuite {
             attempts
                 .start(&ctx, 1, "declared credentials on every unit".to_owned())
                 .await;
-            before = before_guessing(&ctx).await;
+            before = before_guessing(&ctx, &options).await;
         }
         let mut per_unit = BTreeMap::new();
         for unit in ctx.units.clone() {
             // Whatever the unit skipped (out of scope, nothing to guess) is behind us too.
-            let unit_end = attempts.done + planned_attempts(&ctx, &unit, &database);
-            let outcome = run_unit(&ctx, &unit, &database, &mut attempts).await;
+            let unit_end = attempts.done + planned_attempts(&ctx, &options, &unit, &database);
+            let outcome = run_unit(&ctx, &options, &unit, &database, &mut attempts).await;
             attempts.done = attempts.done.max(unit_end);
             per_unit.insert(unit.id.clone(), outcome);
         }
         if comparing {
             attempts.start(&ctx, 1, "comparing units".to_owned()).await;
-            let result = compare_units(&ctx, &per_unit, before).await;
+            let result = compare_units(&ctx, &options, &per_unit, before).await;
             ctx.emit(result).await;
         }
         Ok(())
@@ -166,18 +172,23 @@ impl Attempts {
 /// The login attempts planned on `unit`: per interface its control (the declared
 /// credentials and a random one), the default and the empty-password candidates; and
 /// the brute-force measurement.
-fn planned_attempts(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> u64 {
+fn planned_attempts(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    unit: &SampleUnit,
+    database: &[Entry],
+) -> u64 {
     let per_interface: usize = login_interfaces(&ctx.profile)
         .iter()
         .map(|interface| {
-            declared_credentials(ctx, &unit.id, interface).len()
+            declared_credentials(ctx, options, &unit.id, interface).len()
                 + 1
-                + default_candidates(ctx, interface.protocol, database).len()
+                + default_candidates(options, interface.protocol, database).len()
                 + empty_candidates(interface.protocol).len()
         })
         .sum();
     let brute_force = if ctx.is_pending(BRUTE_FORCE, Some(&unit.id)) {
-        u64::from(ctx.profile.credentials.brute_force_attempts)
+        u64::from(options.brute_force_attempts)
     } else {
         0
     };
@@ -185,13 +196,17 @@ fn planned_attempts(ctx: &RunContext, unit: &SampleUnit, database: &[Entry]) -> 
 }
 
 /// The default and well-known credentials tried on an interface of `protocol`.
-fn default_candidates(ctx: &RunContext, protocol: Protocol, database: &[Entry]) -> Vec<Entry> {
+fn default_candidates(
+    options: &CredentialsOptions,
+    protocol: Protocol,
+    database: &[Entry],
+) -> Vec<Entry> {
     let mut candidates: Vec<Entry> =
-        database::candidates(protocol, &declared_defaults(ctx, protocol), database)
+        database::candidates(protocol, &declared_defaults(options, protocol), database)
             .into_iter()
             .filter(|e| !e.login.password.is_empty())
             .collect();
-    candidates.truncate(ctx.profile.credentials.max_candidates as usize);
+    candidates.truncate(options.max_candidates as usize);
     candidates
 }
 
@@ -215,11 +230,10 @@ struct UnitOutcome {
 
 /// A unit's service, the interface behind it and the target the probes use.
 pub(crate) fn target_for(
-    ctx: &RunContext,
+    options: &CredentialsOptions,
     unit: &SampleUnit,
     interface: &LoginInterface,
 ) -> Target {
-    let options = &ctx.profile.credentials;
     Target {
         unit: unit.clone(),
         port: interface.port,
@@ -233,16 +247,19 @@ pub(crate) fn target_for(
     }
 }
 
-pub(crate) fn targets(ctx: &RunContext, unit: &SampleUnit) -> Vec<Target> {
+pub(crate) fn targets(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    unit: &SampleUnit,
+) -> Vec<Target> {
     login_interfaces(&ctx.profile)
         .iter()
-        .map(|interface| target_for(ctx, unit, interface))
+        .map(|interface| target_for(options, unit, interface))
         .collect()
 }
 
-fn declared_defaults(ctx: &RunContext, protocol: Protocol) -> Vec<Entry> {
-    ctx.profile
-        .credentials
+fn declared_defaults(options: &CredentialsOptions, protocol: Protocol) -> Vec<Entry> {
+    options
         .known_defaults
         .iter()
         .filter(|d| {
@@ -283,10 +300,14 @@ fn declared_for_interface(
 }
 
 /// The credentials declared for `unit` on `interface`.
-fn declared_credentials(ctx: &RunContext, unit: &str, interface: &LoginInterface) -> Vec<Login> {
+fn declared_credentials(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    unit: &str,
+    interface: &LoginInterface,
+) -> Vec<Login> {
     let interfaces = login_interfaces(&ctx.profile);
-    ctx.profile
-        .credentials
+    options
         .unit_credentials
         .iter()
         .filter(|c| c.unit == unit && declared_for_interface(&interfaces, c, interface))
@@ -540,20 +561,24 @@ fn judge_interface(entry: &Guessed) -> Judged {
     }
 }
 
+/// Login attempts in flight at once on `unit`: the section's, within the unit's pacer.
+fn concurrency(ctx: &RunContext, options: &CredentialsOptions, unit: &SampleUnit) -> usize {
+    (options.concurrency.max(1) as usize).min(ctx.pacer(unit).max_connections() as usize)
+}
+
 async fn run_unit(
     ctx: &RunContext,
+    options: &CredentialsOptions,
     unit: &SampleUnit,
     database: &[Entry],
     attempts: &mut Attempts,
 ) -> UnitOutcome {
     let mut outcome = UnitOutcome::default();
-    let options = &ctx.profile.credentials;
-    let concurrency =
-        (options.concurrency.max(1) as usize).min(ctx.pacer(unit).max_connections() as usize);
+    let concurrency = concurrency(ctx, options, unit);
     let interfaces = login_interfaces(&ctx.profile);
     let targets: Vec<Target> = interfaces
         .iter()
-        .map(|interface| target_for(ctx, unit, interface))
+        .map(|interface| target_for(options, unit, interface))
         .collect();
     let wants = |check: &str| ctx.is_pending(check, Some(&unit.id));
     for check in checks::ALL.iter().filter(|c| **c != SHARED_ACROSS_UNITS) {
@@ -580,7 +605,7 @@ async fn run_unit(
     // The positive control of every interface, before any guessing can lock the unit.
     let mut controls = Vec::new();
     for (interface, target) in interfaces.iter().zip(&targets) {
-        let declared = declared_credentials(ctx, &unit.id, interface);
+        let declared = declared_credentials(ctx, options, &unit.id, interface);
         attempts
             .start(
                 ctx,
@@ -615,7 +640,7 @@ async fn run_unit(
     // Default and well-known credentials.
     let mut default_reports = Vec::new();
     for (target, control) in targets.iter().zip(&controls) {
-        let candidates = default_candidates(ctx, target.protocol, database);
+        let candidates = default_candidates(options, target.protocol, database);
         if !guessable(control) {
             attempts.done += candidates.len() as u64;
             default_reports.push(None);
@@ -699,16 +724,8 @@ async fn run_unit(
             .zip(&controls)
             .map(|((i, t), c)| (i, t, c))
             .collect();
-        let result = brute_force(
-            ctx,
-            unit,
-            &interfaces,
-            &outcome,
-            earlier,
-            concurrency,
-            attempts,
-        )
-        .await;
+        let result =
+            brute_force(ctx, options, unit, &interfaces, &outcome, earlier, attempts).await;
         ctx.emit(result).await;
     }
 
@@ -910,14 +927,14 @@ fn decide_guessing(check: &str, unit: &SampleUnit, entries: &[Guessed], what: &s
 /// [`Protocol::ALL`] order).
 async fn brute_force(
     ctx: &RunContext,
+    options: &CredentialsOptions,
     unit: &SampleUnit,
     interfaces: &[(&LoginInterface, &Target, &Control)],
     outcome: &UnitOutcome,
     mut earlier: bruteforce::Earlier,
-    concurrency: usize,
     attempts: &mut Attempts,
 ) -> CheckResult {
-    let options = &ctx.profile.credentials;
+    let concurrency = concurrency(ctx, options, unit);
     let measurable: Vec<&(&LoginInterface, &Target, &Control)> = interfaces
         .iter()
         .filter(|(interface, _, control)| {
@@ -1041,10 +1058,10 @@ struct BeforeGuessing {
 /// each unit's declared credentials on its own interfaces (the control, and the web
 /// sessions they open, replayed on the others), then each declared credential on the
 /// same interface of every other unit.
-async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
+async fn before_guessing(ctx: &RunContext, options: &CredentialsOptions) -> BeforeGuessing {
     let mut before = BeforeGuessing::default();
     let interfaces = login_interfaces(&ctx.profile);
-    let credentials = &ctx.profile.credentials.unit_credentials;
+    let credentials = &options.unit_credentials;
     let mut opened = Vec::new();
     // (unit, port) its own declared credential opened.
     let mut own_opened: BTreeSet<(String, u16)> = BTreeSet::new();
@@ -1057,7 +1074,7 @@ async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
             .iter()
             .filter(|i| declared_for_interface(&interfaces, credential, i))
         {
-            let target = target_for(ctx, owner, interface);
+            let target = target_for(options, owner, interface);
             let attempt = probe::attempt(ctx, &target, &login).await;
             match (&attempt.outcome, attempt.identity) {
                 (Outcome::Accepted, identity) => {
@@ -1101,7 +1118,7 @@ async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
                 .iter()
                 .filter(|i| declared_for_interface(&interfaces, credential, i))
             {
-                let target = target_for(ctx, other, interface);
+                let target = target_for(options, other, interface);
                 let attempt = probe::attempt(ctx, &target, &login).await;
                 let owner_opened = own_opened.contains(&(credential.unit.clone(), interface.port));
                 let other_opened = own_opened.contains(&(other.id.clone(), interface.port));
@@ -1149,7 +1166,7 @@ async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
             }
         }
     }
-    before.sessions.compare(ctx, &opened).await;
+    before.sessions.compare(ctx, options, &opened).await;
     before
 }
 
@@ -1158,6 +1175,7 @@ async fn before_guessing(ctx: &RunContext) -> BeforeGuessing {
 /// another. PASS only when something was compared and every comparison was judged.
 async fn compare_units(
     ctx: &RunContext,
+    options: &CredentialsOptions,
     per_unit: &BTreeMap<String, UnitOutcome>,
     before: BeforeGuessing,
 ) -> CheckResult {
@@ -1195,7 +1213,7 @@ async fn compare_units(
                         else {
                             continue;
                         };
-                        let target = target_for(ctx, unit_of_other, &interface);
+                        let target = target_for(options, unit_of_other, &interface);
                         let attempt = probe::attempt(ctx, &target, login).await;
                         if attempt.outcome == Outcome::Accepted {
                             transcripts.push(attempt.transcript.into_evidence(format!(
@@ -1267,7 +1285,7 @@ async fn compare_units(
         .flat_map(|outcome| outcome.sessions.iter().cloned())
         .collect();
     if !guessed.is_empty() {
-        sessions.compare(ctx, &guessed).await;
+        sessions.compare(ctx, options, &guessed).await;
     }
     if !sessions.opened_any() {
         sessions

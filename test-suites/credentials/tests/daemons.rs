@@ -12,7 +12,9 @@ use iotcert_suite::profile::Authentication;
 use iotcert_suite::{Applicability, Profile, RunContext, SampleUnit, Suite, Verdict};
 use iotcert_suite_credentials::guess::{ad_hoc, guess, GuessReport};
 use iotcert_suite_credentials::probe::{self, Login, Outcome, Protocol, Target};
-use iotcert_suite_credentials::{CredentialsSuite, DEFAULT_CREDENTIAL, SHARED_ACROSS_UNITS};
+use iotcert_suite_credentials::{
+    CredentialsOptions, CredentialsSuite, DEFAULT_CREDENTIAL, SHARED_ACROSS_UNITS,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -579,8 +581,11 @@ async fn nginx_https_with_an_rsa_1024_key_is_driven() {
         ],
         "",
     );
-    profile.credentials.unit_credentials =
-        vec![common::credential("unit-1", "http", "admin", STRONG)];
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.unit_credentials = vec![common::credential("unit-1", "http", "admin", STRONG)];
+        })
+        .unwrap();
     let results = whole_suite(profile).await;
     let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
     assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
@@ -683,7 +688,11 @@ async fn dropbear_declared_key_only_with_a_mirai_password_fails() {
         vec![common::interface(12222, "ssh", Authentication::Key)],
         "",
     );
-    profile.credentials.max_candidates = 200;
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.max_candidates = 200;
+        })
+        .unwrap();
     let results = whole_suite(profile).await;
     let default = common::result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
     assert_eq!(default.verdict, Verdict::Fail, "{}", default.summary);
@@ -731,7 +740,11 @@ async fn snmpd_every_community_is_reported_on_every_unit() {
     );
     // An agent is silent towards a community it does not know: each refusal waits out
     // both protocol versions.
-    profile.credentials.attempt_timeout_ms = 5000;
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.attempt_timeout_ms = 5000;
+        })
+        .unwrap();
     let results = whole_suite(profile).await;
     for unit in ["unit-1", "unit-2"] {
         let default = common::result(&results, DEFAULT_CREDENTIAL, Some(unit));

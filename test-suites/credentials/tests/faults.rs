@@ -13,7 +13,7 @@ use common::{credential, interface, profile, result, run};
 use iotcert_suite::profile::Authentication;
 use iotcert_suite::Verdict;
 use iotcert_suite_credentials::{
-    BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
+    CredentialsOptions, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -387,13 +387,17 @@ async fn attempts_not_judged_are_not_refusals() {
         .await;
     }
     let mut profile = profile(&addresses, vec![http()], "");
-    profile.credentials.unit_credentials = passwords
-        .iter()
-        .enumerate()
-        .map(|(index, password)| {
-            credential(&format!("unit-{}", index + 1), "http", "admin", password)
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.unit_credentials = passwords
+                .iter()
+                .enumerate()
+                .map(|(index, password)| {
+                    credential(&format!("unit-{}", index + 1), "http", "admin", password)
+                })
+                .collect();
         })
-        .collect();
+        .unwrap();
     let results = run(profile).await;
     let shared = result(&results, SHARED_ACROSS_UNITS, None);
     assert_eq!(shared.verdict, Verdict::Inconclusive, "{}", shared.summary);
@@ -421,8 +425,12 @@ async fn an_interface_not_driven_is_named_not_dropped() {
         interface(18081, "http-admin", Authentication::Password),
     ];
     let mut profile = profile(&[address], interfaces, "");
-    profile.credentials.unit_credentials =
-        vec![credential("unit-1", "http", "admin", "Vq7-strong-9Lx2pQ")];
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.unit_credentials =
+                vec![credential("unit-1", "http", "admin", "Vq7-strong-9Lx2pQ")];
+        })
+        .unwrap();
     let results = run(profile).await;
     let default = result(&results, DEFAULT_CREDENTIAL, Some("unit-1"));
     assert_eq!(
@@ -473,10 +481,14 @@ async fn no_check_passes_on_a_hostile_server() {
             }
         }
         let mut profile = profile(&[&addresses[0], &addresses[1]], vec![http()], "");
-        profile.credentials.unit_credentials = vec![
-            credential("unit-1", "http", "admin", "unit-1-Rk38s"),
-            credential("unit-2", "http", "admin", "unit-2-Wp61x"),
-        ];
+        profile
+            .edit_section(|options: &mut CredentialsOptions| {
+                options.unit_credentials = vec![
+                    credential("unit-1", "http", "admin", "unit-1-Rk38s"),
+                    credential("unit-2", "http", "admin", "unit-2-Wp61x"),
+                ];
+            })
+            .unwrap();
         runs.push(async move { (*name, run(profile).await) });
     }
     let mut passes = Vec::new();
@@ -637,16 +649,24 @@ async fn telnet_and_mqtt_that_accept_or_refuse_everything_pass_nothing() {
         ];
         let mut profile = profile(&[&addresses[0], &addresses[1]], interfaces, "");
         // Slow parts need time for four exchanges of 0.6 s each.
-        profile.credentials.attempt_timeout_ms = 6000;
-        profile.credentials.unit_credentials = ["telnet", "mqtt"]
-            .iter()
-            .flat_map(|service| {
-                [
-                    credential("unit-1", service, "admin", "unit-1-Rk38s"),
-                    credential("unit-2", service, "admin", "unit-2-Wp61x"),
-                ]
+        profile
+            .edit_section(|options: &mut CredentialsOptions| {
+                options.attempt_timeout_ms = 6000;
             })
-            .collect();
+            .unwrap();
+        profile
+            .edit_section(|options: &mut CredentialsOptions| {
+                options.unit_credentials = ["telnet", "mqtt"]
+                    .iter()
+                    .flat_map(|service| {
+                        [
+                            credential("unit-1", service, "admin", "unit-1-Rk38s"),
+                            credential("unit-2", service, "admin", "unit-2-Wp61x"),
+                        ]
+                    })
+                    .collect();
+            })
+            .unwrap();
         runs.push(async move { (name, expected, run(profile).await) });
     }
     let mut wrong = Vec::new();

@@ -7,10 +7,10 @@
 //! own: a model whose only flaw is one cookie-signing secret for every unit fails the
 //! uniqueness check, the same model with a secret per unit passes it.
 
-use iotcert_suite::profile::UnitCredential;
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_credentials::{
-    CredentialsSuite, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
+    CredentialsOptions, CredentialsSuite, UnitCredential, BRUTE_FORCE, DEFAULT_CREDENTIAL,
+    EMPTY_PASSWORD, SHARED_ACROSS_UNITS,
 };
 use iotcert_testbed::{start, DeviceConfig, Flaws, RunningDevice};
 use std::net::IpAddr;
@@ -105,19 +105,23 @@ async fn secure_units_pass_every_check() {
     // Each unit's own password, declared for every login service: the positive control
     // that lets a refusal of every default mean something.
     let mut profile = profile(&addresses, first.declared_interfaces());
-    profile.credentials.unit_credentials = [&first, &second]
-        .iter()
-        .enumerate()
-        .flat_map(|(index, unit)| {
-            let (username, password) = unit.admin_credentials();
-            ["https", "mqtts", "ssh"].map(|service| UnitCredential {
-                unit: format!("unit-{}", index + 1),
-                service: service.to_owned(),
-                username: username.clone(),
-                password: password.clone(),
-            })
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.unit_credentials = [&first, &second]
+                .iter()
+                .enumerate()
+                .flat_map(|(index, unit)| {
+                    let (username, password) = unit.admin_credentials();
+                    ["https", "mqtts", "ssh"].map(|service| UnitCredential {
+                        unit: format!("unit-{}", index + 1),
+                        service: service.to_owned(),
+                        username: username.clone(),
+                        password: password.clone(),
+                    })
+                })
+                .collect();
         })
-        .collect();
+        .unwrap();
     let results = run(profile).await;
     for unit in ["unit-1", "unit-2"] {
         assert_eq!(
@@ -180,19 +184,23 @@ async fn session_secret_run(
         parsed.push(address);
     }
     let mut profile = profile(&parsed, units[0].declared_interfaces());
-    profile.credentials.unit_credentials = units
-        .iter()
-        .enumerate()
-        .map(|(index, unit)| {
-            let (username, password) = unit.admin_credentials();
-            UnitCredential {
-                unit: format!("unit-{}", index + 1),
-                service: "https".to_owned(),
-                username,
-                password,
-            }
+    profile
+        .edit_section(|options: &mut CredentialsOptions| {
+            options.unit_credentials = units
+                .iter()
+                .enumerate()
+                .map(|(index, unit)| {
+                    let (username, password) = unit.admin_credentials();
+                    UnitCredential {
+                        unit: format!("unit-{}", index + 1),
+                        service: "https".to_owned(),
+                        username,
+                        password,
+                    }
+                })
+                .collect();
         })
-        .collect();
+        .unwrap();
     let results = run(profile).await;
     let shared = results
         .into_iter()

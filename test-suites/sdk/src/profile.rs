@@ -22,7 +22,7 @@ pub use section::{ProfileSection, SectionSpec, Sections};
 
 use crate::scope::{unmapped, unsendable};
 use ipnet::IpNet;
-use rules::{device_port, within, Bound, FieldPath, Refusal, CONNECTIONS, MILLISECONDS, SECONDS};
+use rules::{device_port, within, Bound, FieldPath, Refusal, CONNECTIONS, SECONDS};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
@@ -55,11 +55,6 @@ pub mod limits {
     /// `credentials.concurrency`): 1,048,576. Each holds a file descriptor, and Linux
     /// gives a process at most that many (`fs.nr_open`).
     pub const MAX_CONNECTIONS: u32 = 1 << 20;
-    /// Wrong passwords of the brute-force measurement (`credentials.brute_force_attempts`):
-    /// 100,000, a rate measured to a fraction of a percent; the suite plans them all at once.
-    pub const MAX_BRUTE_FORCE_ATTEMPTS: u32 = 100_000;
-    /// Database candidates per service and unit (`credentials.max_candidates`): 1,000,000.
-    pub const MAX_CREDENTIAL_CANDIDATES: u32 = 1_000_000;
     /// Fuzzing cases per interface and unit (`protofuzz.cases_per_protocol`):
     /// 1,000,000,000; at a thousand cases a second that is eleven days of fuzzing, more
     /// than the longest `seconds_per_protocol` allows.
@@ -105,7 +100,6 @@ pub struct Profile {
     pub external_suites: Vec<ExternalSuite>,
     /// The suites' sections (`[ports]`, `[tls]`...), as written.
     pub sections: Sections,
-    pub credentials: CredentialsOptions,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
     pub update: Option<UpdateOptions>,
     /// Options of the protocol-fuzzing suite: budget, seed, recovery wait.
@@ -124,7 +118,6 @@ impl Serialize for Profile {
         map.serialize_entry("scope", &self.scope)?;
         map.serialize_entry("campaign", &self.campaign)?;
         map.serialize_entry("external_suites", &self.external_suites)?;
-        map.serialize_entry("credentials", &self.credentials)?;
         if let Some(update) = &self.update {
             map.serialize_entry("update", update)?;
         }
@@ -161,7 +154,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
         let mut scope = None;
         let mut campaign = None;
         let mut external_suites = None;
-        let mut credentials = None;
         let mut update = None;
         let mut protofuzz = None;
         let mut sections = Sections::default();
@@ -176,7 +168,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
                 "external_suites" => {
                     once(&mut external_suites, "external_suites", map.next_value()?)?
                 }
-                "credentials" => once(&mut credentials, "credentials", map.next_value()?)?,
                 "update" => once(&mut update, "update", map.next_value()?)?,
                 "protofuzz" => once(&mut protofuzz, "protofuzz", map.next_value()?)?,
                 _ => {
@@ -196,7 +187,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
             campaign: campaign.unwrap_or_default(),
             external_suites: external_suites.unwrap_or_default(),
             sections,
-            credentials: credentials.unwrap_or_default(),
             update,
             protofuzz: protofuzz.unwrap_or_default(),
         })
@@ -531,7 +521,6 @@ impl Profile {
             self.campaign.suite_deadline_seconds,
             &DEADLINE_SECONDS,
         )?;
-        self.validate_credentials()?;
         self.validate_protofuzz()?;
         if let Some(update) = &self.update {
             update.validate(FieldPath::of(&["update"]))?;
@@ -622,31 +611,6 @@ impl Profile {
             }
         }
         Ok(())
-    }
-
-    fn validate_credentials(&self) -> Result<(), Refusal> {
-        let credentials = FieldPath::of(&["credentials"]);
-        let options = &self.credentials;
-        within(
-            credentials.key("brute_force_attempts"),
-            u64::from(options.brute_force_attempts),
-            &BRUTE_FORCE_ATTEMPTS,
-        )?;
-        within(
-            credentials.key("max_candidates"),
-            u64::from(options.max_candidates),
-            &CREDENTIAL_CANDIDATES,
-        )?;
-        within(
-            credentials.key("concurrency"),
-            u64::from(options.concurrency),
-            &CONNECTIONS,
-        )?;
-        within(
-            credentials.key("attempt_timeout_ms"),
-            options.attempt_timeout_ms,
-            &MILLISECONDS,
-        )
     }
 
     fn validate_protofuzz(&self) -> Result<(), Refusal> {
@@ -759,16 +723,6 @@ const DEADLINE_SECONDS: Bound = Bound {
     min: 1,
     max: limits::MAX_DURATION_SECONDS,
     what: "seconds (7 days at most; zero leaves nothing to test)",
-};
-const BRUTE_FORCE_ATTEMPTS: Bound = Bound {
-    min: 0,
-    max: limits::MAX_BRUTE_FORCE_ATTEMPTS as u64,
-    what: "wrong passwords",
-};
-const CREDENTIAL_CANDIDATES: Bound = Bound {
-    min: 0,
-    max: limits::MAX_CREDENTIAL_CANDIDATES as u64,
-    what: "candidates per service and unit",
 };
 const PROTOFUZZ_CASES: Bound = Bound {
     min: 0,
@@ -1057,107 +1011,6 @@ fn default_serve_address() -> IpAddr {
 }
 fn default_success_codes() -> Vec<i32> {
     vec![0]
-}
-
-/// Options of the default-credentials suite.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialsOptions {
-    /// Defaults the manufacturer declares (or the lab knows) for this model, tried
-    /// before the built-in database.
-    #[serde(default)]
-    pub known_defaults: Vec<DeclaredCredential>,
-    /// The credential each unit was delivered with, when the lab was given it: tried on
-    /// the other units to prove that passwords are unique per unit.
-    #[serde(default)]
-    pub unit_credentials: Vec<UnitCredential>,
-    /// Wrong passwords sent to measure brute-force resistance (EN 303 645 5.1-5): at
-    /// most [`limits::MAX_BRUTE_FORCE_ATTEMPTS`] (100,000).
-    #[serde(default = "CredentialsOptions::default_brute_force_attempts")]
-    pub brute_force_attempts: u32,
-    /// Service (as in `interfaces`, such as `ssh`) whose brute-force resistance is
-    /// measured; default the first declared login service, SSH and telnet first.
-    #[serde(default)]
-    pub brute_force_service: Option<String>,
-    /// Most database candidates tried per service and unit: at most
-    /// [`limits::MAX_CREDENTIAL_CANDIDATES`] (1,000,000).
-    #[serde(default = "CredentialsOptions::default_max_candidates")]
-    pub max_candidates: u32,
-    /// Login attempts in flight at once per unit (always also bounded by the pacer):
-    /// 1 to [`limits::MAX_CONNECTIONS`] (1,048,576).
-    #[serde(default = "CredentialsOptions::default_concurrency")]
-    pub concurrency: u32,
-    /// Time allowed for one login attempt, in milliseconds: at most
-    /// [`limits::MAX_DURATION_MS`] (7 days).
-    #[serde(default = "CredentialsOptions::default_attempt_timeout")]
-    pub attempt_timeout_ms: u64,
-    /// HTTP path of the login page or protected resource.
-    #[serde(default = "CredentialsOptions::default_http_path")]
-    pub http_path: String,
-    /// RTSP path of the stream to DESCRIBE.
-    #[serde(default = "CredentialsOptions::default_rtsp_path")]
-    pub rtsp_path: String,
-}
-
-impl CredentialsOptions {
-    fn default_brute_force_attempts() -> u32 {
-        20
-    }
-    fn default_max_candidates() -> u32 {
-        200
-    }
-    fn default_concurrency() -> u32 {
-        4
-    }
-    fn default_attempt_timeout() -> u64 {
-        15_000
-    }
-    fn default_http_path() -> String {
-        "/".to_owned()
-    }
-    fn default_rtsp_path() -> String {
-        "/".to_owned()
-    }
-}
-
-impl Default for CredentialsOptions {
-    fn default() -> Self {
-        CredentialsOptions {
-            known_defaults: Vec::new(),
-            unit_credentials: Vec::new(),
-            brute_force_attempts: Self::default_brute_force_attempts(),
-            brute_force_service: None,
-            max_candidates: Self::default_max_candidates(),
-            concurrency: Self::default_concurrency(),
-            attempt_timeout_ms: Self::default_attempt_timeout(),
-            http_path: Self::default_http_path(),
-            rtsp_path: Self::default_rtsp_path(),
-        }
-    }
-}
-
-/// A default credential of the model, for one service or all (`service` omitted).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeclaredCredential {
-    #[serde(default)]
-    pub service: Option<String>,
-    /// Omitted for an anonymous login or an SNMP community.
-    #[serde(default)]
-    pub username: Option<String>,
-    pub password: String,
-}
-
-/// The credential one unit was delivered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnitCredential {
-    /// The unit's id, as in `units`.
-    pub unit: String,
-    /// The service it logs in to, as in `interfaces` (`ssh`, `http`...).
-    pub service: String,
-    pub username: String,
-    pub password: String,
 }
 
 /// Options of the protocol-fuzzing suite. Every declared cleartext MQTT, CoAP and HTTP

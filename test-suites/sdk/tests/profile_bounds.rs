@@ -70,30 +70,6 @@ fn every_numeric_field() -> Vec<Field> {
             65_535,
         ),
         field(
-            "credentials.brute_force_attempts",
-            "[credentials]\nbrute_force_attempts = VALUE\n",
-            0,
-            100_000,
-        ),
-        field(
-            "credentials.max_candidates",
-            "[credentials]\nmax_candidates = VALUE\n",
-            0,
-            1_000_000,
-        ),
-        field(
-            "credentials.concurrency",
-            "[credentials]\nconcurrency = VALUE\n",
-            1,
-            1_048_576,
-        ),
-        field(
-            "credentials.attempt_timeout_ms",
-            "[credentials]\nattempt_timeout_ms = VALUE\n",
-            0,
-            WEEK_MS,
-        ),
-        field(
             "protofuzz.seed",
             "[protofuzz]\nseed = VALUE\n",
             0,
@@ -310,7 +286,6 @@ fn the_bounds_the_tests_use_are_the_published_ones() {
 fn durations(profile: &Profile) -> Vec<Duration> {
     let mut all = vec![
         Duration::from_secs(profile.campaign.suite_deadline_seconds),
-        Duration::from_millis(profile.credentials.attempt_timeout_ms),
         Duration::from_secs(profile.protofuzz.seconds_per_protocol),
         Duration::from_secs(profile.protofuzz.recovery_wait_seconds),
         Duration::from_millis(profile.protofuzz.timeout_ms),

@@ -176,6 +176,13 @@ fn a_section_set_in_code_is_read_back() {
     };
     profile.set_section(&options).unwrap();
     assert_eq!(profile.section::<HelloOptions>().unwrap(), Some(options));
+    profile
+        .edit_section(|hello: &mut HelloOptions| hello.repeat = 5)
+        .unwrap();
+    assert_eq!(
+        profile.section::<HelloOptions>().unwrap().map(|h| h.repeat),
+        Some(5)
+    );
 }
 
 /// A suite that reads `[hello]` and decides nothing.

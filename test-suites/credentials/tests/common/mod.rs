@@ -2,9 +2,10 @@
 //! run of the whole suite that returns its results as the suite emitted them (not yet
 //! admitted by the harness), so a test sees the verdict the suite itself decided.
 
-use iotcert_suite::profile::{Authentication, Interface, Transport, UnitCredential};
+use iotcert_suite::profile::{Authentication, Interface, Transport};
 use iotcert_suite::{CheckResult, PlanKey, Profile};
 use iotcert_suite_credentials::CredentialsSuite;
+use iotcert_suite_credentials::UnitCredential;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -192,6 +192,17 @@ impl Profile {
         Ok(())
     }
 
+    /// Change the section `T::NAME` (its defaults when the profile has none) with
+    /// `edit` and write it back ([`Profile::set_section`]).
+    pub fn edit_section<T: ProfileSection + Serialize + Default>(
+        &mut self,
+        edit: impl FnOnce(&mut T),
+    ) -> Result<(), ProfileError> {
+        let mut section = self.section_or_default::<T>()?;
+        edit(&mut section);
+        self.set_section(&section)
+    }
+
     /// Check every section of the profile the SDK does not read, in the order of the
     /// text: each must be read by one of `owners`, and pass each owner's check. A
     /// section nobody reads is refused, naming it, as an unknown field is: a misspelt
