@@ -12,114 +12,46 @@
 //! that secret at random; with [`crate::Flaws::shared_session_secret`] it is one secret baked
 //! into the firmware, so a cookie from one unit opens a session on every unit of the model.
 
-use crate::accounts::{random_hex, LoginOutcome};
-use crate::device::DeviceState;
-use crate::http::{HttpConnection, RequestHead, Response};
+use crate::accounts::LoginOutcome;
+use crate::http::{Answer, HttpConnection, RequestHead, Response, Site};
+use crate::state::DeviceState;
 use base64::Engine;
-use ring::hmac;
 use std::io;
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Largest login form body accepted.
 const MAX_FORM_SIZE: u64 = 8 * 1024;
-/// How long a session cookie stays valid.
-const SESSION_LIFETIME: Duration = Duration::from_secs(3600);
 /// Name of the session cookie.
 const SESSION_COOKIE: &str = "session";
-/// Longest session cookie value looked at; longer ones are refused unread.
-const MAX_SESSION_TOKEN: usize = 256;
-/// Random bytes in the nonce of a session cookie.
-const SESSION_NONCE_BYTES: usize = 16;
 /// Realm of the Basic authentication challenge.
 const REALM: &str = "device administration";
-/// The secret every unit of a model with [`crate::Flaws::shared_session_secret`] signs
-/// its session cookies with: one secret for the whole model, as if baked into the firmware.
-const SHARED_SESSION_SECRET: &[u8] =
-    b"iotcert-testbed: AcmeCam firmware 1.0.3 web session signing secret";
+/// The admin web site of a device (login form, Basic authentication, admin page).
+pub(crate) struct AdminSite;
 
-/// Signs session cookies for a successful form login, and checks them.
-#[derive(Default)]
-pub(crate) struct Sessions {
-    /// The unit's own signing secret, drawn at its first form login; until then no
-    /// cookie can be valid on this unit.
-    own_secret: OnceLock<[u8; 32]>,
-}
-
-impl Sessions {
-    /// The key that signs this unit's cookies: the model's shared secret, or the unit's own
-    /// (drawn now if this is the first session).
-    fn signing_key(&self, shared: bool) -> Result<hmac::Key, getrandom::Error> {
-        if shared {
-            return Ok(hmac::Key::new(hmac::HMAC_SHA256, SHARED_SESSION_SECRET));
-        }
-        let secret = match self.own_secret.get() {
-            Some(secret) => secret,
-            None => {
-                let mut fresh = [0u8; 32];
-                getrandom::fill(&mut fresh)?;
-                self.own_secret.get_or_init(|| fresh)
-            }
-        };
-        Ok(hmac::Key::new(hmac::HMAC_SHA256, secret))
+impl Site for AdminSite {
+    fn answer<'a, S>(
+        &'a self,
+        head: &'a RequestHead,
+        connection: &'a mut HttpConnection<S>,
+        state: &'a DeviceState,
+        over_tls: bool,
+    ) -> Answer<'a>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'a,
+    {
+        Box::pin(handle(head, connection, state, over_tls))
     }
-
-    /// The key that checks cookies, `None` while the unit has signed none.
-    fn checking_key(&self, shared: bool) -> Option<hmac::Key> {
-        if shared {
-            return Some(hmac::Key::new(hmac::HMAC_SHA256, SHARED_SESSION_SECRET));
-        }
-        self.own_secret
-            .get()
-            .map(|secret| hmac::Key::new(hmac::HMAC_SHA256, secret))
-    }
-
-    /// Opens a session and returns its cookie value.
-    fn open(&self, shared: bool) -> Result<String, getrandom::Error> {
-        let key = self.signing_key(shared)?;
-        let expires = unix_seconds(SystemTime::now() + SESSION_LIFETIME);
-        let signed = format!("{expires}.{}", random_hex(SESSION_NONCE_BYTES)?);
-        let mac = hmac::sign(&key, signed.as_bytes());
-        Ok(format!("{signed}.{}", hex::encode(mac.as_ref())))
-    }
-
-    /// Whether `token` is a cookie this unit signed and that has not expired.
-    fn is_open(&self, token: &str, shared: bool) -> bool {
-        if token.len() > MAX_SESSION_TOKEN {
-            return false;
-        }
-        let Some((signed, mac)) = token.rsplit_once('.') else {
-            return false;
-        };
-        let Some(expires) = signed
-            .split_once('.')
-            .and_then(|(expires, _)| expires.parse::<u64>().ok())
-        else {
-            return false;
-        };
-        let (Some(key), Ok(mac)) = (self.checking_key(shared), hex::decode(mac)) else {
-            return false;
-        };
-        hmac::verify(&key, signed.as_bytes(), &mac).is_ok()
-            && expires > unix_seconds(SystemTime::now())
-    }
-}
-
-fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
 }
 
 /// Answers one request to the admin site.
-pub(crate) async fn handle<S>(
+async fn handle<S>(
     head: &RequestHead,
     connection: &mut HttpConnection<S>,
     state: &DeviceState,
     over_tls: bool,
 ) -> io::Result<Response>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let response = match (head.method.as_str(), head.path()) {
         ("GET" | "HEAD", "/") => Response::html(200, login_page(state, None)),
@@ -367,47 +299,6 @@ mod tests {
     fn cookies_are_found_by_name() {
         assert_eq!(cookie_value("a=1; session=abc", "session"), Some("abc"));
         assert_eq!(cookie_value("sessionx=1", "session"), None);
-    }
-
-    #[test]
-    fn session_cookies_are_checked_by_their_signing_secret() {
-        let unit_a = Sessions::default();
-        let unit_b = Sessions::default();
-        let own = unit_a.open(false).unwrap();
-        assert!(unit_a.is_open(&own, false));
-        // Unit B has its own secret (or none yet): A's cookie means nothing there.
-        assert!(!unit_b.is_open(&own, false));
-        unit_b.open(false).unwrap();
-        assert!(!unit_b.is_open(&own, false));
-        // The firmware's secret is the same on every unit.
-        let shared = unit_a.open(true).unwrap();
-        assert!(unit_b.is_open(&shared, true));
-        assert!(!unit_b.is_open(&shared, false));
-        // Tampering with the expiry or the nonce breaks the signature.
-        let (expires, rest) = shared.split_once('.').unwrap();
-        let later = format!("{}.{rest}", expires.parse::<u64>().unwrap() + 1);
-        assert!(!unit_b.is_open(&later, true));
-        for garbage in [
-            "",
-            ".",
-            "1.2.3",
-            "x.y.zz",
-            &"9".repeat(MAX_SESSION_TOKEN + 1),
-        ] {
-            assert!(!unit_a.is_open(garbage, true), "{garbage}");
-        }
-    }
-
-    #[test]
-    fn expired_session_cookies_are_refused() {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, SHARED_SESSION_SECRET);
-        let signed = format!("{}.00", unix_seconds(SystemTime::now()) - 1);
-        let mac = hex::encode(hmac::sign(&key, signed.as_bytes()).as_ref());
-        let expired = format!("{signed}.{mac}");
-        assert!(!Sessions::default().is_open(&expired, true));
-        let signed = format!("{}.00", unix_seconds(SystemTime::now()) + 60);
-        let mac = hex::encode(hmac::sign(&key, signed.as_bytes()).as_ref());
-        assert!(Sessions::default().is_open(&format!("{signed}.{mac}"), true));
     }
 
     #[test]

@@ -21,21 +21,15 @@
 //! device's broker is affected; the hosting process goes on.
 
 use crate::accounts::LoginOutcome;
-use crate::device::DeviceState;
 use crate::limits;
 use crate::mqtt::{self, return_code, Connect, Packet, Publish, QoS};
-use std::collections::HashMap;
+use crate::state::DeviceState;
+use crate::subscriptions::Broker;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
-/// Messages waiting for one subscriber before further ones are dropped.
-pub(crate) const OUTBOX_CAPACITY: usize = 256;
-/// Subscriptions one connection may hold.
-pub(crate) const MAX_FILTERS_PER_CONNECTION: usize = 64;
 /// Time a client has to send CONNECT after connecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle time allowed to a client that turned keep-alive off.
@@ -44,121 +38,6 @@ const IDLE_WITHOUT_KEEP_ALIVE: Duration = Duration::from_secs(120);
 const MAX_IDLE: Duration = Duration::from_secs(600);
 /// Bytes buffered from a client: one packet of the maximum size and its header.
 const MAX_BUFFERED: usize = mqtt::MAX_PACKET_SIZE + 5;
-
-/// A message on its way to one subscriber.
-#[derive(Clone, Debug)]
-struct Delivery {
-    topic: Arc<str>,
-    payload: Arc<[u8]>,
-    qos: QoS,
-}
-
-struct Subscriber {
-    filters: Vec<(String, QoS)>,
-    outbox: mpsc::Sender<Delivery>,
-}
-
-/// Subscriptions of every connected client of one device.
-#[derive(Default)]
-pub(crate) struct Broker {
-    next_session: AtomicU64,
-    subscribers: Mutex<HashMap<u64, Subscriber>>,
-    /// Set by the planted bug: the broker serves nobody until this instant.
-    crashed_until: Mutex<Option<Instant>>,
-}
-
-impl Broker {
-    /// The planted bug fired: the broker is down for [`mqtt::WATCHDOG_RESTART`].
-    fn crash(&self) {
-        *self.crashed_until.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Instant::now() + mqtt::WATCHDOG_RESTART);
-    }
-
-    /// Whether the broker is down after a crash its watchdog has not yet restarted.
-    fn is_down(&self) -> bool {
-        self.crashed_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|until| Instant::now() < until)
-    }
-
-    fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subscriber>> {
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Opens a session and returns its id and the receiving end of its outbox. The
-    /// returned guard closes the session when dropped.
-    fn open_session(&self) -> (SessionGuard<'_>, mpsc::Receiver<Delivery>) {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
-        self.subscribers().insert(
-            id,
-            Subscriber {
-                filters: Vec::new(),
-                outbox,
-            },
-        );
-        (SessionGuard { broker: self, id }, inbox)
-    }
-
-    /// Adds or replaces a subscription; refused (false) past the per-connection cap.
-    fn subscribe(&self, session: u64, filter: &str, qos: QoS) -> bool {
-        let mut subscribers = self.subscribers();
-        let Some(subscriber) = subscribers.get_mut(&session) else {
-            return false;
-        };
-        if let Some(existing) = subscriber.filters.iter_mut().find(|(f, _)| f == filter) {
-            existing.1 = qos;
-            return true;
-        }
-        if subscriber.filters.len() >= MAX_FILTERS_PER_CONNECTION {
-            return false;
-        }
-        subscriber.filters.push((filter.to_owned(), qos));
-        true
-    }
-
-    fn unsubscribe(&self, session: u64, filter: &str) {
-        if let Some(subscriber) = self.subscribers().get_mut(&session) {
-            subscriber.filters.retain(|(f, _)| f != filter);
-        }
-    }
-
-    /// Hands a message to every matching subscriber once, at the lower of its QoS and the
-    /// highest granted QoS among the subscriber's matching filters.
-    fn publish(&self, topic: &str, payload: &[u8], qos: QoS) {
-        let topic: Arc<str> = Arc::from(topic);
-        let payload: Arc<[u8]> = Arc::from(payload);
-        for subscriber in self.subscribers().values() {
-            let granted = subscriber
-                .filters
-                .iter()
-                .filter(|(filter, _)| mqtt::topic_matches(filter, &topic))
-                .map(|(_, granted)| *granted)
-                .max();
-            if let Some(granted) = granted {
-                // A full outbox means a slow subscriber: it loses this message.
-                let _ = subscriber.outbox.try_send(Delivery {
-                    topic: Arc::clone(&topic),
-                    payload: Arc::clone(&payload),
-                    qos: qos.min(granted),
-                });
-            }
-        }
-    }
-}
-
-/// Removes a session's subscriptions when its connection ends, however it ends.
-struct SessionGuard<'a> {
-    broker: &'a Broker,
-    id: u64,
-}
-
-impl Drop for SessionGuard<'_> {
-    fn drop(&mut self) {
-        self.broker.subscribers().remove(&self.id);
-    }
-}
 
 /// The CONNACK return code for a CONNECT on this device.
 fn connect_return_code(connect: &Connect, state: &DeviceState) -> u8 {
@@ -364,28 +243,7 @@ fn handle_packet(packet: Packet, broker: &Broker, session: u64) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overlapping_subscriptions_deliver_once_at_the_highest_grant() {
-        let broker = Broker::default();
-        let (session, mut inbox) = broker.open_session();
-        assert!(broker.subscribe(session.id, "a/#", QoS::AtMostOnce));
-        assert!(broker.subscribe(session.id, "a/+", QoS::AtLeastOnce));
-        broker.publish("a/b", b"x", QoS::ExactlyOnce);
-        let delivery = inbox.try_recv().unwrap();
-        assert_eq!(delivery.qos, QoS::AtLeastOnce);
-        assert!(inbox.try_recv().is_err());
-    }
-
-    #[test]
-    fn closed_session_leaves_no_subscriber() {
-        let broker = Broker::default();
-        {
-            let (session, _inbox) = broker.open_session();
-            broker.subscribe(session.id, "#", QoS::AtMostOnce);
-        }
-        assert!(broker.subscribers().is_empty());
-    }
+    use crate::subscriptions::Broker;
 
     #[test]
     fn crash_lasts_until_the_watchdog_restart() {
@@ -402,30 +260,5 @@ mod tests {
             payload: Vec::new(),
         });
         assert!(crashes_planted_parser(&long));
-    }
-
-    #[test]
-    fn subscriptions_are_capped() {
-        let broker = Broker::default();
-        let (session, _inbox) = broker.open_session();
-        for index in 0..MAX_FILTERS_PER_CONNECTION {
-            assert!(broker.subscribe(session.id, &format!("t/{index}"), QoS::AtMostOnce));
-        }
-        assert!(!broker.subscribe(session.id, "one/too/many", QoS::AtMostOnce));
-    }
-
-    #[test]
-    fn slow_subscriber_loses_messages_instead_of_blocking() {
-        let broker = Broker::default();
-        let (session, mut inbox) = broker.open_session();
-        broker.subscribe(session.id, "t", QoS::AtMostOnce);
-        for _ in 0..OUTBOX_CAPACITY + 10 {
-            broker.publish("t", b"x", QoS::AtMostOnce);
-        }
-        let mut received = 0;
-        while inbox.try_recv().is_ok() {
-            received += 1;
-        }
-        assert_eq!(received, OUTBOX_CAPACITY);
     }
 }

@@ -23,8 +23,8 @@
 //! with the hung process, as they would be with a restarted one. Only this device's
 //! CoAP socket is affected.
 
-use crate::device::DeviceState;
 use crate::limits::WRITE_TIMEOUT;
+use crate::state::DeviceState;
 use iotcert_wire::coap::{parts, Header, HEADER_LENGTH};
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,11 +8,12 @@
 //! waiting.
 
 use crate::accounts::Accounts;
-use crate::admin::Sessions;
-use crate::broker::Broker;
 use crate::config::{port, DeviceConfig, Flaws};
 use crate::limits::{self, MAX_CONNECTIONS_PER_DEVICE};
-use crate::{adb, broker, coap, http, ssh, telnet, tls};
+use crate::sessions::Sessions;
+use crate::state::DeviceState;
+use crate::subscriptions::Broker;
+use crate::{adb, admin, broker, coap, http, ssh, telnet, tls, update};
 use iotcert_suite::profile::{Authentication, Interface, Transport};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -228,45 +229,6 @@ fn plan(flaws: &Flaws) -> Vec<PlannedService> {
     services
 }
 
-/// What the services of one device share: identity, flaws, accounts and live state.
-pub(crate) struct DeviceState {
-    pub(crate) name: String,
-    pub(crate) flaws: Flaws,
-    pub(crate) accounts: Accounts,
-    pub(crate) sessions: Sessions,
-    pub(crate) broker: Broker,
-    /// The SSH server's configuration, with the unit's host key.
-    pub(crate) ssh_config: Arc<russh::server::Config>,
-    ssh_fingerprint: String,
-    firmware_version: Mutex<String>,
-    /// Set when a refused image crashed the update agent ([`Flaws::fragile_update_agent`]).
-    pub(crate) update_agent_crashed: std::sync::atomic::AtomicBool,
-    started: Instant,
-}
-
-impl DeviceState {
-    /// The firmware version running now.
-    pub(crate) fn firmware_version(&self) -> String {
-        self.firmware_version
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Records that an update installed `version`.
-    pub(crate) fn install_firmware(&self, version: String) {
-        *self
-            .firmware_version
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = version;
-    }
-
-    /// Time since the device started.
-    pub(crate) fn uptime(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
 /// A device whose services are all listening.
 pub struct RunningDevice {
     address: IpAddr,
@@ -470,8 +432,8 @@ where
             ssh::serve(stream, state).await;
             Ok(())
         }
-        TcpRole::AdminWeb => http::serve(stream, &state, http::Site::Admin, over_tls).await,
-        TcpRole::Update => http::serve(stream, &state, http::Site::Update, over_tls).await,
+        TcpRole::AdminWeb => http::serve(stream, &state, &admin::AdminSite, over_tls).await,
+        TcpRole::Update => http::serve(stream, &state, &update::UpdateSite, over_tls).await,
         TcpRole::Mqtt => broker::serve(stream, state).await,
         TcpRole::Debug => adb::serve(stream).await,
     };

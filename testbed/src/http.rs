@@ -7,12 +7,13 @@
 //! large upload is streamed, `Expect: 100-continue` answered when the body is wanted,
 //! keep-alive for HTTP/1.1 unless `Connection: close`, and every read under a timeout.
 
-use crate::device::DeviceState;
 use crate::limits::{self, READ_CHUNK};
-use crate::{admin, update};
+use crate::state::DeviceState;
 use iotcert_wire::http::head_end;
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -299,11 +300,22 @@ fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Which site a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Site {
-    Admin,
-    Update,
+/// A site's answer to one request, on its way.
+pub(crate) type Answer<'a> = Pin<Box<dyn Future<Output = io::Result<Response>> + Send + 'a>>;
+
+/// A site a listener serves (the admin web, the update endpoint): it answers one
+/// request whose head was read, reading the body through the connection. The server
+/// loop here knows nothing of what the sites do.
+pub(crate) trait Site: Sync {
+    fn answer<'a, S>(
+        &'a self,
+        head: &'a RequestHead,
+        connection: &'a mut HttpConnection<S>,
+        state: &'a DeviceState,
+        over_tls: bool,
+    ) -> Answer<'a>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'a;
 }
 
 /// Why no request head could be read.
@@ -470,11 +482,11 @@ fn server_header(state: &DeviceState) -> &'static str {
 pub(crate) async fn serve<S>(
     stream: S,
     state: &DeviceState,
-    site: Site,
+    site: &impl Site,
     over_tls: bool,
 ) -> io::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let server = server_header(state);
     let mut connection = HttpConnection::new(stream);
@@ -498,10 +510,7 @@ where
             Ok(length) => {
                 connection.body_remaining = length;
                 connection.continue_pending = head.expects_continue() && length > 0;
-                match site {
-                    Site::Admin => admin::handle(&head, &mut connection, state, over_tls).await?,
-                    Site::Update => update::handle(&head, &mut connection, state).await?,
-                }
+                site.answer(&head, &mut connection, state, over_tls).await?
             }
         };
         let last_allowed = served + 1 == MAX_REQUESTS_PER_CONNECTION;

@@ -18,8 +18,8 @@
 //! shutdown, session time limit) closes the pipe and with it the session.
 
 use crate::accounts::LoginOutcome;
-use crate::device::DeviceState;
 use crate::limits;
+use crate::state::DeviceState;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{HashAlg, PrivateKey};
 use russh::server::{Auth, Msg, Session};

@@ -12,8 +12,8 @@
 //! `iotcert-wire` (fuzzed there); what the daemon answers is [`Negotiation`], pure too.
 
 use crate::accounts::LoginOutcome;
-use crate::device::DeviceState;
 use crate::limits;
+use crate::state::DeviceState;
 use iotcert_wire::telnet::{Command, Decoder};
 use std::collections::VecDeque;
 use std::io;

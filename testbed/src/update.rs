@@ -37,8 +37,8 @@
 //! image it refuses then crashes its update agent when [`crate::Flaws::fragile_update_agent`]
 //! is set: `GET /version` answers 500 until the device restarts.
 
-use crate::device::DeviceState;
-use crate::http::{HttpConnection, RequestHead, Response};
+use crate::http::{Answer, HttpConnection, RequestHead, Response, Site};
+use crate::state::DeviceState;
 use base64::Engine as _;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
@@ -295,13 +295,31 @@ pub fn write_update_artifacts(directory: &Path) -> io::Result<UpdateArtifacts> {
 }
 
 /// Answers one request to the update site.
-pub(crate) async fn handle<S>(
+/// The update endpoint of a device (upload, version).
+pub(crate) struct UpdateSite;
+
+impl Site for UpdateSite {
+    fn answer<'a, S>(
+        &'a self,
+        head: &'a RequestHead,
+        connection: &'a mut HttpConnection<S>,
+        state: &'a DeviceState,
+        _over_tls: bool,
+    ) -> Answer<'a>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'a,
+    {
+        Box::pin(handle(head, connection, state))
+    }
+}
+
+async fn handle<S>(
     head: &RequestHead,
     connection: &mut HttpConnection<S>,
     state: &DeviceState,
 ) -> io::Result<Response>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let response = match (head.method.as_str(), head.path()) {
         ("GET" | "HEAD", "/version") => {
