@@ -15,6 +15,8 @@
 //!    culprit search and shrinking;
 //! 5. [`reproducer`]: the JSON reproducer of a finding and [`replay`], for
 //!    `iotcert replay`.
+//!
+//! The suite's section of the profile, `[protofuzz]`, is [`ProtofuzzOptions`].
 
 mod checks;
 pub mod coap;
@@ -23,11 +25,16 @@ pub mod exec;
 pub mod http;
 pub mod mqtt;
 pub mod node;
+mod options;
 pub mod reproducer;
 pub mod rng;
 mod suite;
 
 pub use checks::{COAP, HTTP, MQTT};
 pub use exec::{generate, Case, Protocol, Settings};
+pub use options::{
+    HealthEndpoint, ProtofuzzOptions, MAX_PROTOFUZZ_CASES, MAX_PROTOFUZZ_PARALLEL_CASES,
+    MAX_PROTOFUZZ_PROBE_EVERY, MAX_PROTOFUZZ_TIMEOUT_MS, MIN_PROTOFUZZ_TIMEOUT_MS,
+};
 pub use reproducer::{replay, ReplayOutcome, Reproducer, REPRODUCER_FORMAT};
 pub use suite::{fuzzable, settings, ProtofuzzSuite, SUITE_VERSION};

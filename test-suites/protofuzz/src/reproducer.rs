@@ -37,6 +37,7 @@
 
 use crate::exec::{AnswerClock, Case, Exec, Protocol, Watched, Wire};
 use crate::node::Node;
+use crate::options::ProtofuzzOptions;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{RunContext, Transcript};
 use serde::{Deserialize, Serialize};
@@ -167,7 +168,11 @@ pub async fn replay(ctx: &RunContext, reproducer: &Reproducer) -> ReplayOutcome 
         Ok(wire) => wire,
         Err(why) => return ReplayOutcome::Invalid(why),
     };
-    let (settings, _) = crate::suite::settings(&ctx.profile);
+    let options = match ctx.profile.section_or_default::<ProtofuzzOptions>() {
+        Ok(options) => options,
+        Err(error) => return ReplayOutcome::Invalid(format!("the profile: {error}")),
+    };
+    let (settings, _) = crate::suite::settings(&options);
     let exec = Exec {
         ctx,
         unit,

@@ -6,10 +6,11 @@
 use crate::checks;
 use crate::engine::{fuzz_interface, Budget, Outcome};
 use crate::exec::{AnswerClock, Exec, HealthCheck, Protocol, Settings, Watched};
+use crate::options::ProtofuzzOptions;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Effort, Profile, Proof, RunContext, SampleUnit, Suite,
-    SuiteDescriptor, SuiteError, Verdict,
+    Applicability, CheckResult, CheckSpec, Effort, Profile, Proof, RunContext, SampleUnit,
+    SectionSpec, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
 use std::time::Duration;
 
@@ -45,8 +46,8 @@ pub fn fuzzable(profile: &Profile, protocol: Protocol) -> Vec<Watched> {
 
 /// Every declared interface, probed the best way the suite knows, and the device's
 /// health endpoint when the profile declares one.
-fn watched(profile: &Profile) -> Vec<Watched> {
-    let health = profile.protofuzz.health.as_ref().map(|health| Watched {
+fn watched(profile: &Profile, options: &ProtofuzzOptions) -> Vec<Watched> {
+    let health = options.health.as_ref().map(|health| Watched {
         port: health.port,
         transport: Transport::Tcp,
         protocol: Some(Protocol::Http),
@@ -101,9 +102,8 @@ fn uncovered(profile: &Profile, protocol: Protocol) -> Vec<String> {
         .collect()
 }
 
-fn wanted(profile: &Profile, protocol: Protocol) -> bool {
-    profile
-        .protofuzz
+fn wanted(options: &ProtofuzzOptions, protocol: Protocol) -> bool {
+    options
         .protocols
         .as_ref()
         .is_none_or(|list| list.iter().any(|p| p.eq_ignore_ascii_case(protocol.name())))
@@ -120,13 +120,23 @@ impl Suite for ProtofuzzSuite {
         }
     }
 
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        vec![SectionSpec::of::<ProtofuzzOptions>()]
+    }
+
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
+        // A [protofuzz] section that cannot be read never reaches a campaign (the
+        // harness refuses the profile when it loads it); elsewhere `run` reports the
+        // error as the ERROR of every check, so it is not hidden behind NOT_APPLICABLE.
+        let Ok(options) = profile.section_or_default::<ProtofuzzOptions>() else {
+            return Applicability::Applicable;
+        };
         let Some(protocol) = checks::protocol_of(&check.id) else {
             return Applicability::NotApplicable {
                 reason: format!("`{}` is not a check of the protofuzz suite", check.id),
             };
         };
-        if !wanted(profile, protocol) {
+        if !wanted(&options, protocol) {
             return Applicability::NotApplicable {
                 reason: format!("the profile's [protofuzz] protocols leave out {protocol}"),
             };
@@ -147,14 +157,19 @@ impl Suite for ProtofuzzSuite {
     }
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
-        futures::future::join_all(ctx.units.iter().map(|unit| fuzz_each_protocol(&ctx, unit)))
-            .await;
+        let options: ProtofuzzOptions = ctx.profile.section_or_default()?;
+        futures::future::join_all(
+            ctx.units
+                .iter()
+                .map(|unit| fuzz_each_protocol(&ctx, &options, unit)),
+        )
+        .await;
         Ok(())
     }
 }
 
 /// Every wanted protocol of one unit, one after the other.
-async fn fuzz_each_protocol(ctx: &RunContext, unit: &SampleUnit) {
+async fn fuzz_each_protocol(ctx: &RunContext, options: &ProtofuzzOptions, unit: &SampleUnit) {
     for protocol in Protocol::ALL {
         let check = checks::check_for(protocol);
         if !ctx.is_pending(check, Some(&unit.id)) {
@@ -162,7 +177,7 @@ async fn fuzz_each_protocol(ctx: &RunContext, unit: &SampleUnit) {
         }
         let interfaces = fuzzable(&ctx.profile, protocol);
         let not_covered = uncovered(&ctx.profile, protocol);
-        if (interfaces.is_empty() && not_covered.is_empty()) || !wanted(&ctx.profile, protocol) {
+        if (interfaces.is_empty() && not_covered.is_empty()) || !wanted(options, protocol) {
             continue;
         }
         ctx.started(check, Some(&unit.id)).await;
@@ -177,15 +192,14 @@ async fn fuzz_each_protocol(ctx: &RunContext, unit: &SampleUnit) {
                 ),
             )
         } else {
-            fuzz_unit(ctx, unit, check, &interfaces, &not_covered).await
+            fuzz_unit(ctx, options, unit, check, &interfaces, &not_covered).await
         };
         ctx.emit(result).await;
     }
 }
 
-/// The profile's settings for cases and probes.
-pub fn settings(profile: &Profile) -> (Settings, Budget) {
-    let options = &profile.protofuzz;
+/// The section's settings for cases and probes.
+pub fn settings(options: &ProtofuzzOptions) -> (Settings, Budget) {
     let timeout = Duration::from_millis(options.timeout_ms.clamp(50, 60_000));
     let settings = Settings {
         seed: options.seed,
@@ -206,6 +220,7 @@ pub fn settings(profile: &Profile) -> (Settings, Budget) {
 
 async fn fuzz_unit(
     ctx: &RunContext,
+    options: &ProtofuzzOptions,
     unit: &SampleUnit,
     check: &str,
     interfaces: &[Watched],
@@ -219,14 +234,14 @@ async fn fuzz_unit(
             out.to_string(),
         );
     }
-    let (settings, budget) = settings(&ctx.profile);
+    let (settings, budget) = settings(options);
     let exec = Exec {
         ctx,
         unit,
         settings,
         clock: AnswerClock::default(),
     };
-    let everything = watched(&ctx.profile);
+    let everything = watched(&ctx.profile, options);
     let started = std::time::Instant::now();
     let mut outcomes: Vec<(Watched, Outcome)> = Vec::new();
     for fuzzed in interfaces {

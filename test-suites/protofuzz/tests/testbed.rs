@@ -7,7 +7,7 @@ use iotcert_suite::{
     run_alone, CheckResult, EventSink, EvidenceKind, Profile, RunContext, Verdict,
 };
 use iotcert_suite_protofuzz::{
-    replay, ProtofuzzSuite, ReplayOutcome, Reproducer, COAP, HTTP, MQTT,
+    replay, ProtofuzzOptions, ProtofuzzSuite, ReplayOutcome, Reproducer, COAP, HTTP, MQTT,
 };
 use iotcert_testbed::{start, DeviceConfig, Flaws};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,7 +84,9 @@ async fn insecure_device_planted_bugs_are_found_and_replay() {
     let mut profile = profile(address, device.declared_interfaces());
     // Several cases in flight: the culprit must still be told apart from the cases
     // sent beside it.
-    profile.protofuzz.parallel_cases = 4;
+    profile
+        .edit_section(|options: &mut ProtofuzzOptions| options.parallel_cases = 4)
+        .unwrap();
     let results = run(profile.clone()).await;
 
     let mqtt = result(&results, MQTT);

@@ -55,19 +55,6 @@ pub mod limits {
     /// `credentials.concurrency`): 1,048,576. Each holds a file descriptor, and Linux
     /// gives a process at most that many (`fs.nr_open`).
     pub const MAX_CONNECTIONS: u32 = 1 << 20;
-    /// Fuzzing cases per interface and unit (`protofuzz.cases_per_protocol`):
-    /// 1,000,000,000; at a thousand cases a second that is eleven days of fuzzing, more
-    /// than the longest `seconds_per_protocol` allows.
-    pub const MAX_PROTOFUZZ_CASES: u32 = 1_000_000_000;
-    /// Fuzzing cases in flight at once (`protofuzz.parallel_cases`): 64.
-    pub const MAX_PROTOFUZZ_PARALLEL_CASES: u32 = 64;
-    /// Fuzzing cases between two liveness probes (`protofuzz.probe_every`): 10,000; the
-    /// cases sent since the last probe are kept in memory to be replayed.
-    pub const MAX_PROTOFUZZ_PROBE_EVERY: u32 = 10_000;
-    /// Shortest wait for one answer while fuzzing (`protofuzz.timeout_ms`): 50 ms.
-    pub const MIN_PROTOFUZZ_TIMEOUT_MS: u64 = 50;
-    /// Longest wait for one answer while fuzzing (`protofuzz.timeout_ms`): 60,000 ms.
-    pub const MAX_PROTOFUZZ_TIMEOUT_MS: u64 = 60_000;
     /// Largest exit status (`update.delivery.success_exit_codes`): 255.
     pub const MAX_EXIT_CODE: i32 = 255;
 }
@@ -102,8 +89,6 @@ pub struct Profile {
     pub sections: Sections,
     /// How the device takes firmware updates; absent when it declares no update mechanism.
     pub update: Option<UpdateOptions>,
-    /// Options of the protocol-fuzzing suite: budget, seed, recovery wait.
-    pub protofuzz: ProtofuzzOptions,
 }
 
 impl Serialize for Profile {
@@ -121,7 +106,6 @@ impl Serialize for Profile {
         if let Some(update) = &self.update {
             map.serialize_entry("update", update)?;
         }
-        map.serialize_entry("protofuzz", &self.protofuzz)?;
         for (name, value) in self.sections.iter() {
             map.serialize_entry(name, value)?;
         }
@@ -155,7 +139,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
         let mut campaign = None;
         let mut external_suites = None;
         let mut update = None;
-        let mut protofuzz = None;
         let mut sections = Sections::default();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -169,7 +152,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
                     once(&mut external_suites, "external_suites", map.next_value()?)?
                 }
                 "update" => once(&mut update, "update", map.next_value()?)?,
-                "protofuzz" => once(&mut protofuzz, "protofuzz", map.next_value()?)?,
                 _ => {
                     let value = map.next_value::<toml::Value>()?;
                     if !sections.insert(&key, value) {
@@ -188,7 +170,6 @@ impl<'de> Visitor<'de> for ProfileVisitor {
             external_suites: external_suites.unwrap_or_default(),
             sections,
             update,
-            protofuzz: protofuzz.unwrap_or_default(),
         })
     }
 }
@@ -521,7 +502,6 @@ impl Profile {
             self.campaign.suite_deadline_seconds,
             &DEADLINE_SECONDS,
         )?;
-        self.validate_protofuzz()?;
         if let Some(update) = &self.update {
             update.validate(FieldPath::of(&["update"]))?;
         }
@@ -613,55 +593,6 @@ impl Profile {
         Ok(())
     }
 
-    fn validate_protofuzz(&self) -> Result<(), Refusal> {
-        let protofuzz = FieldPath::of(&["protofuzz"]);
-        let options = &self.protofuzz;
-        within(
-            protofuzz.key("cases_per_protocol"),
-            u64::from(options.cases_per_protocol),
-            &PROTOFUZZ_CASES,
-        )?;
-        within(
-            protofuzz.key("seconds_per_protocol"),
-            options.seconds_per_protocol,
-            &SECONDS,
-        )?;
-        within(
-            protofuzz.key("parallel_cases"),
-            u64::from(options.parallel_cases),
-            &PROTOFUZZ_PARALLEL_CASES,
-        )?;
-        within(
-            protofuzz.key("probe_every"),
-            u64::from(options.probe_every),
-            &PROTOFUZZ_PROBE_EVERY,
-        )?;
-        within(
-            protofuzz.key("recovery_wait_seconds"),
-            options.recovery_wait_seconds,
-            &SECONDS,
-        )?;
-        within(
-            protofuzz.key("timeout_ms"),
-            options.timeout_ms,
-            &PROTOFUZZ_TIMEOUT_MS,
-        )?;
-        if let Some(health) = &options.health {
-            let at = protofuzz.key("health");
-            device_port(&at.key("port"), health.port)?;
-            if !health.path.starts_with('/') || !health.path.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Refusal::new(
-                    at.key("path"),
-                    format!(
-                        "{:?} is not a request path: it starts with '/' and has no spaces or control characters",
-                        health.path
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// The declared interface on this port and transport, if any.
     pub fn interface(&self, port: u16, transport: Transport) -> Option<&Interface> {
         self.interfaces
@@ -723,27 +654,6 @@ const DEADLINE_SECONDS: Bound = Bound {
     min: 1,
     max: limits::MAX_DURATION_SECONDS,
     what: "seconds (7 days at most; zero leaves nothing to test)",
-};
-const PROTOFUZZ_CASES: Bound = Bound {
-    min: 0,
-    max: limits::MAX_PROTOFUZZ_CASES as u64,
-    what: "cases per interface and unit",
-};
-const PROTOFUZZ_PARALLEL_CASES: Bound = Bound {
-    min: 1,
-    max: limits::MAX_PROTOFUZZ_PARALLEL_CASES as u64,
-    what: "cases in flight at once",
-};
-const PROTOFUZZ_PROBE_EVERY: Bound = Bound {
-    min: 1,
-    max: limits::MAX_PROTOFUZZ_PROBE_EVERY as u64,
-    what:
-        "cases between two liveness probes (the cases since the last probe are kept to be replayed)",
-};
-const PROTOFUZZ_TIMEOUT_MS: Bound = Bound {
-    min: limits::MIN_PROTOFUZZ_TIMEOUT_MS,
-    max: limits::MAX_PROTOFUZZ_TIMEOUT_MS,
-    what: "milliseconds (the range the fuzzing suite uses)",
 };
 /// Options of the update-signature suite: the device's update mechanism as declared by
 /// the manufacturer, and what the lab may do to exercise it. Paths are relative to the
@@ -1013,122 +923,6 @@ fn default_success_codes() -> Vec<i32> {
     vec![0]
 }
 
-/// Options of the protocol-fuzzing suite. Every declared cleartext MQTT, CoAP and HTTP
-/// interface is fuzzed unless `protocols` narrows the list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProtofuzzOptions {
-    /// Seed of the case generators: the same seed sends the same cases, byte for byte.
-    /// Any number from 0 to 9,223,372,036,854,775,807 (the largest TOML integer).
-    #[serde(default = "ProtofuzzOptions::default_seed")]
-    pub seed: u64,
-    /// Most test cases sent to each fuzzed interface of each unit: at most
-    /// [`limits::MAX_PROTOFUZZ_CASES`] (1,000,000,000).
-    #[serde(default = "ProtofuzzOptions::default_cases")]
-    pub cases_per_protocol: u32,
-    /// Most seconds spent on each fuzzed interface of each unit (shrinking included):
-    /// at most [`limits::MAX_DURATION_SECONDS`] (7 days).
-    #[serde(default = "ProtofuzzOptions::default_seconds")]
-    pub seconds_per_protocol: u64,
-    /// Cases in flight at once, each on its own connection (or datagram): 1 to
-    /// [`limits::MAX_PROTOFUZZ_PARALLEL_CASES`] (64), and within the pacer's limits. More is faster against a device that answers
-    /// slowly or not at all; 1, the default, spares a fragile one.
-    #[serde(default = "ProtofuzzOptions::default_parallel_cases")]
-    pub parallel_cases: u32,
-    /// Cases between two liveness probes of every declared service of the unit (the
-    /// fuzzed service itself is also probed by the session set-up of every case): 1 to
-    /// [`limits::MAX_PROTOFUZZ_PROBE_EVERY`] (10,000).
-    #[serde(default = "ProtofuzzOptions::default_probe_every")]
-    pub probe_every: u32,
-    /// Seconds to wait for a service that stopped answering to come back (a watchdog
-    /// restart) before the check ends INCONCLUSIVE: at most
-    /// [`limits::MAX_DURATION_SECONDS`] (7 days).
-    #[serde(default = "ProtofuzzOptions::default_recovery_wait")]
-    pub recovery_wait_seconds: u64,
-    /// Time allowed for one answer of the device, in milliseconds:
-    /// [`limits::MIN_PROTOFUZZ_TIMEOUT_MS`] (50) to [`limits::MAX_PROTOFUZZ_TIMEOUT_MS`]
-    /// (60,000), the range the fuzzing suite works in.
-    #[serde(default = "ProtofuzzOptions::default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// Fuzz only these protocols (`mqtt`, `coap`, `http`); default every declared one.
-    #[serde(default)]
-    pub protocols: Option<Vec<String>>,
-    /// Credentials for the MQTT session set-up (CONNECT) when the broker refuses
-    /// anonymous clients; without them cases are sent after a refused CONNECT too.
-    #[serde(default)]
-    pub mqtt_username: Option<String>,
-    #[serde(default)]
-    pub mqtt_password: Option<String>,
-    /// The device's health or version endpoint, watched like a service: it must keep
-    /// answering 2xx (with `expect` in the body, when given) while the device is fuzzed.
-    #[serde(default)]
-    pub health: Option<HealthEndpoint>,
-}
-
-/// A cleartext HTTP endpoint that tells whether the device is well, such as a status
-/// page or `/version`. A device can keep every port open while a component behind
-/// them is dead; this is where it says so.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthEndpoint {
-    /// Port 1 to 65535.
-    pub port: u16,
-    /// Path of the GET request.
-    #[serde(default = "HealthEndpoint::default_path")]
-    pub path: String,
-    /// Text the body must contain, such as the firmware version.
-    #[serde(default)]
-    pub expect: Option<String>,
-}
-
-impl HealthEndpoint {
-    fn default_path() -> String {
-        "/".to_owned()
-    }
-}
-
-impl ProtofuzzOptions {
-    fn default_seed() -> u64 {
-        0x1070_ce47
-    }
-    fn default_cases() -> u32 {
-        2000
-    }
-    fn default_seconds() -> u64 {
-        120
-    }
-    fn default_parallel_cases() -> u32 {
-        1
-    }
-    fn default_probe_every() -> u32 {
-        25
-    }
-    fn default_recovery_wait() -> u64 {
-        20
-    }
-    fn default_timeout_ms() -> u64 {
-        1000
-    }
-}
-
-impl Default for ProtofuzzOptions {
-    fn default() -> Self {
-        ProtofuzzOptions {
-            seed: Self::default_seed(),
-            cases_per_protocol: Self::default_cases(),
-            seconds_per_protocol: Self::default_seconds(),
-            parallel_cases: Self::default_parallel_cases(),
-            probe_every: Self::default_probe_every(),
-            recovery_wait_seconds: Self::default_recovery_wait(),
-            timeout_ms: Self::default_timeout_ms(),
-            protocols: None,
-            mqtt_username: None,
-            mqtt_password: None,
-            health: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1168,25 +962,6 @@ address = "127.0.0.1"
                 .starts_with("interfaces"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn a_health_endpoint_is_read_and_its_path_checked() {
-        let text = format!("{MINIMAL}\n[protofuzz.health]\nport = 8080\nexpect = \"1.0\"\n");
-        let profile = Profile::from_toml_str(&text).unwrap();
-        assert_eq!(
-            profile.protofuzz.health,
-            Some(HealthEndpoint {
-                port: 8080,
-                path: "/".into(),
-                expect: Some("1.0".into())
-            })
-        );
-        let text =
-            format!("{MINIMAL}\n[protofuzz.health]\nport = 8080\npath = \"/a b\\r\\nX: y\"\n");
-        let error = Profile::from_toml_str(&text).unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("protofuzz.health.path"));
-        assert_eq!(error.line, Some(13), "{error}");
     }
 
     #[test]

@@ -70,54 +70,6 @@ fn every_numeric_field() -> Vec<Field> {
             65_535,
         ),
         field(
-            "protofuzz.seed",
-            "[protofuzz]\nseed = VALUE\n",
-            0,
-            i64::MAX,
-        ),
-        field(
-            "protofuzz.cases_per_protocol",
-            "[protofuzz]\ncases_per_protocol = VALUE\n",
-            0,
-            1_000_000_000,
-        ),
-        field(
-            "protofuzz.seconds_per_protocol",
-            "[protofuzz]\nseconds_per_protocol = VALUE\n",
-            0,
-            WEEK_SECONDS,
-        ),
-        field(
-            "protofuzz.parallel_cases",
-            "[protofuzz]\nparallel_cases = VALUE\n",
-            1,
-            64,
-        ),
-        field(
-            "protofuzz.probe_every",
-            "[protofuzz]\nprobe_every = VALUE\n",
-            1,
-            10_000,
-        ),
-        field(
-            "protofuzz.recovery_wait_seconds",
-            "[protofuzz]\nrecovery_wait_seconds = VALUE\n",
-            0,
-            WEEK_SECONDS,
-        ),
-        field(
-            "protofuzz.timeout_ms",
-            "[protofuzz]\ntimeout_ms = VALUE\n",
-            50,
-            60_000,
-        ),
-        field(
-            "protofuzz.health.port",
-            "[protofuzz.health]\nport = VALUE\n",
-            1,
-            65_535,
-        ),
-        field(
             "update.settle_seconds",
             format!("{UPDATE_HEAD}settle_seconds = VALUE\n[update.delivery]\nkind = \"http-upload\"\nport = 8080\n"),
             0,
@@ -271,7 +223,7 @@ fn port_zero_is_refused_wherever_the_device_listens() {
             tried += 1;
         }
     }
-    assert_eq!(tried, 5, "every port field of the device was tried");
+    assert_eq!(tried, 4, "every port field of the device was tried");
 }
 
 #[test]
@@ -279,17 +231,11 @@ fn the_bounds_the_tests_use_are_the_published_ones() {
     assert_eq!(limits::MAX_DURATION_SECONDS, WEEK_SECONDS as u64);
     assert_eq!(limits::MAX_DURATION_MS, WEEK_MS as u64);
     assert_eq!(limits::MAX_CONNECTIONS, 1_048_576);
-    assert_eq!(limits::MAX_PROTOFUZZ_PARALLEL_CASES, 64);
 }
 
 /// Every duration an accepted profile holds, as the suites and the engine build them.
 fn durations(profile: &Profile) -> Vec<Duration> {
-    let mut all = vec![
-        Duration::from_secs(profile.campaign.suite_deadline_seconds),
-        Duration::from_secs(profile.protofuzz.seconds_per_protocol),
-        Duration::from_secs(profile.protofuzz.recovery_wait_seconds),
-        Duration::from_millis(profile.protofuzz.timeout_ms),
-    ];
+    let mut all = vec![Duration::from_secs(profile.campaign.suite_deadline_seconds)];
     if let Some(update) = &profile.update {
         all.push(Duration::from_secs(update.settle_seconds));
         match &update.delivery {

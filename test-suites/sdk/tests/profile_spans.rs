@@ -116,27 +116,6 @@ fn an_out_of_range_number_points_at_that_number() {
     assert_eq!(error.column, Some(8), "{error}");
 }
 
-#[test]
-fn an_out_of_range_duration_points_at_its_own_line_not_a_same_named_key_elsewhere() {
-    // `timeout_ms` appears three times; the one out of range is the protofuzz one.
-    let text = format!(
-        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
-         [tls]\ntimeout_ms = 2000\n\n\
-         [credentials]\nattempt_timeout_ms = 1500\n\n\
-         [protofuzz]\ntimeout_ms = 9223372036854775807\n"
-    );
-    assert_points_at(&text, "protofuzz.timeout_ms", "9223372036854775807", 0);
-}
-
-#[test]
-fn an_error_inside_a_dotted_key_points_at_its_value() {
-    let text = format!(
-        "{HEAD}\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
-         [protofuzz]\nhealth.port = 8080\nhealth.path = \"no-slash\"\n"
-    );
-    assert_points_at(&text, "protofuzz.health.path", "\"no-slash\"", 0);
-}
-
 const UPDATE: &str = "\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
                       [update]\nformat = \"plain\"\ngenuine_image = \"a.img\"\n\
                       genuine_version = \"2.0\"\nsigner_certificate = \"signer.pem\"\n\n\
