@@ -116,44 +116,6 @@ fn an_out_of_range_number_points_at_that_number() {
     assert_eq!(error.column, Some(8), "{error}");
 }
 
-const UPDATE: &str = "\n[[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n\
-                      [update]\nformat = \"plain\"\ngenuine_image = \"a.img\"\n\
-                      genuine_version = \"2.0\"\nsigner_certificate = \"signer.pem\"\n\n\
-                      [update.delivery]\nkind = \"http-upload\"\n";
-
-/// Inside a table chosen by `kind`, serde reports errors at the table; the error still
-/// points at the offending key or value.
-#[test]
-fn errors_inside_a_kind_table_point_at_the_offending_key_or_value() {
-    let text = format!("{HEAD}{UPDATE}port = 8080\ntimeot_seconds = 5\n");
-    assert_points_at(&text, "update.delivery.timeot_seconds", "timeot_seconds", 0);
-
-    let text = format!("{HEAD}{UPDATE}port = 8080\ntimeout_seconds = \"soon\"\n");
-    assert_points_at(&text, "update.delivery.timeout_seconds", "\"soon\"", 0);
-
-    let text = format!("{HEAD}{UPDATE}port = 80800\n");
-    assert_points_at(&text, "update.delivery.port", "80800", 0);
-
-    let text = format!(
-        "{HEAD}{UPDATE}port = 8080\n\n[update.version_query]\nkind = \"http\"\nport = -1\n"
-    );
-    assert_points_at(&text, "update.version_query.port", "-1\n", 0);
-}
-
-/// When the message could name two values, the error stays at the table rather than
-/// guess.
-#[test]
-fn an_ambiguous_error_inside_a_kind_table_points_at_the_table() {
-    let text = format!("{HEAD}{UPDATE}port = 70000\ntimeout_seconds = 70000\n");
-    let error = Profile::from_toml_str(&text).unwrap_err();
-    assert_eq!(error.field.as_deref(), Some("update.delivery"), "{error}");
-    assert_eq!(
-        error.line,
-        Some(place(&text, "[update.delivery]", 0).0),
-        "{error}"
-    );
-}
-
 #[test]
 fn a_unit_address_written_ipv4_mapped_is_the_same_address() {
     let text = format!(

@@ -13,12 +13,12 @@
 //! and pacer). Programs learn which unit they serve through `{unit}` and `{address}`.
 
 use crate::formats::Artifact;
+use crate::options::{
+    UpdateAcceptance, UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
+};
 use crate::swupdate_websocket::{self, InstallStatus};
 use base64::Engine as _;
 use iotcert_suite::evidence::escape_bytes;
-use iotcert_suite::profile::{
-    UpdateAcceptance, UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
-};
 use iotcert_suite::tls::RecordingVerifier;
 use iotcert_suite::{RunContext, SampleUnit};
 use iotcert_wire::http::{self, read_body, Framing, Head, Limits};

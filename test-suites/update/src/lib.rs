@@ -16,6 +16,8 @@
 //! 4. the suite decides the six [`checks`] from what each unit accepted. A refusal counts
 //!    only when the same unit was seen to install the genuine image (the positive control):
 //!    a mechanism that refuses everything proves nothing about verification.
+//!
+//! The suite's section of the profile, `[update]`, is [`UpdateOptions`].
 
 pub mod attacks;
 pub mod checks;
@@ -23,9 +25,14 @@ pub mod cms;
 pub mod delivery;
 pub mod formats;
 pub mod keys;
+mod options;
 mod suite;
 pub mod swupdate_websocket;
 
+pub use options::{
+    TrustedTestSigner, UntrustedSigner, UpdateAcceptance, UpdateDelivery, UpdateFormat,
+    UpdateOptions, UploadEncoding, VersionQuery, MAX_EXIT_CODE,
+};
 pub use suite::{UpdateSuite, SUITE_VERSION};
 
 /// Lowercase hex SHA-256 of `bytes`: how images are named in evidence.

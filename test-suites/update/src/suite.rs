@@ -15,11 +15,11 @@ use crate::checks;
 use crate::delivery::{self, resolve, ChannelAnswer, HealthProbe};
 use crate::formats::{Genuine, MAX_IMAGE_SIZE};
 use crate::keys::{self, Signer};
+use crate::options::{UpdateAcceptance, UpdateDelivery, UpdateOptions, VersionQuery};
 use iotcert_suite::event::LogLevel;
-use iotcert_suite::profile::{UpdateAcceptance, UpdateDelivery, UpdateOptions, VersionQuery};
 use iotcert_suite::{
-    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, Proof, RunContext,
-    SampleUnit, Suite, SuiteDescriptor, SuiteError, Verdict,
+    Applicability, CheckResult, CheckSpec, Evidence, EvidenceKind, Profile, ProfileSection, Proof,
+    RunContext, SampleUnit, SectionSpec, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -54,13 +54,17 @@ impl Suite for UpdateSuite {
         }
     }
 
+    fn profile_sections(&self) -> Vec<SectionSpec> {
+        vec![SectionSpec::of::<UpdateOptions>()]
+    }
+
     fn applicability(&self, check: &CheckSpec, profile: &Profile) -> Applicability {
         if !checks::ALL.contains(&check.id.as_str()) {
             return Applicability::NotApplicable {
                 reason: format!("`{}` is not a check of the update suite", check.id),
             };
         }
-        if profile.update.is_none() {
+        if profile.sections.get(UpdateOptions::NAME).is_none() {
             return Applicability::NotApplicable {
                 reason: "the profile declares no update mechanism (no [update] section), so there is no update to tamper with".to_owned(),
             };
@@ -71,7 +75,7 @@ impl Suite for UpdateSuite {
     }
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
-        let Some(options) = ctx.profile.update.clone() else {
+        let Some(options) = ctx.profile.section::<UpdateOptions>()? else {
             return Ok(());
         };
         let units: Vec<SampleUnit> = ctx

@@ -8,7 +8,7 @@ pub mod plain;
 pub mod rauc;
 pub mod swu;
 
-use iotcert_suite::profile::UpdateFormat;
+use crate::options::UpdateFormat;
 use std::fmt;
 
 /// Largest image the suite reads into memory.
