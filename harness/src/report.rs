@@ -2,11 +2,17 @@
 //!
 //! Markdown and HTML are renderings of this type (see [`crate::render`]); a manufacturer's
 //! CI reads the JSON. The schema is versioned by [`REPORT_SCHEMA`]; fields are only ever
-//! added within a version. An example of a whole report is `reports/example-report.json`.
+//! added within a version (version 2 replaced version 1's `ports_found` with `sections`,
+//! each suite's own part of the report: the ports suite's holds the same list as its
+//! `data`). An example of a whole report is `reports/example-report.json`.
+//!
+//! The harness knows no suite's evidence: a suite with more to show than its verdicts
+//! makes its section from what the campaign recorded of it
+//! ([`iotcert_suite::Suite::report_section`]), and every rendering draws sections alike.
 //!
 //! ```json
 //! {
-//!   "schema": "iotcert-report/1",
+//!   "schema": "iotcert-report/2",
 //!   "tool": {"name": "iotcert", "version": "0.1.0"},
 //!   "campaign": {"id": "20261121T203000Z-1a2b3c", "status": "completed",
 //!                "started_at": "2026-11-21T20:30:00Z", "finished_at": "2026-11-21T20:30:09Z",
@@ -25,8 +31,13 @@
 //!   "label": null,
 //!   "label_readiness": [{"level": 1, "name": "Baseline", "met": false,
 //!                        "blockers": ["ports.debug-interface on unit-1: FAIL"]}],
-//!   "ports_found": [{"unit": "unit-1", "ports": [{"port": 5555, "transport": "tcp",
-//!                    "status": "undeclared", "service": "adb"}]}],
+//!   "sections": [{"suite": "ports", "title": "Ports found open",
+//!                 "table": {"columns": ["Unit", "Declared", "Undeclared", "Ignored by the profile"],
+//!                           "rows": [["unit-1", "22/tcp", "5555/tcp", ""]]},
+//!                 "chart": {"caption": "…", "groups": [{"label": "unit-1: 1 undeclared of 2 open",
+//!                           "tiles": [{"label": "5555/tcp", "status": "bad", "detail": "5555/tcp undeclared (adb)"}]}]},
+//!                 "data": [{"unit": "unit-1", "ports": [{"port": 5555, "transport": "tcp",
+//!                           "status": "undeclared", "service": "adb"}]}]}],
 //!   "summary": {"pass": 3, "fail": 5, "inconclusive": 0, "not_applicable": 0, "error": 0,
 //!               "outcome": "findings", "exit_code": 1}
 //! }
@@ -34,18 +45,23 @@
 
 use crate::exit::FailOn;
 use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult};
+use crate::registry;
 use crate::store::{Store, StoreError};
 use iotcert_label::{CheckOutcome, SuiteBudget};
 use iotcert_suite::profile::DeviceIdentity;
 use iotcert_suite::{
-    CheckSpec, Effort, EvidenceKind, Modal, Profile, SampleUnit, Standards, Verdict,
+    CheckSpec, Effort, EvidenceKind, Modal, Profile, Recorded, RecordedEvidence, RecordedResult,
+    ReportSection, SampleUnit, Standards, Suite, Verdict,
 };
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Version tag of the report schema.
-pub const REPORT_SCHEMA: &str = "iotcert-report/1";
+pub const REPORT_SCHEMA: &str = "iotcert-report/2";
 /// The most characters of an evidence item shown inline in a report.
 const PREVIEW_CHARS: usize = 4096;
 
@@ -72,28 +88,20 @@ pub struct Report {
     /// it (what `iotcert label issue` would say).
     #[serde(default)]
     pub label_readiness: Vec<LevelReadiness>,
-    /// The ports each unit was found to have open, from the listening-ports suite's
-    /// port tables (empty when that suite did not run).
+    /// Each suite's own part of the report, in suite order (the ports suite's ports
+    /// found open on each unit); empty when no suite that ran has one.
     #[serde(default)]
-    pub ports_found: Vec<UnitPorts>,
+    pub sections: Vec<SuiteSection>,
     pub summary: Summary,
 }
 
-/// The open ports of one unit, as the listening-ports suite found them.
+/// A suite's own part of the report, as the suite made it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct UnitPorts {
-    pub unit: String,
-    pub ports: Vec<FoundPort>,
-}
-
-/// One open port: `status` is `declared`, `undeclared` or `ignored` (by the profile).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FoundPort {
-    pub port: u16,
-    pub transport: String,
-    pub status: String,
-    #[serde(default)]
-    pub service: Option<String>,
+pub struct SuiteSection {
+    /// The suite's id.
+    pub suite: String,
+    #[serde(flatten)]
+    pub section: ReportSection,
 }
 
 /// Whether the campaign meets one level of the default scheme.
@@ -270,11 +278,27 @@ pub struct Summary {
 }
 
 impl Report {
-    /// Build the report of a stored campaign, judged by `policy`.
+    /// Build the report of a stored campaign, judged by `policy`, with the sections of
+    /// the built-in suites.
     pub fn build(
         store: &Store,
         campaign: &CampaignRecord,
         policy: FailOn,
+    ) -> Result<Report, StoreError> {
+        let profile_dir = Path::new(&campaign.profile_path)
+            .parent()
+            .unwrap_or(Path::new("."));
+        let suites = registry::builtin_suites(profile_dir);
+        Report::build_with(store, campaign, policy, &suites)
+    }
+
+    /// Build the report of a stored campaign, judged by `policy`, asking `suites` for
+    /// their sections.
+    pub fn build_with(
+        store: &Store,
+        campaign: &CampaignRecord,
+        policy: FailOn,
+        suites: &[Arc<dyn Suite>],
     ) -> Result<Report, StoreError> {
         let profile = Profile::from_toml_str(&campaign.profile_toml)
             .map_err(|e| StoreError::Corrupt(format!("stored profile: {e}")))?;
@@ -302,7 +326,7 @@ impl Report {
             .collect();
         let conformance = conformance_matrix(&results, &planned, &profile.units);
         let timings = suite_timings(&results, campaign.started_at);
-        let ports_found = ports_found(store, &results)?;
+        let sections = suite_sections(store, campaign, &results, suites)?;
         let label = store
             .labels()?
             .into_iter()
@@ -347,72 +371,87 @@ impl Report {
             timings,
             label,
             label_readiness,
-            ports_found,
+            sections,
             summary,
         })
     }
 }
 
-/// The port table evidence, as far as the report reads it.
-#[derive(Deserialize)]
-struct PortTableView {
-    unit: String,
-    #[serde(default)]
-    open_tcp: Vec<PortRowView>,
-    #[serde(default)]
-    udp: Vec<PortRowView>,
-}
-
-#[derive(Deserialize)]
-struct PortRowView {
-    port: u16,
-    transport: String,
-    state: String,
-    status: String,
-    #[serde(default)]
-    service: Option<String>,
-}
-
-/// Each unit's open ports, read back from the port table the listening-ports suite
-/// stored with its undeclared-port check. A table that does not parse is left out:
-/// the chart is a view of the evidence, which stays in the report either way.
-fn ports_found(store: &Store, results: &[ReportResult]) -> Result<Vec<UnitPorts>, StoreError> {
-    let mut found = Vec::new();
-    for result in results {
-        let Some(unit) = result.unit.as_deref() else {
-            continue;
-        };
-        if result.check != iotcert_suite_ports::UNDECLARED_OPEN_PORT {
+/// The sections of the suites that took part in the campaign, each made by its suite
+/// from its own results and their evidence.
+fn suite_sections(
+    store: &Store,
+    campaign: &CampaignRecord,
+    results: &[ReportResult],
+    suites: &[Arc<dyn Suite>],
+) -> Result<Vec<SuiteSection>, StoreError> {
+    let mut sections = Vec::new();
+    for suite in suites {
+        let id = suite.descriptor().id;
+        if !campaign.suites.iter().any(|taken| taken.id == id) {
             continue;
         }
-        let label = iotcert_suite_ports::port_table_label(unit);
-        let Some(evidence) = result.evidence.iter().find(|e| e.label == label) else {
-            continue;
+        let recorded = StoredRecord {
+            store,
+            results: recorded_results(results, &id),
+            failure: RefCell::new(None),
         };
-        let Some(bytes) = store.evidence(&evidence.sha256)? else {
-            continue;
-        };
-        let Ok(table) = serde_json::from_slice::<PortTableView>(&bytes) else {
-            continue;
-        };
-        let ports = table
-            .open_tcp
-            .into_iter()
-            .chain(table.udp)
-            .filter(|row| row.state == "open")
-            .map(|row| FoundPort {
-                port: row.port,
-                transport: row.transport,
-                status: row.status,
-                service: row.service,
-            })
-            .collect();
-        found.push(UnitPorts {
-            unit: table.unit,
-            ports,
-        });
+        let section = suite.report_section(&recorded);
+        if let Some(failure) = recorded.failure.into_inner() {
+            return Err(failure);
+        }
+        if let Some(section) = section {
+            sections.push(SuiteSection { suite: id, section });
+        }
     }
-    Ok(found)
+    Ok(sections)
+}
+
+/// The results of `suite`, as a suite reads them back.
+fn recorded_results(results: &[ReportResult], suite: &str) -> Vec<RecordedResult> {
+    results
+        .iter()
+        .filter(|result| result.suite == suite)
+        .map(|result| RecordedResult {
+            check: result.check.clone(),
+            unit: result.unit.clone(),
+            verdict: result.verdict,
+            evidence: result
+                .evidence
+                .iter()
+                .map(|evidence| RecordedEvidence {
+                    kind: evidence.kind,
+                    label: evidence.label.clone(),
+                    media_type: evidence.media_type.clone(),
+                    sha256: evidence.sha256.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// What the store holds of one suite. The first store failure is kept, so that the
+/// report fails with it as it would reading any other evidence.
+struct StoredRecord<'a> {
+    store: &'a Store,
+    results: Vec<RecordedResult>,
+    failure: RefCell<Option<StoreError>>,
+}
+
+impl Recorded for StoredRecord<'_> {
+    fn results(&self) -> &[RecordedResult] {
+        &self.results
+    }
+
+    fn evidence(&self, sha256: &str) -> Option<Vec<u8>> {
+        match self.store.evidence(sha256) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.failure.borrow_mut().get_or_insert(error);
+                None
+            }
+        }
+    }
 }
 
 fn find_check<'a>(campaign: &'a CampaignRecord, suite: &str, check: &str) -> Option<&'a CheckSpec> {
@@ -825,5 +864,145 @@ mod tests {
         };
         assert_eq!(own("5.3-2"), ["5.3-2-2"]);
         assert!(own("5.9-2").is_empty());
+    }
+
+    /// A suite the harness knows nothing of: its section counts the greetings in its
+    /// own evidence format, `hello;hola`.
+    struct Greeter {
+        chart: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl Suite for Greeter {
+        fn descriptor(&self) -> iotcert_suite::SuiteDescriptor {
+            iotcert_suite::SuiteDescriptor {
+                id: "greeter".into(),
+                version: "0.1.0".into(),
+                title: "Greeter".into(),
+                checks: vec![spec("greeter.hello", &["5.6-1"], &[])],
+            }
+        }
+
+        fn applicability(
+            &self,
+            _check: &CheckSpec,
+            _profile: &Profile,
+        ) -> iotcert_suite::Applicability {
+            iotcert_suite::Applicability::Applicable
+        }
+
+        fn report_section(&self, recorded: &dyn Recorded) -> Option<ReportSection> {
+            use iotcert_suite::report_section::{
+                SectionTable, Tile, TileChart, TileGroup, TileStatus,
+            };
+            let mut rows = Vec::new();
+            let mut groups = Vec::new();
+            for result in recorded.results() {
+                let unit = result.unit.clone()?;
+                let evidence = result.evidence.first()?;
+                let text = String::from_utf8(recorded.evidence(&evidence.sha256)?).ok()?;
+                let greetings: Vec<&str> = text.split(';').collect();
+                rows.push(vec![unit.clone(), greetings.len().to_string()]);
+                groups.push(TileGroup {
+                    label: unit.clone(),
+                    tiles: greetings
+                        .iter()
+                        .map(|greeting| Tile {
+                            label: (*greeting).to_owned(),
+                            status: TileStatus::Good,
+                            detail: format!("{unit} said {greeting}"),
+                        })
+                        .collect(),
+                });
+            }
+            Some(ReportSection {
+                title: "Greetings".into(),
+                table: SectionTable {
+                    columns: vec!["Unit".into(), "Greetings".into()],
+                    rows,
+                },
+                chart: self.chart.then(|| TileChart {
+                    caption: "Greetings per unit".into(),
+                    groups,
+                }),
+                data: serde_json::json!({"greeted": true}),
+            })
+        }
+
+        async fn run(
+            &self,
+            _ctx: iotcert_suite::RunContext,
+        ) -> Result<(), iotcert_suite::SuiteError> {
+            Ok(())
+        }
+    }
+
+    fn greeted(chart: bool) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let text = "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1\"\n\
+                    [[units]]\nid = \"unit-1\"\naddress = \"127.0.0.1\"\n";
+        let profile = Profile::from_toml_str(text).unwrap();
+        let suites: Vec<Arc<dyn Suite>> = vec![Arc::new(Greeter { chart })];
+        let campaign = crate::engine::plan_campaign("profile.toml", text, &profile, &suites);
+        store.put_campaign(&campaign).unwrap();
+        let result = StoredResult {
+            campaign: campaign.id.clone(),
+            suite: "greeter".into(),
+            check: "greeter.hello".into(),
+            unit: Some("unit-1".into()),
+            verdict: Verdict::Fail,
+            summary: "greeted".into(),
+            remediation: None,
+            evidence: Vec::new(),
+            effort: None,
+            proof: None,
+            recorded_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let evidence = [iotcert_suite::Evidence::text(
+            EvidenceKind::Note,
+            "greetings of unit-1",
+            "hello;hola",
+        )];
+        store.record_result(result, &evidence).unwrap();
+        Report::build_with(&store, &campaign, FailOn::default(), &suites).unwrap()
+    }
+
+    /// Issue 15, item 3: a suite's own section reaches every rendering, drawn from the
+    /// generic shape the suite gave, the harness knowing nothing of its evidence.
+    #[test]
+    fn a_suites_section_is_reported_and_rendered_without_knowing_its_evidence() {
+        use crate::render::{render, Format};
+        let report = greeted(false);
+        assert_eq!(report.sections.len(), 1);
+        assert_eq!(report.sections[0].suite, "greeter");
+        assert_eq!(report.sections[0].section.table.rows, [["unit-1", "2"]]);
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["sections"][0]["suite"], "greeter");
+        assert_eq!(json["sections"][0]["title"], "Greetings");
+        assert_eq!(json["sections"][0]["data"]["greeted"], true);
+        let markdown = render(&report, Format::Md, None).unwrap();
+        assert!(
+            markdown.contains(
+                "## Greetings\n\n| Unit | Greetings |\n|---|---|\n| unit\\-1 | 2 |\n\n## Conformance"
+            ),
+            "{markdown}"
+        );
+        let html = render(&report, Format::Html, None).unwrap();
+        assert!(
+            html.contains("<h2 id=\"section-greeter\">Greetings</h2>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>unit-1</td><td>2</td>"), "{html}");
+        assert!(!html.contains("chart-greeter"), "{html}");
+
+        let charted = render(&greeted(true), Format::Html, None).unwrap();
+        assert!(charted.contains("<svg id=\"chart-greeter\""), "{charted}");
+        assert!(
+            charted.contains("<title>unit-1 said hola</title>"),
+            "{charted}"
+        );
+        assert!(charted.contains("class=\"tile good\""), "{charted}");
+        assert!(!charted.contains("section-greeter"), "{charted}");
     }
 }

@@ -13,11 +13,13 @@
 //! 3. `udp_scan`: protocol-correct probes to the common IoT UDP services;
 //! 4. `report`: the four verdicts with their evidence (port tables, transcripts).
 //!
-//! The suite's section of the profile, `[ports]`, is [`PortsOptions`].
+//! The suite's section of the profile, `[ports]`, is [`PortsOptions`]; its part of the
+//! report, the ports found open on each unit, is made by `found` from the port tables.
 
 mod checks;
 mod examine;
 pub mod fdlimit;
+mod found;
 pub mod identify;
 mod options;
 mod report;

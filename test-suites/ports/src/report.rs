@@ -1089,4 +1089,94 @@ mod tests {
             vec![Verdict::Pass, Verdict::Pass, Verdict::Fail, Verdict::Pass]
         );
     }
+
+    /// The campaign's record of a run, evidence keyed by label.
+    struct Recording {
+        results: Vec<iotcert_suite::RecordedResult>,
+        evidence: Vec<(String, Vec<u8>)>,
+    }
+
+    impl iotcert_suite::Recorded for Recording {
+        fn results(&self) -> &[iotcert_suite::RecordedResult] {
+            &self.results
+        }
+        fn evidence(&self, sha256: &str) -> Option<Vec<u8>> {
+            self.evidence
+                .iter()
+                .find(|(key, _)| key == sha256)
+                .map(|(_, bytes)| bytes.clone())
+        }
+    }
+
+    fn recorded(results: Vec<CheckResult>) -> Recording {
+        let mut recording = Recording {
+            results: Vec::new(),
+            evidence: Vec::new(),
+        };
+        for result in results {
+            let evidence = result
+                .evidence
+                .iter()
+                .map(|item| {
+                    recording
+                        .evidence
+                        .push((item.label.clone(), item.data.clone()));
+                    iotcert_suite::RecordedEvidence {
+                        kind: item.kind,
+                        label: item.label.clone(),
+                        media_type: item.media_type.clone(),
+                        sha256: item.label.clone(),
+                    }
+                })
+                .collect();
+            recording.results.push(iotcert_suite::RecordedResult {
+                check: result.check,
+                unit: result.unit,
+                verdict: result.verdict,
+                evidence,
+            });
+        }
+        recording
+    }
+
+    /// Issue 15, item 3: the report's "ports found open" is the suite's own section,
+    /// read back from the port table it stores: a table per unit, a tile per open port
+    /// coloured by its status, and the list for machines.
+    #[test]
+    fn the_port_table_becomes_the_suites_report_section() {
+        let mut scan = answering();
+        scan.tcp.push(OpenTcpPort {
+            port: 5555,
+            finding: Some(finding(5555, Transport::Tcp, Some(Service::Adb))),
+        });
+        scan.sweep.open.insert(5555);
+        let section = crate::found::section(&recorded(decide(&scan, &checks::ALL)))
+            .expect("a section from the port table");
+        assert_eq!(section.title, "Ports found open");
+        assert_eq!(
+            section.table.columns,
+            ["Unit", "Declared", "Undeclared", "Ignored by the profile"]
+        );
+        assert_eq!(
+            section.table.rows,
+            [["unit-1", "22/tcp, 5683/udp", "5555/tcp", "2024/tcp"]]
+        );
+        let chart = section.chart.expect("a chart");
+        assert_eq!(chart.groups.len(), 1);
+        assert_eq!(chart.groups[0].label, "unit-1: 1 undeclared of 4 open");
+        let adb = &chart.groups[0].tiles[2];
+        assert_eq!(adb.label, "5555/tcp");
+        assert_eq!(adb.detail, "5555/tcp undeclared (adb)");
+        assert_eq!(adb.status, iotcert_suite::report_section::TileStatus::Bad);
+        assert_eq!(section.data[0]["unit"], "unit-1");
+        assert_eq!(section.data[0]["ports"][2]["port"], 5555);
+        assert_eq!(section.data[0]["ports"][2]["status"], "undeclared");
+        assert_eq!(section.data[0]["ports"][2]["service"], "adb");
+    }
+
+    #[test]
+    fn no_port_table_no_section() {
+        let results = decide(&answering(), &[checks::BANNER_DISCLOSURE]);
+        assert!(crate::found::section(&recorded(results)).is_none());
+    }
 }

@@ -13,8 +13,8 @@ use futures::stream::{self, FuturesUnordered, StreamExt};
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
-    Applicability, CheckSpec, Profile, RunContext, SampleUnit, SectionSpec, Suite, SuiteDescriptor,
-    SuiteError,
+    Applicability, CheckSpec, Profile, Recorded, ReportSection, RunContext, SampleUnit,
+    SectionSpec, Suite, SuiteDescriptor, SuiteError,
 };
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -68,6 +68,12 @@ impl Suite for PortsSuite {
                 reason: format!("`{}` is not a check of the ports suite", check.id),
             }
         }
+    }
+
+    /// The ports found open on each unit, from the port tables of the undeclared-port
+    /// check.
+    fn report_section(&self, recorded: &dyn Recorded) -> Option<ReportSection> {
+        crate::found::section(recorded)
     }
 
     async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {

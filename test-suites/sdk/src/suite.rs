@@ -3,6 +3,7 @@
 use crate::check::CheckSpec;
 use crate::context::RunContext;
 use crate::profile::{Profile, ProfileError, SectionSpec};
+use crate::report_section::{Recorded, ReportSection};
 use serde::{Deserialize, Serialize};
 
 /// A suite's identity and the checks it can decide.
@@ -65,6 +66,14 @@ pub trait Suite: Send + Sync {
     /// verdicts.
     fn disturbs_device(&self) -> bool {
         false
+    }
+
+    /// The suite's own part of the campaign report, made from what the campaign
+    /// recorded of it (its results and their evidence), when it has more to show than
+    /// its verdicts: the harness renders it without knowing the suite's evidence.
+    fn report_section(&self, recorded: &dyn Recorded) -> Option<ReportSection> {
+        let _ = recorded;
+        None
     }
 
     /// Exercise the device and emit a result for every pending, applicable check.
