@@ -63,6 +63,22 @@ pub fn negotiation(verb: Verb, option: u8) -> [u8; 3] {
     [IAC, verb.byte(), option]
 }
 
+/// The answer that refuses a request: `WONT` to a `DO`, `DONT` to a `WILL` (every
+/// telnet peer must accept a refusal). Other commands need no answer.
+pub fn refusal(command: &Command) -> Option<[u8; 3]> {
+    match *command {
+        Command::Negotiation {
+            verb: Verb::Do,
+            option,
+        } => Some(negotiation(Verb::Wont, option)),
+        Command::Negotiation {
+            verb: Verb::Will,
+            option,
+        } => Some(negotiation(Verb::Dont, option)),
+        _ => None,
+    }
+}
+
 /// One telnet command found in the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -303,6 +319,12 @@ mod tests {
         assert!(!starts_with_negotiation(&[IAC, IAC]));
         assert!(!starts_with_negotiation(&[IAC]));
         assert_eq!(negotiation(Verb::Wont, 24), [IAC, WONT, 24]);
+        let asked = |verb, option| Command::Negotiation { verb, option };
+        assert_eq!(refusal(&asked(Verb::Do, 24)), Some([IAC, WONT, 24]));
+        assert_eq!(refusal(&asked(Verb::Will, 1)), Some([IAC, DONT, 1]));
+        assert_eq!(refusal(&asked(Verb::Wont, 1)), None);
+        assert_eq!(refusal(&asked(Verb::Dont, 1)), None);
+        assert_eq!(refusal(&Command::Other(241)), None);
         for verb in [Verb::Will, Verb::Wont, Verb::Do, Verb::Dont] {
             assert_eq!(Verb::from_byte(verb.byte()), Some(verb));
         }

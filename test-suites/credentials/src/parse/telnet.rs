@@ -6,7 +6,7 @@
 //! strips negotiation out of the byte stream and classifies what the screen shows now.
 
 use iotcert_wire::telnet::{
-    negotiation, Command, Decoder, Verb, OPTION_ECHO, OPTION_SUPPRESS_GO_AHEAD,
+    negotiation, refusal, Command, Decoder, Verb, OPTION_ECHO, OPTION_SUPPRESS_GO_AHEAD,
 };
 
 /// Incremental telnet decoder: feed chunks, get screen bytes and the replies to send.
@@ -41,7 +41,8 @@ impl Negotiation {
     }
 }
 
-/// The reply to one option request.
+/// The reply to one option request: the server may echo and suppress go-ahead; every
+/// other request is refused.
 fn answer(command: &Command) -> Option<[u8; 3]> {
     match *command {
         Command::Negotiation {
@@ -50,16 +51,8 @@ fn answer(command: &Command) -> Option<[u8; 3]> {
         } if option == OPTION_ECHO || option == OPTION_SUPPRESS_GO_AHEAD => {
             Some(negotiation(Verb::Do, option))
         }
-        Command::Negotiation {
-            verb: Verb::Will,
-            option,
-        } => Some(negotiation(Verb::Dont, option)),
-        Command::Negotiation {
-            verb: Verb::Do,
-            option,
-        } => Some(negotiation(Verb::Wont, option)),
         // WONT and DONT need no answer when we agree, and we always agree to less.
-        _ => None,
+        _ => refusal(command),
     }
 }
 

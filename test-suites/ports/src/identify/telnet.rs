@@ -6,7 +6,7 @@
 //! output (`iotcert42probe`) no echo service or garbage generator can produce, because
 //! it exists only after the shell evaluated `$((6*7))`.
 
-use iotcert_wire::telnet::{negotiation, Command, Decoder, Verb};
+use iotcert_wire::telnet::{refusal, Decoder};
 
 /// A command only a shell that evaluates arithmetic answers with [`SHELL_PROOF`].
 pub const SHELL_ECHO_COMMAND: &[u8] = b"echo iotcert$((6*7))probe\n";
@@ -39,17 +39,7 @@ impl Negotiator {
         let refusals = decoded
             .commands
             .iter()
-            .filter_map(|command| match *command {
-                Command::Negotiation {
-                    verb: Verb::Do,
-                    option,
-                } => Some(negotiation(Verb::Wont, option)),
-                Command::Negotiation {
-                    verb: Verb::Will,
-                    option,
-                } => Some(negotiation(Verb::Dont, option)),
-                _ => None,
-            })
+            .filter_map(refusal)
             .flatten()
             .collect();
         Negotiation {
