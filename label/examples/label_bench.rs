@@ -8,6 +8,13 @@
 //! is given per wall-clock second and per second of the thread's own CPU time, which
 //! stays meaningful on a machine shared with other work.
 //! `bench/label-verify.sh` runs it several times and prints the medians.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

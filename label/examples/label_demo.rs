@@ -3,6 +3,13 @@
 //!
 //! `cargo run -p iotcert-label --example label_demo -- DIR` writes `DIR/label.json`,
 //! `DIR/statement.json`, `DIR/label.svg` and `DIR/scheme-root.pem`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use std::path::PathBuf;
 

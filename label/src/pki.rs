@@ -466,7 +466,14 @@ fn signer_params(
 /// `ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId` holding our OID only.
 /// Written by hand because rcgen's OID type holds only 64-bit arcs and ours is 128-bit.
 fn label_eku_extension_value() -> Vec<u8> {
-    let oid_length = LABEL_SIGNING_EKU_DER.len() as u8;
+    // A constant of a dozen bytes: it fits DER's short length form, checked at compile time.
+    const OID_LENGTH: u8 = {
+        assert!(LABEL_SIGNING_EKU_DER.len() < 126);
+        #[allow(clippy::cast_possible_truncation)] // below 126, asserted above
+        let length = LABEL_SIGNING_EKU_DER.len() as u8;
+        length
+    };
+    let oid_length = OID_LENGTH;
     let mut value = vec![0x30, oid_length + 2, 0x06, oid_length];
     value.extend_from_slice(LABEL_SIGNING_EKU_DER);
     value

@@ -1,6 +1,13 @@
 //! The forgery battery (issue "Trust label", acceptance): every way a label can be
 //! forged, stale, revoked, about other firmware or bound to another report is rejected
 //! with its own reason code, and every reason code is reached by at least one case.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

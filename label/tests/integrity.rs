@@ -2,6 +2,13 @@
 //! lists that count only for their own lab's key and chain, duplicate JSON keys, the
 //! revocation status of a valid label, the report a label binds, and the one JSON
 //! object per label that bulk verification prints.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

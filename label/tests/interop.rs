@@ -4,6 +4,13 @@
 //!
 //! The test installs `securesystemslib[crypto]` with pip when it is missing, and fails
 //! (never skips) when it cannot.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

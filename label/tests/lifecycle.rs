@@ -1,5 +1,12 @@
 //! The label's life around verification: scheme policies, issuing (and refusing),
 //! lifetimes, revocation lists, the development PKI on disk and the human SVG label.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

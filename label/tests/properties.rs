@@ -1,6 +1,13 @@
 //! Properties of labels (issue "Trust label", acceptance): no single flipped bit of a
 //! label file ever verifies; any predicate survives issue then verify; validity
 //! boundaries are exact (valid from `issued_at` inclusive to `expires_at` exclusive).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 
