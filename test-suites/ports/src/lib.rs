@@ -29,5 +29,4 @@ mod udp_scan;
 
 pub use checks::{BANNER_DISCLOSURE, CLEARTEXT_MANAGEMENT, DEBUG_INTERFACE, UNDECLARED_OPEN_PORT};
 pub use options::{parse_port_range, IgnoredPort, PortsOptions, MAX_PORT_RETRIES};
-pub use report::port_table_label;
 pub use suite::{PortsSuite, SUITE_VERSION};

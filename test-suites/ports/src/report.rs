@@ -64,8 +64,8 @@ struct PortRow {
     detail: String,
 }
 
-/// The label of a unit's port table evidence, by which readers (the report's "ports
-/// found" chart) find it among the undeclared-port check's evidence.
+/// The label of a unit's port table evidence, by which the suite's report section
+/// (`found`) finds it among the undeclared-port check's evidence.
 pub fn port_table_label(unit_id: &str) -> String {
     format!("port table of {unit_id}")
 }
