@@ -1,5 +1,12 @@
 //! The demo end to end, through the real binary: two virtual devices, every suite,
 //! reports on disk, and verdicts that match each device's known flaws.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use std::path::Path;
 use std::process::Command;

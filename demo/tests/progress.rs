@@ -7,6 +7,13 @@
 //! left when the demo ends, and no line is wider than the pane (result lines are cut,
 //! never wrapped). tmux is required: scripts/test installs it, and without it this
 //! test fails rather than passing unseen.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod progress {
     pub mod pane;

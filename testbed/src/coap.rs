@@ -256,9 +256,9 @@ fn status_json(state: &DeviceState) -> String {
         "status": "ok",
         "uptime_seconds": state.uptime().as_secs(),
     });
-    if state.flaws.version_banners {
-        status["firmware_version"] = state.firmware_version().into();
-        status["kernel"] = "Linux 4.14.98 armv7l".into();
+    if let (true, Some(fields)) = (state.flaws.version_banners, status.as_object_mut()) {
+        fields.insert("firmware_version".into(), state.firmware_version().into());
+        fields.insert("kernel".into(), "Linux 4.14.98 armv7l".into());
     }
     status.to_string()
 }

@@ -47,22 +47,34 @@ const BUSYBOX_BANNER: &str = "BusyBox v1.31.1 (2019-03-12 10:02:11 UTC) built-in
 
 /// What the server has agreed to, and what it has already refused (so that it never
 /// answers the same request twice and two peers cannot loop).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Negotiation {
     /// Options the server offered with WILL.
-    offered: [bool; 256],
+    offered: OptionSet,
     /// Options the server has answered WONT or DONT to.
-    refused: [bool; 256],
+    refused: OptionSet,
     /// Whether the client accepted that the server echoes (DO ECHO).
     echo: bool,
 }
 
-impl Default for Negotiation {
-    fn default() -> Negotiation {
-        Negotiation {
-            offered: [false; 256],
-            refused: [false; 256],
-            echo: false,
+/// One flag per telnet option code (0 to 255).
+#[derive(Clone, Debug)]
+struct OptionSet([bool; 256]);
+
+impl Default for OptionSet {
+    fn default() -> Self {
+        OptionSet([false; 256])
+    }
+}
+
+impl OptionSet {
+    fn has(&self, option: u8) -> bool {
+        self.0.get(usize::from(option)).copied().unwrap_or(false)
+    }
+
+    fn set(&mut self, option: u8, value: bool) {
+        if let Some(flag) = self.0.get_mut(usize::from(option)) {
+            *flag = value;
         }
     }
 }
@@ -70,8 +82,8 @@ impl Default for Negotiation {
 impl Negotiation {
     /// The opening of a session: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS.
     pub fn opening(&mut self) -> Vec<u8> {
-        self.offered[usize::from(OPTION_ECHO)] = true;
-        self.offered[usize::from(OPTION_SUPPRESS_GO_AHEAD)] = true;
+        self.offered.set(OPTION_ECHO, true);
+        self.offered.set(OPTION_SUPPRESS_GO_AHEAD, true);
         vec![
             IAC,
             WILL,
@@ -92,9 +104,8 @@ impl Negotiation {
 
     /// The answer to a client's `IAC verb option`, if one is due.
     pub fn answer(&mut self, verb: u8, option: u8) -> Option<[u8; 3]> {
-        let index = usize::from(option);
         match verb {
-            DO if self.offered[index] => {
+            DO if self.offered.has(option) => {
                 if option == OPTION_ECHO {
                     self.echo = true;
                 }
@@ -104,13 +115,13 @@ impl Negotiation {
                 if option == OPTION_ECHO {
                     self.echo = false;
                 }
-                self.offered[index] = false;
+                self.offered.set(option, false);
                 None
             }
             // WILL NAWS answers our DO; WONT needs no answer.
             WILL if option == OPTION_WINDOW_SIZE => None,
-            DO | WILL if !self.refused[index] => {
-                self.refused[index] = true;
+            DO | WILL if !self.refused.has(option) => {
+                self.refused.set(option, true);
                 Some([IAC, if verb == DO { WONT } else { DONT }, option])
             }
             _ => None,

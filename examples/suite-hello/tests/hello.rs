@@ -1,6 +1,13 @@
 //! The hello suite run as its own tests run it (the test kit) and as a campaign runs it
 //! (the harness's engine, with the suite registered by one line), against a real
 //! listener and a closed port on loopback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert::engine::{self, Silent};
 use iotcert::exit::FailOn;

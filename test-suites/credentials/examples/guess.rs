@@ -12,6 +12,13 @@
 //! the device took to answer. Then, outside the timed part, it measures brute-force
 //! resistance as the suite's 5.1-5 check does (20 wrong passwords) and adds its verdict
 //! and summary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{EventSink, Profile, RunContext};
 use iotcert_suite_credentials::bruteforce;

@@ -214,29 +214,37 @@ impl Measurement {
         let mut all: Vec<u64> = attempts
             .iter()
             .filter(|(outcome, _)| matches!(outcome, Outcome::Refused | Outcome::Throttled(_)))
-            .map(|(_, d)| d.as_millis() as u64)
+            .map(|(_, d)| iotcert_suite::event::whole_milliseconds(*d))
             .collect();
         let third = (all.len() / 3).max(1);
         let mut first: Vec<u64> = all.iter().take(third).copied().collect();
         let mut last: Vec<u64> = all.iter().rev().take(third).copied().collect();
         let answers = attempts
             .iter()
-            .map(|(outcome, elapsed)| (outcome.word().to_owned(), elapsed.as_millis() as u64))
+            .map(|(outcome, elapsed)| {
+                (
+                    outcome.word().to_owned(),
+                    iotcert_suite::event::whole_milliseconds(*elapsed),
+                )
+            })
             .collect();
         Measurement {
             target,
             username: username.to_owned(),
             attempts_sent: attempts.len(),
             concurrency,
-            wall_time_ms: observed.wall.as_millis() as u64,
+            wall_time_ms: iotcert_suite::event::whole_milliseconds(observed.wall),
             attempts_per_second: attempts.len() as f64 / observed.wall.as_secs_f64().max(0.001),
             answers,
             median_ms: median(&mut all),
             first_median_ms: median(&mut first),
             last_median_ms: median(&mut last),
-            right_password_before: observed
-                .right_password_before
-                .map(|(outcome, answer)| (outcome.word().to_owned(), answer.as_millis() as u64)),
+            right_password_before: observed.right_password_before.map(|(outcome, answer)| {
+                (
+                    outcome.word().to_owned(),
+                    iotcert_suite::event::whole_milliseconds(answer),
+                )
+            }),
             right_password_refused_after: observed.right_password_refused_after,
             limit,
             connection_limit: observed.connection_limit,
@@ -316,7 +324,7 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
             None,
         )
     } else if not_judged == 0
-        && measurement.first_median_ms < DELAY_THRESHOLD.as_millis() as u64
+        && measurement.first_median_ms < iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD)
         && measurement.last_median_ms >= 2 * measurement.first_median_ms + 100
     {
         (
@@ -324,7 +332,7 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
             format!("Failures on {target} slow down as they accumulate (median {} ms at first, {} ms at the end).", measurement.first_median_ms, measurement.last_median_ms),
             Some(format!("every one of {sent} wrong passwords was judged on {target}; the first were answered in {} ms (median), the last in {} ms", measurement.first_median_ms, measurement.last_median_ms)),
         )
-    } else if measurement.median_ms >= DELAY_THRESHOLD.as_millis() as u64 {
+    } else if measurement.median_ms >= iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD) {
         let median_ms = measurement.median_ms;
         match measurement.right_opened_before() {
             _ if not_judged > 0 => (
@@ -332,7 +340,7 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
                 format!("Failures on {target} took {median_ms} ms (median), but {not_judged} of {sent} wrong passwords were not judged: no measurement."),
                 None,
             ),
-            Some(right_ms) if right_ms < DELAY_THRESHOLD.as_millis() as u64 => (
+            Some(right_ms) if right_ms < iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD) => (
                 Verdict::Pass,
                 format!("Every failure on {target} is delayed (median {median_ms} ms over {sent} wrong passwords, {rate}); the right password was answered in {right_ms} ms."),
                 Some(format!("the right password was answered on {target} in {right_ms} ms, each of {sent} wrong ones in {median_ms} ms (median)")),

@@ -192,7 +192,7 @@ pub async fn guess(
             credential: entry.login.clone(),
             source: format!("{} {} ({})", entry.vendor, entry.product, entry.source),
             outcome: attempt.outcome.clone(),
-            elapsed_ms: attempt.elapsed.as_millis() as u64,
+            elapsed_ms: iotcert_suite::event::whole_milliseconds(attempt.elapsed),
         });
         let label = format!("{} login {}", target.label(), entry.login.display());
         if attempt.outcome == Outcome::Accepted {

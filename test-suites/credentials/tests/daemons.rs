@@ -5,6 +5,13 @@
 //! system accounts (dropbear, telnetd, vsftpd) get a throw-away user, created with
 //! `useradd` and removed when the test ends (the tests run as root). A missing program
 //! fails its test with the Debian package that provides it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -5,6 +5,13 @@
 //! lets anyone in, a password found on one port that is not the right one on another,
 //! and units that stop judging logins after two failures. No check may PASS on any of
 //! them; each must FAIL for what it really sees, or be INCONCLUSIVE with the reason.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -3,6 +3,13 @@
 //! byte at a time. Every attempt must end within its time bound, read no more than its
 //! byte cap, never count as a login, and say why it could not decide; the suite then
 //! reports INCONCLUSIVE with that reason.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::profile::{Authentication, Interface, Transport};
 use iotcert_suite::{

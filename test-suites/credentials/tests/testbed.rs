@@ -6,6 +6,13 @@
 //! units showing SSH host keys of their own. The web session secret is compared on its
 //! own: a model whose only flaw is one cookie-signing secret for every unit fails the
 //! uniqueness check, the same model with a secret per unit passes it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_credentials::{

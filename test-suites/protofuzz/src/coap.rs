@@ -167,16 +167,12 @@ fn block_options(rng: &mut Rng) -> Vec<Node> {
 
 /// One mutated datagram for case `rng`.
 pub fn generate(rng: &mut Rng) -> (String, Node) {
-    let version = if rng.chance(16) {
-        rng.below(4) as u8
-    } else {
-        1
-    };
-    let kind = if rng.chance(8) { rng.below(4) as u8 } else { 0 };
+    let version = if rng.chance(16) { rng.below_u8(4) } else { 1 };
+    let kind = if rng.chance(8) { rng.below_u8(4) } else { 0 };
     let token_length = if rng.chance(8) {
-        rng.below(16) as u8
+        rng.below_u8(16)
     } else {
-        rng.below(9) as u8
+        rng.below_u8(9)
     };
     let token_sent = if rng.chance(8) {
         usize::from(token_length).saturating_sub(1)

@@ -228,7 +228,7 @@ pub async fn fuzz_interface(
             record(case, end, &mut since_probe);
         }
         // Nonces vary so a stale answer cannot pass for a fresh one.
-        let (dead, took) = exec.check(&watch, sent as u16).await;
+        let (dead, took) = exec.check(&watch, nonce(sent)).await;
         times.observe(took);
         if dead.is_empty() {
             since_probe.clear();
@@ -560,7 +560,7 @@ async fn replays(
 ) -> Result<Vec<(Watched, String)>, ()> {
     let mut transcript = Transcript::new();
     exec.send(port, &case.wire(), &mut transcript).await;
-    let dead = exec.dead(watch, case.index as u16 ^ 0x3c3c).await;
+    let dead = exec.dead(watch, nonce(case.index) ^ 0x3c3c).await;
     if !dead.is_empty() && recover(exec, watch, budget.recovery_wait).await.is_none() {
         return Err(());
     }
@@ -622,7 +622,7 @@ async fn investigate(
             watch.to_vec(),
             describe_dead(&killed),
         );
-        reproducer.recovered_after_ms = Some(recovered.as_millis() as u64);
+        reproducer.recovered_after_ms = Some(iotcert_suite::event::whole_milliseconds(recovered));
         let wire = minimal.wire();
         let cut_short = match shrunk.cut_short {
             Some(why) => format!(", shrinking cut short by {why}"),
@@ -771,6 +771,12 @@ async fn still_fails(
         Ok(dead) if !dead.is_empty() => Some((candidate, dead)),
         _ => None,
     }
+}
+
+/// A probe nonce from a count: its low 16 bits (the count wraps on purpose; the nonce
+/// only has to differ from the last few probes').
+fn nonce(count: u64) -> u16 {
+    u16::try_from(count & 0xffff).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -34,6 +34,11 @@ impl Rng {
     }
 
     /// A number below `bound` (0 when `bound` is 0).
+    /// A number below `bound` (0 when `bound` is 0), as a byte.
+    pub fn below_u8(&mut self, bound: u8) -> u8 {
+        u8::try_from(self.below(u64::from(bound))).unwrap_or(0)
+    }
+
     pub fn below(&mut self, bound: u64) -> u64 {
         if bound == 0 {
             0

@@ -293,7 +293,7 @@ async fn fuzz_unit(
     let mut result =
         CheckResult::new(check, Some(&unit.id), verdict, summary).with_effort(Effort {
             cases: total,
-            milliseconds: started.elapsed().as_millis() as u64,
+            milliseconds: iotcert_suite::event::whole_milliseconds(started.elapsed()),
         });
     if verdict == Verdict::Pass && proofs.len() == outcomes.len() {
         result = result.with_proof(Proof::observed(proofs.join(" | ")));

@@ -16,6 +16,13 @@
 //!   CoAP (bytes that start like CoAP are no answer to the probe), and servers that
 //!   answer every message as they answer a well-formed one (HTTP 200, MQTT CONNACK),
 //!   which no case can show parsed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{run_alone, CheckResult, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, COAP, HTTP, MQTT};

@@ -3,6 +3,13 @@
 //! PASS for every protocol, so nothing a robust stock daemon does (closing on a
 //! malformed packet, answering 400, sending a Reset, staying silent) counts as a finding.
 //! A missing program fails the test with the Debian package that provides it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::profile::{Interface, Transport};
 use iotcert_suite::{run_alone, Profile, Verdict};

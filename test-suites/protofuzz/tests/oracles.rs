@@ -6,6 +6,13 @@
 //!   health endpoint, with a reproducer, and not found without it;
 //! - a server whose status page answers 400 ms slower, for good, after such a request:
 //!   failed by the response-timing oracle.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{run_alone, CheckResult, EvidenceKind, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, Reproducer, HTTP};

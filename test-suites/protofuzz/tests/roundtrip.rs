@@ -2,6 +2,13 @@
 //! format) byte for byte, session CONNECTs decode with the testbed's broker decoder, and
 //! the same seed always yields the same cases. (The MQTT remaining length's round trip is
 //! tested where it is written once, in `iotcert-wire`.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite_protofuzz::node::{bytes, len16, run, seq, varlen, Node};
 use iotcert_suite_protofuzz::{generate, mqtt, Protocol, Settings};

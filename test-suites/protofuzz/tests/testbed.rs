@@ -2,6 +2,13 @@
 //! on an over-long topic, CoAP hangs on a reserved option delta) are found within the
 //! default budget, each with a shrunk reproducer that replays; the secure device yields
 //! no finding.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{
     run_alone, CheckResult, EventSink, EvidenceKind, Profile, RunContext, Verdict,

@@ -95,6 +95,12 @@ impl Proof {
     }
 }
 
+/// A duration in whole milliseconds, for evidence and effort; saturating (u64
+/// milliseconds last 584 million years), so a measured time is never wrapped.
+pub fn whole_milliseconds(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The testing behind one result: test cases sent and time spent sending them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effort {

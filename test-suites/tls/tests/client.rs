@@ -3,6 +3,13 @@
 //! close_notify) when the certificate is bad. Completing the handshake is accepting the
 //! certificate: the session is open to whoever presented it. Such a device must FAIL,
 //! and a PASS must rest on the valid control certificate having been accepted.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -4,6 +4,13 @@
 //! record types and endless bytes. Pointed at a declared TLS port, none may give any
 //! check PASS (or ERROR): only INCONCLUSIVE with a reason, or FAIL where what the server
 //! said really is the finding. The suite must stay bounded in time and never panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -4,6 +4,13 @@
 //!
 //! The fingerprints the suite reports are compared with the ones each device computes
 //! from its own key (rcgen), not with the suite's own parsing of the certificates.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

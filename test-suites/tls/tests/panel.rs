@@ -1,6 +1,13 @@
 //! The TLS suite against a panel of real servers (openssl s_server and nginx) that the
 //! test starts on loopback addresses of its own, each with a known configuration: every
 //! misconfiguration must be found, and nothing else reported.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

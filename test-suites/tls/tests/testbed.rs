@@ -1,5 +1,12 @@
 //! The TLS suite against the virtual devices: the secure device passes every check, the
 //! insecure one fails each relevant check for the flaw that causes it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

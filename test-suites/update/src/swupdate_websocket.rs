@@ -353,8 +353,12 @@ fn parse_frame(bytes: &[u8]) -> FrameParse {
     } else {
         None
     };
-    // `length` is at most MAX_FRAME, so it fits in usize.
-    let end = offset + length as usize;
+    let Some(end) = usize::try_from(length)
+        .ok()
+        .and_then(|length| offset.checked_add(length))
+    else {
+        return FrameParse::TooLarge(length);
+    };
     let Some(payload) = bytes.get(offset..end) else {
         return FrameParse::Incomplete;
     };
@@ -374,6 +378,7 @@ fn parse_frame(bytes: &[u8]) -> FrameParse {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // frames of the tests' own small payloads
 mod tests {
     use super::*;
 

@@ -4,6 +4,13 @@
 //! a version query that never worked. None of them may get a PASS; each gets the verdict
 //! its behaviour really shows. Also the channels that cannot run, cannot tell two units
 //! apart, and the firmware left on a unit after the suite.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,13 @@
 //! Hostile images: a compression bomb inside a RAUC squashfs, cpio archives with absurd
 //! lengths, CMS garbage. Every reader refuses cleanly (or, for the bomb, never inflates
 //! it), without a panic or a large allocation.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -5,6 +5,13 @@
 //! documented maximum, one past it, the largest TOML integer and a number TOML cannot
 //! hold at all; and an error inside a table chosen by `kind` points at the offending
 //! key or value.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{Profile, ProfileError, Suite};
 use iotcert_suite_update::{UpdateDelivery, UpdateOptions, UpdateSuite};

@@ -5,6 +5,13 @@
 //! with the installed one. Every insecure setup is found, the secure one passes. Needs
 //! `rauc`, `squashfs-tools`, `dbus` and `openssl` (scripts/test installs them) and root
 //! (loop mounts).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -3,6 +3,13 @@
 //! images made by openssl and GNU cpio as a manufacturer would: every insecure setup is
 //! found, the secure one passes, one that refuses everything passes nothing. Needs
 //! `swupdate`, `openssl` and `cpio` (scripts/test installs them).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

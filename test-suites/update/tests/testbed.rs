@@ -1,5 +1,12 @@
 //! The update suite against the virtual devices: the insecure device fails each check
 //! for its known flaw, the secure device passes every check.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

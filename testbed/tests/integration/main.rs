@@ -4,6 +4,13 @@
 //!
 //! A missing client program fails its test with the Debian package to install; the test
 //! entry point (`scripts/`) installs them all.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod adb;
 mod coap;

@@ -157,19 +157,22 @@ pub fn write(archive: &Archive) -> Vec<u8> {
                 .fold(0u32, |sum, &b| sum.wrapping_add(u32::from(b))),
         };
         let nlink = u32::from(entry.name != TRAILER);
+        // newc holds 32-bit fields; entries come from `read`, whose caps keep every
+        // count and size far below 4 GiB, so the saturation never happens in practice.
+        let newc = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
         let fields = [
-            index as u32 + 1,
+            newc(index).saturating_add(1),
             entry.mode,
             0,
             0,
             nlink,
             entry.mtime,
-            entry.data.len() as u32,
+            newc(entry.data.len()),
             0,
             0,
             0,
             0,
-            entry.name.len() as u32 + 1,
+            newc(entry.name.len()).saturating_add(1),
             check,
         ];
         out.extend_from_slice(archive.magic.text().as_bytes());

@@ -32,7 +32,12 @@ impl Rauc {
                 cms::MAX_CMS_SIZE
             )));
         }
-        let split = body.len() - size as usize;
+        let split = usize::try_from(size)
+            .ok()
+            .and_then(|size| body.len().checked_sub(size))
+            .ok_or_else(|| {
+                FormatError(format!("signature size {size} is larger than the bundle"))
+            })?;
         let (squashfs, signature) = body.split_at(split);
         if squashfs.get(..4) != Some(SQUASHFS_MAGIC) {
             return Err(FormatError(
