@@ -1,6 +1,13 @@
 //! Every example profile in `examples/` parses and stays in scope, and the example
 //! report is a report of the current type, field for field: the README and `report.rs`
 //! point readers at them, so a broken example is a broken promise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -9,6 +9,13 @@
 //! a new check cannot join without facing the faults. It writes the matrix as Markdown
 //! to `target/tmp/fault-matrix.md`; README's "Fault matrix" section is that file
 //! (refreshed with `IOTCERT_WRITE_README=1`) and must list every check.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 #[path = "fault_matrix/hostile.rs"]

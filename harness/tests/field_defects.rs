@@ -6,6 +6,13 @@
 //!
 //! Every test drives the real binary with the small external test suite, so a whole
 //! campaign takes well under a second.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

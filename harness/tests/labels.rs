@@ -1,6 +1,13 @@
 //! The label lifecycle through the real binary: a throw-away PKI, a campaign, issue,
 //! offline verify (valid, wrong firmware, expired, revoked), retest with a successor,
 //! the retest queue, and a refusal that names every blocking check.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -6,6 +6,13 @@
 //! vendored in `tests/fixtures/schemas/`). Text a device or a profile chose stays text in
 //! Markdown and shows its control characters in every report. Also `--fail-on` and
 //! `diff`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -2,6 +2,13 @@
 //! virtual device's planted MQTT bug, the stored finding replays against that device
 //! (exit 1), and its reproducer file no longer replays against a device without the
 //! bug (exit 0), which is how a manufacturer checks a fix.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -11,6 +11,13 @@
 //! a host key each, an RSA-2048 server certificate from the device CA naming the unit,
 //! TLS 1.2 and 1.3 only, an SNMP community of their own, and SWUpdate verifying every
 //! image against the manufacturer's CA before it counts as installed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 #[path = "street_light/daemons.rs"]

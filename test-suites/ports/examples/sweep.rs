@@ -4,6 +4,13 @@
 //!
 //! Usage: `sweep ADDRESS [PORTS] [MAX_CONNECTIONS]` (PORTS like `1-65535`). Prints
 //! `open: 22,80,1883` on stdout and the sweep figures on stderr.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{EventSink, Pacer, Profile, RunContext};
 use iotcert_suite_ports::fdlimit::raise_open_file_limit;

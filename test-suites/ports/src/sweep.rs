@@ -146,7 +146,7 @@ pub async fn sweep_tcp(
             }
         }
     }
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.duration_ms = iotcert_suite::event::whole_milliseconds(started.elapsed());
     report
 }
 

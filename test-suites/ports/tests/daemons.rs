@@ -1,5 +1,12 @@
 //! The suite against real daemons (mosquitto, lighttpd, dropbear) on addresses of this
 //! test's own, with nmap as the reference for the open-port set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -6,6 +6,13 @@
 //!
 //! Each fault gets a unit and a profile of its own (one declared port, nothing else
 //! swept), so one fault's verdict cannot borrow another's proof.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,5 +1,12 @@
 //! What the suite must not do: send anything to a unit outside the campaign's scope, or
 //! redo work a resumed campaign already decided.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

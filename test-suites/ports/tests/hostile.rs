@@ -2,6 +2,13 @@
 //! that resets at once, one that speaks garbage. The scan must finish in time, keep its
 //! memory and evidence bounded, identify none of them as something it is not, and pass
 //! nothing on the strength of ports it could not observe whole.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,4 +1,11 @@
 //! The suite on an IPv6 unit (`::1`), compared with nmap's IPv6 connect scan.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -2,6 +2,13 @@
 //! suite must not panic, must back off and retry the connects that failed with EMFILE,
 //! and must still find exactly the open port. Its own test binary, because it lowers
 //! the open-file limit of the whole process.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,13 @@
 //! The suite's section of the profile, `[ports]`, as the harness loads it: every number
 //! bounded and refused out of bounds naming the field, its line and its column (issue
 //! 14, items 8 and 14; moved here from the SDK with the section, issue 15, item 3).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::{Profile, ProfileError, Suite};
 use iotcert_suite_ports::{PortsOptions, PortsSuite};

@@ -2,6 +2,13 @@
 //! daemon, a gdb stub, a JDWP agent, shells (a real `sh` behind the socket, with and
 //! without a telnet prompt), a telnet login, FTP, HTTP administration doors, a
 //! version-less SSH banner, and UDP services (CoAP, SSDP, declared ports).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

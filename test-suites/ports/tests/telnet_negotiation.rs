@@ -2,6 +2,13 @@
 //! a moment later, as a slow device or a busy network delivers it) is still answered:
 //! the suite decodes the stream with one decoder across reads, so the request is
 //! completed by the second read and refused (`IAC WONT 24`), as every other request.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 mod common;
 

@@ -3,6 +3,13 @@
 //! panicking later ("overflow when adding duration to instant") or allocating without
 //! end. Each field is tried at its documented maximum, one past it, the largest TOML
 //! integer and a number TOML cannot hold at all.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::profile::limits;
 use iotcert_suite::Profile;

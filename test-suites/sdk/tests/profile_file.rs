@@ -1,6 +1,13 @@
 //! Issue 14, item 9 (profile part): a profile file is read through a cap, so a path
 //! that names a huge file (or a device that never ends, such as /dev/zero) costs at
 //! most the cap in memory and ends with a clear error.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::profile::MAX_PROFILE_BYTES;
 use iotcert_suite::Profile;

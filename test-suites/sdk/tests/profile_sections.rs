@@ -2,6 +2,13 @@
 //! the SDK's machinery: unknown fields refused, every error naming the field, its line
 //! and its column; a section no suite reads is refused naming it; the section reaches an
 //! external suite as written.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::profile::rules::{within, Bound, FieldPath, Refusal};
 use iotcert_suite::{

@@ -1,6 +1,13 @@
 //! Issue 14, item 14: a validation error points at the offending value's own line and
 //! column, taken from the parser's spans, not at the first line where a key of the same
 //! name appears.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::Profile;
 

@@ -2,6 +2,13 @@
 //! broadcast) is refused twice: when the profile is loaded, naming the unit and the
 //! field, and again by the scope guard at connect time, so that a profile that slipped
 //! past validation still sends nothing there.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)] // a panic in a test is a failed test
 
 use iotcert_suite::scope::Unsendable;
 use iotcert_suite::{EventSink, NetError, Pacer, Profile, RunContext, ScopeGuard};

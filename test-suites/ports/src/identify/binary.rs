@@ -16,6 +16,7 @@ const ADB_VERSION: u32 = 0x0100_0001;
 const ADB_MAX_PAYLOAD: u32 = 256 * 1024;
 
 /// An ADB `CNXN` message from a host, as `adb connect` sends it.
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 pub fn adb_connect_request() -> Vec<u8> {
     let payload = b"host::iotcert\0";
     let checksum: u32 = payload.iter().map(|&b| u32::from(b)).sum();
@@ -146,6 +147,7 @@ pub fn modbus_reply(reply: &[u8]) -> bool {
 }
 
 /// An MQTT 3.1.1 CONNECT with a clean session, no credentials, keep-alive 60 s.
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 pub fn mqtt_connect_request() -> Vec<u8> {
     let client_id = b"iotcert-probe";
     let mut variable = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c];
@@ -193,6 +195,7 @@ const X25519_SHARE: [u8; 32] = [
     0x0d, 0xbf, 0x3a, 0x0d, 0x26, 0x38, 0x1a, 0xf4, 0xeb, 0xa4, 0xa9, 0x8e, 0xaa, 0x9b, 0x4e, 0x6a,
 ];
 
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 fn with_u16_length(body: &[u8]) -> Vec<u8> {
     let mut out = (body.len() as u16).to_be_bytes().to_vec();
     out.extend_from_slice(body);
@@ -253,6 +256,7 @@ fn client_hello_body(version: u16, server_name: Option<&str>, dtls: bool) -> Vec
     body
 }
 
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 fn u24(length: usize) -> [u8; 3] {
     let [_, high, middle, low] = (length as u32).to_be_bytes();
     [high, middle, low]

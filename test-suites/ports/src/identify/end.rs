@@ -188,6 +188,7 @@ pub fn is_text(bytes: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // lengths of the tests' own small messages
 mod tests {
     use super::*;
 

@@ -172,6 +172,7 @@ fn coap_get_well_known_core() -> Vec<u8> {
 }
 
 /// SNMPv2c GetRequest for sysDescr.0 with community `public`.
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 fn snmp_get_sys_descr() -> Vec<u8> {
     let request_id = (SNMP_REQUEST_ID as u32).to_be_bytes();
     let mut message = vec![
@@ -187,6 +188,7 @@ fn snmp_get_sys_descr() -> Vec<u8> {
 }
 
 /// A DNS query for one name, type and class (`class` may carry the mDNS QU bit).
+#[allow(clippy::cast_possible_truncation)] // lengths of this probe's own fixed fields, all far below the type's limit
 fn dns_query(id: u16, name: &str, record_type: u16, class: u16) -> Vec<u8> {
     let mut message = id.to_be_bytes().to_vec();
     message.extend_from_slice(&[0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
@@ -562,6 +564,7 @@ pub fn nat_pmp_reply(reply: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // lengths of the tests' own small messages
 mod tests {
     use super::*;
 
