@@ -1393,8 +1393,8 @@ async fn compare_units(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iotcert_suite::{EventSink, PlanKey, SuiteEvent};
-    use std::sync::Arc;
+    use iotcert_suite::PlanKey;
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// An HTTP service that asks for a basic login and refuses every one.
@@ -1437,28 +1437,17 @@ mod tests {
             .iter()
             .map(|check| PlanKey::new(check, Some("unit-1")))
             .collect();
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-        let collector = tokio::spawn(async move {
-            let mut progress = Vec::new();
-            while let Some((_, event)) = receiver.recv().await {
-                if let SuiteEvent::Progress { done, total, .. } = event {
-                    progress.push((done, total));
-                }
-            }
-            progress
-        });
-        let ctx = RunContext::new(
-            Arc::new(profile),
-            Arc::new(BTreeMap::new()),
-            tokio::time::Instant::now() + Duration::from_secs(60),
-            tokio_util::sync::CancellationToken::new(),
+        let progress = iotcert_suite_testkit::run_pending(
+            &CredentialsSuite::new(),
+            profile,
             pending,
-            EventSink::new("credentials", sender),
-        );
-        CredentialsSuite::new().run(ctx).await.unwrap();
+            Duration::from_secs(120),
+        )
+        .await
+        .progress();
         // 1 control login, 5 default credentials, 4 empty passwords, 5 wrong passwords.
         assert_eq!(
-            collector.await.unwrap(),
+            progress,
             [(0, 15), (1, 15), (6, 15), (10, 15)],
             "each step starts where the one before ended"
         );

@@ -782,9 +782,8 @@ fn nonce(count: u64) -> u16 {
 #[cfg(test)]
 mod tests {
     use crate::ProtofuzzSuite;
-    use iotcert_suite::{EventSink, PlanKey, Profile, RunContext, Suite, SuiteEvent};
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
+    use iotcert_suite::{PlanKey, Profile};
+
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -831,26 +830,14 @@ mod tests {
         ))
         .unwrap();
         let pending = [PlanKey::new(crate::HTTP, Some("unit-1"))].into();
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-        let collector = tokio::spawn(async move {
-            let mut progress = Vec::new();
-            while let Some((_, event)) = receiver.recv().await {
-                if let SuiteEvent::Progress { done, total, .. } = event {
-                    progress.push((done, total));
-                }
-            }
-            progress
-        });
-        let ctx = RunContext::new(
-            Arc::new(profile),
-            Arc::new(BTreeMap::new()),
-            tokio::time::Instant::now() + Duration::from_secs(60),
-            tokio_util::sync::CancellationToken::new(),
+        let progress = iotcert_suite_testkit::run_pending(
+            &ProtofuzzSuite::new(),
+            profile,
             pending,
-            EventSink::new("protofuzz", sender),
-        );
-        ProtofuzzSuite::new().run(ctx).await.unwrap();
-        let progress = collector.await.unwrap();
+            Duration::from_secs(120),
+        )
+        .await
+        .progress();
         assert_eq!(progress.first(), Some(&(0, cases)), "{progress:?}");
         assert!(
             progress.iter().all(|&(_, total)| total == cases),

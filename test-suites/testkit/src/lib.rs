@@ -83,6 +83,17 @@ impl Run {
             .unwrap_or_else(|e| panic!("evidence {label:?} of {check} is not JSON: {e}"))
     }
 
+    /// Every progress report, as `(done, total)`, in order.
+    pub fn progress(&self) -> Vec<(u64, u64)> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                SuiteEvent::Progress { done, total, .. } => Some((*done, *total)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Print every result (shown when a test fails, or with `--nocapture`).
     pub fn dump(&self) {
         for result in &self.results {

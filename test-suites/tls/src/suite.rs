@@ -1076,26 +1076,14 @@ mod tests {
             .iter()
             .map(|check| iotcert_suite::PlanKey::new(check, Some("unit-1")))
             .collect();
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
-        let collector = tokio::spawn(async move {
-            let mut progress = Vec::new();
-            while let Some((_, event)) = receiver.recv().await {
-                if let iotcert_suite::SuiteEvent::Progress { done, total, .. } = event {
-                    progress.push((done, total));
-                }
-            }
-            progress
-        });
-        let ctx = RunContext::new(
-            std::sync::Arc::new(profile),
-            std::sync::Arc::new(BTreeMap::new()),
-            tokio::time::Instant::now() + Duration::from_secs(60),
-            tokio_util::sync::CancellationToken::new(),
+        let progress = iotcert_suite_testkit::run_pending(
+            &TlsSuite::new("."),
+            profile,
             pending,
-            iotcert_suite::EventSink::new("tls", sender),
-        );
-        TlsSuite::new(".").run(ctx).await.unwrap();
-        let progress = collector.await.unwrap();
+            Duration::from_secs(120),
+        )
+        .await
+        .progress();
         assert_eq!(progress, [(0, 2), (1, 2), (2, 2)], "two ports, two scans");
     }
 }
