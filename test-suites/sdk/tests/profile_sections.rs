@@ -233,3 +233,19 @@ async fn run_alone_refuses_a_section_its_suite_refuses_before_running() {
         .await
         .unwrap();
 }
+
+proptest::proptest! {
+    /// A profile is a file a user hands us: whatever its suite sections say, reading
+    /// and checking them never panics.
+    #[test]
+    fn reading_any_section_never_panics(
+        body in "[a-z_.\\[\\]= \"0-9\\n-]{0,200}",
+        name in proptest::sample::select(vec!["hello", "helo", "units", "hello.x"]),
+    ) {
+        let text = format!("{MINIMAL}[{name}]\n{body}");
+        if let Ok(profile) = Profile::from_toml_str(&text) {
+            let _ = profile.section::<HelloOptions>();
+            let _ = profile.check_sections(&[SectionSpec::of::<HelloOptions>()]);
+        }
+    }
+}
