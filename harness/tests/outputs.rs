@@ -695,3 +695,23 @@ fn control_characters_are_shown_not_sent() {
     };
     assert!(valid, "{said}");
 }
+
+/// A campaign whose checks serve no EN 303 645 provision has an empty conformance
+/// matrix: every format still renders (the HTML template indexed its first row).
+#[test]
+fn a_report_with_an_empty_conformance_matrix_renders_in_every_format() {
+    let mut report =
+        read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/example-report.json"));
+    report["conformance"] = serde_json::json!([]);
+    let report: iotcert::report::Report = serde_json::from_value(report).unwrap();
+    for format in [
+        Format::Json,
+        Format::Md,
+        Format::Html,
+        Format::Sarif,
+        Format::Junit,
+    ] {
+        let rendered = render(&report, format, None);
+        assert!(rendered.is_ok(), "{format:?}: {:?}", rendered.err());
+    }
+}
