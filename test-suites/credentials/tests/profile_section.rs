@@ -9,41 +9,17 @@
     clippy::cast_possible_truncation
 )] // a panic in a test is a failed test
 
-use iotcert_suite::{Profile, ProfileError, Suite};
+use iotcert_suite::{Profile, ProfileError};
 use iotcert_suite_credentials::{CredentialsOptions, CredentialsSuite};
 use proptest::prelude::*;
 use std::time::Duration;
 use tokio::time::Instant;
 
-const MINIMAL: &str =
-    "[device]\nmanufacturer = \"Acme\"\nmodel = \"Cam\"\nfirmware_version = \"1.0\"\n\n\
-                       [[units]]\nid = \"cam-1\"\naddress = \"127.0.0.1\"\n\n";
+use iotcert_suite_testkit::bounds::{field, Field, MINIMAL_PROFILE as MINIMAL};
 
 /// The profile as the harness loads it: the SDK's sections, then the suite's own.
 fn load(text: &str) -> Result<Profile, ProfileError> {
-    let profile = Profile::from_toml_str(text)?;
-    for section in CredentialsSuite::new().profile_sections() {
-        section.check(&profile)?;
-    }
-    Ok(profile)
-}
-
-/// One numeric field: where it sits (`VALUE` marks the number), its dotted path, the
-/// smallest and largest values a profile may give it.
-struct Field {
-    path: &'static str,
-    template: String,
-    min: i64,
-    max: i64,
-}
-
-fn field(path: &'static str, template: impl Into<String>, min: i64, max: i64) -> Field {
-    Field {
-        path,
-        template: template.into(),
-        min,
-        max,
-    }
+    iotcert_suite_testkit::bounds::load_for(&CredentialsSuite::new(), text)
 }
 
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -77,76 +53,33 @@ fn every_numeric_field() -> Vec<Field> {
     ]
 }
 
-impl Field {
-    fn text(&self, value: &str) -> String {
-        format!("{MINIMAL}{}", self.template.replace("VALUE", value))
-    }
-
-    /// 1-based line and column of the number in the text.
-    fn place(&self) -> (Option<usize>, Option<usize>) {
-        let text = format!("{MINIMAL}{}", self.template);
-        let (index, line) = text
-            .lines()
-            .enumerate()
-            .find(|(_, line)| line.contains("VALUE"))
-            .unwrap_or_else(|| panic!("{}: the template has no VALUE", self.path));
-        (Some(index + 1), line.find("VALUE").map(|column| column + 1))
-    }
-
-    fn assert_refused(&self, value: &str) {
-        match load(&self.text(value)) {
-            Ok(_) => panic!("{} = {value} must be refused", self.path),
-            Err(error) => {
-                assert_eq!(
-                    error.field.as_deref(),
-                    Some(self.path),
-                    "{} = {value}: {error}",
-                    self.path
-                );
-                assert_eq!(
-                    (error.line, error.column),
-                    self.place(),
-                    "{} = {value}: {error}",
-                    self.path
-                );
-            }
-        }
-    }
-
-    fn assert_accepted(&self, value: &str) {
-        if let Err(error) = load(&self.text(value)) {
-            panic!("{} = {value} must be accepted: {error}", self.path);
-        }
-    }
-}
-
 #[test]
 fn the_templates_are_valid_profiles_at_their_bounds() {
     for field in every_numeric_field() {
-        field.assert_accepted(&field.min.to_string());
-        field.assert_accepted(&field.max.to_string());
+        field.assert_accepted(load, &field.min.to_string());
+        field.assert_accepted(load, &field.max.to_string());
     }
 }
 
 #[test]
 fn the_largest_toml_integer_is_refused_naming_the_field() {
     for field in every_numeric_field() {
-        field.assert_refused(&i64::MAX.to_string());
+        field.assert_refused(load, &i64::MAX.to_string());
     }
 }
 
 #[test]
 fn a_number_toml_cannot_hold_is_refused_naming_the_field() {
     for field in every_numeric_field() {
-        field.assert_refused(&u64::MAX.to_string());
+        field.assert_refused(load, &u64::MAX.to_string());
     }
 }
 
 #[test]
 fn one_past_each_maximum_and_one_below_each_minimum_is_refused() {
     for field in every_numeric_field() {
-        field.assert_refused(&(field.max + 1).to_string());
-        field.assert_refused(&(field.min - 1).to_string());
+        field.assert_refused(load, &(field.max + 1).to_string());
+        field.assert_refused(load, &(field.min - 1).to_string());
     }
 }
 

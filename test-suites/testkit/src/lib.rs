@@ -7,9 +7,12 @@
 //!   campaign, or a test that wants what the suite itself emitted, not yet admitted).
 //! - [`Run`]: what came out, with lookups that fail the test with everything seen.
 //! - [`require_tool`], [`Daemon`]: the real programs tests start, and ending them by pid.
+//! - [`bounds`]: the battery every suite runs on the numbers of its profile section.
 //!
 //! A test panics on purpose when something is missing: that is a failed test.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+pub mod bounds;
 
 use iotcert_suite::{
     plan_suite, unit_pacers, Applicability, CheckResult, CheckScope, EventSink, Evidence, PlanKey,
