@@ -13,6 +13,7 @@ pub mod certificate;
 pub mod checks;
 pub mod ciphers;
 pub mod client;
+mod judge;
 mod options;
 pub mod probe;
 pub mod scan;
