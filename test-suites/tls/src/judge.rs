@@ -126,244 +126,299 @@ fn suites_enumerated(scan: &EndpointScan) -> Result<String, String> {
 /// What a check observed on one port, before the port's control is required.
 fn judge_observed(check: &str, port: &PortFindings, options: &TlsOptions) -> PortVerdict {
     let scan = &port.scan;
+    if let Some(verdict) = judge_not_speaking_tls(check, port) {
+        return verdict;
+    }
+    let versions = scan.accepted_versions();
+    match check {
+        MODERN_PROTOCOL => judge_modern_protocol(&versions),
+        LEGACY_PROTOCOL => judge_legacy_protocol(scan, &versions),
+        WEAK_CIPHER_SUITE => judge_weak_cipher_suites(scan, options),
+        FORWARD_SECRECY => judge_forward_secrecy(scan),
+        KEY_EXCHANGE => judge_key_exchange(scan),
+        RENEGOTIATION => judge_renegotiation(scan, &versions),
+        COMPRESSION => judge_compression(scan),
+        FALLBACK_SCSV => judge_fallback_scsv(scan, &versions),
+        HEARTBLEED => judge_heartbleed(scan, &versions),
+        _ => judge_certificate(check, port),
+    }
+}
+
+/// The verdict of a port that was not reached or accepted no TLS version, which no
+/// check can judge further (a port declared as TLS that does not speak it fails the
+/// modern-protocol check); `None` when the port speaks TLS.
+fn judge_not_speaking_tls(check: &str, port: &PortFindings) -> Option<PortVerdict> {
+    let scan = &port.scan;
     if let Some(why) = &scan.unreachable {
         if check == MODERN_PROTOCOL && port.declared_tls && why.contains("does not speak TLS") {
-            return fail(format!("declared as TLS, but {why}"));
+            return Some(fail(format!("declared as TLS, but {why}")));
         }
-        return undecided(why.clone());
+        return Some(undecided(why.clone()));
     }
     if !scan.speaks_tls() {
-        return undecided(format!(
+        return Some(undecided(format!(
             "no TLS version was accepted: every hello was refused{}",
             if scan.problems.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", scan.problems.join("; "))
             }
+        )));
+    }
+    None
+}
+
+/// TLS 1.2 or newer among the accepted versions.
+fn judge_modern_protocol(versions: &[u16]) -> PortVerdict {
+    let modern: Vec<u16> = versions
+        .iter()
+        .copied()
+        .filter(|v| *v >= wire::TLS12)
+        .collect();
+    if modern.is_empty() {
+        fail(format!("accepts only {}", names(versions)))
+    } else {
+        pass(
+            format!("accepts {}", names(&modern)),
+            format!("ServerHello of {} read", names(&modern)),
+        )
+    }
+}
+
+/// SSL 3.0, TLS 1.0 and TLS 1.1 all refused, none undecided.
+fn judge_legacy_protocol(scan: &EndpointScan, versions: &[u16]) -> PortVerdict {
+    let legacy: Vec<u16> = versions
+        .iter()
+        .copied()
+        .filter(|v| *v < wire::TLS12)
+        .collect();
+    let unknown: Vec<u16> = scan
+        .undecided_versions
+        .iter()
+        .copied()
+        .filter(|v| *v < wire::TLS12)
+        .collect();
+    if !legacy.is_empty() {
+        let mut verdict = fail(format!("accepts {}", names(&legacy)));
+        verdict.transcripts = vec!["SSL 3.0 hello", "TLS 1.0 hello", "TLS 1.1 hello"];
+        verdict
+    } else if !unknown.is_empty() {
+        undecided(format!(
+            "could not decide {}: {}",
+            names(&unknown),
+            scan.problems.join("; ")
+        ))
+    } else {
+        pass(
+            "refuses SSL 3.0, TLS 1.0 and TLS 1.1",
+            format!(
+                "SSL 3.0, TLS 1.0 and TLS 1.1 hellos offering all {} registry code points (in hellos of at most {}) were refused",
+                ciphers::REGISTRY.len(),
+                ciphers::HELLO_CHUNK
+            ),
+        )
+    }
+}
+
+/// No accepted suite weak (CBC with SHA-1 too when the profile forbids it), over suites
+/// enumerated to the end.
+fn judge_weak_cipher_suites(scan: &EndpointScan, options: &TlsOptions) -> PortVerdict {
+    let weak: Vec<String> = scan
+        .accepted_suites()
+        .filter_map(|(version, suite)| {
+            ciphers::weakness(suite, options.forbid_cbc_sha1).map(|why| {
+                format!(
+                    "{} {} ({why})",
+                    wire::version_name(version),
+                    ciphers::label(suite)
+                )
+            })
+        })
+        .collect();
+    let preference = scan
+        .versions
+        .values()
+        .any(|v| v.server_preference == Some(false));
+    if !weak.is_empty() {
+        let order = if preference {
+            "; the server follows the client's order, so a client offering these first gets them"
+        } else {
+            ""
+        };
+        return fail(format!("accepts {}{order}", weak.join(", ")));
+    }
+    match suites_enumerated(scan) {
+        Ok(proof) => pass(
+            format!(
+                "{} suites accepted, none weak",
+                scan.accepted_suites().count()
+            ),
+            proof,
+        ),
+        Err(why) => undecided(why),
+    }
+}
+
+/// Every accepted suite with an ephemeral key exchange, over suites enumerated to the end.
+fn judge_forward_secrecy(scan: &EndpointScan) -> PortVerdict {
+    let static_suites: Vec<String> = scan
+        .accepted_suites()
+        .filter(|(_, suite)| !ciphers::properties(*suite).forward_secrecy)
+        .map(|(version, suite)| format!("{} {}", wire::version_name(version), ciphers::name(suite)))
+        .collect();
+    if !static_suites.is_empty() {
+        return fail(format!(
+            "accepts suites without forward secrecy: {}",
+            static_suites.join(", ")
         ));
     }
-    let versions = scan.accepted_versions();
-    match check {
-        MODERN_PROTOCOL => {
-            let modern: Vec<u16> = versions
-                .iter()
-                .copied()
-                .filter(|v| *v >= wire::TLS12)
-                .collect();
-            if modern.is_empty() {
-                fail(format!("accepts only {}", names(&versions)))
-            } else {
-                pass(
-                    format!("accepts {}", names(&modern)),
-                    format!("ServerHello of {} read", names(&modern)),
+    match suites_enumerated(scan) {
+        Ok(proof) => pass(
+            format!(
+                "every one of the {} accepted suites uses an ephemeral key exchange",
+                scan.accepted_suites().count()
+            ),
+            proof,
+        ),
+        Err(why) => undecided(why),
+    }
+}
+
+/// Secure renegotiation (RFC 5746) answered by every TLS 1.2-or-older ServerHello.
+fn judge_renegotiation(scan: &EndpointScan, versions: &[u16]) -> PortVerdict {
+    match scan.secure_renegotiation {
+        Some(false) => fail("a TLS 1.2-or-older ServerHello lacks renegotiation_info (RFC 5746)"),
+        Some(true) if !undecided_legacy(scan).is_empty() => undecided(format!(
+            "{} could not be decided: {}",
+            names(&undecided_legacy(scan)),
+            scan.problems.join("; ")
+        )),
+        Some(true) => pass(
+            "answers renegotiation_info",
+            format!(
+                "the ServerHello of {} carried renegotiation_info",
+                names(
+                    &versions
+                        .iter()
+                        .copied()
+                        .filter(|v| *v < wire::TLS13)
+                        .collect::<Vec<_>>()
                 )
-            }
+            ),
+        ),
+        None => only_tls13(scan, "offers only TLS 1.3, which has no renegotiation"),
+    }
+}
+
+/// Null compression chosen by every TLS 1.2-or-older ServerHello with DEFLATE offered.
+fn judge_compression(scan: &EndpointScan) -> PortVerdict {
+    match scan.compression {
+        Some(method) if method != 0 => fail(format!(
+            "chose compression method {method} when DEFLATE was offered (CRIME)"
+        )),
+        Some(_) if !undecided_legacy(scan).is_empty() => undecided(format!(
+            "{} could not be decided: {}",
+            names(&undecided_legacy(scan)),
+            scan.problems.join("; ")
+        )),
+        Some(_) => pass(
+            "no compression",
+            "every TLS 1.2-or-older ServerHello chose null compression with DEFLATE offered",
+        ),
+        None => only_tls13(scan, "offers only TLS 1.3, which has no compression"),
+    }
+}
+
+/// A hello marked with TLS_FALLBACK_SCSV below the best version refused, or a single
+/// version offered with every other one decided.
+fn judge_fallback_scsv(scan: &EndpointScan, versions: &[u16]) -> PortVerdict {
+    match &scan.fallback {
+        Some(Fallback::Accepted { from, to }) => {
+            let mut verdict = fail(format!(
+                "accepts {} marked with TLS_FALLBACK_SCSV although it supports {}: a downgrade is possible",
+                wire::version_name(*to),
+                wire::version_name(*from)
+            ));
+            verdict.transcripts = vec!["fallback"];
+            verdict
         }
-        LEGACY_PROTOCOL => {
-            let legacy: Vec<u16> = versions
-                .iter()
-                .copied()
-                .filter(|v| *v < wire::TLS12)
-                .collect();
-            let unknown: Vec<u16> = scan
-                .undecided_versions
-                .iter()
-                .copied()
-                .filter(|v| *v < wire::TLS12)
-                .collect();
-            if !legacy.is_empty() {
-                let mut verdict = fail(format!("accepts {}", names(&legacy)));
-                verdict.transcripts = vec!["SSL 3.0 hello", "TLS 1.0 hello", "TLS 1.1 hello"];
-                verdict
-            } else if !unknown.is_empty() {
-                undecided(format!(
-                    "could not decide {}: {}",
-                    names(&unknown),
-                    scan.problems.join("; ")
-                ))
-            } else {
-                pass(
-                    "refuses SSL 3.0, TLS 1.0 and TLS 1.1",
-                    format!(
-                        "SSL 3.0, TLS 1.0 and TLS 1.1 hellos offering all {} registry code points (in hellos of at most {}) were refused",
-                        ciphers::REGISTRY.len(),
-                        ciphers::HELLO_CHUNK
-                    ),
-                )
-            }
+        Some(Fallback::Protected { from, to }) => pass(
+            format!(
+                "refuses a fallback from {} to {}",
+                wire::version_name(*from),
+                wire::version_name(*to)
+            ),
+            format!(
+                "{} accepted, and a {} hello marked with TLS_FALLBACK_SCSV met inappropriate_fallback or the downgrade sentinel",
+                wire::version_name(*from),
+                wire::version_name(*to)
+            ),
+        ),
+        Some(Fallback::SingleVersion) if scan.undecided_versions.is_empty() => pass(
+            "offers a single version: nothing to downgrade to",
+            format!(
+                "only {} accepted; every other version's hello was refused",
+                names(versions)
+            ),
+        ),
+        Some(Fallback::SingleVersion) => undecided(format!(
+            "only {} accepted, but {} could not be decided: {}",
+            names(versions),
+            names(&scan.undecided_versions),
+            scan.problems.join("; ")
+        )),
+        Some(Fallback::Undecided { reason }) => undecided(reason.clone()),
+        None => undecided("not probed"),
+    }
+}
+
+/// An over-long heartbeat request answered with memory fails; heartbeats refused, or
+/// agreed to and the over-long request ignored, pass.
+fn judge_heartbleed(scan: &EndpointScan, versions: &[u16]) -> PortVerdict {
+    match &scan.heartbleed {
+        Some(Heartbleed::Vulnerable { leaked_bytes }) => {
+            let mut verdict = fail(format!("answered an over-long heartbeat request with {leaked_bytes} bytes of its memory (Heartbleed)"));
+            verdict.transcripts = vec!["heartbleed"];
+            verdict
         }
-        WEAK_CIPHER_SUITE => {
-            let weak: Vec<String> = scan
-                .accepted_suites()
-                .filter_map(|(version, suite)| {
-                    ciphers::weakness(suite, options.forbid_cbc_sha1).map(|why| {
-                        format!(
-                            "{} {} ({why})",
-                            wire::version_name(version),
-                            ciphers::label(suite)
-                        )
-                    })
-                })
-                .collect();
-            let preference = scan
-                .versions
-                .values()
-                .any(|v| v.server_preference == Some(false));
-            if !weak.is_empty() {
-                let order = if preference {
-                    "; the server follows the client's order, so a client offering these first gets them"
-                } else {
-                    ""
-                };
-                return fail(format!("accepts {}{order}", weak.join(", ")));
-            }
-            match suites_enumerated(scan) {
-                Ok(proof) => pass(
-                    format!("{} suites accepted, none weak", scan.accepted_suites().count()),
-                    proof,
-                ),
-                Err(why) => undecided(why),
-            }
-        }
-        FORWARD_SECRECY => {
-            let static_suites: Vec<String> = scan
-                .accepted_suites()
-                .filter(|(_, suite)| !ciphers::properties(*suite).forward_secrecy)
-                .map(|(version, suite)| {
-                    format!("{} {}", wire::version_name(version), ciphers::name(suite))
-                })
-                .collect();
-            if !static_suites.is_empty() {
-                return fail(format!(
-                    "accepts suites without forward secrecy: {}",
-                    static_suites.join(", ")
-                ));
-            }
-            match suites_enumerated(scan) {
-                Ok(proof) => pass(
-                    format!(
-                        "every one of the {} accepted suites uses an ephemeral key exchange",
-                        scan.accepted_suites().count()
-                    ),
-                    proof,
-                ),
-                Err(why) => undecided(why),
-            }
-        }
-        KEY_EXCHANGE => judge_key_exchange(scan),
-        RENEGOTIATION => match scan.secure_renegotiation {
-            Some(false) => {
-                fail("a TLS 1.2-or-older ServerHello lacks renegotiation_info (RFC 5746)")
-            }
-            Some(true) if !undecided_legacy(scan).is_empty() => undecided(format!(
-                "{} could not be decided: {}",
-                names(&undecided_legacy(scan)),
-                scan.problems.join("; ")
-            )),
-            Some(true) => pass(
-                "answers renegotiation_info",
-                format!(
-                    "the ServerHello of {} carried renegotiation_info",
-                    names(&versions.iter().copied().filter(|v| *v < wire::TLS13).collect::<Vec<_>>())
-                ),
+        Some(Heartbleed::NoHeartbeat) => judge_no_heartbeat(scan, versions),
+        Some(Heartbleed::NotVulnerable) => pass(
+            "ignores an over-long heartbeat request",
+            "the server agreed to heartbeats and finished its first flight; an over-long heartbeat request then got no heartbeat response",
+        ),
+        Some(Heartbleed::Undecided { reason }) => undecided(reason.clone()),
+        None => undecided("not probed"),
+    }
+}
+
+/// A server that never agreed to heartbeats: a PASS when every version older than
+/// TLS 1.3 was decided.
+fn judge_no_heartbeat(scan: &EndpointScan, versions: &[u16]) -> PortVerdict {
+    let legacy: Vec<u16> = versions
+        .iter()
+        .copied()
+        .filter(|v| *v < wire::TLS13)
+        .collect();
+    let unknown = undecided_legacy(scan);
+    if !unknown.is_empty() {
+        undecided(format!(
+            "whether {} agrees to heartbeats could not be decided: {}",
+            names(&unknown),
+            scan.problems.join("; ")
+        ))
+    } else if legacy.is_empty() {
+        pass(
+            "offers only TLS 1.3, where heartbeats were never deployed",
+            "every SSL 3.0 to TLS 1.2 hello offering heartbeats was refused",
+        )
+    } else {
+        pass(
+            "does not agree to heartbeats",
+            format!(
+                "the ServerHello of {} left out the heartbeat extension that was offered",
+                names(&legacy)
             ),
-            None => only_tls13(scan, "offers only TLS 1.3, which has no renegotiation"),
-        },
-        COMPRESSION => match scan.compression {
-            Some(method) if method != 0 => fail(format!(
-                "chose compression method {method} when DEFLATE was offered (CRIME)"
-            )),
-            Some(_) if !undecided_legacy(scan).is_empty() => undecided(format!(
-                "{} could not be decided: {}",
-                names(&undecided_legacy(scan)),
-                scan.problems.join("; ")
-            )),
-            Some(_) => pass(
-                "no compression",
-                "every TLS 1.2-or-older ServerHello chose null compression with DEFLATE offered",
-            ),
-            None => only_tls13(scan, "offers only TLS 1.3, which has no compression"),
-        },
-        FALLBACK_SCSV => match &scan.fallback {
-            Some(Fallback::Accepted { from, to }) => {
-                let mut verdict = fail(format!(
-                    "accepts {} marked with TLS_FALLBACK_SCSV although it supports {}: a downgrade is possible",
-                    wire::version_name(*to),
-                    wire::version_name(*from)
-                ));
-                verdict.transcripts = vec!["fallback"];
-                verdict
-            }
-            Some(Fallback::Protected { from, to }) => pass(
-                format!(
-                    "refuses a fallback from {} to {}",
-                    wire::version_name(*from),
-                    wire::version_name(*to)
-                ),
-                format!(
-                    "{} accepted, and a {} hello marked with TLS_FALLBACK_SCSV met inappropriate_fallback or the downgrade sentinel",
-                    wire::version_name(*from),
-                    wire::version_name(*to)
-                ),
-            ),
-            Some(Fallback::SingleVersion) if scan.undecided_versions.is_empty() => pass(
-                "offers a single version: nothing to downgrade to",
-                format!(
-                    "only {} accepted; every other version's hello was refused",
-                    names(&versions)
-                ),
-            ),
-            Some(Fallback::SingleVersion) => undecided(format!(
-                "only {} accepted, but {} could not be decided: {}",
-                names(&versions),
-                names(&scan.undecided_versions),
-                scan.problems.join("; ")
-            )),
-            Some(Fallback::Undecided { reason }) => undecided(reason.clone()),
-            None => undecided("not probed"),
-        },
-        HEARTBLEED => match &scan.heartbleed {
-            Some(Heartbleed::Vulnerable { leaked_bytes }) => {
-                let mut verdict = fail(format!("answered an over-long heartbeat request with {leaked_bytes} bytes of its memory (Heartbleed)"));
-                verdict.transcripts = vec!["heartbleed"];
-                verdict
-            }
-            Some(Heartbleed::NoHeartbeat) => {
-                let legacy: Vec<u16> = versions
-                    .iter()
-                    .copied()
-                    .filter(|v| *v < wire::TLS13)
-                    .collect();
-                let unknown = undecided_legacy(scan);
-                if !unknown.is_empty() {
-                    undecided(format!(
-                        "whether {} agrees to heartbeats could not be decided: {}",
-                        names(&unknown),
-                        scan.problems.join("; ")
-                    ))
-                } else if legacy.is_empty() {
-                    pass(
-                        "offers only TLS 1.3, where heartbeats were never deployed",
-                        "every SSL 3.0 to TLS 1.2 hello offering heartbeats was refused",
-                    )
-                } else {
-                    pass(
-                        "does not agree to heartbeats",
-                        format!(
-                            "the ServerHello of {} left out the heartbeat extension that was offered",
-                            names(&legacy)
-                        ),
-                    )
-                }
-            }
-            Some(Heartbleed::NotVulnerable) => pass(
-                "ignores an over-long heartbeat request",
-                "the server agreed to heartbeats and finished its first flight; an over-long heartbeat request then got no heartbeat response",
-            ),
-            Some(Heartbleed::Undecided { reason }) => undecided(reason.clone()),
-            None => undecided("not probed"),
-        },
-        _ => judge_certificate(check, port),
+        )
     }
 }
 
