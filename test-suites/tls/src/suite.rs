@@ -153,74 +153,10 @@ impl Suite for TlsSuite {
                 break;
             }
             if wants_server(unit) {
-                probes
-                    .report(&ctx, format!("{}: scanning {} ports", unit.id, ports.len()))
-                    .await;
-                let mut scanning: FuturesUnordered<_> = ports
-                    .keys()
-                    .map(|port| {
-                        scan::scan_endpoint(Target {
-                            ctx: &ctx,
-                            unit,
-                            port: *port,
-                            timeout,
-                        })
-                    })
-                    .collect();
-                let mut scans = Vec::with_capacity(ports.len());
-                while let Some(scan) = scanning.next().await {
-                    probes.done += 1;
-                    probes
-                        .report(&ctx, format!("{}: {}/tcp scanned", unit.id, scan.port))
-                        .await;
-                    scans.push(scan);
-                }
-                scans.sort_by_key(|scan| scan.port);
-                let policy = Policy {
-                    anchors: anchors.clone(),
-                    max_validity_days: options.max_certificate_validity_days,
-                    expected: unit
-                        .hostname
-                        .clone()
-                        .map_or(ExpectedName::Ip(unit.address), ExpectedName::Dns),
-                };
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                let (kept, left_out): (Vec<EndpointScan>, Vec<EndpointScan>) =
-                    scans.into_iter().partition(|scan| {
-                        ports.get(&scan.port).copied().unwrap_or(false) || scan.speaks_tls()
-                    });
-                let unreached: Vec<u16> = left_out
-                    .iter()
-                    .filter(|scan| !scan.reached)
-                    .map(|scan| scan.port)
-                    .collect();
-                let inspected: Vec<PortFindings> = kept
-                    .into_iter()
-                    .map(|scan| {
-                        let chain = scan
-                            .chain
-                            .as_ref()
-                            .filter(|c| !c.certificates.is_empty())
-                            .map(|c| certificate::inspect(&c.certificates, &policy, now));
-                        PortFindings {
-                            declared_tls: ports.get(&scan.port).copied().unwrap_or(false),
-                            scan,
-                            chain,
-                        }
-                    })
-                    .collect();
-                for findings in &inspected {
-                    if let Some(chain) = &findings.chain {
-                        if !chain.leaf_sha256.is_empty() {
-                            fingerprints.push((
-                                unit.id.clone(),
-                                findings.scan.port,
-                                chain.leaf_sha256.clone(),
-                                chain.leaf_key_sha256.clone(),
-                            ));
-                        }
-                    }
-                }
+                let scans = scan_ports(&ctx, unit, &ports, timeout, &mut probes).await;
+                let policy = unit_policy(unit, &anchors, &options);
+                let (inspected, unreached) = inspect_scans(scans, &ports, &policy);
+                fingerprints.extend(leaf_fingerprints(unit, &inspected));
                 units_scanned += 1;
                 for check in SERVER_CHECKS {
                     if ctx.is_pending(check, Some(&unit.id)) {
@@ -248,6 +184,114 @@ impl Suite for TlsSuite {
         }
         Ok(())
     }
+}
+
+/// Scans every port of `ports` on `unit` at once, counting each finished scan as a
+/// probe of the suite's progress; the scans in port order.
+async fn scan_ports(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    ports: &BTreeMap<u16, bool>,
+    timeout: Duration,
+    probes: &mut Probes,
+) -> Vec<EndpointScan> {
+    probes
+        .report(ctx, format!("{}: scanning {} ports", unit.id, ports.len()))
+        .await;
+    let mut scanning: FuturesUnordered<_> = ports
+        .keys()
+        .map(|port| {
+            scan::scan_endpoint(Target {
+                ctx,
+                unit,
+                port: *port,
+                timeout,
+            })
+        })
+        .collect();
+    let mut scans = Vec::with_capacity(ports.len());
+    while let Some(scan) = scanning.next().await {
+        probes.done += 1;
+        probes
+            .report(ctx, format!("{}: {}/tcp scanned", unit.id, scan.port))
+            .await;
+        scans.push(scan);
+    }
+    scans.sort_by_key(|scan| scan.port);
+    scans
+}
+
+/// What `unit`'s certificates are judged against: the declared anchors, the lifetime
+/// bound and the unit's own name (its hostname, else its address).
+fn unit_policy(
+    unit: &SampleUnit,
+    anchors: &[CertificateDer<'static>],
+    options: &TlsOptions,
+) -> Policy {
+    Policy {
+        anchors: anchors.to_vec(),
+        max_validity_days: options.max_certificate_validity_days,
+        expected: unit
+            .hostname
+            .clone()
+            .map_or(ExpectedName::Ip(unit.address), ExpectedName::Dns),
+    }
+}
+
+/// The ports that are judged (declared as TLS, or found speaking it) with their chains
+/// inspected under `policy`, and the other ports that could not be reached at all.
+fn inspect_scans(
+    scans: Vec<EndpointScan>,
+    ports: &BTreeMap<u16, bool>,
+    policy: &Policy,
+) -> (Vec<PortFindings>, Vec<u16>) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (kept, left_out): (Vec<EndpointScan>, Vec<EndpointScan>) = scans
+        .into_iter()
+        .partition(|scan| ports.get(&scan.port).copied().unwrap_or(false) || scan.speaks_tls());
+    let unreached: Vec<u16> = left_out
+        .iter()
+        .filter(|scan| !scan.reached)
+        .map(|scan| scan.port)
+        .collect();
+    let inspected: Vec<PortFindings> = kept
+        .into_iter()
+        .map(|scan| {
+            let chain = scan
+                .chain
+                .as_ref()
+                .filter(|c| !c.certificates.is_empty())
+                .map(|c| certificate::inspect(&c.certificates, policy, now));
+            PortFindings {
+                declared_tls: ports.get(&scan.port).copied().unwrap_or(false),
+                scan,
+                chain,
+            }
+        })
+        .collect();
+    (inspected, unreached)
+}
+
+/// (unit, port, leaf certificate sha256, leaf key sha256) of every port of `unit` whose
+/// leaf certificate was read: what key reuse compares across units.
+fn leaf_fingerprints(
+    unit: &SampleUnit,
+    inspected: &[PortFindings],
+) -> Vec<(String, u16, String, String)> {
+    inspected
+        .iter()
+        .filter_map(|findings| {
+            let chain = findings.chain.as_ref()?;
+            (!chain.leaf_sha256.is_empty()).then(|| {
+                (
+                    unit.id.clone(),
+                    findings.scan.port,
+                    chain.leaf_sha256.clone(),
+                    chain.leaf_key_sha256.clone(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The suite's progress: the probes planned for every unit, and those finished.
