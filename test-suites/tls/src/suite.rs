@@ -348,59 +348,15 @@ fn merge(
     options: &TlsOptions,
 ) -> CheckResult {
     let dtls = dtls_ports(profile);
-    let dtls_note = if dtls.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = dtls.iter().map(|p| format!("{p}/udp")).collect();
-        format!(
-            " DTLS on {} is declared and not covered by this suite version.",
-            list.join(", ")
-        )
-    };
-    if ports.is_empty() && !dtls.is_empty() {
-        return CheckResult::new(
-            check,
-            Some(&unit.id),
-            Verdict::Inconclusive,
-            format!("no TCP port of the unit speaks TLS.{dtls_note}"),
-        );
-    }
-    if ports.is_empty() && !unreached.is_empty() {
-        return CheckResult::new(
-            check,
-            Some(&unit.id),
-            Verdict::Inconclusive,
-            format!(
-                "no port of the unit answered TLS, and {} could not be reached: whether they speak TLS is unknown.{dtls_note}",
-                unreached.iter().map(|p| format!("{p}/tcp")).collect::<Vec<_>>().join(", ")
-            ),
-        );
-    }
+    let dtls_note = dtls_note(&dtls);
     if ports.is_empty() {
-        return CheckResult::new(
-            check,
-            Some(&unit.id),
-            Verdict::NotApplicable,
-            format!("the profile declares no TLS interface, and none of its TCP ports answered TLS.{dtls_note}"),
-        );
+        return no_tls_port(check, unit, unreached, &dtls, &dtls_note);
     }
     let verdicts: Vec<(u16, PortVerdict)> = ports
         .iter()
         .map(|p| (p.scan.port, judge(check, p, options)))
         .collect();
-    // A PASS must cover every declared interface: with DTLS declared and not covered,
-    // passing TCP ports leave the check INCONCLUSIVE.
-    let overall = if verdicts.iter().any(|(_, v)| v.verdict == Verdict::Fail) {
-        Verdict::Fail
-    } else if !dtls.is_empty()
-        || verdicts
-            .iter()
-            .any(|(_, v)| v.verdict == Verdict::Inconclusive)
-    {
-        Verdict::Inconclusive
-    } else {
-        Verdict::Pass
-    };
+    let overall = overall_verdict(&verdicts, !dtls.is_empty());
     // The ports that decided the verdict; all of them when none did on its own (every
     // TCP port passed, and DTLS left the check undecided).
     let deciding = |v: &PortVerdict| overall == Verdict::Pass || v.verdict == overall;
@@ -423,9 +379,93 @@ fn merge(
             .collect();
         result = result.with_proof(Proof::observed(proofs.join("; ")));
     }
-    let table: Vec<serde_json::Value> = ports
+    result = result.with_evidence(Evidence::json(
+        format!("{check} per port"),
+        &per_port_table(ports, &verdicts),
+    ));
+    if overall == Verdict::Fail {
+        for evidence in failure_evidence(check, ports, &verdicts) {
+            result = result.with_evidence(evidence);
+        }
+    }
+    result
+}
+
+/// The sentence that ends every summary when DTLS is declared: this version does not
+/// cover it. Empty when no DTLS port is declared.
+fn dtls_note(dtls: &[u16]) -> String {
+    if dtls.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = dtls.iter().map(|p| format!("{p}/udp")).collect();
+        format!(
+            " DTLS on {} is declared and not covered by this suite version.",
+            list.join(", ")
+        )
+    }
+}
+
+/// The result of a check on a unit none of whose TCP ports speaks TLS: INCONCLUSIVE when
+/// DTLS is declared or a port could not be reached, NOT_APPLICABLE otherwise.
+fn no_tls_port(
+    check: &str,
+    unit: &SampleUnit,
+    unreached: &[u16],
+    dtls: &[u16],
+    dtls_note: &str,
+) -> CheckResult {
+    if !dtls.is_empty() {
+        return CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!("no TCP port of the unit speaks TLS.{dtls_note}"),
+        );
+    }
+    if !unreached.is_empty() {
+        return CheckResult::new(
+            check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            format!(
+                "no port of the unit answered TLS, and {} could not be reached: whether they speak TLS is unknown.{dtls_note}",
+                unreached.iter().map(|p| format!("{p}/tcp")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    CheckResult::new(
+        check,
+        Some(&unit.id),
+        Verdict::NotApplicable,
+        format!("the profile declares no TLS interface, and none of its TCP ports answered TLS.{dtls_note}"),
+    )
+}
+
+/// A FAIL on any port fails the check. A PASS must cover every declared interface:
+/// with DTLS declared and not covered, passing TCP ports leave the check INCONCLUSIVE.
+fn overall_verdict(verdicts: &[(u16, PortVerdict)], dtls_declared: bool) -> Verdict {
+    if verdicts.iter().any(|(_, v)| v.verdict == Verdict::Fail) {
+        Verdict::Fail
+    } else if dtls_declared
+        || verdicts
+            .iter()
+            .any(|(_, v)| v.verdict == Verdict::Inconclusive)
+    {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// The evidence table of one check: each port's verdict, finding and proof beside what
+/// its scan saw (versions, suites, preference, certificates).
+fn per_port_table(
+    ports: &[PortFindings],
+    verdicts: &[(u16, PortVerdict)],
+) -> Vec<serde_json::Value> {
+    ports
         .iter()
-        .zip(&verdicts)
+        .zip(verdicts)
         .map(|(p, (_, v))| serde_json::json!({
             "port": p.scan.port,
             "verdict": v.verdict,
@@ -438,39 +478,45 @@ fn merge(
             "scan": &p.scan,
             "certificates": p.chain.as_ref().map(|c| &c.certificates),
         }))
-        .collect();
-    result = result.with_evidence(Evidence::json(format!("{check} per port"), &table));
-    if overall == Verdict::Fail {
-        for (port, (_, verdict)) in ports
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, (_, v))| v.verdict == Verdict::Fail)
-        {
-            for label in &verdict.transcripts {
-                if let Some(transcript) = port.scan.transcript(label) {
-                    result = result.with_evidence(
-                        transcript.into_evidence(format!("{label} on {}/tcp", port.scan.port)),
-                    );
-                }
+        .collect()
+}
+
+/// What proves a FAIL on each failing port: the transcripts its verdict names and, for
+/// a certificate check, the leaf certificate as read.
+fn failure_evidence(
+    check: &str,
+    ports: &[PortFindings],
+    verdicts: &[(u16, PortVerdict)],
+) -> Vec<Evidence> {
+    let mut evidence = Vec::new();
+    for (port, (_, verdict)) in ports
+        .iter()
+        .zip(verdicts)
+        .filter(|(_, (_, v))| v.verdict == Verdict::Fail)
+    {
+        for label in &verdict.transcripts {
+            if let Some(transcript) = port.scan.transcript(label) {
+                evidence
+                    .push(transcript.into_evidence(format!("{label} on {}/tcp", port.scan.port)));
             }
-            if check.starts_with("tls.certificate") {
-                if let Some(leaf) = port
-                    .scan
-                    .chain
-                    .as_ref()
-                    .and_then(|c| c.certificates.first())
-                {
-                    result = result.with_evidence(Evidence::bytes(
-                        EvidenceKind::Certificate,
-                        format!("leaf certificate {}/tcp (DER)", port.scan.port),
-                        "application/pkix-cert",
-                        leaf,
-                    ));
-                }
+        }
+        if check.starts_with("tls.certificate") {
+            if let Some(leaf) = port
+                .scan
+                .chain
+                .as_ref()
+                .and_then(|c| c.certificates.first())
+            {
+                evidence.push(Evidence::bytes(
+                    EvidenceKind::Certificate,
+                    format!("leaf certificate {}/tcp (DER)", port.scan.port),
+                    "application/pkix-cert",
+                    leaf,
+                ));
             }
         }
     }
-    result
+    evidence
 }
 
 /// Across units: the same leaf certificate or public key on two units. No sharing is a
