@@ -164,13 +164,47 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
 
     // 1. Which versions answer, in parallel; TLS 1.2 and older also offer DEFLATE and
     //    heartbeats, so compression, renegotiation and the heartbeat extension come free.
+    let (answers, closed_without_alert) = probe_versions(target, &name).await;
+    let found = record_version_answers(&mut scan, answers);
+    if scan.versions.is_empty() {
+        scan.unreachable = why_unreachable(&scan, &found);
+        return scan;
+    }
+    if !closed_without_alert.is_empty() {
+        confirm_refusals_by_close(
+            target,
+            &mut scan,
+            closed_without_alert,
+            &found.first_choices,
+            &name,
+        )
+        .await;
+    }
+
+    // 2. Suites per version, preference, key exchange; in parallel over versions.
+    let versions = scan.accepted_versions();
+    enumerate_accepted_suites(target, &mut scan, &versions, &found.first_choices, &name).await;
+
+    // 3. The probes that depend on what was found, in parallel.
+    probe_what_was_found(target, &mut scan, &versions, &found, &name).await;
+    scan
+}
+
+/// A version probe's answer.
+type VersionAnswer = (u16, Result<Exchange, ProbeError>);
+
+/// Every version asked in parallel. A close without an alert or a reset, beside parallel
+/// probes, may be a connection limit rather than a refusal: such a version is asked
+/// again, alone. The answers, and the versions a close without an alert still refused.
+async fn probe_versions(
+    target: Target<'_>,
+    name: &Option<String>,
+) -> (Vec<VersionAnswer>, Vec<u16>) {
     let probes = wire::ALL_VERSIONS.map(|version| {
         let name = name.clone();
         async move { (version, probe_version(target, version, name).await) }
     });
     let mut answers = futures::future::join_all(probes).await;
-    // A close without an alert or a reset, beside parallel probes, may be a connection
-    // limit rather than a refusal: such a version is asked again, alone.
     let mut closed_without_alert = Vec::new();
     for (version, answer) in answers.iter_mut() {
         let reset = matches!(
@@ -186,22 +220,41 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
             }
         }
     }
-    let mut network_errors = Vec::new();
-    let mut not_tls = Vec::new();
-    let mut legacy_flight: Option<ServerFlight> = None;
-    let mut heartbeat_agreed = None;
-    let mut first_choices = BTreeMap::new();
+    (answers, closed_without_alert)
+}
+
+/// What the version probes showed beyond the accepted versions, for the later steps.
+#[derive(Default)]
+struct VersionAnswers {
+    network_errors: Vec<String>,
+    not_tls: Vec<String>,
+    /// The most complete first flight of TLS 1.2 or older: where the chain comes from
+    /// when no full handshake completes.
+    legacy_flight: Option<ServerFlight>,
+    /// A version whose ServerHello agreed to heartbeats.
+    heartbeat_agreed: Option<u16>,
+    /// The suite each accepted version chose from the full offer.
+    first_choices: BTreeMap<u16, u16>,
+}
+
+/// Records each version's answer in `scan`: accepted versions, undecided ones and why,
+/// and what TLS 1.2-or-older ServerHellos said of renegotiation, compression and
+/// heartbeats.
+fn record_version_answers(scan: &mut EndpointScan, answers: Vec<VersionAnswer>) -> VersionAnswers {
+    let mut found = VersionAnswers::default();
     for (version, answer) in answers {
         if !matches!(answer, Err(ProbeError::Network(_))) {
             scan.reached = true;
         }
         match answer {
             Err(ProbeError::Network(error)) => {
-                network_errors.push(format!("{}: {error}", wire::version_name(version)));
+                found
+                    .network_errors
+                    .push(format!("{}: {error}", wire::version_name(version)));
                 scan.undecided_versions.push(version);
             }
             Err(ProbeError::NotTls(why)) => {
-                not_tls.push(why);
+                found.not_tls.push(why);
                 scan.undecided_versions.push(version);
             }
             Err(error @ ProbeError::Hostile(_)) => {
@@ -209,87 +262,115 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
                     .push(format!("{} probe: {error}", wire::version_name(version)));
                 scan.undecided_versions.push(version);
             }
-            Ok(exchange) => {
-                if let Answer::Hello(flight) = &exchange.answer {
-                    let Some(hello) = flight.server_hello.as_ref() else {
-                        continue;
-                    };
-                    if hello.version != version {
-                        continue;
-                    }
-                    scan.versions.insert(version, VersionScan::default());
-                    first_choices.insert(version, hello.cipher_suite);
-                    if version < wire::TLS13 {
-                        scan.secure_renegotiation = Some(
-                            scan.secure_renegotiation.unwrap_or(true) && hello.secure_renegotiation,
-                        );
-                        if hello.compression != 0 || scan.compression.is_none() {
-                            scan.compression = Some(hello.compression);
-                        }
-                        if hello.heartbeat {
-                            heartbeat_agreed = Some(version);
-                        }
-                        let complete =
-                            |f: &ServerFlight| f.hello_done && !f.certificates.is_empty();
-                        let better = match &legacy_flight {
-                            None => true,
-                            Some(kept) => {
-                                // Versions come oldest first: the highest wins a tie.
-                                (complete(flight), !flight.certificates.is_empty())
-                                    >= (complete(kept), !kept.certificates.is_empty())
-                            }
-                        };
-                        if better {
-                            legacy_flight = Some(flight.clone());
-                        }
-                    }
-                    scan.transcripts.insert(
-                        format!("{} hello", wire::version_name(version)),
-                        exchange.clone(),
-                    );
-                }
-            }
+            Ok(exchange) => record_accepted_version(scan, &mut found, version, &exchange),
         }
     }
-    if scan.versions.is_empty() {
-        scan.unreachable = if !network_errors.is_empty() && not_tls.is_empty() {
-            Some(format!("no TLS answer: {}", network_errors.join("; ")))
-        } else if let Some(why) = not_tls.first() {
-            Some(format!("the port does not speak TLS: {why}"))
-        } else if !scan.problems.is_empty() {
-            Some(format!(
-                "no readable TLS answer: {}",
-                scan.problems.join("; ")
-            ))
-        } else {
-            None
+    found
+}
+
+/// A version probe that was answered: when the ServerHello is of `version`, the version
+/// is accepted, and a TLS 1.2-or-older hello tells renegotiation, compression and
+/// heartbeats.
+fn record_accepted_version(
+    scan: &mut EndpointScan,
+    found: &mut VersionAnswers,
+    version: u16,
+    exchange: &Exchange,
+) {
+    let Answer::Hello(flight) = &exchange.answer else {
+        return;
+    };
+    let Some(hello) = flight.server_hello.as_ref() else {
+        return;
+    };
+    if hello.version != version {
+        return;
+    }
+    scan.versions.insert(version, VersionScan::default());
+    found.first_choices.insert(version, hello.cipher_suite);
+    if version < wire::TLS13 {
+        scan.secure_renegotiation =
+            Some(scan.secure_renegotiation.unwrap_or(true) && hello.secure_renegotiation);
+        if hello.compression != 0 || scan.compression.is_none() {
+            scan.compression = Some(hello.compression);
+        }
+        if hello.heartbeat {
+            found.heartbeat_agreed = Some(version);
+        }
+        let complete = |f: &ServerFlight| f.hello_done && !f.certificates.is_empty();
+        let better = match &found.legacy_flight {
+            None => true,
+            Some(kept) => {
+                // Versions come oldest first: the highest wins a tie.
+                (complete(flight), !flight.certificates.is_empty())
+                    >= (complete(kept), !kept.certificates.is_empty())
+            }
         };
-        return scan;
+        if better {
+            found.legacy_flight = Some(flight.clone());
+        }
     }
+    scan.transcripts.insert(
+        format!("{} hello", wire::version_name(version)),
+        exchange.clone(),
+    );
+}
 
-    // The refusals by a close count only when the server, asked at once for a version
-    // and suite it accepted, still accepts them.
-    if !closed_without_alert.is_empty() {
-        let control = scan
-            .versions
-            .keys()
-            .next_back()
-            .map(|version| (*version, first_choices.get(version).copied()));
-        if let Some((accepted, suite)) = control {
-            if let Some(why) = refusal_unconfirmed(target, accepted, suite, &name).await {
-                for version in closed_without_alert {
-                    scan.undecided_versions.push(version);
-                    scan.problems.push(format!(
-                        "{} was refused by a close without an alert, and {why}",
-                        wire::version_name(version)
-                    ));
-                }
+/// Why a port that accepted no version could not be inspected, when it says why.
+fn why_unreachable(scan: &EndpointScan, found: &VersionAnswers) -> Option<String> {
+    if !found.network_errors.is_empty() && found.not_tls.is_empty() {
+        Some(format!(
+            "no TLS answer: {}",
+            found.network_errors.join("; ")
+        ))
+    } else if let Some(why) = found.not_tls.first() {
+        Some(format!("the port does not speak TLS: {why}"))
+    } else if !scan.problems.is_empty() {
+        Some(format!(
+            "no readable TLS answer: {}",
+            scan.problems.join("; ")
+        ))
+    } else {
+        None
+    }
+}
+
+/// The refusals by a close count only when the server, asked at once for a version and
+/// suite it accepted, still accepts them; otherwise those versions are undecided.
+async fn confirm_refusals_by_close(
+    target: Target<'_>,
+    scan: &mut EndpointScan,
+    closed_without_alert: Vec<u16>,
+    first_choices: &BTreeMap<u16, u16>,
+    name: &Option<String>,
+) {
+    let control = scan
+        .versions
+        .keys()
+        .next_back()
+        .map(|version| (*version, first_choices.get(version).copied()));
+    if let Some((accepted, suite)) = control {
+        if let Some(why) = refusal_unconfirmed(target, accepted, suite, name).await {
+            for version in closed_without_alert {
+                scan.undecided_versions.push(version);
+                scan.problems.push(format!(
+                    "{} was refused by a close without an alert, and {why}",
+                    wire::version_name(version)
+                ));
             }
         }
     }
+}
 
-    // 2. Suites per version, preference, key exchange; in parallel over versions.
-    let versions = scan.accepted_versions();
+/// The suites of every accepted version enumerated in parallel, with the server's
+/// preference and the key exchanges seen, recorded in `scan`.
+async fn enumerate_accepted_suites(
+    target: Target<'_>,
+    scan: &mut EndpointScan,
+    versions: &[u16],
+    first_choices: &BTreeMap<u16, u16>,
+    name: &Option<String>,
+) {
     let enumerations = versions.iter().map(|version| {
         let first_choice = first_choices.get(version).copied();
         enumerate_suites(target, *version, first_choice, name.clone())
@@ -312,13 +393,22 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     }
     scan.tls13_groups.sort_unstable();
     scan.tls13_groups.dedup();
+}
 
-    // 3. The probes that depend on what was found, in parallel.
+/// The probes that depend on what was found (weak curves, fallback, Heartbleed, the
+/// certificate chain), in parallel, recorded in `scan` with the port's positive control.
+async fn probe_what_was_found(
+    target: Target<'_>,
+    scan: &mut EndpointScan,
+    versions: &[u16],
+    found: &VersionAnswers,
+    name: &Option<String>,
+) {
     let (weak_groups, fallback, heartbleed, chain) = futures::join!(
-        weak_group_probe(target, &scan, name.clone()),
-        fallback_probe(target, &scan, name.clone()),
-        heartbleed_probe(target, &scan, heartbeat_agreed, name.clone()),
-        certificate::capture_chain(target, &versions, legacy_flight.as_ref()),
+        weak_group_probe(target, scan, name.clone()),
+        fallback_probe(target, scan, name.clone()),
+        heartbleed_probe(target, scan, found.heartbeat_agreed, name.clone()),
+        certificate::capture_chain(target, versions, found.legacy_flight.as_ref()),
     );
     match weak_groups {
         Ok(groups) => scan.weak_groups_accepted = groups,
@@ -334,10 +424,15 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
     if let Some(exchange) = heartbleed_exchange {
         scan.transcripts.insert("heartbleed".to_owned(), exchange);
     }
-    scan.handshake = chain.handshake.clone().or_else(|| {
-        let flight = legacy_flight
-            .as_ref()
-            .filter(|f| f.hello_done && !f.certificates.is_empty())?;
+    scan.handshake = handshake_seen(&chain, found.legacy_flight.as_ref());
+    scan.chain = Some(chain);
+}
+
+/// The port's positive control: the full handshake that captured the chain, or else a
+/// TLS 1.2-or-older first flight read to ServerHelloDone with its certificates.
+fn handshake_seen(chain: &CapturedChain, legacy_flight: Option<&ServerFlight>) -> Option<String> {
+    chain.handshake.clone().or_else(|| {
+        let flight = legacy_flight.filter(|f| f.hello_done && !f.certificates.is_empty())?;
         let hello = flight.server_hello.as_ref()?;
         Some(format!(
             "{} first flight read to ServerHelloDone ({} chosen, {} certificate(s)); no full handshake: {}",
@@ -349,9 +444,7 @@ pub async fn scan_endpoint(target: Target<'_>) -> EndpointScan {
                 .as_deref()
                 .unwrap_or("no TLS 1.2 or 1.3 suite that rustls speaks"),
         ))
-    });
-    scan.chain = Some(chain);
-    scan
+    })
 }
 
 struct Enumeration {
