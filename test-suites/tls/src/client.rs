@@ -322,6 +322,35 @@ pub async fn validate_client(
             reaction,
         });
     }
+    let control = records.iter().find_map(|r| match r.reaction {
+        Reaction::Accepted { application_bytes } if r.acceptable => Some(application_bytes),
+        _ => None,
+    });
+    let (verdict, summary) = decide(&records, control, options, wait);
+    let proof = control.map(|bytes| proof_of_refusals(&records, bytes));
+    let mut outcome = result(verdict, summary);
+    if verdict == Verdict::Pass {
+        if let Some(proof) = proof {
+            outcome = outcome.with_proof(proof);
+        }
+    }
+    outcome
+        .with_evidence(Evidence::json(
+            "certificates presented and the device's reactions",
+            &records,
+        ))
+        .with_evidence(transcript.into_evidence(format!("TLS server on {}", options.listen)))
+}
+
+/// The verdict over every scenario: a bad certificate accepted fails; a scenario the
+/// device never connected to, or a control it did not complete, leaves it undecided.
+/// `control` is the application data the device sent over the valid certificate.
+fn decide(
+    records: &[ScenarioRecord],
+    control: Option<usize>,
+    options: &TlsClientOptions,
+    wait: Duration,
+) -> (Verdict, String) {
     let accepted_bad: Vec<&str> = records
         .iter()
         .filter(|r| {
@@ -338,11 +367,7 @@ pub async fn validate_client(
         .filter(|r| r.reaction == Reaction::NoConnection)
         .map(|r| r.certificate)
         .collect();
-    let control = records.iter().find_map(|r| match r.reaction {
-        Reaction::Accepted { application_bytes } if r.acceptable => Some(application_bytes),
-        _ => None,
-    });
-    let (verdict, summary) = if !accepted_bad.is_empty() {
+    if !accepted_bad.is_empty() {
         (
             Verdict::Fail,
             format!(
@@ -364,32 +389,23 @@ pub async fn validate_client(
         (Verdict::Inconclusive, "the device did not complete the handshake and send data with the valid control certificate: its refusals cannot be told from a broken client or a CA it does not trust".to_owned())
     } else {
         (Verdict::Pass, "the device refused the self-signed, expired, wrong-name and untrusted-root certificates and accepted the valid one".to_owned())
-    };
-    let proof = control.map(|bytes| {
-        let refusals: Vec<String> = records
-            .iter()
-            .filter_map(|r| match &r.reaction {
-                Reaction::Rejected { reason } if !r.acceptable => {
-                    Some(format!("{}: {reason}", r.certificate))
-                }
-                _ => None,
-            })
-            .collect();
-        Proof::observed(format!(
-            "the device completed the handshake with the valid certificate and sent {bytes} bytes of application data; it aborted the handshake with {}",
-            refusals.join("; ")
-        ))
-    });
-    let mut outcome = result(verdict, summary);
-    if verdict == Verdict::Pass {
-        if let Some(proof) = proof {
-            outcome = outcome.with_proof(proof);
-        }
     }
-    outcome
-        .with_evidence(Evidence::json(
-            "certificates presented and the device's reactions",
-            &records,
-        ))
-        .with_evidence(transcript.into_evidence(format!("TLS server on {}", options.listen)))
+}
+
+/// The positive control of a PASS: the valid certificate carried `bytes` of application
+/// data, and each bad one was refused with the reason the handshake gave.
+fn proof_of_refusals(records: &[ScenarioRecord], bytes: usize) -> Proof {
+    let refusals: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.reaction {
+            Reaction::Rejected { reason } if !r.acceptable => {
+                Some(format!("{}: {reason}", r.certificate))
+            }
+            _ => None,
+        })
+        .collect();
+    Proof::observed(format!(
+        "the device completed the handshake with the valid certificate and sent {bytes} bytes of application data; it aborted the handshake with {}",
+        refusals.join("; ")
+    ))
 }
