@@ -37,43 +37,6 @@ fn every_example_profile_parses() {
     assert!(seen >= 1, "no example profiles found in {}", dir.display());
 }
 
-/// The testbed example profiles declare exactly what the virtual devices declare.
-#[tokio::test]
-async fn testbed_examples_match_the_virtual_devices() {
-    use iotcert_testbed::DeviceConfig;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let cases = [
-        (
-            "testbed-secure.toml",
-            DeviceConfig::secure("s", "127.78.9.1".parse().unwrap()),
-        ),
-        (
-            "testbed-insecure.toml",
-            DeviceConfig::insecure("i", "127.78.9.2".parse().unwrap()),
-        ),
-    ];
-    for (file, config) in cases {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        let profile = Profile::from_toml_str(&text).unwrap();
-        let device = iotcert_testbed::start(config).await.unwrap();
-        let key = |i: &iotcert_suite::profile::Interface| {
-            (
-                i.port,
-                i.transport,
-                i.service.clone(),
-                i.tls,
-                i.authentication,
-            )
-        };
-        let mut declared: Vec<_> = device.declared_interfaces().iter().map(key).collect();
-        let mut example: Vec<_> = profile.interfaces.iter().map(key).collect();
-        declared.sort();
-        example.sort();
-        assert_eq!(example, declared, "{file} drifted from the testbed");
-        device.shutdown().await;
-    }
-}
-
 /// The example report documented in `report.rs`: a real campaign's report (the secure
 /// device of `iotcert demo`, with its label; regenerate it with `iotcert demo --out DIR`
 /// and copy `DIR/secure/report.json`).

@@ -14,6 +14,7 @@
 
 mod adb;
 mod coap;
+mod examples;
 mod http;
 mod lifecycle;
 mod mqtt;
