@@ -136,8 +136,74 @@ pub async fn execute(
     record.status = CampaignStatus::Running;
     store.put_campaign(&record)?;
 
+    let pending = pending_checks(store, observer, &record)?;
+    let (together, alone) = schedule(&pending, suites)?;
+    let deadline_after = Duration::from_secs(profile.campaign.suite_deadline_seconds);
+    let (sender, receiver) = mpsc::channel::<(Arc<str>, SuiteEvent)>(1024);
+    let (lifecycle, lifecycle_events) = mpsc::unbounded_channel::<Lifecycle>();
+    let launcher = Launcher {
+        pacers: Arc::new(iotcert_suite::unit_pacers(&profile)),
+        profile,
+        deadline_after,
+        cancel: cancel.clone(),
+        sender,
+        lifecycle,
+    };
+    let scheduler = tokio::spawn(launcher.run_all(together, alone));
+
+    let mut remaining = pending;
+    let suite_ends = relay_until_suites_end(
+        store,
+        observer,
+        &campaign,
+        &mut remaining,
+        receiver,
+        lifecycle_events,
+    )
+    .await?;
+    if let Err(error) = scheduler.await {
+        observer.log(
+            "engine",
+            LogLevel::Warn,
+            &format!("the suite scheduler ended abnormally: {error}"),
+        );
+    }
+
+    for (suite, keys) in remaining {
+        if !cancel.is_cancelled() {
+            // After a cancellation, undecided checks stay pending for `--resume`.
+            let end = suite_ends
+                .get(&suite)
+                .cloned()
+                .unwrap_or_else(|| SuiteEnd::Failed("the suite task ended abnormally".into()));
+            for key in keys {
+                let (verdict, summary) = end.undecided_verdict(&suite, deadline_after);
+                let result = CheckResult::new(key.check, key.unit.as_deref(), verdict, summary);
+                record_and_report(store, observer, &campaign, &suite, result)?;
+            }
+        }
+        observer.suite_finished(&suite);
+    }
+
+    record.status = if cancel.is_cancelled() {
+        CampaignStatus::Interrupted
+    } else {
+        record.finished_at = Some(OffsetDateTime::now_utc());
+        CampaignStatus::Completed
+    };
+    store.put_campaign(&record)?;
+    Ok(record)
+}
+
+/// The checks of the plan still to run, by suite. A check already stored is skipped; a
+/// check the plan found not applicable is recorded so now, without running anything.
+fn pending_checks(
+    store: &Store,
+    observer: &mut dyn Observer,
+    record: &CampaignRecord,
+) -> Result<BTreeMap<String, BTreeSet<PlanKey>>, EngineError> {
     let decided: BTreeSet<(String, PlanKey)> = store
-        .results(&campaign)?
+        .results(&record.id)?
         .into_iter()
         .map(|r| {
             (
@@ -162,7 +228,7 @@ pub async fn execute(
                     Verdict::NotApplicable,
                     reason.clone(),
                 );
-                record_and_report(store, observer, &campaign, &planned.suite, result)?;
+                record_and_report(store, observer, &record.id, &planned.suite, result)?;
             }
             Applicability::Applicable => {
                 pending
@@ -172,12 +238,18 @@ pub async fn execute(
             }
         }
     }
+    Ok(pending)
+}
 
-    let pacers: Arc<BTreeMap<String, Pacer>> = Arc::new(iotcert_suite::unit_pacers(&profile));
-    let deadline_after = Duration::from_secs(profile.campaign.suite_deadline_seconds);
+/// The suites with pending checks, split into those that may run side by side and
+/// those that must run alone because they may disturb the device.
+fn schedule(
+    pending: &BTreeMap<String, BTreeSet<PlanKey>>,
+    suites: &[Arc<dyn Suite>],
+) -> Result<(Vec<Scheduled>, Vec<Scheduled>), EngineError> {
     let mut together = Vec::new();
     let mut alone = Vec::new();
-    for (suite_id, keys) in &pending {
+    for (suite_id, keys) in pending {
         let suite = suites
             .iter()
             .find(|s| s.descriptor().id == *suite_id)
@@ -190,28 +262,29 @@ pub async fn execute(
         };
         batch.push((suite_id.clone(), suite, keys.clone()));
     }
-    let (sender, mut receiver) = mpsc::channel::<(Arc<str>, SuiteEvent)>(1024);
-    let (lifecycle, mut lifecycle_events) = mpsc::unbounded_channel::<Lifecycle>();
-    let launcher = Launcher {
-        profile: Arc::clone(&profile),
-        pacers,
-        deadline_after,
-        cancel: cancel.clone(),
-        sender,
-        lifecycle,
-    };
-    let scheduler = tokio::spawn(launcher.run_all(together, alone));
+    Ok((together, alone))
+}
 
-    let mut remaining = pending.clone();
-    let mut suite_ends: BTreeMap<String, SuiteEnd> = BTreeMap::new();
+/// Relay what running suites send to the store and the observer, keeping `remaining`
+/// to the checks still undecided, until every suite has ended and the scheduler has
+/// hung up: how each suite ended.
+async fn relay_until_suites_end(
+    store: &Store,
+    observer: &mut dyn Observer,
+    campaign: &str,
+    remaining: &mut BTreeMap<String, BTreeSet<PlanKey>>,
+    mut events: mpsc::Receiver<(Arc<str>, SuiteEvent)>,
+    mut lifecycle: mpsc::UnboundedReceiver<Lifecycle>,
+) -> Result<BTreeMap<String, SuiteEnd>, EngineError> {
+    let mut suite_ends = BTreeMap::new();
     let (mut events_open, mut lifecycle_open) = (true, true);
     while events_open || lifecycle_open {
         tokio::select! {
-            event = receiver.recv(), if events_open => match event {
-                Some((suite, event)) => handle_event(store, observer, &campaign, &suite, event, &mut remaining)?,
+            event = events.recv(), if events_open => match event {
+                Some((suite, event)) => handle_event(store, observer, campaign, &suite, event, remaining)?,
                 None => events_open = false,
             },
-            change = lifecycle_events.recv(), if lifecycle_open => match change {
+            change = lifecycle.recv(), if lifecycle_open => match change {
                 Some(Lifecycle::Started { suite, pending }) => observer.suite_started(&suite, pending),
                 Some(Lifecycle::Ended { suite, end }) => {
                     suite_ends.insert(suite, end);
@@ -220,38 +293,7 @@ pub async fn execute(
             },
         }
     }
-    if let Err(error) = scheduler.await {
-        observer.log(
-            "engine",
-            LogLevel::Warn,
-            &format!("the suite scheduler ended abnormally: {error}"),
-        );
-    }
-
-    for (suite, keys) in remaining {
-        let end = suite_ends
-            .get(&suite)
-            .cloned()
-            .unwrap_or_else(|| SuiteEnd::Failed("the suite task ended abnormally".into()));
-        if !cancel.is_cancelled() {
-            // After a cancellation, undecided checks stay pending for `--resume`.
-            for key in keys {
-                let (verdict, summary) = end.undecided_verdict(&suite, deadline_after);
-                let result = CheckResult::new(key.check, key.unit.as_deref(), verdict, summary);
-                record_and_report(store, observer, &campaign, &suite, result)?;
-            }
-        }
-        observer.suite_finished(&suite);
-    }
-
-    record.status = if cancel.is_cancelled() {
-        CampaignStatus::Interrupted
-    } else {
-        record.finished_at = Some(OffsetDateTime::now_utc());
-        CampaignStatus::Completed
-    };
-    store.put_campaign(&record)?;
-    Ok(record)
+    Ok(suite_ends)
 }
 
 /// How a suite's run ended, which decides the verdict of what it left undecided.
