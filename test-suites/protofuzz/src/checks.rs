@@ -1,8 +1,13 @@
-//! The checks of the suite: one per fuzzed protocol, decided per unit.
+//! The checks of the suite, one per fuzzed protocol and decided per unit, and the
+//! version of the rules that decide them.
 
 use crate::exec::Protocol;
 use iotcert_suite::check::standards;
 use iotcert_suite::{CheckScope, CheckSpec, Modal};
+
+/// The suite's version: bumped whenever generators or verdict rules change (a seed
+/// replays the same cases only within one version).
+pub const SUITE_VERSION: &str = "0.4.0";
 
 pub const MQTT: &str = "protofuzz.mqtt";
 pub const COAP: &str = "protofuzz.coap";

@@ -26,6 +26,7 @@
 //! service that answers every malformed case as it answers a good one shows no parser
 //! the cases could have reached.
 
+use crate::budget::Budget;
 use crate::exec::{generate, Case, CaseEnd, Exec, Protocol, Watched};
 use crate::reproducer::Reproducer;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -62,17 +63,6 @@ const TIMES_KEPT: usize = 256;
 const MAX_REACTIONS: usize = 16;
 /// How often the cases sent are reported, for the progress bar.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-/// The budget of one interface.
-#[derive(Clone, Debug)]
-pub struct Budget {
-    pub cases: u32,
-    /// Cases in flight at once, each on its own connection (or datagram).
-    pub parallel_cases: u32,
-    pub time: Duration,
-    pub probe_every: u32,
-    pub recovery_wait: Duration,
-}
 
 /// The decision for one interface.
 #[derive(Debug)]
@@ -777,76 +767,4 @@ async fn still_fails(
 /// only has to differ from the last few probes').
 fn nonce(count: u64) -> u16 {
     u16::try_from(count & 0xffff).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::ProtofuzzSuite;
-    use iotcert_suite::{PlanKey, Profile};
-
-    use std::time::Duration;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// An HTTP service with a parser of its own: 200 to a well-formed GET, 400 to
-    /// anything else.
-    async fn http_server() -> u16 {
-        let listener = tokio::net::TcpListener::bind("127.93.203.1:0")
-            .await
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 4096];
-                    let Ok(read) = stream.read(&mut buffer).await else {
-                        return;
-                    };
-                    let request = &buffer[..read];
-                    let well_formed = request.starts_with(b"GET / HTTP/1.1\r\n")
-                        && request.ends_with(b"\r\n\r\n");
-                    let reply: &[u8] = if well_formed {
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                    } else {
-                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    };
-                    let _ = stream.write_all(reply).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
-        port
-    }
-
-    #[tokio::test]
-    async fn progress_counts_the_budgeted_cases_from_the_first() {
-        let port = http_server().await;
-        let cases = 40;
-        let profile = Profile::from_toml_str(&format!(
-            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
-             [[units]]\nid = \"unit-1\"\naddress = \"127.93.203.1\"\n\
-             [[interfaces]]\nport = {port}\ntransport = \"tcp\"\nservice = \"http\"\n\
-             [protofuzz]\ncases_per_protocol = {cases}\nseconds_per_protocol = 30\n\
-             probe_every = 50\nrecovery_wait_seconds = 2\ntimeout_ms = 1000\nparallel_cases = 1\n"
-        ))
-        .unwrap();
-        let pending = [PlanKey::new(crate::HTTP, Some("unit-1"))].into();
-        let progress = iotcert_suite_testkit::run_pending(
-            &ProtofuzzSuite::new(),
-            profile,
-            pending,
-            Duration::from_secs(120),
-        )
-        .await
-        .progress();
-        assert_eq!(progress.first(), Some(&(0, cases)), "{progress:?}");
-        assert!(
-            progress.iter().all(|&(_, total)| total == cases),
-            "{progress:?}"
-        );
-        assert!(
-            progress.windows(2).all(|pair| pair[0].0 <= pair[1].0),
-            "{progress:?}"
-        );
-        assert_eq!(progress.last(), Some(&(cases, cases)), "{progress:?}");
-    }
 }

@@ -11,13 +11,15 @@
 //! 2. [`mqtt`], [`coap`], [`http`]: the generators and the liveness oracles, pure;
 //!    [`rng`]: the seeded stream (same seed, same cases, byte for byte);
 //! 3. [`exec`]: cases and probes through the run context (scope guard, pacer, timeouts);
-//! 4. `engine`: budget, periodic probes of every declared service, recovery wait,
-//!    culprit search and shrinking;
+//! 4. `budget`: the `[protofuzz]` section read once, as the settings of cases and
+//!    probes and each interface's budget; `engine`: the budget, periodic probes of every
+//!    declared service, recovery wait, culprit search and shrinking;
 //! 5. [`reproducer`]: the JSON reproducer of a finding and [`replay`], for
 //!    `iotcert replay`.
 //!
 //! The suite's section of the profile, `[protofuzz]`, is [`ProtofuzzOptions`].
 
+mod budget;
 mod checks;
 pub mod coap;
 mod engine;
@@ -30,11 +32,12 @@ pub mod reproducer;
 pub mod rng;
 mod suite;
 
-pub use checks::{COAP, HTTP, MQTT};
+pub use budget::settings;
+pub use checks::{COAP, HTTP, MQTT, SUITE_VERSION};
 pub use exec::{generate, Case, Protocol, Settings};
 pub use options::{
     HealthEndpoint, ProtofuzzOptions, MAX_PROTOFUZZ_CASES, MAX_PROTOFUZZ_PARALLEL_CASES,
     MAX_PROTOFUZZ_PROBE_EVERY, MAX_PROTOFUZZ_TIMEOUT_MS, MIN_PROTOFUZZ_TIMEOUT_MS,
 };
 pub use reproducer::{replay, ReplayOutcome, Reproducer, REPRODUCER_FORMAT};
-pub use suite::{fuzzable, settings, ProtofuzzSuite, SUITE_VERSION};
+pub use suite::{fuzzable, ProtofuzzSuite};

@@ -35,6 +35,8 @@
 //! `original_message_hex` when they are at most [`ORIGINAL_HEX_LIMIT`] bytes (empty
 //! otherwise, so that a reproducer always fits one evidence item whole).
 
+use crate::budget::settings;
+use crate::checks::SUITE_VERSION;
 use crate::exec::{AnswerClock, Case, Exec, Protocol, Watched, Wire};
 use crate::node::Node;
 use crate::options::ProtofuzzOptions;
@@ -100,7 +102,7 @@ impl Reproducer {
         let wire = case.wire();
         Reproducer {
             format: REPRODUCER_FORMAT.to_owned(),
-            suite_version: crate::SUITE_VERSION.to_owned(),
+            suite_version: SUITE_VERSION.to_owned(),
             unit: unit.to_owned(),
             address,
             port,
@@ -172,7 +174,7 @@ pub async fn replay(ctx: &RunContext, reproducer: &Reproducer) -> ReplayOutcome 
         Ok(options) => options,
         Err(error) => return ReplayOutcome::Invalid(format!("the profile: {error}")),
     };
-    let (settings, _) = crate::suite::settings(&options);
+    let (settings, _) = settings(&options);
     let exec = Exec {
         ctx,
         unit,

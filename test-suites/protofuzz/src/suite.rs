@@ -3,20 +3,16 @@
 //! side; the protocols and interfaces of one unit one at a time, because a crash spoils
 //! what runs beside it on the same device.
 
-use crate::checks;
-use crate::engine::{fuzz_interface, Budget, Outcome};
-use crate::exec::{AnswerClock, Exec, HealthCheck, Protocol, Settings, Watched};
+use crate::budget::settings;
+use crate::checks::{self, SUITE_VERSION};
+use crate::engine::{fuzz_interface, Outcome};
+use crate::exec::{AnswerClock, Exec, HealthCheck, Protocol, Watched};
 use crate::options::ProtofuzzOptions;
 use iotcert_suite::profile::Transport;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Effort, Profile, Proof, RunContext, SampleUnit,
     SectionSpec, Suite, SuiteDescriptor, SuiteError, Verdict,
 };
-use std::time::Duration;
-
-/// The suite's version: bumped whenever generators or verdict rules change (a seed
-/// replays the same cases only within one version).
-pub const SUITE_VERSION: &str = "0.4.0";
 
 /// The protocol-fuzzing suite.
 #[derive(Clone, Debug, Default)]
@@ -198,26 +194,6 @@ async fn fuzz_each_protocol(ctx: &RunContext, options: &ProtofuzzOptions, unit: 
     }
 }
 
-/// The section's settings for cases and probes.
-pub fn settings(options: &ProtofuzzOptions) -> (Settings, Budget) {
-    let timeout = Duration::from_millis(options.timeout_ms.clamp(50, 60_000));
-    let settings = Settings {
-        seed: options.seed,
-        timeout,
-        case_wait: (timeout / 4).clamp(Duration::from_millis(50), Duration::from_millis(500)),
-        mqtt_username: options.mqtt_username.clone(),
-        mqtt_password: options.mqtt_password.clone(),
-    };
-    let budget = Budget {
-        cases: options.cases_per_protocol,
-        parallel_cases: options.parallel_cases.clamp(1, 64),
-        time: Duration::from_secs(options.seconds_per_protocol.max(1)),
-        probe_every: options.probe_every.max(1),
-        recovery_wait: Duration::from_secs(options.recovery_wait_seconds),
-    };
-    (settings, budget)
-}
-
 async fn fuzz_unit(
     ctx: &RunContext,
     options: &ProtofuzzOptions,
@@ -302,4 +278,77 @@ async fn fuzz_unit(
         result.evidence.extend(outcome.evidence);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProtofuzzSuite;
+    use crate::checks;
+    use iotcert_suite::{PlanKey, Profile};
+
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An HTTP service with a parser of its own: 200 to a well-formed GET, 400 to
+    /// anything else.
+    async fn http_server() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.93.203.1:0")
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    let request = &buffer[..read];
+                    let well_formed = request.starts_with(b"GET / HTTP/1.1\r\n")
+                        && request.ends_with(b"\r\n\r\n");
+                    let reply: &[u8] = if well_formed {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                    } else {
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    };
+                    let _ = stream.write_all(reply).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn progress_counts_the_budgeted_cases_from_the_first() {
+        let port = http_server().await;
+        let cases = 40;
+        let profile = Profile::from_toml_str(&format!(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.203.1\"\n\
+             [[interfaces]]\nport = {port}\ntransport = \"tcp\"\nservice = \"http\"\n\
+             [protofuzz]\ncases_per_protocol = {cases}\nseconds_per_protocol = 30\n\
+             probe_every = 50\nrecovery_wait_seconds = 2\ntimeout_ms = 1000\nparallel_cases = 1\n"
+        ))
+        .unwrap();
+        let pending = [PlanKey::new(checks::HTTP, Some("unit-1"))].into();
+        let progress = iotcert_suite_testkit::run_pending(
+            &ProtofuzzSuite::new(),
+            profile,
+            pending,
+            Duration::from_secs(120),
+        )
+        .await
+        .progress();
+        assert_eq!(progress.first(), Some(&(0, cases)), "{progress:?}");
+        assert!(
+            progress.iter().all(|&(_, total)| total == cases),
+            "{progress:?}"
+        );
+        assert!(
+            progress.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+            "{progress:?}"
+        );
+        assert_eq!(progress.last(), Some(&(cases, cases)), "{progress:?}");
+    }
 }
