@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 /// The longest line an external suite may write.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -93,23 +93,10 @@ impl ExternalProgramSuite {
     fn knows(&self, check: &str) -> bool {
         self.descriptor.checks.iter().any(|c| c.id == check)
     }
-}
 
-#[async_trait::async_trait]
-impl Suite for ExternalProgramSuite {
-    fn descriptor(&self) -> SuiteDescriptor {
-        self.descriptor.clone()
-    }
-
-    fn applicability(&self, _check: &CheckSpec, _profile: &Profile) -> Applicability {
-        // The protocol has no applicability step: a program that finds a check does not
-        // apply reports NOT_APPLICABLE with its reason when it runs.
-        Applicability::Applicable
-    }
-
-    async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
-        let pending: Vec<PlanKey> = self
-            .descriptor
+    /// Every check and unit (and the device as a whole) still undecided in this run.
+    fn pending_keys(&self, ctx: &RunContext) -> Vec<PlanKey> {
+        self.descriptor
             .checks
             .iter()
             .flat_map(|check| {
@@ -121,10 +108,11 @@ impl Suite for ExternalProgramSuite {
                     .map(|unit| PlanKey::new(&check.id, unit))
                     .collect::<Vec<_>>()
             })
-            .collect();
-        if pending.is_empty() {
-            return Ok(());
-        }
+            .collect()
+    }
+
+    /// Start the program with `run` and hand it the run request on its standard input.
+    async fn start(&self, ctx: &RunContext, pending: Vec<PlanKey>) -> Result<Child, SuiteError> {
         let request = ExternalRunRequest {
             units: ctx.units.clone(),
             profile: (*ctx.profile).clone(),
@@ -156,10 +144,13 @@ impl Suite for ExternalProgramSuite {
                 .await;
             }
         }
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| SuiteError("external suite has no standard output".into()))?;
+        Ok(child)
+    }
+
+    /// Pass on the events the program writes, one JSON line each, until it closes its
+    /// output, the deadline passes or the run is cancelled. A line that is not an event,
+    /// or a result of a check the program did not declare, is logged and skipped.
+    async fn relay_events(&self, ctx: &RunContext, stdout: impl AsyncRead + Unpin) {
         let mut lines = CappedLines::new(stdout);
         let mut line_number = 0u64;
         loop {
@@ -211,6 +202,49 @@ impl Suite for ExternalProgramSuite {
                 }
             }
         }
+    }
+
+    /// ERROR, for `reason`, on every check the program left undecided.
+    async fn decide_pending_as_errors(&self, ctx: &RunContext, reason: &str) {
+        for check in &self.descriptor.checks {
+            for unit in ctx.units.iter().map(|u| Some(u.id.as_str())).chain([None]) {
+                if ctx.is_pending(&check.id, unit) {
+                    ctx.emit(CheckResult::new(
+                        check.id.clone(),
+                        unit,
+                        Verdict::Error,
+                        reason.to_owned(),
+                    ))
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Suite for ExternalProgramSuite {
+    fn descriptor(&self) -> SuiteDescriptor {
+        self.descriptor.clone()
+    }
+
+    fn applicability(&self, _check: &CheckSpec, _profile: &Profile) -> Applicability {
+        // The protocol has no applicability step: a program that finds a check does not
+        // apply reports NOT_APPLICABLE with its reason when it runs.
+        Applicability::Applicable
+    }
+
+    async fn run(&self, ctx: RunContext) -> Result<(), SuiteError> {
+        let pending = self.pending_keys(&ctx);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut child = self.start(&ctx, pending).await?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| SuiteError("external suite has no standard output".into()))?;
+        self.relay_events(&ctx, stdout).await;
         let _ = child.start_kill();
         let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
         match status {
@@ -221,19 +255,7 @@ impl Suite for ExternalProgramSuite {
                     "external suite {} exited with {status}",
                     self.program.display()
                 );
-                for check in &self.descriptor.checks {
-                    for unit in ctx.units.iter().map(|u| Some(u.id.as_str())).chain([None]) {
-                        if ctx.is_pending(&check.id, unit) {
-                            ctx.emit(CheckResult::new(
-                                check.id.clone(),
-                                unit,
-                                Verdict::Error,
-                                reason.clone(),
-                            ))
-                            .await;
-                        }
-                    }
-                }
+                self.decide_pending_as_errors(&ctx, &reason).await;
                 Ok(())
             }
             _ => Ok(()),
