@@ -351,24 +351,7 @@ pub(crate) fn validate(
             )
         })?;
     let issuer_chain = issuer_chain_digest(&path, &cas);
-    if !facts.has_label_eku {
-        return Err(Rejection::new(
-            ReasonCode::MissingEku,
-            format!(
-                "signer certificate has no extended key usage {}",
-                crate::pki::LABEL_SIGNING_EKU
-            ),
-        ));
-    }
-    if !facts.may_sign {
-        return Err(Rejection::new(
-            ReasonCode::KeyUsage,
-            format!(
-                "the signer certificate \"{}\" has a key usage without digitalSignature",
-                facts.subject
-            ),
-        ));
-    }
+    refuse_signer_usage(facts)?;
     let (mut valid_from, mut valid_until) = (facts.not_before, facts.not_after);
     for ca in &cas {
         valid_from = valid_from.max(ca.not_before);
@@ -399,9 +382,50 @@ pub(crate) fn validate(
                 .map(|_| ()),
         ),
     };
-    // RFC 5280 section 6.3: every certificate of the path, against the CRL of its
-    // issuer when we have it; then whether the signer's was among them.
-    let revocation = match check_crls(RevocationCheckDepth::Chain, UnknownStatusPolicy::Allow) {
+    let revocation = revocation_status(check_crls, facts);
+    Ok(TrustedChain {
+        valid_from,
+        valid_until,
+        revocation,
+        issuer_chain,
+    })
+}
+
+/// The signer's own certificate must carry the label-signing EKU and a key usage that
+/// allows signatures.
+fn refuse_signer_usage(facts: &SignerFacts) -> Result<(), Rejection> {
+    if !facts.has_label_eku {
+        return Err(Rejection::new(
+            ReasonCode::MissingEku,
+            format!(
+                "signer certificate has no extended key usage {}",
+                crate::pki::LABEL_SIGNING_EKU
+            ),
+        ));
+    }
+    if !facts.may_sign {
+        return Err(Rejection::new(
+            ReasonCode::KeyUsage,
+            format!(
+                "the signer certificate \"{}\" has a key usage without digitalSignature",
+                facts.subject
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What verifying the path again with the CRLs said.
+type CrlOutcome = Result<(), webpki::Error>;
+
+/// RFC 5280 section 6.3: every certificate of the path, against the CRL of its issuer
+/// when we have it; then whether the signer's was among them. `check_crls` verifies the
+/// path again with the CRLs at a depth and an unknown-status policy (`None`: no CRLs).
+fn revocation_status(
+    check_crls: impl Fn(RevocationCheckDepth, UnknownStatusPolicy) -> Option<CrlOutcome>,
+    facts: &SignerFacts,
+) -> RevocationStatus {
+    match check_crls(RevocationCheckDepth::Chain, UnknownStatusPolicy::Allow) {
         None => RevocationStatus::NotRevoked { signer_crl: false },
         Some(Ok(_)) => RevocationStatus::NotRevoked {
             signer_crl: matches!(
@@ -419,13 +443,7 @@ pub(crate) fn validate(
         Some(Err(error)) => {
             RevocationStatus::Unknown(format!("checking the CRLs failed: {error:?}"))
         }
-    };
-    Ok(TrustedChain {
-        valid_from,
-        valid_until,
-        revocation,
-        issuer_chain,
-    })
+    }
 }
 
 fn chain_rejection(
