@@ -468,45 +468,7 @@ fn undeclared(scan: &UnitScan) -> CheckResult {
         .chain(udp_rows.iter().filter(|row| row.state == "open"))
         .filter(|row| row.status == Status::Undeclared)
         .collect();
-    let label = |row: &PortRow| match &row.service {
-        Some(service) => format!("{}/{} ({service})", row.port, row.transport),
-        None => format!("{}/{}", row.port, row.transport),
-    };
-    let missing: Vec<String> = scan
-        .declared_not_found()
-        .iter()
-        .map(|row| {
-            format!(
-                "{}/{} ({}) {}",
-                row.port, row.transport, row.service, row.found
-            )
-        })
-        .collect();
-    let mut notes = String::new();
-    if !missing.is_empty() {
-        notes.push_str(&format!(
-            " Declared but not found open: {}.",
-            list(&missing)
-        ));
-    }
-    let ignored: Vec<String> = tcp_rows
-        .iter()
-        .chain(udp_rows.iter().filter(|row| row.state == "open"))
-        .filter(|row| row.status == Status::Ignored)
-        .map(|row| {
-            format!(
-                "{} ({})",
-                label(row),
-                row.ignore_reason.clone().unwrap_or_default()
-            )
-        })
-        .collect();
-    if !ignored.is_empty() {
-        notes.push_str(&format!(
-            " Ignored as the profile asks: {}.",
-            list(&ignored)
-        ));
-    }
+    let notes = side_notes(scan, &tcp_rows, &udp_rows);
     let incomplete = scan.incomplete();
     let scope = format!(
         "{} TCP ports swept{}",
@@ -518,7 +480,7 @@ fn undeclared(scan: &UnitScan) -> CheckResult {
         }
     );
     let mut result = if !offending.is_empty() {
-        let labels: Vec<String> = offending.iter().map(|row| label(row)).collect();
+        let labels: Vec<String> = offending.iter().map(|row| port_label(row)).collect();
         let partial = incomplete
             .map(|why| format!(" (observation partial: {why})"))
             .unwrap_or_default();
@@ -562,7 +524,7 @@ fn undeclared(scan: &UnitScan) -> CheckResult {
                     .iter()
                     .chain(udp_rows.iter().filter(|row| row.state == "open"))
                     .filter(|row| row.status == Status::Declared)
-                    .map(label)
+                    .map(port_label)
                     .collect();
                 let open = if open.is_empty() {
                     "none".to_owned()
@@ -598,6 +560,55 @@ fn undeclared(scan: &UnitScan) -> CheckResult {
         }
     }
     result
+}
+
+/// `80/tcp (http)`, or `80/tcp` when the service was not identified.
+fn port_label(row: &PortRow) -> String {
+    match &row.service {
+        Some(service) => format!("{}/{} ({service})", row.port, row.transport),
+        None => format!("{}/{}", row.port, row.transport),
+    }
+}
+
+/// What the verdict's summary adds whatever the verdict: declared services not found
+/// open, and open ports ignored as the profile asks.
+fn side_notes(scan: &UnitScan, tcp_rows: &[PortRow], udp_rows: &[PortRow]) -> String {
+    let missing: Vec<String> = scan
+        .declared_not_found()
+        .iter()
+        .map(|row| {
+            format!(
+                "{}/{} ({}) {}",
+                row.port, row.transport, row.service, row.found
+            )
+        })
+        .collect();
+    let mut notes = String::new();
+    if !missing.is_empty() {
+        notes.push_str(&format!(
+            " Declared but not found open: {}.",
+            list(&missing)
+        ));
+    }
+    let ignored: Vec<String> = tcp_rows
+        .iter()
+        .chain(udp_rows.iter().filter(|row| row.state == "open"))
+        .filter(|row| row.status == Status::Ignored)
+        .map(|row| {
+            format!(
+                "{} ({})",
+                port_label(row),
+                row.ignore_reason.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    if !ignored.is_empty() {
+        notes.push_str(&format!(
+            " Ignored as the profile asks: {}.",
+            list(&ignored)
+        ));
+    }
+    notes
 }
 
 /// How one of the per-service checks reads a finding.
