@@ -88,32 +88,10 @@ pub async fn fuzz_interface(
     let started = Instant::now();
     let deadline = started + budget.time;
     // Only what answers before fuzzing can be judged afterwards.
-    let mut baseline = Vec::new();
-    for nonce in 1..=BASELINE_PROBES {
-        match exec.probe(fuzzed, nonce).await {
-            Ok(Some(took)) => baseline.push(took),
-            Ok(None) if baseline.is_empty() => {
-                return outcome(
-                    Verdict::Inconclusive,
-                    format!(
-                        "it could not be asked before fuzzing ({}); nothing could be judged",
-                        stop_reason(exec)
-                    ),
-                    0,
-                )
-            }
-            Err(why) if baseline.is_empty() => {
-                return outcome(
-                    Verdict::Inconclusive,
-                    format!(
-                        "it never answered a well-formed request before fuzzing ({why}); nothing could be judged"
-                    ),
-                    0,
-                )
-            }
-            Ok(None) | Err(_) => {}
-        }
-    }
+    let mut baseline = match answer_times_before_fuzzing(exec, fuzzed).await {
+        Ok(baseline) => baseline,
+        Err(undecided) => return undecided,
+    };
     let baseline_answers = baseline.len();
     if protocol == Protocol::Mqtt {
         if let Err(why) = exec.mqtt_session_accepted(fuzzed.port).await {
@@ -127,6 +105,115 @@ pub async fn fuzz_interface(
         }
     }
     let mut times = ResponseTimes::new(&mut baseline);
+    let (watch, unwatched) = services_to_watch(exec, fuzzed, others).await;
+    // The kinds of answer the cases drew, against the one a well-formed request draws:
+    // a service that answers every malformed case as it answers a well-formed request
+    // shows no parser the cases reached (closes and silences are left out: a server
+    // that answers anything and hangs up early makes them by timing alone).
+    let well_formed = exec.well_formed_reaction(fuzzed.port, protocol).await;
+    let run = send_cases(exec, fuzzed, protocol, &watch, budget, deadline, &mut times).await;
+    if !run.dead.is_empty() {
+        let mut result =
+            investigate(exec, fuzzed, &watch, run.dead, &run.log, budget, deadline).await;
+        result.evidence.push(times.evidence(&run.log.ends));
+        return result;
+    }
+    let slow_at_end = recheck_if_slow_at_end(exec, fuzzed, &mut times).await;
+    let others_watched = watch.len() - 1;
+    let (verdict, mut summary) = judge_survivor(
+        exec,
+        protocol,
+        &times,
+        &run.log,
+        slow_at_end,
+        others_watched,
+        started,
+    );
+    if !unwatched.is_empty() {
+        summary.push_str(&format!(
+            "; not watched, as not answering before fuzzing: {}",
+            unwatched.join(", ")
+        ));
+    }
+    // The positive control of a PASS: the budget was spent, and the fuzzed service was
+    // seen answering a well-formed request before the first case and after the last.
+    let sent = run.log.sent;
+    let spent = budget_spent(run.stopped_early, sent, budget);
+    let mut proof = None;
+    let verdict = match (verdict, spent) {
+        (Verdict::Pass, spent) => match pass_control(
+            exec,
+            spent,
+            run.final_answer,
+            &run.log.answers,
+            well_formed.as_deref(),
+        ) {
+            Err(why) => {
+                summary = format!("{why}; so far {summary}");
+                Verdict::Inconclusive
+            }
+            Ok((spent, told_apart)) => {
+                proof = Some(format!(
+                    "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; {told_apart}; {others_watched} other watched service(s) answered the final probe"
+                ));
+                Verdict::Pass
+            }
+        },
+        (other, Err(not_spent)) => {
+            summary.push_str(&format!("; {not_spent}"));
+            other
+        }
+        (other, Ok(_)) => other,
+    };
+    let mut result = outcome(verdict, summary, sent);
+    result.proof = proof;
+    result.evidence.push(times.evidence(&run.log.ends));
+    result.evidence.push(history_evidence(&run.log.history));
+    result
+}
+
+/// The fuzzed service's answer times to well-formed probes before the first case; `Err`
+/// with the INCONCLUSIVE outcome when it could not be asked or never answered.
+async fn answer_times_before_fuzzing(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+) -> Result<Vec<Duration>, Outcome> {
+    let mut baseline = Vec::new();
+    for nonce in 1..=BASELINE_PROBES {
+        match exec.probe(fuzzed, nonce).await {
+            Ok(Some(took)) => baseline.push(took),
+            Ok(None) if baseline.is_empty() => {
+                return Err(outcome(
+                    Verdict::Inconclusive,
+                    format!(
+                        "it could not be asked before fuzzing ({}); nothing could be judged",
+                        stop_reason(exec)
+                    ),
+                    0,
+                ))
+            }
+            Err(why) if baseline.is_empty() => {
+                return Err(outcome(
+                    Verdict::Inconclusive,
+                    format!(
+                        "it never answered a well-formed request before fuzzing ({why}); nothing could be judged"
+                    ),
+                    0,
+                ))
+            }
+            Ok(None) | Err(_) => {}
+        }
+    }
+    Ok(baseline)
+}
+
+/// The services watched while fuzzing: the fuzzed one first, then every other that
+/// answered a probe before fuzzing; those that did not, with why, for the summary.
+async fn services_to_watch(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+    others: &[Watched],
+) -> (Vec<Watched>, Vec<String>) {
     let mut watch = vec![fuzzed.clone()];
     let mut unwatched = Vec::new();
     for other in others {
@@ -136,28 +223,67 @@ pub async fn fuzz_interface(
             Err(why) => unwatched.push(format!("{other} ({why})")),
         }
     }
-    let mut history: VecDeque<(Case, CaseEnd)> = VecDeque::new();
-    let mut since_probe: Vec<Case> = Vec::new();
-    let mut ends: BTreeMap<&'static str, u64> = BTreeMap::new();
-    // The kinds of answer the cases drew, against the one a well-formed request draws:
-    // a service that answers every malformed case as it answers a well-formed request
-    // shows no parser the cases reached (closes and silences are left out: a server
-    // that answers anything and hangs up early makes them by timing alone).
-    let well_formed = exec.well_formed_reaction(fuzzed.port, protocol).await;
-    let mut answers: BTreeSet<String> = BTreeSet::new();
-    let mut record = |case: Case, end: CaseEnd, since_probe: &mut Vec<Case>| {
-        *ends.entry(end.word()).or_default() += 1;
+    (watch, unwatched)
+}
+
+/// What the cases sent so far drew.
+#[derive(Default)]
+struct CaseLog {
+    /// The last [`HISTORY`] cases and how each ended, for the evidence.
+    history: VecDeque<(Case, CaseEnd)>,
+    /// The cases sent since the last probe every watched service answered: the suspects
+    /// when a service is then found dead.
+    since_probe: Vec<Case>,
+    /// How many cases ended each way.
+    ends: BTreeMap<&'static str, u64>,
+    /// The kinds of answer the cases drew, at most [`MAX_REACTIONS`].
+    answers: BTreeSet<String>,
+    /// Cases sent.
+    sent: u64,
+}
+
+impl CaseLog {
+    fn record(&mut self, case: Case, end: CaseEnd) {
+        self.sent += 1;
+        *self.ends.entry(end.word()).or_default() += 1;
         if let CaseEnd::Answered(kind) = &end {
-            if answers.len() < MAX_REACTIONS {
-                answers.insert(kind.clone());
+            if self.answers.len() < MAX_REACTIONS {
+                self.answers.insert(kind.clone());
             }
         }
-        history.push_back((case.clone(), end));
-        if history.len() > HISTORY {
-            history.pop_front();
+        self.history.push_back((case.clone(), end));
+        if self.history.len() > HISTORY {
+            self.history.pop_front();
         }
-        since_probe.push(case);
-    };
+        self.since_probe.push(case);
+    }
+}
+
+/// How the run of cases ended.
+struct CaseRun {
+    log: CaseLog,
+    /// The services found dead: at a probe during the run, or at the final one.
+    dead: Vec<(Watched, String)>,
+    /// Why the run stopped before its last case, if it did.
+    stopped_early: Option<Stop>,
+    /// How long the fuzzed service took to answer the final probe, when it was seen to.
+    final_answer: Option<Duration>,
+}
+
+/// Sends the budget's cases, `parallel_cases` in flight at once, and probes every
+/// watched service every `probe_every` cases, after a suspicious case and after the
+/// last; the run stops at the first probe that finds a service dead, when the time
+/// budget is used up, or when the suite must stop.
+async fn send_cases(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+    protocol: Protocol,
+    watch: &[Watched],
+    budget: &Budget,
+    deadline: Instant,
+    times: &mut ResponseTimes,
+) -> CaseRun {
+    let mut log = CaseLog::default();
     let total = u64::from(budget.cases);
     let window = budget.parallel_cases.max(1) as usize;
     let send_case = |index: u64| {
@@ -171,7 +297,6 @@ pub async fn fuzz_interface(
     let mut in_flight = FuturesUnordered::new();
     let mut final_answer = None;
     let mut next = 0u64;
-    let mut sent = 0u64;
     let mut stopped_early: Option<Stop> = None;
     let report = |sent: u64| {
         exec.ctx.progress(
@@ -182,7 +307,6 @@ pub async fn fuzz_interface(
     };
     report(0).await;
     let mut reported = Instant::now();
-    // The services found dead: at a probe during the run, or at the final one.
     let dead = loop {
         while in_flight.len() < window && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
@@ -195,54 +319,51 @@ pub async fn fuzz_interface(
             }
         }
         let Some((case, end)) = in_flight.next().await else {
-            let (dead, took) = exec.check(&watch, 0xfff0).await;
+            let (dead, took) = exec.check(watch, 0xfff0).await;
             times.observe(took);
             final_answer = took;
             break dead;
         };
-        sent += 1;
         let suspicious = end.is_suspicious(protocol)
-            && (end != CaseEnd::Reset || since_probe.len() >= RESET_PROBE_GAP);
-        record(case, end, &mut since_probe);
+            && (end != CaseEnd::Reset || log.since_probe.len() >= RESET_PROBE_GAP);
+        log.record(case, end);
         if reported.elapsed() >= PROGRESS_EVERY {
-            report(sent).await;
+            report(log.sent).await;
             reported = Instant::now();
         }
-        let due = sent % u64::from(budget.probe_every.max(1)) == 0 || sent == total;
+        let due = log.sent % u64::from(budget.probe_every.max(1)) == 0 || log.sent == total;
         if !(suspicious || due) {
             continue;
         }
         // Every case sent so far is settled before the device is judged.
         while let Some((case, end)) = in_flight.next().await {
-            sent += 1;
-            record(case, end, &mut since_probe);
+            log.record(case, end);
         }
         // Nonces vary so a stale answer cannot pass for a fresh one.
-        let (dead, took) = exec.check(&watch, nonce(sent)).await;
+        let (dead, took) = exec.check(watch, nonce(log.sent)).await;
         times.observe(took);
         if dead.is_empty() {
-            since_probe.clear();
+            log.since_probe.clear();
             continue;
         }
         break dead;
     };
-    report(sent).await;
-    if !dead.is_empty() {
-        let mut result = investigate(
-            exec,
-            fuzzed,
-            &watch,
-            dead,
-            since_probe,
-            &history,
-            sent,
-            budget,
-            deadline,
-        )
-        .await;
-        result.evidence.push(times.evidence(&ends));
-        return result;
+    report(log.sent).await;
+    CaseRun {
+        log,
+        dead,
+        stopped_early,
+        final_answer,
     }
+}
+
+/// A fuzzed service slow at the final probe is timed again after a pause, so a service
+/// busy for a moment is not taken for a degraded one. Whether it was slow at the end.
+async fn recheck_if_slow_at_end(
+    exec: &Exec<'_>,
+    fuzzed: &Watched,
+    times: &mut ResponseTimes,
+) -> bool {
     let slow_at_end = times.last_was_slow();
     if slow_at_end {
         tokio::time::sleep(SLOW_SETTLE).await;
@@ -254,7 +375,24 @@ pub async fn fuzz_interface(
         }
         times.after = median(&mut again);
     }
-    let tally = ends
+    slow_at_end
+}
+
+/// The verdict on a service every probe found alive, before its positive control: FAIL
+/// when it still answers but slowly even after a pause, INCONCLUSIVE when it was slow
+/// and then silent, else PASS (naming the slow probes it recovered from).
+fn judge_survivor(
+    exec: &Exec<'_>,
+    protocol: Protocol,
+    times: &ResponseTimes,
+    log: &CaseLog,
+    slow_at_end: bool,
+    others_watched: usize,
+    started: Instant,
+) -> (Verdict, String) {
+    let sent = log.sent;
+    let tally = log
+        .ends
         .iter()
         .map(|(word, count)| format!("{count} {word}"))
         .collect::<Vec<_>>()
@@ -281,8 +419,7 @@ pub async fn fuzz_interface(
         None => (
             Verdict::Pass,
             format!(
-                "it and {} other watched service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s; cases ended: {tally})",
-                watch.len() - 1,
+                "it and {others_watched} other watched service(s) answered every probe after {sent} malformed {protocol} cases (seed {}, {:.1} s; cases ended: {tally})",
                 exec.settings.seed,
                 started.elapsed().as_secs_f64()
             ),
@@ -295,61 +432,40 @@ pub async fn fuzz_interface(
             times.slow_above().as_millis()
         ));
     }
-    if !unwatched.is_empty() {
-        summary.push_str(&format!(
-            "; not watched, as not answering before fuzzing: {}",
-            unwatched.join(", ")
+    (verdict, summary)
+}
+
+/// The positive control of a PASS, or why it is missing (the PASS is then INCONCLUSIVE):
+/// the budget spent (`spent`, from [`budget_spent`]), the fuzzed service's answer after
+/// the last case observed, and a case that drew another kind of answer than a
+/// well-formed request. `Ok` holds the budget spent and how the answers were told
+/// apart, in words.
+fn pass_control(
+    exec: &Exec<'_>,
+    spent: Result<String, String>,
+    final_answer: Option<Duration>,
+    answers: &BTreeSet<String>,
+    well_formed: Option<&str>,
+) -> Result<(String, String), String> {
+    let spent = spent?;
+    if final_answer.is_none() {
+        return Err(format!(
+            "its answer after the last case could not be observed ({})",
+            stop_reason(exec)
         ));
     }
-    // The positive control of a PASS: the budget was spent, and the fuzzed service was
-    // seen answering a well-formed request before the first case and after the last.
-    let spent = budget_spent(stopped_early, sent, budget);
-    let mut proof = None;
-    let verdict = match (verdict, spent, final_answer) {
-        (Verdict::Pass, Err(not_spent), _) => {
-            summary = format!("{not_spent}; so far {summary}");
-            Verdict::Inconclusive
-        }
-        (Verdict::Pass, Ok(_), None) => {
-            summary = format!(
-                "its answer after the last case could not be observed ({}); so far {summary}",
-                stop_reason(exec)
-            );
-            Verdict::Inconclusive
-        }
-        (Verdict::Pass, Ok(_), Some(_))
-            if told_apart(&answers, well_formed.as_deref()).is_none() =>
-        {
-            let reference = well_formed.as_deref().unwrap_or("no answer");
-            summary = format!(
-                "no malformed case drew an answer other than a well-formed request's ({reference}; the cases drew: {}), so nothing shows they reached a parser that tells malformed input from well-formed; so far {summary}",
-                if answers.is_empty() {
-                    "no answer".to_owned()
-                } else {
-                    answers.iter().cloned().collect::<Vec<_>>().join(", ")
-                }
-            );
-            Verdict::Inconclusive
-        }
-        (Verdict::Pass, Ok(spent), Some(_)) => {
-            proof = Some(format!(
-                "{fuzzed}: answered {baseline_answers} well-formed {protocol} probes before the first case and one after the last; {spent}; {}; {} other watched service(s) answered the final probe",
-                told_apart(&answers, well_formed.as_deref()).unwrap_or_default(),
-                watch.len() - 1
-            ));
-            Verdict::Pass
-        }
-        (other, Err(not_spent), _) => {
-            summary.push_str(&format!("; {not_spent}"));
-            other
-        }
-        (other, Ok(_), _) => other,
+    let Some(told_apart) = told_apart(answers, well_formed) else {
+        let reference = well_formed.unwrap_or("no answer");
+        return Err(format!(
+            "no malformed case drew an answer other than a well-formed request's ({reference}; the cases drew: {}), so nothing shows they reached a parser that tells malformed input from well-formed",
+            if answers.is_empty() {
+                "no answer".to_owned()
+            } else {
+                answers.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ));
     };
-    let mut result = outcome(verdict, summary, sent);
-    result.proof = proof;
-    result.evidence.push(times.evidence(&ends));
-    result.evidence.push(history_evidence(&history));
-    result
+    Ok((spent, told_apart))
 }
 
 /// How the cases' answers show a parser told them from a well-formed request (one
@@ -557,18 +673,19 @@ async fn replays(
     Ok(dead)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A service found dead: wait for it to come back, find the culprit among the cases
+/// sent since the last good probe (most recent first), shrink it, and write its
+/// reproducer.
 async fn investigate(
     exec: &Exec<'_>,
     fuzzed: &Watched,
     watch: &[Watched],
     dead: Vec<(Watched, String)>,
-    suspects: Vec<Case>,
-    history: &VecDeque<(Case, CaseEnd)>,
-    sent: u64,
+    log: &CaseLog,
     budget: &Budget,
     deadline: Instant,
 ) -> Outcome {
+    let (suspects, history, sent) = (&log.since_probe, &log.history, log.sent);
     let first_dead = describe_dead(&dead);
     let last = suspects.last().map_or(0, |c| c.index);
     let Some(recovered) = recover(exec, watch, budget.recovery_wait).await else {
