@@ -12,6 +12,8 @@
 //! read a cap, and device traffic goes through [`RunContext::connect_tcp`] (scope guard
 //! and pacer). Programs learn which unit they serve through `{unit}` and `{address}`.
 
+// Still reachable here, where the fuzz target and callers outside the crate find it.
+pub use crate::device_text::one_line;
 use crate::formats::Artifact;
 use crate::options::{
     UpdateAcceptance, UpdateDelivery, UpdateFormat, UpdateOptions, UploadEncoding, VersionQuery,
@@ -96,16 +98,6 @@ impl Delivered {
             ready_again: None,
         }
     }
-}
-
-/// The first line of `text`, at most 300 characters: how device text enters a summary.
-pub fn one_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    let mut kept: String = line.chars().take(300).collect();
-    if kept.len() < line.len() {
-        kept.push('…');
-    }
-    kept
 }
 
 /// Resolves a profile path against the profile's directory.

@@ -23,6 +23,7 @@ pub mod attacks;
 pub mod checks;
 pub mod cms;
 pub mod delivery;
+mod device_text;
 pub mod formats;
 pub mod keys;
 mod options;

@@ -9,6 +9,7 @@
 //! frame and the whole stream capped) that reads those messages until the terminal
 //! status of one install, SUCCESS or FAILURE.
 
+use crate::device_text::one_line;
 use base64::Engine as _;
 use iotcert_wire::http;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -106,7 +107,7 @@ pub async fn open(
         let status_line = status_line.lines().next().unwrap_or_default();
         return Err(format!(
             "the server did not open a WebSocket: {}",
-            crate::delivery::one_line(status_line)
+            one_line(status_line)
         ));
     };
     let expected = accept_value(&key);
@@ -266,7 +267,7 @@ impl StatusStream {
                     self.idle_again = true;
                 }
                 if level <= 3 && self.errors.len() < MAX_ERRORS {
-                    self.errors.push(crate::delivery::one_line(text));
+                    self.errors.push(one_line(text));
                 }
             }
             _ => {}
@@ -276,7 +277,7 @@ impl StatusStream {
     fn note(&mut self, line: &str) {
         if self.transcript.len() < MAX_TRANSCRIPT {
             self.transcript.push_str("ws< ");
-            self.transcript.push_str(&crate::delivery::one_line(line));
+            self.transcript.push_str(&one_line(line));
             self.transcript.push('\n');
         }
     }
