@@ -3,7 +3,12 @@
 
 use crate::checks;
 use crate::cms;
-use crate::formats::{rauc::Rauc, swu, Artifact, Genuine};
+use crate::formats::{
+    plain::Plain,
+    rauc::Rauc,
+    swu::{self, Swu},
+    Artifact, Genuine,
+};
 use crate::keys::{self, Signer, Unfit};
 
 /// Every way the suite tries to get an image past the device's verification.
@@ -173,160 +178,217 @@ fn header_byte(image: &[u8]) -> usize {
 
 type Made = Result<(String, Artifact, String), String>;
 
+/// What an attack made of the genuine image: how it differs, in words, and the artifact.
+type Altered = Result<(String, Artifact), String>;
+
 fn make(m: &Materials<'_>, attack: Attack) -> Made {
     let version = m.genuine_version.to_owned();
     let genuine = m.genuine.artifact();
-    let unfit = |unfit: Unfit| -> Result<Signer, String> {
-        let (key, certificate) = m.trusted_ca.ok_or_else(|| {
-            "needs the trusted CA's key (update.trusted_test_signer.ca_key and ca_certificate) to issue the certificate".to_owned()
-        })?;
-        keys::unfit_signer(key, certificate, unfit).map_err(|e| e.to_string())
-    };
-    match attack {
-        Attack::Genuine => Ok((
+    let (description, artifact) = match attack {
+        Attack::Genuine => (
             "the manufacturer's genuine image, unchanged".into(),
             genuine,
-            version,
-        )),
+        ),
         Attack::Truncated => {
             let mut artifact = genuine;
             artifact.image.truncate(artifact.image.len() / 2);
-            Ok((
+            (
                 "the genuine image cut to its first half, signature unchanged".into(),
                 artifact,
-                version,
-            ))
+            )
         }
-        Attack::Rollback => rollback(m),
+        Attack::Rollback => return rollback(m),
         _ => match m.genuine {
-            Genuine::Plain(plain) => {
-                let mut artifact = genuine;
-                let description = match attack {
-                    Attack::PayloadByteFlipped => {
-                        let last = artifact.image.len().saturating_sub(1);
-                        flip(&mut artifact.image, last);
-                        format!("byte {last} (the last) of the image flipped; signature unchanged")
-                    }
-                    Attack::ManifestByteFlipped => {
-                        let at = header_byte(&artifact.image);
-                        flip(&mut artifact.image, at);
-                        format!("byte {at} of the image header flipped; signature unchanged")
-                    }
-                    Attack::SignatureRemoved => {
-                        artifact.signature = None;
-                        "the genuine image sent without its signature".into()
-                    }
-                    Attack::ForeignSigner => {
-                        let signer = keys::foreign_signer().map_err(|e| e.to_string())?;
-                        artifact.signature = Some(signer.sign(&plain.image).map_err(|e| e.to_string())?);
-                        format!("the genuine image signed by {}", signer.description)
-                    }
-                    Attack::PayloadSwappedStaleHash => return Err("a plain image has no manifest that lists payload hashes".into()),
-                    Attack::ManifestSaysUnsigned => return Err("a plain image has no manifest that could declare it unsigned".into()),
-                    _ => return Err("a raw signature carries no certificate, so its validity and purpose cannot be varied".into()),
-                };
-                Ok((description, artifact, version))
-            }
-            Genuine::Swu(image) => {
-                let payload = image
-                    .payload_index()
-                    .ok_or("the image has no payload file")?;
-                let swu = match attack {
-                    Attack::PayloadByteFlipped => image.with_payload(payload, |data| {
-                        let middle = data.len() / 2;
-                        flip(data, middle);
-                    }),
-                    Attack::ManifestByteFlipped => {
-                        let mut text = image.description_text().to_vec();
-                        let at = version_byte(&text);
-                        flip(&mut text, at);
-                        image.with_description(text)
-                    }
-                    Attack::PayloadSwappedStaleHash => image.with_payload(payload, |data| {
-                        let replacement = b"iotcert: payload swapped, sw-description and its signature left as they were\n";
-                        let length = data.len();
-                        *data = replacement.iter().copied().cycle().take(length).collect();
-                    }),
-                    Attack::SignatureRemoved => image.with_signature(None),
-                    Attack::ManifestSaysUnsigned => image
-                        .with_description(swu::without_hashes(image.description_text()))
-                        .with_signature(None),
-                    Attack::ForeignSigner | Attack::ExpiredSigner | Attack::WrongPurposeSigner => {
-                        let signer = match attack {
-                            Attack::ForeignSigner => keys::foreign_signer().map_err(|e| e.to_string())?,
-                            Attack::ExpiredSigner => unfit(Unfit::Expired)?,
-                            _ => unfit(Unfit::WrongPurpose)?,
-                        };
-                        let signature = cms::sign_detached(&signer, image.description_text()).map_err(|e| e.to_string())?;
-                        let description = format!("sw-description re-signed (CMS) by {}", signer.description);
-                        return Ok((description, Artifact { image: image.with_signature(Some(signature)).bytes(), signature: None }, version));
-                    }
-                    _ => return Err("not an attack on SWUpdate images".into()),
-                };
-                let description = match attack {
-                    Attack::PayloadByteFlipped => format!("one byte flipped in {:?}; sw-description and its signature unchanged", image.archive.entries.get(payload).map(|e| e.name.as_str()).unwrap_or("")),
-                    Attack::ManifestByteFlipped => "one byte of the signed sw-description flipped; sw-description.sig unchanged".into(),
-                    Attack::PayloadSwappedStaleHash => "a payload file replaced by other bytes of the same size; the sha256 in sw-description left stale".into(),
-                    Attack::SignatureRemoved => "sw-description.sig removed".into(),
-                    _ => "sw-description.sig removed and every sha256 removed from sw-description".into(),
-                };
-                Ok((
-                    description,
-                    Artifact {
-                        image: swu.bytes(),
-                        signature: None,
-                    },
-                    version,
-                ))
-            }
-            Genuine::Rauc(bundle) => {
-                let (description, bytes) = match attack {
-                    Attack::PayloadByteFlipped => {
-                        let mut copy = bundle.clone();
-                        let middle = copy.squashfs.len() / 2;
-                        flip(&mut copy.squashfs, middle);
-                        (format!("byte {middle} of the squashfs flipped; signature unchanged"), copy.bytes())
-                    }
-                    Attack::ManifestByteFlipped => {
-                        let mut copy = bundle.clone();
-                        let at = copy.signature.len().saturating_sub(8);
-                        flip(&mut copy.signature, at);
-                        ("one byte of the signature's signed value flipped".into(), copy.bytes())
-                    }
-                    Attack::SignatureRemoved => (
-                        "the bare squashfs, without signature and size trailer".into(),
-                        Rauc { squashfs: bundle.squashfs.clone(), signature: Vec::new() }.bytes(),
-                    ),
-                    Attack::ManifestSaysUnsigned => {
-                        let mut bytes = bundle.squashfs.clone();
-                        bytes.extend_from_slice(&0u64.to_be_bytes());
-                        ("the squashfs with a trailer declaring a signature of 0 bytes".into(), bytes)
-                    }
-                    Attack::ForeignSigner | Attack::ExpiredSigner | Attack::WrongPurposeSigner => {
-                        let signer = match attack {
-                            Attack::ForeignSigner => keys::foreign_signer().map_err(|e| e.to_string())?,
-                            Attack::ExpiredSigner => unfit(Unfit::Expired)?,
-                            _ => unfit(Unfit::WrongPurpose)?,
-                        };
-                        let signature = cms::sign_detached(&signer, &bundle.squashfs).map_err(|e| e.to_string())?;
-                        (
-                            format!("the squashfs re-signed (CMS) by {}", signer.description),
-                            Rauc { squashfs: bundle.squashfs.clone(), signature }.bytes(),
-                        )
-                    }
-                    _ => return Err("a RAUC bundle in plain format lists no payload hash outside its signed squashfs".into()),
-                };
-                Ok((
-                    description,
-                    Artifact {
-                        image: bytes,
-                        signature: None,
-                    },
-                    version,
-                ))
-            }
+            Genuine::Plain(plain) => alter_plain(plain, genuine, attack)?,
+            Genuine::Swu(image) => alter_swu(m, image, attack)?,
+            Genuine::Rauc(bundle) => alter_rauc(m, bundle, attack)?,
         },
+    };
+    Ok((description, artifact, version))
+}
+
+/// A certificate the trusted CA issues but the device must refuse (expired, or for
+/// another purpose): it needs the CA's key.
+fn unfit_signer(m: &Materials<'_>, unfit: Unfit) -> Result<Signer, String> {
+    let (key, certificate) = m.trusted_ca.ok_or_else(|| {
+        "needs the trusted CA's key (update.trusted_test_signer.ca_key and ca_certificate) to issue the certificate".to_owned()
+    })?;
+    keys::unfit_signer(key, certificate, unfit).map_err(|e| e.to_string())
+}
+
+/// The signer of a re-signing attack: a foreign key, or the trusted CA's expired or
+/// wrong-purpose certificate.
+fn attack_signer(m: &Materials<'_>, attack: Attack) -> Result<Signer, String> {
+    match attack {
+        Attack::ForeignSigner => keys::foreign_signer().map_err(|e| e.to_string()),
+        Attack::ExpiredSigner => unfit_signer(m, Unfit::Expired),
+        _ => unfit_signer(m, Unfit::WrongPurpose),
     }
+}
+
+/// An attack on a plain image with a detached signature: bytes flipped, the signature
+/// removed, or a foreign signature; a plain image has no manifest, and its raw
+/// signature no certificate, to vary.
+fn alter_plain(plain: &Plain, genuine: Artifact, attack: Attack) -> Altered {
+    let mut artifact = genuine;
+    let description = match attack {
+        Attack::PayloadByteFlipped => {
+            let last = artifact.image.len().saturating_sub(1);
+            flip(&mut artifact.image, last);
+            format!("byte {last} (the last) of the image flipped; signature unchanged")
+        }
+        Attack::ManifestByteFlipped => {
+            let at = header_byte(&artifact.image);
+            flip(&mut artifact.image, at);
+            format!("byte {at} of the image header flipped; signature unchanged")
+        }
+        Attack::SignatureRemoved => {
+            artifact.signature = None;
+            "the genuine image sent without its signature".into()
+        }
+        Attack::ForeignSigner => {
+            let signer = keys::foreign_signer().map_err(|e| e.to_string())?;
+            artifact.signature = Some(signer.sign(&plain.image).map_err(|e| e.to_string())?);
+            format!("the genuine image signed by {}", signer.description)
+        }
+        Attack::PayloadSwappedStaleHash => {
+            return Err("a plain image has no manifest that lists payload hashes".into())
+        }
+        Attack::ManifestSaysUnsigned => {
+            return Err("a plain image has no manifest that could declare it unsigned".into())
+        }
+        _ => return Err(
+            "a raw signature carries no certificate, so its validity and purpose cannot be varied"
+                .into(),
+        ),
+    };
+    Ok((description, artifact))
+}
+
+/// An attack on an SWUpdate image: a payload or sw-description byte flipped, a payload
+/// swapped under a stale hash, the signature removed (with or without the hashes), or
+/// sw-description re-signed by a signer the device must refuse.
+fn alter_swu(m: &Materials<'_>, image: &Swu, attack: Attack) -> Altered {
+    let payload = image
+        .payload_index()
+        .ok_or("the image has no payload file")?;
+    let swu = match attack {
+        Attack::PayloadByteFlipped => image.with_payload(payload, |data| {
+            let middle = data.len() / 2;
+            flip(data, middle);
+        }),
+        Attack::ManifestByteFlipped => {
+            let mut text = image.description_text().to_vec();
+            let at = version_byte(&text);
+            flip(&mut text, at);
+            image.with_description(text)
+        }
+        Attack::PayloadSwappedStaleHash => image.with_payload(payload, |data| {
+            let replacement =
+                b"iotcert: payload swapped, sw-description and its signature left as they were\n";
+            let length = data.len();
+            *data = replacement.iter().copied().cycle().take(length).collect();
+        }),
+        Attack::SignatureRemoved => image.with_signature(None),
+        Attack::ManifestSaysUnsigned => image
+            .with_description(swu::without_hashes(image.description_text()))
+            .with_signature(None),
+        Attack::ForeignSigner | Attack::ExpiredSigner | Attack::WrongPurposeSigner => {
+            let signer = attack_signer(m, attack)?;
+            let signature =
+                cms::sign_detached(&signer, image.description_text()).map_err(|e| e.to_string())?;
+            let description = format!("sw-description re-signed (CMS) by {}", signer.description);
+            return Ok((
+                description,
+                Artifact {
+                    image: image.with_signature(Some(signature)).bytes(),
+                    signature: None,
+                },
+            ));
+        }
+        _ => return Err("not an attack on SWUpdate images".into()),
+    };
+    let description = match attack {
+        Attack::PayloadByteFlipped => format!("one byte flipped in {:?}; sw-description and its signature unchanged", image.archive.entries.get(payload).map(|e| e.name.as_str()).unwrap_or("")),
+        Attack::ManifestByteFlipped => "one byte of the signed sw-description flipped; sw-description.sig unchanged".into(),
+        Attack::PayloadSwappedStaleHash => "a payload file replaced by other bytes of the same size; the sha256 in sw-description left stale".into(),
+        Attack::SignatureRemoved => "sw-description.sig removed".into(),
+        _ => "sw-description.sig removed and every sha256 removed from sw-description".into(),
+    };
+    Ok((
+        description,
+        Artifact {
+            image: swu.bytes(),
+            signature: None,
+        },
+    ))
+}
+
+/// An attack on a RAUC bundle (plain format): a squashfs or signature byte flipped, the
+/// signature removed or declared empty, or the squashfs re-signed by a signer the
+/// device must refuse.
+fn alter_rauc(m: &Materials<'_>, bundle: &Rauc, attack: Attack) -> Altered {
+    let (description, bytes) =
+        match attack {
+            Attack::PayloadByteFlipped => {
+                let mut copy = bundle.clone();
+                let middle = copy.squashfs.len() / 2;
+                flip(&mut copy.squashfs, middle);
+                (
+                    format!("byte {middle} of the squashfs flipped; signature unchanged"),
+                    copy.bytes(),
+                )
+            }
+            Attack::ManifestByteFlipped => {
+                let mut copy = bundle.clone();
+                let at = copy.signature.len().saturating_sub(8);
+                flip(&mut copy.signature, at);
+                (
+                    "one byte of the signature's signed value flipped".into(),
+                    copy.bytes(),
+                )
+            }
+            Attack::SignatureRemoved => (
+                "the bare squashfs, without signature and size trailer".into(),
+                Rauc {
+                    squashfs: bundle.squashfs.clone(),
+                    signature: Vec::new(),
+                }
+                .bytes(),
+            ),
+            Attack::ManifestSaysUnsigned => {
+                let mut bytes = bundle.squashfs.clone();
+                bytes.extend_from_slice(&0u64.to_be_bytes());
+                (
+                    "the squashfs with a trailer declaring a signature of 0 bytes".into(),
+                    bytes,
+                )
+            }
+            Attack::ForeignSigner | Attack::ExpiredSigner | Attack::WrongPurposeSigner => {
+                let signer = attack_signer(m, attack)?;
+                let signature =
+                    cms::sign_detached(&signer, &bundle.squashfs).map_err(|e| e.to_string())?;
+                (
+                    format!("the squashfs re-signed (CMS) by {}", signer.description),
+                    Rauc {
+                        squashfs: bundle.squashfs.clone(),
+                        signature,
+                    }
+                    .bytes(),
+                )
+            }
+            _ => return Err(
+                "a RAUC bundle in plain format lists no payload hash outside its signed squashfs"
+                    .into(),
+            ),
+        };
+    Ok((
+        description,
+        Artifact {
+            image: bytes,
+            signature: None,
+        },
+    ))
 }
 
 /// The genuine image with its signature replaced by one from `signer`.
