@@ -490,6 +490,46 @@ async fn exercise_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>) {
 async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir: &Path) -> UnitRun {
     let options = plan.options;
     let base = plan.base;
+    let first_version = first_version(ctx, unit, options, base).await;
+    let readings = Readings::before_first_image(ctx, unit, options, base, first_version).await;
+    let (mut records, stopped) = send_attempts(ctx, unit, plan, workdir, &readings).await;
+    let Readings {
+        first_version,
+        version_usable,
+        health_probe,
+        ..
+    } = readings;
+    let last_version = match &first_version {
+        Some(_) if version_usable => Some(query(ctx, unit, options, base, true).await),
+        other => other.clone(),
+    };
+    if let (Some(previous), Some(now)) = (records.last_mut(), &last_version) {
+        rejudge_late_install(previous, now);
+    }
+    let restore = match (&first_version, &last_version) {
+        (Some(Ok(before)), Some(Ok(after))) if before != after && !ctx.should_stop() => {
+            restore(ctx, unit, plan, workdir, before).await
+        }
+        _ => None,
+    };
+    let firmware = firmware_record(plan, &records, first_version, last_version, restore);
+    UnitRun {
+        records,
+        firmware,
+        health_probe,
+        stopped,
+    }
+}
+
+/// The unit's version before anything is sent, read twice ([`stable_version`]); `None`
+/// without a version query. A query that fails here is logged: the suite does not use
+/// it on this unit.
+async fn first_version(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    options: &UpdateOptions,
+    base: &Path,
+) -> Option<VersionReading> {
     let first_version = match &options.version_query {
         Some(version_query) => Some(stable_version(ctx, unit, version_query, base).await),
         None => None,
@@ -501,28 +541,73 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         )
         .await;
     }
-    let version_usable = matches!(first_version, Some(Ok(_)));
-    let signal = match acceptance_signal(options) {
-        Ok(Signal::Version) if !version_usable => Signal::Missing(format!(
-            "the version query, the acceptance signal, did not work on this unit before the first image ({})",
-            match &first_version {
-                Some(Err(why)) => why.as_str(),
-                _ => "no version query",
+    first_version
+}
+
+/// How a unit is read while its images are sent, settled before the first one.
+struct Readings {
+    /// The running version before anything was sent; `None` without a version query.
+    first_version: Option<VersionReading>,
+    /// The version query worked before the first image, so the suite uses it.
+    version_usable: bool,
+    /// What says that the unit installed an image.
+    signal: Signal,
+    /// What tells that the unit still works after a refusal, or why nothing can.
+    health_probe: Result<HealthSource, String>,
+}
+
+impl Readings {
+    async fn before_first_image(
+        ctx: &RunContext,
+        unit: &SampleUnit,
+        options: &UpdateOptions,
+        base: &Path,
+        first_version: Option<VersionReading>,
+    ) -> Readings {
+        let version_usable = matches!(first_version, Some(Ok(_)));
+        let signal = match acceptance_signal(options) {
+            Ok(Signal::Version) if !version_usable => Signal::Missing(format!(
+                "the version query, the acceptance signal, did not work on this unit before the first image ({})",
+                match &first_version {
+                    Some(Err(why)) => why.as_str(),
+                    _ => "no version query",
+                }
+            )),
+            Ok(signal) => signal,
+            Err(why) => Signal::Missing(why),
+        };
+        if let (Signal::Version, Some(Ok(running))) = (&signal, &first_version) {
+            if *running == options.genuine_version {
+                ctx.log(
+                    LogLevel::Warn,
+                    format!("{}: the unit already runs {running}, the genuine version, and the version query is the acceptance signal: it cannot see an image of that version installed (every attack but the rollback is one), so those verdicts will be INCONCLUSIVE; start the unit on another version or declare update.acceptance", unit.id),
+                )
+                .await;
             }
-        )),
-        Ok(signal) => signal,
-        Err(why) => Signal::Missing(why),
-    };
-    if let (Signal::Version, Some(Ok(running))) = (&signal, &first_version) {
-        if *running == options.genuine_version {
-            ctx.log(
-                LogLevel::Warn,
-                format!("{}: the unit already runs {running}, the genuine version, and the version query is the acceptance signal: it cannot see an image of that version installed (every attack but the rollback is one), so those verdicts will be INCONCLUSIVE; start the unit on another version or declare update.acceptance", unit.id),
-            )
-            .await;
+        }
+        let health_probe =
+            health_source(ctx, unit, options, base, version_usable, &first_version).await;
+        Readings {
+            first_version,
+            version_usable,
+            signal,
+            health_probe,
         }
     }
-    let health_probe = if matches!(
+}
+
+/// What will tell that the unit still works after it refused an image: SWUpdate's
+/// status stream, the version query, or the upload port when it answers now; or why
+/// nothing can.
+async fn health_source(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    options: &UpdateOptions,
+    base: &Path,
+    version_usable: bool,
+    first_version: &Option<VersionReading>,
+) -> Result<HealthSource, String> {
+    if matches!(
         options.acceptance,
         Some(UpdateAcceptance::SwupdateWebsocket { .. })
     ) {
@@ -539,11 +624,27 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
             )),
         }
     } else {
-        Err(match &first_version {
+        Err(match first_version {
             Some(Err(why)) => format!("the version query failed before any image was sent ({why}) and the channel is not an upload to the device: nothing could probe the unit's health"),
             _ => "the profile gives no version query and the channel is not an upload to the device: nothing could probe the unit's health".to_owned(),
         })
-    };
+    }
+}
+
+/// Sends the plan's images in order, each judged from the channel's answer and the
+/// versions read before and after it, and the unit's health probed after a refusal;
+/// stops at the deadline or after [`MAX_UNANSWERED_IN_A_ROW`] unanswered images. The
+/// records, and why sending stopped early.
+async fn send_attempts(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    plan: &Plan<'_>,
+    workdir: &Path,
+    readings: &Readings,
+) -> (Vec<AttemptRecord>, Option<String>) {
+    let options = plan.options;
+    let base = plan.base;
+    let version_usable = readings.version_usable;
     let settle = Duration::from_secs(options.settle_seconds);
     let mut records: Vec<AttemptRecord> = Vec::new();
     let mut stopped = None;
@@ -575,7 +676,7 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         let version_after = query(ctx, unit, options, base, version_usable).await;
         let outcome = judge(
             &delivered.answer,
-            &signal,
+            &readings.signal,
             version_usable.then_some((&version_before, &version_after)),
             &attempt.installs_version,
         );
@@ -583,7 +684,7 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
             ChannelAnswer::NoAnswer(_) | ChannelAnswer::NotDelivered(_) => unanswered_in_a_row + 1,
             _ => 0,
         };
-        let health = match (&outcome, &health_probe) {
+        let health = match (&outcome, &readings.health_probe) {
             (Outcome::Refused(_), Ok(HealthSource::Probe(probe))) => {
                 Some(delivery::probe_health(ctx, unit, options, base, *probe).await)
             }
@@ -613,26 +714,7 @@ async fn run_unit(ctx: &RunContext, unit: &SampleUnit, plan: &Plan<'_>, workdir:
         )
         .await;
     }
-    let last_version = match &first_version {
-        Some(_) if version_usable => Some(query(ctx, unit, options, base, true).await),
-        other => other.clone(),
-    };
-    if let (Some(previous), Some(now)) = (records.last_mut(), &last_version) {
-        rejudge_late_install(previous, now);
-    }
-    let restore = match (&first_version, &last_version) {
-        (Some(Ok(before)), Some(Ok(after))) if before != after && !ctx.should_stop() => {
-            restore(ctx, unit, plan, workdir, before).await
-        }
-        _ => None,
-    };
-    let firmware = firmware_record(plan, &records, first_version, last_version, restore);
-    UnitRun {
-        records,
-        firmware,
-        health_probe,
-        stopped,
-    }
+    (records, stopped)
 }
 
 /// An image judged not installed whose version shows up before the suite's next look at
