@@ -883,34 +883,11 @@ fn decide(check: &'static str, unit: &str, plan: &Plan<'_>, run: &UnitRun) -> Ch
         Outcome::Accepted(how) => Some((r, how)),
         _ => None,
     });
-    let genuine_status = match genuine {
-        None => run
-            .stopped
-            .clone()
-            .unwrap_or_else(|| "the genuine image was not sent".to_owned()),
-        Some(r) => match &r.outcome {
-            Outcome::Accepted(how) => format!("installed: {how}"),
-            Outcome::Refused(how) => format!("the genuine image was {how}"),
-            Outcome::Undetermined(how) => {
-                format!("whether the genuine image was installed is unknown: {how}")
-            }
-            Outcome::NotDelivered(how) => format!("the genuine image was not delivered: {how}"),
-        },
-    };
+    let genuine_status = genuine_status(genuine, run);
     if check == checks::UNHEALTHY_AFTER_REFUSAL {
         return decide_health(check, unit_id, run, genuine_installed, &genuine_status);
     }
-    let skipped_here: Vec<String> = plan
-        .skipped
-        .iter()
-        .filter(|s| s.attack.check() == check)
-        .map(|s| format!("{} not attempted: {}", s.attack.name(), s.reason))
-        .collect();
-    let skipped_note = if skipped_here.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", skipped_here.join("; "))
-    };
+    let skipped_note = skipped_note(plan, check);
     let relevant: Vec<&AttemptRecord> = run
         .records
         .iter()
@@ -940,23 +917,15 @@ fn decide(check: &'static str, unit: &str, plan: &Plan<'_>, run: &UnitRun) -> Ch
         let result = decide_genuine(check, unit_id, plan, run, &relevant, note);
         return evidence_for(result, &relevant);
     }
-    let with = |kind: fn(&Outcome) -> Option<&String>| -> Vec<String> {
-        relevant
-            .iter()
-            .filter_map(|r| {
-                kind(&r.outcome).map(|how| format!("{} ({}): {how}", r.attack, r.description))
-            })
-            .collect()
-    };
-    let accepted = with(|o| match o {
+    let accepted = outcomes_of(&relevant, |o| match o {
         Outcome::Accepted(how) => Some(how),
         _ => None,
     });
-    let not_delivered = with(|o| match o {
+    let not_delivered = outcomes_of(&relevant, |o| match o {
         Outcome::NotDelivered(how) => Some(how),
         _ => None,
     });
-    let undetermined = with(|o| match o {
+    let undetermined = outcomes_of(&relevant, |o| match o {
         Outcome::Undetermined(how) => Some(how),
         _ => None,
     });
@@ -979,37 +948,105 @@ fn decide(check: &'static str, unit: &str, plan: &Plan<'_>, run: &UnitRun) -> Ch
     } else if sent < planned {
         CheckResult::new(check, unit_id, Verdict::Inconclusive, format!("the unit refused the {sent} images it was sent, but {} of {planned} were not sent: {}. {note}", planned - sent, run.stopped.as_deref().unwrap_or("the deadline passed")))
     } else {
-        let names: Vec<String> = relevant.iter().map(|r| image_name(r)).collect();
-        match genuine_installed {
-            Some((genuine, how)) => CheckResult::pass(
-                check,
-                unit_id,
-                format!(
-                    "the unit refused every image: {}{skipped_note}, and then installed the genuine image. {note}",
-                    names.join(", ")
-                ),
-                Proof::observed(format!(
-                    "the genuine image {} was installed on this unit after these refusals ({how}), so the channel and the acceptance signal work and the refusals are the device's verification; refused: {}",
-                    image_name(genuine),
-                    relevant
-                        .iter()
-                        .map(|r| format!("{} — {}", r.attack, outcome_text(&r.outcome)))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )),
-            ),
-            None => CheckResult::new(
-                check,
-                unit_id,
-                Verdict::Inconclusive,
-                format!(
-                    "the unit refused every image ({}), but it was not seen to install the genuine image either ({genuine_status}): a unit that refuses everything shows nothing about verification. {note}",
-                    names.join(", ")
-                ),
-            ),
-        }
+        refused_every_image(
+            check,
+            unit_id,
+            &relevant,
+            genuine_installed,
+            &genuine_status,
+            &skipped_note,
+            note,
+        )
     };
     evidence_for(result, &relevant)
+}
+
+/// What became of the genuine image on the unit, in words.
+fn genuine_status(genuine: Option<&AttemptRecord>, run: &UnitRun) -> String {
+    match genuine {
+        None => run
+            .stopped
+            .clone()
+            .unwrap_or_else(|| "the genuine image was not sent".to_owned()),
+        Some(r) => match &r.outcome {
+            Outcome::Accepted(how) => format!("installed: {how}"),
+            Outcome::Refused(how) => format!("the genuine image was {how}"),
+            Outcome::Undetermined(how) => {
+                format!("whether the genuine image was installed is unknown: {how}")
+            }
+            Outcome::NotDelivered(how) => format!("the genuine image was not delivered: {how}"),
+        },
+    }
+}
+
+/// The attacks of `check` that could not be made, as a parenthesis for the summary;
+/// empty when every one was made.
+fn skipped_note(plan: &Plan<'_>, check: &str) -> String {
+    let skipped_here: Vec<String> = plan
+        .skipped
+        .iter()
+        .filter(|s| s.attack.check() == check)
+        .map(|s| format!("{} not attempted: {}", s.attack.name(), s.reason))
+        .collect();
+    if skipped_here.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", skipped_here.join("; "))
+    }
+}
+
+/// `attack (description): how` for every record whose outcome is of the kind `kind` picks.
+fn outcomes_of(relevant: &[&AttemptRecord], kind: fn(&Outcome) -> Option<&String>) -> Vec<String> {
+    relevant
+        .iter()
+        .filter_map(|r| {
+            kind(&r.outcome).map(|how| format!("{} ({}): {how}", r.attack, r.description))
+        })
+        .collect()
+}
+
+/// A check whose every image was sent and refused: a PASS when the unit then installed
+/// the genuine image (the positive control: the channel and the acceptance signal work,
+/// so the refusals are the device's verification); INCONCLUSIVE otherwise, as a unit
+/// that refuses everything shows nothing about verification.
+fn refused_every_image(
+    check: &'static str,
+    unit_id: Option<&str>,
+    relevant: &[&AttemptRecord],
+    genuine_installed: Option<(&AttemptRecord, &String)>,
+    genuine_status: &str,
+    skipped_note: &str,
+    note: &str,
+) -> CheckResult {
+    let names: Vec<String> = relevant.iter().map(|r| image_name(r)).collect();
+    match genuine_installed {
+        Some((genuine, how)) => CheckResult::pass(
+            check,
+            unit_id,
+            format!(
+                "the unit refused every image: {}{skipped_note}, and then installed the genuine image. {note}",
+                names.join(", ")
+            ),
+            Proof::observed(format!(
+                "the genuine image {} was installed on this unit after these refusals ({how}), so the channel and the acceptance signal work and the refusals are the device's verification; refused: {}",
+                image_name(genuine),
+                relevant
+                    .iter()
+                    .map(|r| format!("{} — {}", r.attack, outcome_text(&r.outcome)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        ),
+        None => CheckResult::new(
+            check,
+            unit_id,
+            Verdict::Inconclusive,
+            format!(
+                "the unit refused every image ({}), but it was not seen to install the genuine image either ({genuine_status}): a unit that refuses everything shows nothing about verification. {note}",
+                names.join(", ")
+            ),
+        ),
+    }
 }
 
 fn outcome_text(outcome: &Outcome) -> &str {
