@@ -12,7 +12,8 @@
 //!    off when the device refuses connections, through [`window`], which narrows to
 //!    the connections the device holds at once;
 //! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
-//! 6. `sessions`: web session cookies of one unit replayed on another;
+//! 6. `sessions`: web session cookies of one unit replayed on another, on the targets
+//!    `interfaces` derives from the profile's login interfaces;
 //! 7. `suite`: the four checks and their evidence, each PASS with the proof of its
 //!    positive control: on every login interface the unit's declared credential opened
 //!    it and a random one was refused before any guessing (a random one that opens it
@@ -25,6 +26,7 @@ pub mod bruteforce;
 mod checks;
 pub mod database;
 pub mod guess;
+mod interfaces;
 mod options;
 pub mod parse;
 pub mod probe;

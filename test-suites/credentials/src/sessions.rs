@@ -8,10 +8,10 @@
 //! the unit that opened the session (the cookie must open its own page again), so a cookie
 //! that expired or is bound to something else is never read as a refusal.
 
+use crate::interfaces::targets;
 use crate::options::CredentialsOptions;
 use crate::probe::http::{self, WebSession};
 use crate::probe::{Outcome, Protocol, Target};
-use crate::suite::targets;
 use iotcert_suite::{Evidence, RunContext, Transcript};
 use serde::Serialize;
 use std::collections::BTreeSet;

@@ -10,17 +10,17 @@ use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 use crate::database::{self, Entry};
 use crate::guess::{ad_hoc, guess, GuessReport};
+use crate::interfaces::{login_interfaces, target_for, LoginInterface};
 use crate::options::{CredentialsOptions, UnitCredential};
 use crate::probe::{self, random_token, ssh, Identity, Login, Outcome, Protocol, Target};
 use crate::sessions::{OpenedSession, SessionComparison};
-use iotcert_suite::profile::{Authentication, Transport};
+use iotcert_suite::profile::Authentication;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, Profile, Proof, RunContext, SampleUnit,
     SectionSpec, Suite, SuiteDescriptor, SuiteError, Transcript, Verdict,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 /// The suite's version: bumped whenever a verdict rule changes.
 pub const SUITE_VERSION: &str = "0.2.0";
@@ -36,41 +36,6 @@ impl CredentialsSuite {
     pub fn new() -> Self {
         CredentialsSuite {}
     }
-}
-
-/// A login interface the profile declares, whatever authentication it claims: a key-only
-/// claim is tested too (a key-only SSH server does not offer the password method, which
-/// the probe observes), never taken on trust.
-#[derive(Clone, Debug)]
-pub(crate) struct LoginInterface {
-    pub port: u16,
-    pub protocol: Protocol,
-    pub tls: bool,
-    /// The service name as declared (`https`, `ssh`...).
-    pub service: String,
-    pub authentication: Authentication,
-}
-
-/// The declared interfaces whose service has a login this suite speaks.
-pub(crate) fn login_interfaces(profile: &Profile) -> Vec<LoginInterface> {
-    profile
-        .interfaces
-        .iter()
-        .filter_map(|i| {
-            let (protocol, tls) = probe::Protocol::from_service(&i.service)?;
-            let transport_ok = match protocol {
-                Protocol::Snmp => i.transport == Transport::Udp,
-                _ => i.transport == Transport::Tcp,
-            };
-            transport_ok.then(|| LoginInterface {
-                port: i.port,
-                protocol,
-                tls: tls || i.tls,
-                service: i.service.clone(),
-                authentication: i.authentication,
-            })
-        })
-        .collect()
 }
 
 #[async_trait::async_trait]
@@ -226,36 +191,6 @@ struct UnitOutcome {
     proven: BTreeSet<u16>,
     /// Ports that judged a random password (refused or accepted it): password logins.
     password_logins: BTreeSet<u16>,
-}
-
-/// A unit's service, the interface behind it and the target the probes use.
-pub(crate) fn target_for(
-    options: &CredentialsOptions,
-    unit: &SampleUnit,
-    interface: &LoginInterface,
-) -> Target {
-    Target {
-        unit: unit.clone(),
-        port: interface.port,
-        protocol: interface.protocol,
-        tls: interface.tls,
-        path: match interface.protocol {
-            Protocol::Rtsp => options.rtsp_path.clone(),
-            _ => options.http_path.clone(),
-        },
-        attempt_timeout: Duration::from_millis(options.attempt_timeout_ms.max(1000)),
-    }
-}
-
-pub(crate) fn targets(
-    ctx: &RunContext,
-    options: &CredentialsOptions,
-    unit: &SampleUnit,
-) -> Vec<Target> {
-    login_interfaces(&ctx.profile)
-        .iter()
-        .map(|interface| target_for(options, unit, interface))
-        .collect()
 }
 
 fn declared_defaults(options: &CredentialsOptions, protocol: Protocol) -> Vec<Entry> {
@@ -1394,7 +1329,7 @@ async fn compare_units(
 mod tests {
     use super::*;
     use iotcert_suite::PlanKey;
-
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// An HTTP service that asks for a basic login and refuses every one.
