@@ -283,31 +283,7 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
         .count();
     let not_judged = sent - judged;
     let (verdict, summary, proof) = if let Some(limit) = &measurement.limit {
-        let reason = &limit.reason;
-        let after = limit.after_refused;
-        let earlier_lock = earlier
-            .limit
-            .as_ref()
-            .filter(|_| limit.explicit && earlier.refused_before_limit >= JUDGED_BEFORE_LIMIT);
-        if after >= JUDGED_BEFORE_LIMIT {
-            (
-                Verdict::Pass,
-                format!("The device throttles guessing on {target}: after {after} wrong passwords answered as refused, {reason} ({rate})."),
-                Some(format!("{target} answered {after} wrong passwords as refused, then {reason}")),
-            )
-        } else if let (Some(lock), Some(seen)) = (earlier_lock, &earlier.judged) {
-            (
-                Verdict::Pass,
-                format!("The device locks logins on {target}: after {} wrong passwords refused during the suite's guessing it said \"{lock}\", and the {sent} wrong passwords of the measurement met {reason}.", earlier.refused_before_limit),
-                Some(format!("before any guessing {seen}; {} wrong passwords were then refused before the unit said \"{lock}\", and it still refused to judge: {reason}", earlier.refused_before_limit)),
-            )
-        } else {
-            (
-                Verdict::Inconclusive,
-                format!("On {target}, {reason} after only {after} wrong passwords answered as refused: a limit so early cannot be told from a service that does not judge logins (at least {JUDGED_BEFORE_LIMIT} judged first are needed)."),
-                None,
-            )
-        }
+        judge_limit(measurement, limit, earlier, &rate)
     } else if let (Some(ms), Some(true)) = (
         measurement.right_opened_before(),
         measurement.right_password_refused_after,
@@ -333,24 +309,7 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
             Some(format!("every one of {sent} wrong passwords was judged on {target}; the first were answered in {} ms (median), the last in {} ms", measurement.first_median_ms, measurement.last_median_ms)),
         )
     } else if measurement.median_ms >= iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD) {
-        let median_ms = measurement.median_ms;
-        match measurement.right_opened_before() {
-            _ if not_judged > 0 => (
-                Verdict::Inconclusive,
-                format!("Failures on {target} took {median_ms} ms (median), but {not_judged} of {sent} wrong passwords were not judged: no measurement."),
-                None,
-            ),
-            Some(right_ms) if right_ms < iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD) => (
-                Verdict::Pass,
-                format!("Every failure on {target} is delayed (median {median_ms} ms over {sent} wrong passwords, {rate}); the right password was answered in {right_ms} ms."),
-                Some(format!("the right password was answered on {target} in {right_ms} ms, each of {sent} wrong ones in {median_ms} ms (median)")),
-            ),
-            _ => (
-                Verdict::Inconclusive,
-                format!("Failures on {target} took {median_ms} ms (median over {sent} wrong passwords), but no right password of this interface was answered quickly before them: a delay for failures cannot be told from a slow service."),
-                None,
-            ),
-        }
+        judge_delayed_failures(measurement, not_judged, &rate)
     } else {
         (
             Verdict::Fail,
@@ -363,6 +322,73 @@ pub fn judge(measurement: &Measurement, earlier: &Earlier) -> Judgement {
         summary,
         proof,
         evidence,
+    }
+}
+
+/// A verdict, its summary and, for a PASS, its proof.
+type Decision = (Verdict, String, Option<String>);
+
+/// The device said it limits guessing (`limit`): a PASS once enough wrong passwords were
+/// judged before it, during the measurement or, for an explicit lock, during the
+/// suite's guessing; a limit that early is INCONCLUSIVE.
+fn judge_limit(
+    measurement: &Measurement,
+    limit: &Limit,
+    earlier: &Earlier,
+    rate: &str,
+) -> Decision {
+    let target = &measurement.target;
+    let sent = measurement.attempts_sent;
+    let reason = &limit.reason;
+    let after = limit.after_refused;
+    let earlier_lock = earlier
+        .limit
+        .as_ref()
+        .filter(|_| limit.explicit && earlier.refused_before_limit >= JUDGED_BEFORE_LIMIT);
+    if after >= JUDGED_BEFORE_LIMIT {
+        (
+            Verdict::Pass,
+            format!("The device throttles guessing on {target}: after {after} wrong passwords answered as refused, {reason} ({rate})."),
+            Some(format!("{target} answered {after} wrong passwords as refused, then {reason}")),
+        )
+    } else if let (Some(lock), Some(seen)) = (earlier_lock, &earlier.judged) {
+        (
+            Verdict::Pass,
+            format!("The device locks logins on {target}: after {} wrong passwords refused during the suite's guessing it said \"{lock}\", and the {sent} wrong passwords of the measurement met {reason}.", earlier.refused_before_limit),
+            Some(format!("before any guessing {seen}; {} wrong passwords were then refused before the unit said \"{lock}\", and it still refused to judge: {reason}", earlier.refused_before_limit)),
+        )
+    } else {
+        (
+            Verdict::Inconclusive,
+            format!("On {target}, {reason} after only {after} wrong passwords answered as refused: a limit so early cannot be told from a service that does not judge logins (at least {JUDGED_BEFORE_LIMIT} judged first are needed)."),
+            None,
+        )
+    }
+}
+
+/// Failures answered slowly (median at or over [`DELAY_THRESHOLD`]): a PASS only when
+/// every wrong password was judged and the right one was answered quickly, so the
+/// delay is for failures and not a slow service.
+fn judge_delayed_failures(measurement: &Measurement, not_judged: usize, rate: &str) -> Decision {
+    let target = &measurement.target;
+    let sent = measurement.attempts_sent;
+    let median_ms = measurement.median_ms;
+    match measurement.right_opened_before() {
+        _ if not_judged > 0 => (
+            Verdict::Inconclusive,
+            format!("Failures on {target} took {median_ms} ms (median), but {not_judged} of {sent} wrong passwords were not judged: no measurement."),
+            None,
+        ),
+        Some(right_ms) if right_ms < iotcert_suite::event::whole_milliseconds(DELAY_THRESHOLD) => (
+            Verdict::Pass,
+            format!("Every failure on {target} is delayed (median {median_ms} ms over {sent} wrong passwords, {rate}); the right password was answered in {right_ms} ms."),
+            Some(format!("the right password was answered on {target} in {right_ms} ms, each of {sent} wrong ones in {median_ms} ms (median)")),
+        ),
+        _ => (
+            Verdict::Inconclusive,
+            format!("Failures on {target} took {median_ms} ms (median over {sent} wrong passwords), but no right password of this interface was answered quickly before them: a delay for failures cannot be told from a slow service."),
+            None,
+        ),
     }
 }
 
