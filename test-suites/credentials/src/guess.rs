@@ -104,6 +104,40 @@ struct Progress {
     unreachable_in_a_row: u32,
 }
 
+impl Progress {
+    /// The pause before the next attempt after connections refused in a row: from
+    /// [`FIRST_BACKOFF`], doubling with each, at most [`MAX_BACKOFF`].
+    fn backoff(&self) -> Option<Duration> {
+        (self.unreachable_in_a_row > 0).then(|| {
+            (FIRST_BACKOFF * 2u32.saturating_pow(self.unreachable_in_a_row.min(5) - 1))
+                .min(MAX_BACKOFF)
+        })
+    }
+
+    /// What one attempt's outcome says of the service: a throttle stops the guessing;
+    /// [`MAX_UNREACHABLE_IN_A_ROW`] refused connections in a row stop it too; a judged
+    /// login starts the count again.
+    fn observe(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Throttled(reason) => {
+                self.stop
+                    .get_or_insert_with(|| format!("the device throttled: {reason}"));
+            }
+            Outcome::Unreachable(reason) => {
+                self.unreachable_in_a_row += 1;
+                if self.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW {
+                    self.stop.get_or_insert_with(|| {
+                        format!("{MAX_UNREACHABLE_IN_A_ROW} connections in a row failed ({reason}); backed off and stopped")
+                    });
+                }
+            }
+            // The window tries it again, with fewer in flight.
+            Outcome::TurnedAway(_) => {}
+            _ => self.unreachable_in_a_row = 0,
+        }
+    }
+}
+
 /// Try `candidates` on `target`, `concurrency` at a time (fewer when the device holds
 /// fewer connections at once).
 pub async fn guess(
@@ -117,66 +151,63 @@ pub async fn guess(
     // Accounts found so far; attempts still in flight for one of them are abandoned.
     let (found_sender, found) = tokio::sync::watch::channel(BTreeSet::<Account>::new());
     let found_sender = &found_sender;
-    let finished = window::run(candidates.iter().collect(), concurrency, |entry: &&Entry| {
-        let entry = *entry;
-        let mut found = found.clone();
-        async move {
-            let account = &account_of(target.protocol, &entry.login);
-            if found.borrow().contains(account) {
-                return None;
-            }
-            let backoff = {
-                let state = lock();
-                if state.stop.is_some() {
+    let finished = window::run(
+        candidates.iter().collect(),
+        concurrency,
+        |entry: &&Entry| {
+            let entry = *entry;
+            let mut found = found.clone();
+            async move {
+                let account = &account_of(target.protocol, &entry.login);
+                if found.borrow().contains(account) {
                     return None;
                 }
-                (state.unreachable_in_a_row > 0).then(|| {
-                    (FIRST_BACKOFF * 2u32.saturating_pow(state.unreachable_in_a_row.min(5) - 1))
-                        .min(MAX_BACKOFF)
-                })
-            };
-            if ctx.should_stop() {
-                return None;
-            }
-            if let Some(pause) = backoff {
-                tokio::time::sleep(pause).await;
-            }
-            let attempt = tokio::select! {
-                attempt = probe::attempt(ctx, target, &entry.login) => attempt,
-                Ok(_) = found.wait_for(|accounts| accounts.contains(account)) => {
-                    lock().abandoned += 1;
+                let backoff = {
+                    let state = lock();
+                    if state.stop.is_some() {
+                        return None;
+                    }
+                    state.backoff()
+                };
+                if ctx.should_stop() {
                     return None;
                 }
-            };
-            let mut state = lock();
-            match &attempt.outcome {
-                Outcome::Accepted => {
+                if let Some(pause) = backoff {
+                    tokio::time::sleep(pause).await;
+                }
+                let attempt = tokio::select! {
+                    attempt = probe::attempt(ctx, target, &entry.login) => attempt,
+                    Ok(_) = found.wait_for(|accounts| accounts.contains(account)) => {
+                        lock().abandoned += 1;
+                        return None;
+                    }
+                };
+                let mut state = lock();
+                if attempt.outcome == Outcome::Accepted {
                     found_sender.send_modify(|accounts| {
                         accounts.insert(account.clone());
                     });
-                    state.unreachable_in_a_row = 0;
                 }
-                Outcome::Throttled(reason) => {
-                    state
-                        .stop
-                        .get_or_insert_with(|| format!("the device throttled: {reason}"));
-                }
-                Outcome::Unreachable(reason) => {
-                    state.unreachable_in_a_row += 1;
-                    if state.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW {
-                        state.stop.get_or_insert_with(|| {
-                            format!("{MAX_UNREACHABLE_IN_A_ROW} connections in a row failed ({reason}); backed off and stopped")
-                        });
-                    }
-                }
-                // The window tries it again, with fewer in flight.
-                Outcome::TurnedAway(_) => {}
-                _ => state.unreachable_in_a_row = 0,
+                state.observe(&attempt.outcome);
+                Some(attempt)
             }
-            Some(attempt)
-        }
-    })
+        },
+    )
     .await;
+    let mut report = report_of(target, finished);
+    let progress = progress.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.stopped = progress.stop;
+    report.abandoned = progress.abandoned;
+    if report.stopped.is_none() && ctx.should_stop() && report.untried > 0 {
+        report.stopped = Some("the suite deadline passed".to_owned());
+    }
+    report
+}
+
+/// The report of a guessing run from the attempts the window finished: every attempt
+/// tried, the credentials accepted with their transcripts, the identities seen and one
+/// sample transcript of an attempt that was not accepted.
+fn report_of(target: &Target, finished: window::Finished<&Entry>) -> GuessReport {
     let mut report = GuessReport {
         untried: finished.skipped,
         turned_away: finished.turned_away,
@@ -204,12 +235,6 @@ pub async fn guess(
         } else if report.sample_transcript.is_none() {
             report.sample_transcript = Some(attempt.transcript.into_evidence(label));
         }
-    }
-    let progress = progress.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.stopped = progress.stop;
-    report.abandoned = progress.abandoned;
-    if report.stopped.is_none() && ctx.should_stop() && report.untried > 0 {
-        report.stopped = Some("the suite deadline passed".to_owned());
     }
     report
 }
