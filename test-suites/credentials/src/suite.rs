@@ -1115,214 +1115,330 @@ async fn compare_units(
     before: BeforeGuessing,
 ) -> CheckResult {
     let BeforeGuessing {
-        shared: declared_shared,
-        transcripts: declared_transcripts,
-        refused: declared_refused,
-        mut not_judged,
-        mut sessions,
+        shared,
+        transcripts,
+        refused,
+        not_judged,
+        sessions,
     } = before;
-    let mut shared = declared_shared;
-    let mut transcripts = declared_transcripts;
-    // Credentials found by guessing on one unit, tried on the same port of the others.
-    let mut accepted_by: BTreeMap<(u16, Login), Vec<String>> = BTreeMap::new();
-    let mut guessed_refused = 0usize;
-    for (unit, outcome) in per_unit {
-        for ((port, login), label) in &outcome.accepted {
-            accepted_by
-                .entry((*port, login.clone()))
-                .or_default()
-                .push(unit.clone());
-            for (other, other_outcome) in per_unit.iter().filter(|(id, _)| *id != unit) {
-                if other_outcome.accepted.contains_key(&(*port, login.clone())) {
-                    continue;
-                }
-                let answer = match other_outcome.tried.get(&(*port, login.clone())) {
-                    Some(answer) => answer.clone(),
-                    None => {
-                        let Some(unit_of_other) = ctx.units.iter().find(|u| u.id == *other) else {
-                            continue;
-                        };
-                        let Some(interface) = login_interfaces(&ctx.profile)
-                            .into_iter()
-                            .find(|i| i.port == *port)
-                        else {
-                            continue;
-                        };
-                        let target = target_for(options, unit_of_other, &interface);
-                        let attempt = probe::attempt(ctx, &target, login).await;
-                        if attempt.outcome == Outcome::Accepted {
-                            transcripts.push(attempt.transcript.into_evidence(format!(
-                                "{} found on {unit}, tried on {other}",
-                                login.display()
-                            )));
-                        }
-                        attempt.outcome
-                    }
-                };
-                match answer {
-                    Outcome::Accepted => shared.push(format!(
-                        "{} (found by guessing on {label}) is accepted by {other} on port {port}",
-                        login.display()
-                    )),
-                    Outcome::Refused if other_outcome.proven.contains(port) => guessed_refused += 1,
-                    Outcome::Refused => not_judged.push(format!(
-                        "{} (found on {label}) was refused by {other} on port {port}, but no credential declared for {other} opened that port, so the refusal proves nothing",
-                        login.display()
-                    )),
-                    answer => not_judged.push(format!(
-                        "{} (found on {label}) on {other} port {port}: {}",
-                        login.display(),
-                        answer.describe()
-                    )),
-                }
-            }
-        }
-    }
-    for ((port, login), units) in &accepted_by {
-        if units.len() >= 2 {
-            shared.push(format!(
-                "the credential {} found by guessing on port {port} is accepted by {}",
-                login.display(),
-                units.join(" and ")
-            ));
-        }
-    }
-    // SSH host keys: every SSH interface of every unit must show one.
-    let mut keys_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let ssh_ports: BTreeSet<u16> = login_interfaces(&ctx.profile)
-        .iter()
-        .filter(|i| i.protocol == Protocol::Ssh)
-        .map(|i| i.port)
-        .collect();
-    for (unit, outcome) in per_unit {
-        for port in &ssh_ports {
-            match outcome.host_keys.get(port) {
-                Some(key) => keys_by
-                    .entry(key)
-                    .or_default()
-                    .push(format!("{unit} port {port}")),
-                None => not_judged.push(format!(
-                    "no SSH host key could be read from {unit} port {port}"
-                )),
-            }
-        }
-    }
-    let keys_read: usize = keys_by.values().map(Vec::len).sum();
-    for (key, places) in &keys_by {
-        if places.len() >= 2 {
-            shared.push(format!("SSH host key {key} on {}", places.join(" and ")));
-        }
-    }
-    // Sessions that credentials found by guessing opened (services already compared
-    // with a declared credential's session are skipped).
-    let guessed: Vec<OpenedSession> = per_unit
-        .values()
-        .flat_map(|outcome| outcome.sessions.iter().cloned())
-        .collect();
-    if !guessed.is_empty() {
-        sessions.compare(ctx, options, &guessed).await;
-    }
-    if !sessions.opened_any() {
-        sessions
-            .not_opened
-            .push("no credential found by guessing opened a web session".to_owned());
-    }
-    shared.extend(sessions.shared.iter().cloned());
-    transcripts.extend(sessions.transcripts.iter().cloned());
-    let credentials_compared = declared_refused.len() + guessed_refused;
-    let password_logins = per_unit.values().any(|o| !o.password_logins.is_empty());
-    #[derive(Serialize)]
-    struct Comparison<'a> {
-        accepted_credentials: BTreeMap<String, &'a Vec<String>>,
-        ssh_host_keys: &'a BTreeMap<&'a str, Vec<String>>,
-        declared_credentials_refused_by_other_units: &'a [String],
-        found_credentials_refused_by_other_units: usize,
-        not_judged: &'a [String],
-        web_sessions: &'a [crate::sessions::Replay],
-        web_sessions_summary: String,
-    }
-    let comparison = Comparison {
-        accepted_credentials: accepted_by
-            .iter()
-            .map(|((port, l), units)| (format!("{port} {}", l.display()), units))
-            .collect(),
-        ssh_host_keys: &keys_by,
-        declared_credentials_refused_by_other_units: &declared_refused,
-        found_credentials_refused_by_other_units: guessed_refused,
-        not_judged: &not_judged,
-        web_sessions: &sessions.replays,
-        web_sessions_summary: sessions.summary(),
+    let mut across = AcrossUnits {
+        shared,
+        transcripts,
+        not_judged,
+        sessions,
+        declared_refused: refused,
+        accepted_by: BTreeMap::new(),
+        guessed_refused: 0,
+        keys_by: BTreeMap::new(),
     };
-    let table = Evidence::json("comparison across units", &comparison);
-    let compared = format!(
-        "{keys_read} SSH host keys are all distinct, {} declared unit credentials were refused by the other units, {guessed_refused} credentials found by guessing were refused by the other units, and {}",
-        declared_refused.len(),
-        sessions.summary()
-    );
-    let mut result = if !shared.is_empty() {
-        CheckResult::new(
-            SHARED_ACROSS_UNITS,
-            None,
-            Verdict::Fail,
-            format!("Secrets are shared between units: {}.", shared.join("; ")),
-        )
-    } else if !not_judged.is_empty() || sessions.inconclusive() {
-        let mut reasons = not_judged.clone();
-        if sessions.inconclusive() {
-            reasons.push(sessions.summary());
+    across.try_guessed_logins(ctx, options, per_unit).await;
+    across.compare_host_keys(ctx, per_unit);
+    across
+        .compare_guessed_sessions(ctx, options, per_unit)
+        .await;
+    let password_logins = per_unit.values().any(|o| !o.password_logins.is_empty());
+    across.verdict(password_logins)
+}
+
+/// What the comparison across units found, gathered one kind of secret at a time.
+struct AcrossUnits<'a> {
+    /// Secrets two units share, one line each.
+    shared: Vec<String>,
+    /// The exchanges that prove them.
+    transcripts: Vec<Evidence>,
+    /// Comparisons that decided nothing, and why.
+    not_judged: Vec<String>,
+    /// Web sessions of one unit replayed on the others.
+    sessions: SessionComparison,
+    /// Declared credentials of one unit refused by another whose own opened the same
+    /// interface, one line each.
+    declared_refused: Vec<String>,
+    /// Each (port, login) found by guessing, and the units that accepted it.
+    accepted_by: BTreeMap<(u16, Login), Vec<String>>,
+    /// Logins found by guessing on one unit and refused by another whose declared
+    /// credential opened the same port.
+    guessed_refused: usize,
+    /// Each SSH host key read, and where (`unit-1 port 22`).
+    keys_by: BTreeMap<&'a str, Vec<String>>,
+}
+
+impl<'a> AcrossUnits<'a> {
+    /// Credentials found by guessing on one unit, tried on the same port of the others
+    /// (an answer from guessing there is reused); a login two units accepted is shared.
+    async fn try_guessed_logins(
+        &mut self,
+        ctx: &RunContext,
+        options: &CredentialsOptions,
+        per_unit: &BTreeMap<String, UnitOutcome>,
+    ) {
+        for (unit, outcome) in per_unit {
+            for ((port, login), label) in &outcome.accepted {
+                self.accepted_by
+                    .entry((*port, login.clone()))
+                    .or_default()
+                    .push(unit.clone());
+                for (other, other_outcome) in per_unit.iter().filter(|(id, _)| *id != unit) {
+                    if other_outcome.accepted.contains_key(&(*port, login.clone())) {
+                        continue;
+                    }
+                    let answer = match other_outcome.tried.get(&(*port, login.clone())) {
+                        Some(answer) => answer.clone(),
+                        None => {
+                            let Some(answer) = self
+                                .try_on_other(ctx, options, unit, other, *port, login)
+                                .await
+                            else {
+                                continue;
+                            };
+                            answer
+                        }
+                    };
+                    self.judge_guessed_login(login, label, other, other_outcome, *port, answer);
+                }
+            }
         }
-        CheckResult::new(
-            SHARED_ACROSS_UNITS,
-            None,
-            Verdict::Inconclusive,
-            format!(
-                "No secret was seen shared, but {} comparisons were not judged: {}.",
-                reasons.len(),
-                reasons.join("; ")
-            ),
-        )
-    } else if password_logins && credentials_compared == 0 {
-        CheckResult::new(
-            SHARED_ACROSS_UNITS,
-            None,
-            Verdict::Inconclusive,
-            format!("Passwords were not compared: no credential known to open one unit was judged on another (declare each unit's credential in [credentials] unit_credentials); {compared}."),
-        )
-    } else if credentials_compared + sessions.refused + usize::from(keys_read >= 2) == 0 {
-        CheckResult::new(
-            SHARED_ACROSS_UNITS,
-            None,
-            Verdict::Inconclusive,
-            format!("Nothing was compared across units: {compared}."),
-        )
-    } else {
+        for ((port, login), units) in &self.accepted_by {
+            if units.len() >= 2 {
+                self.shared.push(format!(
+                    "the credential {} found by guessing on port {port} is accepted by {}",
+                    login.display(),
+                    units.join(" and ")
+                ));
+            }
+        }
+    }
+
+    /// `login`, found on `unit`, tried on `port` of `other`; `None` when `other` or the
+    /// port is not in the profile. An acceptance keeps its transcript.
+    async fn try_on_other(
+        &mut self,
+        ctx: &RunContext,
+        options: &CredentialsOptions,
+        unit: &str,
+        other: &str,
+        port: u16,
+        login: &Login,
+    ) -> Option<Outcome> {
+        let unit_of_other = ctx.units.iter().find(|u| u.id == *other)?;
+        let interface = login_interfaces(&ctx.profile)
+            .into_iter()
+            .find(|i| i.port == port)?;
+        let target = target_for(options, unit_of_other, &interface);
+        let attempt = probe::attempt(ctx, &target, login).await;
+        if attempt.outcome == Outcome::Accepted {
+            self.transcripts
+                .push(attempt.transcript.into_evidence(format!(
+                    "{} found on {unit}, tried on {other}",
+                    login.display()
+                )));
+        }
+        Some(attempt.outcome)
+    }
+
+    /// How `other` answered a login found by guessing on another unit (`label`): shared
+    /// when accepted, a judged comparison when refused on a port its own declared
+    /// credential opened, otherwise not judged.
+    fn judge_guessed_login(
+        &mut self,
+        login: &Login,
+        label: &str,
+        other: &str,
+        other_outcome: &UnitOutcome,
+        port: u16,
+        answer: Outcome,
+    ) {
+        match answer {
+            Outcome::Accepted => self.shared.push(format!(
+                "{} (found by guessing on {label}) is accepted by {other} on port {port}",
+                login.display()
+            )),
+            Outcome::Refused if other_outcome.proven.contains(&port) => {
+                self.guessed_refused += 1
+            }
+            Outcome::Refused => self.not_judged.push(format!(
+                "{} (found on {label}) was refused by {other} on port {port}, but no credential declared for {other} opened that port, so the refusal proves nothing",
+                login.display()
+            )),
+            answer => self.not_judged.push(format!(
+                "{} (found on {label}) on {other} port {port}: {}",
+                login.display(),
+                answer.describe()
+            )),
+        }
+    }
+
+    /// SSH host keys: every SSH interface of every unit must show one, and no two the
+    /// same.
+    fn compare_host_keys(&mut self, ctx: &RunContext, per_unit: &'a BTreeMap<String, UnitOutcome>) {
+        let ssh_ports: BTreeSet<u16> = login_interfaces(&ctx.profile)
+            .iter()
+            .filter(|i| i.protocol == Protocol::Ssh)
+            .map(|i| i.port)
+            .collect();
+        for (unit, outcome) in per_unit {
+            for port in &ssh_ports {
+                match outcome.host_keys.get(port) {
+                    Some(key) => self
+                        .keys_by
+                        .entry(key)
+                        .or_default()
+                        .push(format!("{unit} port {port}")),
+                    None => self.not_judged.push(format!(
+                        "no SSH host key could be read from {unit} port {port}"
+                    )),
+                }
+            }
+        }
+        for (key, places) in &self.keys_by {
+            if places.len() >= 2 {
+                self.shared
+                    .push(format!("SSH host key {key} on {}", places.join(" and ")));
+            }
+        }
+    }
+
+    /// Sessions that credentials found by guessing opened (services already compared
+    /// with a declared credential's session are skipped).
+    async fn compare_guessed_sessions(
+        &mut self,
+        ctx: &RunContext,
+        options: &CredentialsOptions,
+        per_unit: &BTreeMap<String, UnitOutcome>,
+    ) {
+        let guessed: Vec<OpenedSession> = per_unit
+            .values()
+            .flat_map(|outcome| outcome.sessions.iter().cloned())
+            .collect();
+        if !guessed.is_empty() {
+            self.sessions.compare(ctx, options, &guessed).await;
+        }
+        if !self.sessions.opened_any() {
+            self.sessions
+                .not_opened
+                .push("no credential found by guessing opened a web session".to_owned());
+        }
+        self.shared.extend(self.sessions.shared.iter().cloned());
+        self.transcripts
+            .extend(self.sessions.transcripts.iter().cloned());
+    }
+
+    /// The check's result from everything compared: FAIL on a shared secret, INCONCLUSIVE
+    /// when a comparison was not judged or nothing was compared, else PASS with what was
+    /// compared as its proof; with the transcripts and the comparison table as evidence.
+    fn verdict(self, password_logins: bool) -> CheckResult {
+        let keys_read: usize = self.keys_by.values().map(Vec::len).sum();
+        let sessions = &self.sessions;
+        let (declared_refused, guessed_refused) = (&self.declared_refused, self.guessed_refused);
+        let credentials_compared = declared_refused.len() + guessed_refused;
+        let table = Evidence::json("comparison across units", &self.table());
+        let compared = format!(
+            "{keys_read} SSH host keys are all distinct, {} declared unit credentials were refused by the other units, {guessed_refused} credentials found by guessing were refused by the other units, and {}",
+            declared_refused.len(),
+            sessions.summary()
+        );
+        let mut result = if !self.shared.is_empty() {
+            CheckResult::new(
+                SHARED_ACROSS_UNITS,
+                None,
+                Verdict::Fail,
+                format!(
+                    "Secrets are shared between units: {}.",
+                    self.shared.join("; ")
+                ),
+            )
+        } else if !self.not_judged.is_empty() || sessions.inconclusive() {
+            let mut reasons = self.not_judged.clone();
+            if sessions.inconclusive() {
+                reasons.push(sessions.summary());
+            }
+            CheckResult::new(
+                SHARED_ACROSS_UNITS,
+                None,
+                Verdict::Inconclusive,
+                format!(
+                    "No secret was seen shared, but {} comparisons were not judged: {}.",
+                    reasons.len(),
+                    reasons.join("; ")
+                ),
+            )
+        } else if password_logins && credentials_compared == 0 {
+            CheckResult::new(
+                SHARED_ACROSS_UNITS,
+                None,
+                Verdict::Inconclusive,
+                format!("Passwords were not compared: no credential known to open one unit was judged on another (declare each unit's credential in [credentials] unit_credentials); {compared}."),
+            )
+        } else if credentials_compared + sessions.refused + usize::from(keys_read >= 2) == 0 {
+            CheckResult::new(
+                SHARED_ACROSS_UNITS,
+                None,
+                Verdict::Inconclusive,
+                format!("Nothing was compared across units: {compared}."),
+            )
+        } else {
+            CheckResult::pass(
+                SHARED_ACROSS_UNITS,
+                None,
+                format!("No credential was accepted by two units, {compared}."),
+                Proof::observed(self.proof(keys_read)),
+            )
+        };
+        for transcript in self.transcripts {
+            result = result.with_evidence(transcript);
+        }
+        result.with_evidence(table)
+    }
+
+    /// What a PASS rests on: the host keys read, the declared and found credentials
+    /// refused, the session cookies refused.
+    fn proof(&self, keys_read: usize) -> String {
         let mut proof = Vec::new();
         if keys_read >= 2 {
             proof.push(format!(
                 "{keys_read} SSH host keys read, one per unit and port, all distinct"
             ));
         }
-        proof.extend(declared_refused.iter().cloned());
-        if guessed_refused > 0 {
-            proof.push(format!("{guessed_refused} credentials found by guessing were refused by other units whose declared credential opened the same port"));
+        proof.extend(self.declared_refused.iter().cloned());
+        if self.guessed_refused > 0 {
+            proof.push(format!("{} credentials found by guessing were refused by other units whose declared credential opened the same port", self.guessed_refused));
         }
-        if sessions.refused > 0 {
+        if self.sessions.refused > 0 {
             proof.push(format!(
                 "{} session cookies opened their own unit and were refused by another",
-                sessions.refused
+                self.sessions.refused
             ));
         }
-        CheckResult::pass(
-            SHARED_ACROSS_UNITS,
-            None,
-            format!("No credential was accepted by two units, {compared}."),
-            Proof::observed(proof.join("; ")),
-        )
-    };
-    for transcript in transcripts {
-        result = result.with_evidence(transcript);
+        proof.join("; ")
     }
-    result.with_evidence(table)
+
+    /// The comparison table of the evidence.
+    fn table(&self) -> Comparison<'_> {
+        Comparison {
+            accepted_credentials: self
+                .accepted_by
+                .iter()
+                .map(|((port, l), units)| (format!("{port} {}", l.display()), units))
+                .collect(),
+            ssh_host_keys: &self.keys_by,
+            declared_credentials_refused_by_other_units: &self.declared_refused,
+            found_credentials_refused_by_other_units: self.guessed_refused,
+            not_judged: &self.not_judged,
+            web_sessions: &self.sessions.replays,
+            web_sessions_summary: self.sessions.summary(),
+        }
+    }
+}
+
+/// Everything compared across units, as the evidence table shows it.
+#[derive(Serialize)]
+struct Comparison<'a> {
+    accepted_credentials: BTreeMap<String, &'a Vec<String>>,
+    ssh_host_keys: &'a BTreeMap<&'a str, Vec<String>>,
+    declared_credentials_refused_by_other_units: &'a [String],
+    found_credentials_refused_by_other_units: usize,
+    not_judged: &'a [String],
+    web_sessions: &'a [crate::sessions::Replay],
+    web_sessions_summary: String,
 }
 
 #[cfg(test)]
