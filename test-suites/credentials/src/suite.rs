@@ -516,107 +516,41 @@ async fn run_unit(
         .map(|interface| target_for(options, unit, interface))
         .collect();
     let wants = |check: &str| ctx.is_pending(check, Some(&unit.id));
-    for check in checks::ALL.iter().filter(|c| **c != SHARED_ACROSS_UNITS) {
-        if wants(check) {
-            ctx.started(check, Some(&unit.id)).await;
-        }
-    }
-    if let Err(out_of_scope) = ctx.scope.check(unit.address) {
-        for check in checks::ALL
-            .iter()
-            .filter(|c| **c != SHARED_ACROSS_UNITS && wants(c))
-        {
-            ctx.emit(CheckResult::new(
-                *check,
-                Some(&unit.id),
-                Verdict::Inconclusive,
-                out_of_scope.to_string(),
-            ))
-            .await;
-        }
+    if !start_unit_checks(ctx, unit).await {
         return outcome;
     }
-
     // The positive control of every interface, before any guessing can lock the unit.
-    let mut controls = Vec::new();
-    for (interface, target) in interfaces.iter().zip(&targets) {
-        let declared = declared_credentials(ctx, options, &unit.id, interface);
-        attempts
-            .start(
-                ctx,
-                declared.len() as u64 + 1,
-                format!("{}: control logins", target.label()),
-            )
-            .await;
-        let control = control(ctx, target, declared).await;
-        if let Some(key) = &control.host_key {
-            outcome
-                .host_keys
-                .entry(target.port)
-                .or_insert_with(|| key.clone());
-        }
-        if control.judged_a_password() {
-            outcome.password_logins.insert(target.port);
-        }
-        if matches!(control.standing(), Standing::Proven { .. }) {
-            outcome.proven.insert(target.port);
-        }
-        controls.push(control);
-    }
-    // Guessing only where a password is judged and the interface does not already let
-    // anyone in.
-    let guessable = |control: &Control| {
-        matches!(
-            control.standing(),
-            Standing::Proven { .. } | Standing::CannotTell(_)
-        )
-    };
-
+    let controls = run_controls(
+        ctx,
+        options,
+        unit,
+        &interfaces,
+        &targets,
+        attempts,
+        &mut outcome,
+    )
+    .await;
     // Default and well-known credentials.
-    let mut default_reports = Vec::new();
-    for (target, control) in targets.iter().zip(&controls) {
-        let candidates = default_candidates(options, target.protocol, database);
-        if !guessable(control) {
-            attempts.done += candidates.len() as u64;
-            default_reports.push(None);
-            continue;
-        }
-        attempts
-            .start(
-                ctx,
-                candidates.len() as u64,
-                format!(
-                    "{}: trying {} default credentials",
-                    target.label(),
-                    candidates.len()
-                ),
-            )
-            .await;
-        let report = guess(ctx, target, &candidates, concurrency).await;
-        record(&mut outcome, target, &report);
-        default_reports.push(Some(report));
-    }
-
+    let defaults = Round {
+        candidates: targets
+            .iter()
+            .map(|target| default_candidates(options, target.protocol, database))
+            .collect(),
+        concurrency,
+        progress: |target, count| format!("{}: trying {count} default credentials", target.label()),
+    };
+    let default_reports =
+        guess_round(ctx, &targets, &controls, defaults, attempts, &mut outcome).await;
     // Empty passwords and anonymous logins.
-    let mut empty_reports = Vec::new();
-    for (target, control) in targets.iter().zip(&controls) {
-        let candidates = empty_candidates(target.protocol);
-        if !guessable(control) {
-            attempts.done += candidates.len() as u64;
-            empty_reports.push(None);
-            continue;
-        }
-        attempts
-            .start(
-                ctx,
-                candidates.len() as u64,
-                format!("{}: trying empty passwords", target.label()),
-            )
-            .await;
-        let report = guess(ctx, target, &candidates, 1).await;
-        record(&mut outcome, target, &report);
-        empty_reports.push(Some(report));
-    }
+    let empty = Round {
+        candidates: targets
+            .iter()
+            .map(|target| empty_candidates(target.protocol))
+            .collect(),
+        concurrency: 1,
+        progress: |target, _| format!("{}: trying empty passwords", target.label()),
+    };
+    let empty_reports = guess_round(ctx, &targets, &controls, empty, attempts, &mut outcome).await;
     let earlier = earlier_refusals(&controls, default_reports.iter().chain(&empty_reports));
 
     let entries = |reports: Vec<Option<GuessReport>>| -> Vec<Guessed> {
@@ -663,8 +597,128 @@ async fn run_unit(
             brute_force(ctx, options, unit, &interfaces, &outcome, earlier, attempts).await;
         ctx.emit(result).await;
     }
+    read_missing_host_keys(ctx, &targets, &mut outcome).await;
+    outcome
+}
 
-    // Host keys of SSH services not seen yet.
+/// Starts the unit's checks (all but the comparison across units); a unit out of scope
+/// gets every one of them INCONCLUSIVE at once. Whether the unit is in scope.
+async fn start_unit_checks(ctx: &RunContext, unit: &SampleUnit) -> bool {
+    let wants = |check: &str| ctx.is_pending(check, Some(&unit.id));
+    for check in checks::ALL.iter().filter(|c| **c != SHARED_ACROSS_UNITS) {
+        if wants(check) {
+            ctx.started(check, Some(&unit.id)).await;
+        }
+    }
+    let Err(out_of_scope) = ctx.scope.check(unit.address) else {
+        return true;
+    };
+    for check in checks::ALL
+        .iter()
+        .filter(|c| **c != SHARED_ACROSS_UNITS && wants(c))
+    {
+        ctx.emit(CheckResult::new(
+            *check,
+            Some(&unit.id),
+            Verdict::Inconclusive,
+            out_of_scope.to_string(),
+        ))
+        .await;
+    }
+    false
+}
+
+/// The control of every interface (its declared credentials, then a random login),
+/// recording in `outcome` the host keys seen, the password logins and the interfaces
+/// the control proved.
+async fn run_controls(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    unit: &SampleUnit,
+    interfaces: &[LoginInterface],
+    targets: &[Target],
+    attempts: &mut Attempts,
+    outcome: &mut UnitOutcome,
+) -> Vec<Control> {
+    let mut controls = Vec::new();
+    for (interface, target) in interfaces.iter().zip(targets) {
+        let declared = declared_credentials(ctx, options, &unit.id, interface);
+        attempts
+            .start(
+                ctx,
+                declared.len() as u64 + 1,
+                format!("{}: control logins", target.label()),
+            )
+            .await;
+        let control = control(ctx, target, declared).await;
+        if let Some(key) = &control.host_key {
+            outcome
+                .host_keys
+                .entry(target.port)
+                .or_insert_with(|| key.clone());
+        }
+        if control.judged_a_password() {
+            outcome.password_logins.insert(target.port);
+        }
+        if matches!(control.standing(), Standing::Proven { .. }) {
+            outcome.proven.insert(target.port);
+        }
+        controls.push(control);
+    }
+    controls
+}
+
+/// One round of guessing over a unit's interfaces.
+struct Round {
+    /// The candidates of each interface, in the order of the targets.
+    candidates: Vec<Vec<Entry>>,
+    /// Logins in flight at once.
+    concurrency: usize,
+    /// What the progress says when an interface's round starts, given its candidates.
+    progress: fn(&Target, usize) -> String,
+}
+
+/// Guesses `round`'s candidates on every interface whose control leaves something to
+/// guess (a password is judged there and it does not already let anyone in), recording
+/// what each unit accepted in `outcome`; the report of each interface, `None` where
+/// nothing was guessed.
+async fn guess_round(
+    ctx: &RunContext,
+    targets: &[Target],
+    controls: &[Control],
+    round: Round,
+    attempts: &mut Attempts,
+    outcome: &mut UnitOutcome,
+) -> Vec<Option<GuessReport>> {
+    let guessable = |control: &Control| {
+        matches!(
+            control.standing(),
+            Standing::Proven { .. } | Standing::CannotTell(_)
+        )
+    };
+    let mut reports = Vec::new();
+    for ((target, control), candidates) in targets.iter().zip(controls).zip(round.candidates) {
+        if !guessable(control) {
+            attempts.done += candidates.len() as u64;
+            reports.push(None);
+            continue;
+        }
+        attempts
+            .start(
+                ctx,
+                candidates.len() as u64,
+                (round.progress)(target, candidates.len()),
+            )
+            .await;
+        let report = guess(ctx, target, &candidates, round.concurrency).await;
+        record(outcome, target, &report);
+        reports.push(Some(report));
+    }
+    reports
+}
+
+/// Host keys of SSH services not seen yet.
+async fn read_missing_host_keys(ctx: &RunContext, targets: &[Target], outcome: &mut UnitOutcome) {
     for target in targets.iter().filter(|t| t.protocol == Protocol::Ssh) {
         if let std::collections::btree_map::Entry::Vacant(slot) =
             outcome.host_keys.entry(target.port)
@@ -675,7 +729,6 @@ async fn run_unit(
             }
         }
     }
-    outcome
 }
 
 /// The empty-password candidates of a protocol.
