@@ -923,70 +923,13 @@ async fn brute_force(
     attempts: &mut Attempts,
 ) -> CheckResult {
     let concurrency = concurrency(ctx, options, unit);
-    let measurable: Vec<&(&LoginInterface, &Target, &Control)> = interfaces
-        .iter()
-        .filter(|(interface, _, control)| {
-            interface.protocol != Protocol::Snmp
-                && matches!(
-                    control.standing(),
-                    Standing::Proven { .. } | Standing::CannotTell(_)
-                )
-        })
-        .collect();
-    let chosen = match &options.brute_force_service {
-        Some(service) => measurable
-            .iter()
-            .find(|(i, _, _)| i.service.eq_ignore_ascii_case(service))
-            .or_else(|| {
-                let protocol = Protocol::from_service(service).map(|(p, _)| p);
-                measurable
-                    .iter()
-                    .find(|(i, _, _)| Some(i.protocol) == protocol)
-            }),
-        None => Protocol::ALL
-            .iter()
-            .find_map(|p| measurable.iter().find(|(i, _, _)| i.protocol == *p)),
+    let (target, control) = match measured_interface(options, interfaces) {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            return CheckResult::new(BRUTE_FORCE, Some(&unit.id), Verdict::Inconclusive, why)
+        }
     };
-    let Some((_, target, control)) = chosen else {
-        let seen: Vec<String> = interfaces
-            .iter()
-            .map(|(_, t, c)| format!("{}: {}", t.label(), c.random_outcome.describe()))
-            .collect();
-        let which = match &options.brute_force_service {
-            Some(service) if !measurable.is_empty() => format!(
-                "The service chosen for the measurement ([credentials] brute_force_service = {service:?}) did not judge a random password"
-            ),
-            _ => "No login interface judged a random password".to_owned(),
-        };
-        return CheckResult::new(
-            BRUTE_FORCE,
-            Some(&unit.id),
-            Verdict::Inconclusive,
-            format!(
-                "{which}, so there is no guessing to measure (SNMP communities have no account to lock): {}.",
-                seen.join("; ")
-            ),
-        );
-    };
-    // The account: one whose right password is known on this very interface (declared
-    // for it and seen opening it, or found on it), else `admin`.
-    let declared = match control.standing() {
-        Standing::Proven { by, .. } => control
-            .declared
-            .iter()
-            .find(|(login, o)| *o == Outcome::Accepted && login.password == by)
-            .map(|(login, _)| login.clone()),
-        _ => None,
-    };
-    let found = outcome
-        .accepted
-        .keys()
-        .find(|(port, login)| *port == target.port && login.username.is_some())
-        .map(|(_, login)| login.clone());
-    let (username, right_password) = match declared.or(found) {
-        Some(login) => (login.username.unwrap_or_default(), Some(login.password)),
-        None => ("admin".to_owned(), None),
-    };
+    let (username, right_password) = measured_account(target, control, outcome);
     earlier.judged = match control.standing() {
         Standing::Proven { proof, .. } => Some(format!("on {}, {proof}", target.label())),
         _ => Some(format!("{} refused a random password", target.label())),
@@ -1025,6 +968,84 @@ async fn brute_force(
         result = result.with_evidence(evidence);
     }
     result
+}
+
+/// The interface the brute-force measurement runs on: the profile's
+/// `brute_force_service` (by name, else by protocol), or the first by protocol order,
+/// among those that judged a random password (SNMP left out: a community has no account
+/// to lock). `Err` holds the INCONCLUSIVE summary when there is none.
+fn measured_interface<'a>(
+    options: &CredentialsOptions,
+    interfaces: &'a [(&LoginInterface, &Target, &Control)],
+) -> Result<(&'a Target, &'a Control), String> {
+    let measurable: Vec<&(&LoginInterface, &Target, &Control)> = interfaces
+        .iter()
+        .filter(|(interface, _, control)| {
+            interface.protocol != Protocol::Snmp
+                && matches!(
+                    control.standing(),
+                    Standing::Proven { .. } | Standing::CannotTell(_)
+                )
+        })
+        .collect();
+    let chosen = match &options.brute_force_service {
+        Some(service) => measurable
+            .iter()
+            .find(|(i, _, _)| i.service.eq_ignore_ascii_case(service))
+            .or_else(|| {
+                let protocol = Protocol::from_service(service).map(|(p, _)| p);
+                measurable
+                    .iter()
+                    .find(|(i, _, _)| Some(i.protocol) == protocol)
+            }),
+        None => Protocol::ALL
+            .iter()
+            .find_map(|p| measurable.iter().find(|(i, _, _)| i.protocol == *p)),
+    };
+    if let Some((_, target, control)) = chosen {
+        return Ok((target, control));
+    }
+    let seen: Vec<String> = interfaces
+        .iter()
+        .map(|(_, t, c)| format!("{}: {}", t.label(), c.random_outcome.describe()))
+        .collect();
+    let which = match &options.brute_force_service {
+        Some(service) if !measurable.is_empty() => format!(
+            "The service chosen for the measurement ([credentials] brute_force_service = {service:?}) did not judge a random password"
+        ),
+        _ => "No login interface judged a random password".to_owned(),
+    };
+    Err(format!(
+        "{which}, so there is no guessing to measure (SNMP communities have no account to lock): {}.",
+        seen.join("; ")
+    ))
+}
+
+/// The account the measurement guesses on: one whose right password is known on this
+/// very interface (declared for it and seen opening it, or found on it), else `admin`;
+/// with its right password when known.
+fn measured_account(
+    target: &Target,
+    control: &Control,
+    outcome: &UnitOutcome,
+) -> (String, Option<String>) {
+    let declared = match control.standing() {
+        Standing::Proven { by, .. } => control
+            .declared
+            .iter()
+            .find(|(login, o)| *o == Outcome::Accepted && login.password == by)
+            .map(|(login, _)| login.clone()),
+        _ => None,
+    };
+    let found = outcome
+        .accepted
+        .keys()
+        .find(|(port, login)| *port == target.port && login.username.is_some())
+        .map(|(_, login)| login.clone());
+    match declared.or(found) {
+        Some(login) => (login.username.unwrap_or_default(), Some(login.password)),
+        None => ("admin".to_owned(), None),
+    }
 }
 
 /// What the comparison learnt before guessing began.
