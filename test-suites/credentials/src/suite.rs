@@ -1070,18 +1070,31 @@ struct BeforeGuessing {
 async fn before_guessing(ctx: &RunContext, options: &CredentialsOptions) -> BeforeGuessing {
     let mut before = BeforeGuessing::default();
     let interfaces = login_interfaces(&ctx.profile);
-    let credentials = &options.unit_credentials;
+    let (opened, own_opened) = own_declared_logins(ctx, options, &interfaces, &mut before).await;
+    declared_on_other_units(ctx, options, &interfaces, &own_opened, &mut before).await;
+    before.sessions.compare(ctx, options, &opened).await;
+    before
+}
+
+/// Each unit's declared credentials on its own interfaces: the web sessions they open
+/// (or why none was opened on an HTTP interface, in `before`), and the (unit, port) each
+/// unit's own declared credential opened.
+async fn own_declared_logins(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    interfaces: &[LoginInterface],
+    before: &mut BeforeGuessing,
+) -> (Vec<OpenedSession>, BTreeSet<(String, u16)>) {
     let mut opened = Vec::new();
-    // (unit, port) its own declared credential opened.
     let mut own_opened: BTreeSet<(String, u16)> = BTreeSet::new();
-    for credential in credentials {
+    for credential in &options.unit_credentials {
         let Some(owner) = ctx.units.iter().find(|u| u.id == credential.unit) else {
             continue;
         };
         let login = Login::new(&credential.username, &credential.password);
         for interface in interfaces
             .iter()
-            .filter(|i| declared_for_interface(&interfaces, credential, i))
+            .filter(|i| declared_for_interface(interfaces, credential, i))
         {
             let target = target_for(options, owner, interface);
             let attempt = probe::attempt(ctx, &target, &login).await;
@@ -1120,12 +1133,25 @@ async fn before_guessing(ctx: &RunContext, options: &CredentialsOptions) -> Befo
             }
         }
     }
-    for credential in credentials {
+    (opened, own_opened)
+}
+
+/// Each declared credential on the same interface of every other unit: accepted is a
+/// shared secret; refused is a judged comparison only where both units' own declared
+/// credentials opened the interface.
+async fn declared_on_other_units(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    interfaces: &[LoginInterface],
+    own_opened: &BTreeSet<(String, u16)>,
+    before: &mut BeforeGuessing,
+) {
+    for credential in &options.unit_credentials {
         let login = Login::new(&credential.username, &credential.password);
         for other in ctx.units.iter().filter(|u| u.id != credential.unit) {
             for interface in interfaces
                 .iter()
-                .filter(|i| declared_for_interface(&interfaces, credential, i))
+                .filter(|i| declared_for_interface(interfaces, credential, i))
             {
                 let target = target_for(options, other, interface);
                 let attempt = probe::attempt(ctx, &target, &login).await;
@@ -1175,8 +1201,6 @@ async fn before_guessing(ctx: &RunContext, options: &CredentialsOptions) -> Befo
             }
         }
     }
-    before.sessions.compare(ctx, options, &opened).await;
-    before
 }
 
 /// The across-units verdict: shared accepted credentials, declared credentials of one
