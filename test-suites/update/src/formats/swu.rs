@@ -51,55 +51,27 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
                 pending_key = None;
                 index += 1;
             }
-            b'#' => {
-                while text.get(index).is_some_and(|&b| b != b'\n') {
-                    index += 1;
-                }
-            }
-            b'/' if text.get(index + 1) == Some(&b'/') => {
-                while text.get(index).is_some_and(|&b| b != b'\n') {
-                    index += 1;
-                }
-            }
+            b'#' => index = end_of_line(text, index),
+            b'/' if text.get(index + 1) == Some(&b'/') => index = end_of_line(text, index),
             b'"' => {
                 let start = index + 1;
-                let mut end = start;
-                while let Some(&b) = text.get(end) {
-                    if b == b'\\' {
-                        end += 2;
-                        continue;
-                    }
-                    if b == b'"' {
-                        break;
-                    }
-                    end += 1;
-                }
+                let end = closing_quote(text, start);
                 let value = String::from_utf8_lossy(
                     text.get(start..end.min(text.len())).unwrap_or_default(),
                 )
                 .into_owned();
                 index = end.saturating_add(1);
                 if let Some((key, key_start)) = pending_key.take() {
-                    let mut whole_end = index;
-                    while text.get(whole_end).is_some_and(|b| b" \t".contains(b)) {
-                        whole_end += 1;
-                    }
-                    if text.get(whole_end).is_some_and(|b| b";,".contains(b)) {
-                        whole_end += 1;
-                    }
                     found.push(Assignment {
                         key,
                         value,
                         value_range: (start, end.min(text.len())),
-                        whole_range: (key_start, whole_end),
+                        whole_range: (key_start, assignment_end(text, index)),
                         group: groups.last().copied().unwrap_or(0),
                     });
                 } else {
                     // A JSON key: "name" followed by ':'.
-                    let mut after = index;
-                    while text.get(after).is_some_and(u8::is_ascii_whitespace) {
-                        after += 1;
-                    }
+                    let after = skip_whitespace(text, index);
                     if text.get(after) == Some(&b':') {
                         pending_key = Some((value, start.saturating_sub(1)));
                         index = after + 1;
@@ -108,18 +80,10 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
             }
             b if b.is_ascii_alphabetic() || b == b'_' => {
                 let start = index;
-                while text
-                    .get(index)
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"_-".contains(b))
-                {
-                    index += 1;
-                }
+                index = identifier_end(text, index);
                 let word = String::from_utf8_lossy(text.get(start..index).unwrap_or_default())
                     .into_owned();
-                let mut after = index;
-                while text.get(after).is_some_and(u8::is_ascii_whitespace) {
-                    after += 1;
-                }
+                let after = skip_whitespace(text, index);
                 if text.get(after).is_some_and(|b| b"=:".contains(b)) {
                     pending_key = Some((word, start));
                     index = after + 1;
@@ -131,6 +95,63 @@ fn assignments(text: &[u8]) -> Vec<Assignment> {
         }
     }
     found
+}
+
+/// The index of the newline that ends the line `index` is on, or the text's end: how a
+/// comment is skipped.
+fn end_of_line(text: &[u8], mut index: usize) -> usize {
+    while text.get(index).is_some_and(|&b| b != b'\n') {
+        index += 1;
+    }
+    index
+}
+
+/// The index of the quote that closes a string whose first byte is at `start`, or an
+/// index at or past the text's end when none does; a backslash escapes the next byte.
+fn closing_quote(text: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while let Some(&b) = text.get(end) {
+        if b == b'\\' {
+            end += 2;
+            continue;
+        }
+        if b == b'"' {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// The first index from `index` on that is not ASCII whitespace.
+fn skip_whitespace(text: &[u8], mut index: usize) -> usize {
+    while text.get(index).is_some_and(u8::is_ascii_whitespace) {
+        index += 1;
+    }
+    index
+}
+
+/// The end of an assignment whose value ends just before `index`: the blanks and the one
+/// `;` or `,` after it belong to it.
+fn assignment_end(text: &[u8], mut index: usize) -> usize {
+    while text.get(index).is_some_and(|b| b" \t".contains(b)) {
+        index += 1;
+    }
+    if text.get(index).is_some_and(|b| b";,".contains(b)) {
+        index += 1;
+    }
+    index
+}
+
+/// The end of an identifier that starts at `index`: letters, digits, `_` and `-`.
+fn identifier_end(text: &[u8], mut index: usize) -> usize {
+    while text
+        .get(index)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b"_-".contains(b))
+    {
+        index += 1;
+    }
+    index
 }
 
 /// What a description declares: its version and each file's sha256.
