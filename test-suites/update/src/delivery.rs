@@ -273,32 +273,16 @@ async fn upload(
     else {
         return Delivered::not_delivered("not an upload channel".to_owned());
     };
-    let host = host_header(unit.address, *port);
     let (content_type, body, extra) = match encoding {
-        UploadEncoding::Raw => {
-            let extra = artifact
-                .signature
-                .as_ref()
-                .map(|s| {
-                    format!(
-                        "{signature_header}: {}\r\n",
-                        base64::engine::general_purpose::STANDARD.encode(s)
-                    )
-                })
-                .unwrap_or_default();
-            (
-                "application/octet-stream".to_owned(),
-                artifact.image.clone(),
-                extra,
-            )
-        }
+        UploadEncoding::Raw => raw_upload(artifact, signature_header),
         UploadEncoding::Multipart => {
             let (content_type, body) = multipart(artifact, image_field, signature_field);
             (content_type, body, String::new())
         }
     };
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: iotcert-update\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: iotcert-update\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        host_header(unit.address, *port),
         body.len()
     );
     let upload_tls = tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
@@ -316,39 +300,15 @@ async fn upload(
             tls: status_tls,
             path: status_path,
         }) => {
-            let status_port = status_port.unwrap_or(*port);
-            let status_tls = status_tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p)));
-            match open_connection(ctx, unit, status_port, status_tls.as_ref(), timeout).await {
-                Ok(connection) => {
-                    let host = host_header(unit.address, status_port);
-                    match swupdate_websocket::open(connection, &host, status_path, deadline).await {
-                        Ok(stream) => {
-                            transcript.push_str(&format!(
-                                "# SWUpdate status WebSocket open on {status_port}/tcp {status_path}\n"
-                            ));
-                            Some(stream)
-                        }
-                        Err(why) => {
-                            let why = format!("SWUpdate's status WebSocket on {status_port}/tcp {status_path}: {why}; the image was not sent");
-                            transcript.push_str(&format!("# {why}\n"));
-                            return Delivered {
-                                answer: ChannelAnswer::NoAnswer(why),
-                                transcript,
-                                ready_again: None,
-                            };
-                        }
-                    }
-                }
-                Err(ExchangeError::Harness(why)) => return Delivered::not_delivered(why),
-                Err(ExchangeError::Device(why)) => {
-                    let why = format!("SWUpdate's status WebSocket on {status_port}/tcp: {why}; the image was not sent");
-                    transcript.push_str(&format!("# {why}\n"));
-                    return Delivered {
-                        answer: ChannelAnswer::NoAnswer(why),
-                        transcript,
-                        ready_again: None,
-                    };
-                }
+            let endpoint = StatusEndpoint {
+                port: status_port.unwrap_or(*port),
+                tls: status_tls.then(|| ca_certificate.as_ref().map(|p| resolve(base, p))),
+                path: status_path,
+            };
+            match open_status_stream(ctx, unit, &endpoint, timeout, deadline, &mut transcript).await
+            {
+                Ok(stream) => Some(stream),
+                Err(not_sent) => return not_sent,
             }
         }
         _ => None,
@@ -363,22 +323,97 @@ async fn upload(
         timeout,
     );
     let Some(stream) = status_stream else {
-        let (answer, received) = match exchange.await {
-            Ok(response) => (
-                classify_status(response.status),
-                escape_bytes(&response.raw),
-            ),
-            Err(ExchangeError::Harness(why)) => return Delivered::not_delivered(why),
-            Err(ExchangeError::Device(why)) => (ChannelAnswer::NoAnswer(why.clone()), why),
-        };
-        transcript.push_str(&format!("< {received}\n"));
-        return Delivered {
-            answer,
-            transcript,
-            ready_again: None,
-        };
+        return judged_by_status(exchange, transcript).await;
     };
     judged_by_swupdate(exchange, stream, deadline, transcript).await
+}
+
+/// The content type, body and extra header lines of a raw upload: the image as the body,
+/// its detached signature (if any) in base64 in `signature_header`.
+fn raw_upload(artifact: &Artifact, signature_header: &str) -> (String, Vec<u8>, String) {
+    let extra = artifact
+        .signature
+        .as_ref()
+        .map(|s| {
+            format!(
+                "{signature_header}: {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        })
+        .unwrap_or_default();
+    (
+        "application/octet-stream".to_owned(),
+        artifact.image.clone(),
+        extra,
+    )
+}
+
+/// Where SWUpdate's status WebSocket listens, as the profile declares it.
+struct StatusEndpoint<'a> {
+    port: u16,
+    /// `Some` over TLS, with the CA certificate to verify the server by, if declared.
+    tls: Option<Option<PathBuf>>,
+    path: &'a str,
+}
+
+/// Opens SWUpdate's status WebSocket before the upload, so that no status is missed.
+/// `Err` holds what the delivery then is: the image is not sent.
+async fn open_status_stream(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    endpoint: &StatusEndpoint<'_>,
+    timeout: Duration,
+    deadline: Instant,
+    transcript: &mut String,
+) -> Result<swupdate_websocket::StatusStream, Delivered> {
+    let StatusEndpoint { port, path, .. } = *endpoint;
+    let why = match open_connection(ctx, unit, port, endpoint.tls.as_ref(), timeout).await {
+        Ok(connection) => {
+            let host = host_header(unit.address, port);
+            match swupdate_websocket::open(connection, &host, path, deadline).await {
+                Ok(stream) => {
+                    transcript.push_str(&format!(
+                        "# SWUpdate status WebSocket open on {port}/tcp {path}\n"
+                    ));
+                    return Ok(stream);
+                }
+                Err(why) => format!(
+                    "SWUpdate's status WebSocket on {port}/tcp {path}: {why}; the image was not sent"
+                ),
+            }
+        }
+        Err(ExchangeError::Harness(why)) => return Err(Delivered::not_delivered(why)),
+        Err(ExchangeError::Device(why)) => {
+            format!("SWUpdate's status WebSocket on {port}/tcp: {why}; the image was not sent")
+        }
+    };
+    transcript.push_str(&format!("# {why}\n"));
+    Err(Delivered {
+        answer: ChannelAnswer::NoAnswer(why),
+        transcript: std::mem::take(transcript),
+        ready_again: None,
+    })
+}
+
+/// An upload judged by its HTTP status alone (no status stream declared).
+async fn judged_by_status(
+    exchange: impl std::future::Future<Output = Result<HttpResponse, ExchangeError>>,
+    mut transcript: String,
+) -> Delivered {
+    let (answer, received) = match exchange.await {
+        Ok(response) => (
+            classify_status(response.status),
+            escape_bytes(&response.raw),
+        ),
+        Err(ExchangeError::Harness(why)) => return Delivered::not_delivered(why),
+        Err(ExchangeError::Device(why)) => (ChannelAnswer::NoAnswer(why.clone()), why),
+    };
+    transcript.push_str(&format!("< {received}\n"));
+    Delivered {
+        answer,
+        transcript,
+        ready_again: None,
+    }
 }
 
 /// The upload's outcome as SWUpdate's status stream tells it. The stream is read while
