@@ -1038,22 +1038,9 @@ async fn serve(setup: ServeSetup<'_>, artifact: &Artifact, timeout: Duration) ->
         workdir,
         unit,
     } = setup;
-    if !bind.is_loopback() {
-        return Delivered::not_delivered(format!(
-            "refusing to serve images on {bind}: the update server binds loopback only"
-        ));
-    }
-    let listener = match tokio::net::TcpListener::bind(SocketAddr::new(bind, port)).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            return Delivered::not_delivered(format!(
-                "cannot bind the update server to {bind}:{port}: {e}"
-            ))
-        }
-    };
-    let local = match listener.local_addr() {
-        Ok(local) => local,
-        Err(e) => return Delivered::not_delivered(format!("update server has no address: {e}")),
+    let (listener, local) = match listen_on_loopback(bind, port).await {
+        Ok(bound) => bound,
+        Err(why) => return Delivered::not_delivered(why),
     };
     let paths = match write_artifact(workdir, artifact, format) {
         Ok(paths) => paths,
@@ -1092,28 +1079,59 @@ async fn serve(setup: ServeSetup<'_>, artifact: &Artifact, timeout: Duration) ->
         transcript.push_str(&format!("< {}\n> {}\n", escape_bytes(&fetch.0), fetch.1));
     }
     let fetched = fetches.iter().any(|f| f.2);
+    if let Some(run) = &trigger_run {
+        transcript.push_str(&run.transcript);
+    }
+    Delivered {
+        answer: served_answer(fetched, trigger_run.as_ref(), timeout),
+        transcript,
+        ready_again: None,
+    }
+}
+
+/// The update server's listener, on a loopback address only, and the address it got.
+async fn listen_on_loopback(
+    bind: IpAddr,
+    port: u16,
+) -> Result<(tokio::net::TcpListener, SocketAddr), String> {
+    if !bind.is_loopback() {
+        return Err(format!(
+            "refusing to serve images on {bind}: the update server binds loopback only"
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(bind, port))
+        .await
+        .map_err(|e| format!("cannot bind the update server to {bind}:{port}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("update server has no address: {e}"))?;
+    Ok((listener, local))
+}
+
+/// What serving the image says: without a trigger, only whether the device fetched it
+/// (the version query tells whether it was installed); with one, the trigger's exit
+/// status weighed against whether the image was fetched.
+fn served_answer(
+    fetched: bool,
+    trigger_run: Option<&ProgramRun>,
+    timeout: Duration,
+) -> ChannelAnswer {
     let fetch_note = if fetched {
         "image fetched"
     } else {
         "image not fetched"
     };
     let Some(run) = trigger_run else {
-        let answer = if fetched {
+        return if fetched {
             ChannelAnswer::Success(format!(
                 "{fetch_note}; whether it was installed is for the version query to tell"
             ))
         } else {
             ChannelAnswer::NoAnswer(format!("{fetch_note} within {}s", timeout.as_secs()))
         };
-        return Delivered {
-            answer,
-            transcript,
-            ready_again: None,
-        };
     };
-    transcript.push_str(&run.transcript);
     let said = format!("{}; {fetch_note}", run.summary());
-    let answer = match (&run.failure, run.code, fetched) {
+    match (&run.failure, run.code, fetched) {
         (Some(RunFailure::CannotRun(_)), _, _) => ChannelAnswer::NotDelivered(said),
         (Some(RunFailure::Device(_)), _, _) | (None, None, _) => ChannelAnswer::NoAnswer(said),
         (None, Some(0), true) => ChannelAnswer::Success(said),
@@ -1124,11 +1142,6 @@ async fn serve(setup: ServeSetup<'_>, artifact: &Artifact, timeout: Duration) ->
         (None, Some(_), false) => ChannelAnswer::NoAnswer(format!(
             "{said}: the device never fetched the image, so it did not judge it"
         )),
-    };
-    Delivered {
-        answer,
-        transcript,
-        ready_again: None,
     }
 }
 
