@@ -7,7 +7,7 @@
 
 use crate::event::{CheckResult, LogLevel, SuiteEvent};
 use crate::net::{self, GuardedTcp, NetError};
-use crate::pacer::Pacer;
+use crate::pacer::{Attempt, Pacer};
 use crate::profile::{Profile, SampleUnit};
 use crate::scope::ScopeGuard;
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,9 @@ impl RunContext {
         let pacer = self.pacer(unit);
         let attempt = async {
             let permit = pacer.connection().await;
-            GuardedTcp::connect(peer, permit, timeout).await
+            let connected = GuardedTcp::connect(peer, permit, timeout).await;
+            tell_pacer(&pacer, port, connected.as_ref().map(|_| ()));
+            connected
         };
         self.bounded(attempt).await
     }
@@ -173,8 +175,11 @@ impl RunContext {
         if timeout.is_zero() {
             return Err(NetError::Timeout);
         }
-        let _permit = self.pacer(unit).connection().await;
-        net::probe_tcp(peer, timeout).await
+        let pacer = self.pacer(unit);
+        let _permit = pacer.connection().await;
+        let probed = net::probe_tcp(peer, timeout).await;
+        tell_pacer(&pacer, port, probed.as_ref().map(|_| ()));
+        probed
     }
 
     /// Send one datagram to a unit and wait up to `wait` for one answer of at most
@@ -248,4 +253,17 @@ impl RunContext {
             })
             .await;
     }
+}
+
+/// Tell `pacer` how a TCP connection attempt to `port` ended; outcomes that say nothing
+/// about the unit (cancellation, local resources) are not told.
+fn tell_pacer(pacer: &Pacer, port: u16, outcome: Result<(), &NetError>) {
+    let attempt = match outcome {
+        Ok(()) => Attempt::Accepted,
+        Err(NetError::Refused) => Attempt::Refused,
+        Err(NetError::Timeout) => Attempt::TimedOut,
+        Err(NetError::Reset) => Attempt::Reset,
+        Err(_) => return,
+    };
+    pacer.attempt_ended(port, attempt);
 }

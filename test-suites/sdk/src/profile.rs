@@ -20,6 +20,7 @@ mod section;
 
 pub use section::{ProfileSection, SectionSpec, Sections};
 
+use crate::pacer::PacingMode;
 use crate::scope::{unmapped, unsendable};
 use ipnet::IpNet;
 use rules::{device_port, within, Bound, FieldPath, Refusal, CONNECTIONS};
@@ -269,12 +270,18 @@ pub struct Pacing {
     /// (it counts in nanoseconds).
     #[serde(default = "Pacing::default_connections_per_second")]
     pub connections_per_second: NonZeroU32,
+    /// `adaptive` (the default): the two limits above are ceilings, and the pace follows
+    /// what the unit answers, backing off at the first sign of distress. `fixed`:
+    /// exactly the limits.
+    #[serde(default)]
+    pub mode: PacingMode,
 }
 
 impl Pacing {
-    /// Gentle enough for a fragile embedded TCP stack.
-    pub const DEFAULT_MAX_CONNECTIONS: u32 = 32;
-    pub const DEFAULT_CONNECTIONS_PER_SECOND: u32 = 500;
+    /// Ceilings high enough not to slow a unit that copes: the adaptive pacer, not these,
+    /// is what spares a fragile one.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 256;
+    pub const DEFAULT_CONNECTIONS_PER_SECOND: u32 = 1_000_000;
 
     fn default_max_connections() -> NonZeroU32 {
         NonZeroU32::new(Self::DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroU32::MIN)
@@ -289,6 +296,7 @@ impl Default for Pacing {
         Pacing {
             max_connections: Self::default_max_connections(),
             connections_per_second: Self::default_connections_per_second(),
+            mode: PacingMode::default(),
         }
     }
 }
