@@ -8,7 +8,11 @@
 //! Nothing may be missed under load: an attempt that timed out is retried later, and
 //! one that failed for lack of local resources (EMFILE, EADDRNOTAVAIL) halves the
 //! window and is retried after a pause, the window growing back one slot per window of
-//! answers. A port is reported closed only when the device said so (RST).
+//! answers. A port is reported closed only when the device said so (RST), and not
+//! while it was in distress: a fragile stack resets every port when overloaded, so the
+//! ports refused shortly before and after the unit's pacer saw distress are swept again
+//! at the pace it backed off to, up to [`MAX_REPROBE_PASSES`] times; what is still
+//! refused in distress after that is reported untried.
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::{NetError, RunContext, SampleUnit};
@@ -41,6 +45,13 @@ impl SweepSettings {
     }
 }
 
+/// Sweeps again of the ports refused while the unit was in distress, at most.
+pub const MAX_REPROBE_PASSES: usize = 3;
+/// A port refused this close to a sign of distress the pacer saw counts as refused in
+/// distress: the liveness probe notices an overloaded stack within a few of its
+/// intervals, and the stack recovers within a few more once the pace is cut.
+const DISTRESS_MARGIN: Duration = Duration::from_millis(250);
+
 /// What a sweep found.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SweepReport {
@@ -48,6 +59,8 @@ pub struct SweepReport {
     pub open: BTreeSet<u16>,
     /// Ports that refused the connection (a reset in answer to the SYN).
     pub closed: usize,
+    /// Attempts made again because the port was refused while the unit was in distress.
+    pub reprobed: usize,
     /// Ports whose every attempt timed out: a firewall drops the SYN (nmap: filtered).
     pub filtered: BTreeSet<u16>,
     /// Ports never tried for reasons on the harness's side, with the reason.
@@ -81,7 +94,8 @@ impl SweepReport {
 #[derive(Default)]
 struct ShardReport {
     open: Vec<u16>,
-    closed: usize,
+    /// Ports that refused, and when.
+    refused: Vec<(u16, tokio::time::Instant)>,
     filtered: Vec<u16>,
     untried: Vec<(u16, String)>,
     unreachable: Option<String>,
@@ -97,7 +111,8 @@ struct Shared {
     stop: AtomicBool,
 }
 
-/// Sweep `ports` of `unit`, reporting progress through the context.
+/// Sweep `ports` of `unit`, reporting progress through the context; ports refused
+/// while the unit was in distress are swept again.
 pub async fn sweep_tcp(
     ctx: &RunContext,
     unit: &SampleUnit,
@@ -105,6 +120,77 @@ pub async fn sweep_tcp(
     settings: &SweepSettings,
 ) -> SweepReport {
     let started = Instant::now();
+    let pacer = ctx.pacer(unit);
+    let mut pass_started = tokio::time::Instant::now();
+    let (mut report, mut refused) = sweep_pass(ctx, unit, ports, settings).await;
+    for _ in 0..MAX_REPROBE_PASSES {
+        let suspect = refused_in_distress(&refused, pacer.distress_since(pass_started));
+        if suspect.is_empty() || !report.complete() {
+            break;
+        }
+        pass_started = tokio::time::Instant::now();
+        let again: Vec<u16> = suspect.iter().copied().collect();
+        let (pass, refused_again) = sweep_pass(ctx, unit, &again, settings).await;
+        refused.retain(|(port, _)| !suspect.contains(port));
+        refused.extend(refused_again);
+        report.reprobed += again.len();
+        report.open.extend(pass.open);
+        report.filtered.extend(pass.filtered);
+        report.untried.extend(pass.untried);
+        report.retried_attempts += pass.retried_attempts;
+        report.smallest_window = report.smallest_window.min(pass.smallest_window);
+        report.unreachable = report.unreachable.or(pass.unreachable);
+        report.interrupted = report.interrupted.or(pass.interrupted);
+    }
+    let still_suspect = refused_in_distress(&refused, pacer.distress_since(pass_started));
+    for &port in &still_suspect {
+        report.untried.insert(
+            port,
+            format!(
+                "refused while the unit showed distress, {} times swept",
+                MAX_REPROBE_PASSES + 1
+            ),
+        );
+    }
+    report.closed = refused.len().saturating_sub(still_suspect.len());
+    report.duration_ms = iotcert_suite::event::whole_milliseconds(started.elapsed());
+    report
+}
+
+/// The ports refused within [`DISTRESS_MARGIN`] of a sign of distress (`distress`,
+/// oldest first), or every refused port when the pacer could not say when distress came.
+fn refused_in_distress(
+    refused: &[(u16, tokio::time::Instant)],
+    distress: Option<Vec<tokio::time::Instant>>,
+) -> BTreeSet<u16> {
+    let Some(distress) = distress else {
+        return refused.iter().map(|(port, _)| *port).collect();
+    };
+    let near_distress = |at: tokio::time::Instant| {
+        let after = distress.partition_point(|&sign| sign < at);
+        let next = distress
+            .get(after)
+            .is_some_and(|&sign| sign - at <= DISTRESS_MARGIN);
+        let previous = after
+            .checked_sub(1)
+            .and_then(|before| distress.get(before))
+            .is_some_and(|&sign| at - sign <= DISTRESS_MARGIN);
+        next || previous
+    };
+    refused
+        .iter()
+        .filter(|(_, at)| near_distress(*at))
+        .map(|(port, _)| *port)
+        .collect()
+}
+
+/// One sweep of `ports`: what it found, and when each refused port refused.
+async fn sweep_pass(
+    ctx: &RunContext,
+    unit: &SampleUnit,
+    ports: &[u16],
+    settings: &SweepSettings,
+) -> (SweepReport, Vec<(u16, tokio::time::Instant)>) {
     let shards = settings.shards.clamp(1, settings.window.max(1));
     let shared = Arc::new(Shared {
         decided: AtomicU64::new(0),
@@ -129,13 +215,14 @@ pub async fn sweep_tcp(
         shards,
         ..SweepReport::default()
     };
+    let mut refused = Vec::new();
     let total = ports.len() as u64;
     let mut ticker = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
                 None => break,
-                Some(Ok(shard)) => merge(&mut report, shard),
+                Some(Ok(shard)) => merge(&mut report, &mut refused, shard),
                 Some(Err(error)) => {
                     report.interrupted.get_or_insert_with(|| format!("a sweep task failed: {error}"));
                 }
@@ -146,13 +233,17 @@ pub async fn sweep_tcp(
             }
         }
     }
-    report.duration_ms = iotcert_suite::event::whole_milliseconds(started.elapsed());
-    report
+    report.closed = refused.len();
+    (report, refused)
 }
 
-fn merge(report: &mut SweepReport, shard: ShardReport) {
+fn merge(
+    report: &mut SweepReport,
+    refused: &mut Vec<(u16, tokio::time::Instant)>,
+    shard: ShardReport,
+) {
     report.open.extend(shard.open);
-    report.closed += shard.closed;
+    refused.extend(shard.refused);
     report.filtered.extend(shard.filtered);
     report.untried.extend(shard.untried);
     report.retried_attempts += shard.retried_attempts;
@@ -237,7 +328,9 @@ async fn sweep_shard(
                     // A reset during connect comes after the handshake completed (a
                     // refused SYN is ECONNREFUSED): something listens, then resets.
                     Ok(()) | Err(NetError::Reset) => report.open.push(pending.port),
-                    _ => report.closed += 1,
+                    _ => report
+                        .refused
+                        .push((pending.port, tokio::time::Instant::now())),
                 }
                 count_decided();
                 if window < full_window {
