@@ -31,6 +31,9 @@
 //! admin-session signing secret for all units ([`Flaws::shared_session_secret`]), and
 //! planted parser bugs in MQTT and CoAP. The port numbers are in [`port`].
 //!
+//! Beside these, [`fragile::start_fragile`] starts a device whose TCP stack breaks under
+//! too many new connections a second, to show what pace a scanner may use.
+//!
 //! The devices are hosted inside test and harness processes that fuzz and brute-force
 //! them, so every read is bounded in bytes and time, concurrent connections are capped per
 //! device, and [`RunningDevice::shutdown`] (or dropping the device) ends every task.
@@ -55,6 +58,7 @@ mod cloud;
 pub mod coap;
 mod config;
 mod device;
+pub mod fragile;
 pub mod http;
 mod legacy_tls;
 mod limits;
