@@ -9,7 +9,7 @@
 //! deadline cut it short, ERROR when the suite failed or forgot it; a PASS that does
 //! not carry the proof of its positive control is recorded as ERROR.
 
-use crate::model::{CampaignRecord, CampaignStatus, PlannedCheck, StoredResult};
+use crate::model::{CampaignRecord, CampaignStatus, PlannedCheck, StoredResult, UnitPace};
 use crate::store::{Store, StoreError};
 use iotcert_suite::event::LogLevel;
 use iotcert_suite::{
@@ -107,6 +107,7 @@ pub fn plan_campaign(
         harness_version: env!("CARGO_PKG_VERSION").to_owned(),
         suites: descriptors,
         plan,
+        pacing: Vec::new(),
     }
 }
 
@@ -141,8 +142,9 @@ pub async fn execute(
     let deadline_after = Duration::from_secs(profile.campaign.suite_deadline_seconds);
     let (sender, receiver) = mpsc::channel::<(Arc<str>, SuiteEvent)>(1024);
     let (lifecycle, lifecycle_events) = mpsc::unbounded_channel::<Lifecycle>();
+    let pacers = Arc::new(iotcert_suite::unit_pacers(&profile));
     let launcher = Launcher {
-        pacers: Arc::new(iotcert_suite::unit_pacers(&profile)),
+        pacers: Arc::clone(&pacers),
         profile,
         deadline_after,
         cancel: cancel.clone(),
@@ -185,6 +187,12 @@ pub async fn execute(
         observer.suite_finished(&suite);
     }
 
+    record
+        .pacing
+        .extend(pacers.iter().map(|(unit, pacer)| UnitPace {
+            unit: unit.clone(),
+            record: pacer.record(),
+        }));
     record.status = if cancel.is_cancelled() {
         CampaignStatus::Interrupted
     } else {

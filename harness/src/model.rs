@@ -4,6 +4,7 @@
 //! (the profile text, the suites' descriptors and the plan) to resume or re-render a
 //! campaign without the original files.
 
+use iotcert_suite::pacer::PaceRecord;
 use iotcert_suite::{Applicability, Effort, EvidenceKind, PlanKey, SuiteDescriptor, Verdict};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -48,6 +49,19 @@ pub struct CampaignRecord {
     /// The suites as they were when the campaign was planned.
     pub suites: Vec<SuiteDescriptor>,
     pub plan: Vec<PlannedCheck>,
+    /// What each unit's pacer did, one entry per unit and run (a resumed campaign adds
+    /// its own).
+    #[serde(default)]
+    pub pacing: Vec<UnitPace>,
+}
+
+/// What the pacer of one unit did during one run: the pace the unit held and every
+/// back-off with its cause (a fragile stack is a robustness finding in itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitPace {
+    pub unit: String,
+    #[serde(flatten)]
+    pub record: PaceRecord,
 }
 
 /// A reference to stored evidence: what it is and where its bytes are.

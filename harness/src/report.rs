@@ -44,10 +44,11 @@
 //! ```
 
 use crate::exit::FailOn;
-use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult};
+use crate::model::{CampaignRecord, CampaignStatus, EvidenceRef, StoredResult, UnitPace};
 use crate::registry;
 use crate::store::{Store, StoreError};
 use iotcert_label::{CheckOutcome, SuiteBudget};
+use iotcert_suite::pacer::{PaceRecord, PacingMode};
 use iotcert_suite::profile::DeviceIdentity;
 use iotcert_suite::{
     CheckSpec, Effort, EvidenceKind, Modal, Profile, Recorded, RecordedEvidence, RecordedResult,
@@ -92,7 +93,61 @@ pub struct Report {
     /// found open on each unit); empty when no suite that ran has one.
     #[serde(default)]
     pub sections: Vec<SuiteSection>,
+    /// The pace each unit held, per run, and every back-off of its pacer with the cause.
+    #[serde(default)]
+    pub pacing: Vec<PaceRow>,
     pub summary: Summary,
+}
+
+/// What one unit's pacer did in one run, with a sentence for readers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaceRow {
+    #[serde(flatten)]
+    pub pace: UnitPace,
+    pub summary: String,
+}
+
+impl PaceRow {
+    fn of(pace: &UnitPace) -> PaceRow {
+        PaceRow {
+            summary: pace_summary(&pace.record),
+            pace: pace.clone(),
+        }
+    }
+}
+
+/// `adaptive under 1000000/s and 256 open: peak 16000/s, at the end 1800/s; 3
+/// back-offs (lowest 250/s): the liveness probe went unanswered (2), …`.
+fn pace_summary(record: &PaceRecord) -> String {
+    let mode = match record.mode {
+        PacingMode::Adaptive => "adaptive under",
+        PacingMode::Fixed => "fixed at",
+    };
+    let mut summary = format!(
+        "{mode} {:.0}/s and {} open; {} connections: peak {:.0}/s, at the end {:.0}/s",
+        record.ceiling_rate,
+        record.ceiling_window,
+        record.connections,
+        record.peak_rate,
+        record.final_rate
+    );
+    if record.back_offs_total == 0 {
+        summary.push_str("; no back-off");
+    } else {
+        summary.push_str(&format!(
+            "; {} back-off(s), lowest {:.0}/s",
+            record.back_offs_total, record.lowest_rate
+        ));
+    }
+    let signs: Vec<String> = record
+        .distress_seen
+        .iter()
+        .map(|(cause, count)| format!("{} ({count})", cause.describe()))
+        .collect();
+    if !signs.is_empty() {
+        summary.push_str(&format!("; signs of distress: {}", signs.join(", ")));
+    }
+    summary
 }
 
 /// A suite's own part of the report, as the suite made it.
@@ -341,6 +396,7 @@ impl Report {
                 expires_at: l.expires_at,
                 svg: l.svg,
             });
+        let pacing = campaign.pacing.iter().map(PaceRow::of).collect();
         Ok(Report {
             schema: REPORT_SCHEMA.to_owned(),
             tool: Tool {
@@ -372,6 +428,7 @@ impl Report {
             label,
             label_readiness,
             sections,
+            pacing,
             summary,
         })
     }

@@ -568,6 +568,8 @@ const TYPED_KEYS: &[&str] = &[
     "expires_at",
     "address",
     "svg",
+    "mode",
+    "cause",
 ];
 
 /// `value` with `payload` appended to every string a device or profile could have
