@@ -38,15 +38,15 @@ pub fn campaign_id(stderr: &str) -> Option<String> {
 
 /// A whole campaign of every built-in suite, through the application layer the CLI
 /// uses, for the profile `text` (written to `dir/profile.toml`, files relative to `dir`,
-/// store in `dir/data`): every result it stored.
-pub async fn campaign(text: &str, dir: &Path) -> Vec<iotcert::model::StoredResult> {
+/// store in `dir/data`): its report.
+pub async fn campaign_report(text: &str, dir: &Path) -> iotcert::report::Report {
     use iotcert::app::campaign::{execute, plan};
     let profile_path = dir.join("profile.toml");
     std::fs::write(&profile_path, text).unwrap();
     let store = iotcert::store::Store::open(&dir.join("data")).unwrap();
     let planned = plan(&profile_path).await.unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let report = execute(
+    execute(
         &store,
         planned,
         &mut iotcert::engine::Silent,
@@ -54,6 +54,12 @@ pub async fn campaign(text: &str, dir: &Path) -> Vec<iotcert::model::StoredResul
         iotcert::exit::FailOn::Never,
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// [`campaign_report`], and every result the campaign stored.
+pub async fn campaign(text: &str, dir: &Path) -> Vec<iotcert::model::StoredResult> {
+    let report = campaign_report(text, dir).await;
+    let store = iotcert::store::Store::open_for_reading(&dir.join("data")).unwrap();
     store.results(&report.campaign.id).unwrap()
 }
