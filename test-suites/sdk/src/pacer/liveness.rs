@@ -1,10 +1,12 @@
 //! The liveness probe of an adaptive pacer: while suites are asking for connections to a
-//! unit, a bare TCP connect to one of its declared ports every 25 ms. The
-//! fastest answer is the unit's usual; an answer far slower than that, or none where
+//! unit, a bare TCP connect to one of its declared ports once per
+//! [`CONNECTIONS_PER_PROBE`] connections the pace allows, but every 10 ms at the most
+//! and every 250 ms at the least (so at 2,000/s every 10 ms, at 100/s every 200 ms: a
+//! twentieth of the traffic, or less). The fastest answer is the unit's usual; an answer far slower than that, or none where
 //! there was one before, is distress the pacer backs off on. A port sweep of closed
 //! ports cannot tell a fragile stack's refusals from closed ports; this probe can.
 //!
-//! Bounded: at most forty probes a second, only while connections were asked for in the
+//! Bounded: at most a hundred probes a second, only while connections were asked for in the
 //! last second, each with its own timeout, and none once every handle on the pacer is
 //! gone.
 
@@ -15,7 +17,10 @@ use std::sync::Weak;
 use std::time::Duration;
 use tokio::time::Instant;
 
-const PROBE_EVERY: Duration = Duration::from_millis(25);
+/// One probe per this many connections the pace allows, within the bounds below.
+const CONNECTIONS_PER_PROBE: f64 = 20.0;
+const FASTEST_PROBING: Duration = Duration::from_millis(10);
+const SLOWEST_PROBING: Duration = Duration::from_millis(250);
 /// No probe once the unit has not been asked for a connection this long.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// The first probe's timeout, before the unit's usual answer time is known.
@@ -29,11 +34,13 @@ const SLOW_MARGIN: Duration = Duration::from_millis(100);
 /// Probe `target` for as long as the pacer lives.
 pub(super) async fn watch(shared: Weak<Shared>, target: SocketAddr) {
     let mut fastest: Option<Duration> = None;
+    let mut every = FASTEST_PROBING;
     loop {
-        tokio::time::sleep(PROBE_EVERY).await;
+        tokio::time::sleep(every).await;
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        every = probe_interval(shared.state().control.rate());
         if idle_for(&shared) > IDLE_AFTER {
             continue;
         }
@@ -72,6 +79,25 @@ pub(super) async fn watch(shared: Weak<Shared>, target: SocketAddr) {
     }
 }
 
+/// The time between two probes at `rate` new connections per second.
+fn probe_interval(rate: f64) -> Duration {
+    let seconds = CONNECTIONS_PER_PROBE / rate.max(f64::MIN_POSITIVE);
+    Duration::from_secs_f64(seconds.min(SLOWEST_PROBING.as_secs_f64())).max(FASTEST_PROBING)
+}
+
 fn slow_threshold(fastest: Duration) -> Duration {
     (fastest * 10).max(fastest + SLOW_MARGIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_are_a_twentieth_of_the_pace_within_bounds() {
+        assert_eq!(probe_interval(2_000.0), Duration::from_millis(10));
+        assert_eq!(probe_interval(1_000_000.0), FASTEST_PROBING);
+        assert_eq!(probe_interval(100.0), Duration::from_millis(200));
+        assert_eq!(probe_interval(10.0), SLOWEST_PROBING);
+    }
 }
