@@ -14,6 +14,7 @@ use crate::interfaces::{login_interfaces, target_for, LoginInterface};
 use crate::options::{CredentialsOptions, UnitCredential};
 use crate::probe::{self, random_token, ssh, Identity, Login, Outcome, Protocol, Target};
 use crate::sessions::{OpenedSession, SessionComparison};
+use futures::StreamExt;
 use iotcert_suite::profile::Authentication;
 use iotcert_suite::{
     Applicability, CheckResult, CheckSpec, Evidence, Profile, Proof, RunContext, SampleUnit,
@@ -21,6 +22,7 @@ use iotcert_suite::{
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The suite's version: bumped whenever a verdict rule changes.
 pub const SUITE_VERSION: &str = "0.2.0";
@@ -82,8 +84,8 @@ impl Suite for CredentialsSuite {
         let options: CredentialsOptions = ctx.profile.section_or_default()?;
         let database = database::built_in();
         let comparing = ctx.units.len() >= 2 && ctx.is_pending(SHARED_ACROSS_UNITS, None);
-        let mut attempts = Attempts {
-            done: 0,
+        let attempts = Attempts {
+            done: AtomicU64::new(0),
             total: ctx
                 .units
                 .iter()
@@ -99,14 +101,17 @@ impl Suite for CredentialsSuite {
                 .await;
             before = before_guessing(&ctx, &options).await;
         }
-        let mut per_unit = BTreeMap::new();
-        for unit in ctx.units.clone() {
-            // Whatever the unit skipped (out of scope, nothing to guess) is behind us too.
-            let unit_end = attempts.done + planned_attempts(&ctx, &options, &unit, &database);
-            let outcome = run_unit(&ctx, &options, &unit, &database, &mut attempts).await;
-            attempts.done = attempts.done.max(unit_end);
-            per_unit.insert(unit.id.clone(), outcome);
-        }
+        // Units side by side, each under its own pacer, so a campaign grows with its
+        // slowest unit rather than with the sum of them.
+        let runs: Vec<_> = ctx
+            .units
+            .iter()
+            .map(|unit| run_unit_counted(&ctx, &options, unit, &database, &attempts))
+            .collect();
+        let per_unit: BTreeMap<String, UnitOutcome> = futures::stream::iter(runs)
+            .buffer_unordered(UNITS_SIDE_BY_SIDE)
+            .collect()
+            .await;
         if comparing {
             attempts.start(&ctx, 1, "comparing units".to_owned()).await;
             let result = compare_units(&ctx, &options, &per_unit, before).await;
@@ -116,21 +121,62 @@ impl Suite for CredentialsSuite {
     }
 }
 
-/// The suite's progress: the login attempts planned on every unit, and those behind us.
+/// Units whose logins are tried at once (each under its own pacer); more wait their turn.
+const UNITS_SIDE_BY_SIDE: usize = 32;
+
+/// The suite's progress: the login attempts planned on every unit, and those behind us,
+/// counted by every unit as it goes.
 struct Attempts {
-    done: u64,
+    done: AtomicU64,
     total: u64,
 }
 
 impl Attempts {
     /// Say what starts now, with the attempts done so far, and count its `planned`
     /// attempts as done after it.
-    async fn start(&mut self, ctx: &RunContext, planned: u64, message: String) {
+    async fn start(&self, ctx: &RunContext, planned: u64, message: String) {
+        let done = self.done.fetch_add(planned, Ordering::Relaxed);
         if self.total > 0 {
-            ctx.progress(self.done.min(self.total), self.total, message)
+            ctx.progress(done.min(self.total), self.total, message)
                 .await;
         }
-        self.done += planned;
+    }
+
+    /// One unit's share, of `planned` attempts.
+    fn for_unit(&self, planned: u64) -> UnitAttempts<'_> {
+        UnitAttempts {
+            all: self,
+            planned,
+            counted: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One unit's share of the progress: what the unit skipped (out of scope, nothing to
+/// guess) is counted as behind us when it ends.
+struct UnitAttempts<'a> {
+    all: &'a Attempts,
+    planned: u64,
+    counted: AtomicU64,
+}
+
+impl UnitAttempts<'_> {
+    async fn start(&self, ctx: &RunContext, planned: u64, message: String) {
+        self.counted.fetch_add(planned, Ordering::Relaxed);
+        self.all.start(ctx, planned, message).await;
+    }
+
+    /// Count `attempts` as behind us without sending them.
+    fn skip(&self, attempts: u64) {
+        self.counted.fetch_add(attempts, Ordering::Relaxed);
+        self.all.done.fetch_add(attempts, Ordering::Relaxed);
+    }
+
+    fn finish(self) {
+        let left = self
+            .planned
+            .saturating_sub(self.counted.load(Ordering::Relaxed));
+        self.all.done.fetch_add(left, Ordering::Relaxed);
     }
 }
 
@@ -501,12 +547,26 @@ fn concurrency(ctx: &RunContext, options: &CredentialsOptions, unit: &SampleUnit
     (options.concurrency.max(1) as usize).min(ctx.pacer(unit).max_connections() as usize)
 }
 
+/// [`run_unit`], counting its attempts as the unit's share of the progress.
+async fn run_unit_counted(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    unit: &SampleUnit,
+    database: &[Entry],
+    attempts: &Attempts,
+) -> (String, UnitOutcome) {
+    let share = attempts.for_unit(planned_attempts(ctx, options, unit, database));
+    let outcome = run_unit(ctx, options, unit, database, &share).await;
+    share.finish();
+    (unit.id.clone(), outcome)
+}
+
 async fn run_unit(
     ctx: &RunContext,
     options: &CredentialsOptions,
     unit: &SampleUnit,
     database: &[Entry],
-    attempts: &mut Attempts,
+    attempts: &UnitAttempts<'_>,
 ) -> UnitOutcome {
     let mut outcome = UnitOutcome::default();
     let concurrency = concurrency(ctx, options, unit);
@@ -637,7 +697,7 @@ async fn run_controls(
     unit: &SampleUnit,
     interfaces: &[LoginInterface],
     targets: &[Target],
-    attempts: &mut Attempts,
+    attempts: &UnitAttempts<'_>,
     outcome: &mut UnitOutcome,
 ) -> Vec<Control> {
     let mut controls = Vec::new();
@@ -687,7 +747,7 @@ async fn guess_round(
     targets: &[Target],
     controls: &[Control],
     round: Round,
-    attempts: &mut Attempts,
+    attempts: &UnitAttempts<'_>,
     outcome: &mut UnitOutcome,
 ) -> Vec<Option<GuessReport>> {
     let guessable = |control: &Control| {
@@ -699,7 +759,7 @@ async fn guess_round(
     let mut reports = Vec::new();
     for ((target, control), candidates) in targets.iter().zip(controls).zip(round.candidates) {
         if !guessable(control) {
-            attempts.done += candidates.len() as u64;
+            attempts.skip(candidates.len() as u64);
             reports.push(None);
             continue;
         }
@@ -920,7 +980,7 @@ async fn brute_force(
     interfaces: &[(&LoginInterface, &Target, &Control)],
     outcome: &UnitOutcome,
     mut earlier: bruteforce::Earlier,
-    attempts: &mut Attempts,
+    attempts: &UnitAttempts<'_>,
 ) -> CheckResult {
     let concurrency = concurrency(ctx, options, unit);
     let (target, control) = match measured_interface(options, interfaces) {
@@ -1543,7 +1603,8 @@ struct Comparison<'a> {
 mod tests {
     use super::*;
     use iotcert_suite::PlanKey;
-    use std::time::Duration;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// An HTTP service that asks for a basic login and refuses every one.
@@ -1570,6 +1631,86 @@ mod tests {
             }
         });
         port
+    }
+
+    /// A slow web login on two addresses at one port, refusing every login 100 ms after
+    /// its request: when each login arrived, and at which address.
+    async fn slow_http_logins_on(
+        addresses: [&'static str; 2],
+    ) -> (u16, Arc<Mutex<Vec<(usize, Instant)>>>) {
+        let first = tokio::net::TcpListener::bind((addresses[0], 0))
+            .await
+            .unwrap();
+        let port = first.local_addr().unwrap().port();
+        let second = tokio::net::TcpListener::bind((addresses[1], port))
+            .await
+            .unwrap();
+        let logins = Arc::new(Mutex::new(Vec::new()));
+        for (index, listener) in [first, second].into_iter().enumerate() {
+            let logins = Arc::clone(&logins);
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let logins = Arc::clone(&logins);
+                    tokio::spawn(async move {
+                        let mut head = Vec::new();
+                        let mut buffer = [0u8; 1024];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match stream.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => head.extend_from_slice(&buffer[..n]),
+                            }
+                        }
+                        logins.lock().unwrap().push((index, Instant::now()));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                    });
+                }
+            });
+        }
+        (port, logins)
+    }
+
+    /// Issue 16, item 4: units are tried side by side, so a campaign grows with its
+    /// slowest unit, not with the sum of them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn units_are_tried_side_by_side() {
+        let (port, logins) = slow_http_logins_on(["127.93.204.1", "127.93.204.2"]).await;
+        let profile = Profile::from_toml_str(&format!(
+            "[device]\nmanufacturer = \"T\"\nmodel = \"M\"\nfirmware_version = \"1\"\n\
+             [[units]]\nid = \"unit-1\"\naddress = \"127.93.204.1\"\n\
+             [[units]]\nid = \"unit-2\"\naddress = \"127.93.204.2\"\n\
+             [[interfaces]]\nport = {port}\ntransport = \"tcp\"\nservice = \"http\"\nauthentication = \"password\"\n\
+             [credentials]\nmax_candidates = 5\nconcurrency = 1\n"
+        ))
+        .unwrap();
+        let pending = ["unit-1", "unit-2"]
+            .iter()
+            .map(|unit| PlanKey::new(DEFAULT_CREDENTIAL, Some(unit)))
+            .collect();
+        iotcert_suite_testkit::run_pending(
+            &CredentialsSuite::new(),
+            profile,
+            pending,
+            Duration::from_secs(120),
+        )
+        .await;
+        let logins = logins.lock().unwrap().clone();
+        let span = |unit: usize| {
+            let times: Vec<Instant> = logins
+                .iter()
+                .filter(|(index, _)| *index == unit)
+                .map(|(_, at)| *at)
+                .collect();
+            (*times.iter().min().unwrap(), *times.iter().max().unwrap())
+        };
+        let (first_start, first_end) = span(0);
+        let (second_start, second_end) = span(1);
+        assert!(
+            second_start < first_end && first_start < second_end,
+            "one unit's logins ended before the other's began: {logins:?}"
+        );
     }
 
     #[tokio::test]
