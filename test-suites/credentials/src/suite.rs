@@ -1607,6 +1607,22 @@ mod tests {
     use std::time::{Duration, Instant};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// A web login's refusal.
+    const REFUSAL: &[u8] = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    /// Read a request's head; false when the client left first.
+    async fn read_request_head(stream: &mut tokio::net::TcpStream) -> bool {
+        let mut head = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => head.extend_from_slice(&buffer[..n]),
+            }
+        }
+        true
+    }
+
     /// An HTTP service that asks for a basic login and refuses every one.
     async fn refusing_http_server() -> u16 {
         let listener = tokio::net::TcpListener::bind("127.93.202.1:0")
@@ -1616,17 +1632,9 @@ mod tests {
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buffer = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buffer[..n]),
-                        }
+                    if read_request_head(&mut stream).await {
+                        let _ = stream.write_all(REFUSAL).await;
                     }
-                    let _ = stream
-                        .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                        .await;
                 });
             }
         });
@@ -1652,19 +1660,12 @@ mod tests {
                 while let Ok((mut stream, _)) = listener.accept().await {
                     let logins = Arc::clone(&logins);
                     tokio::spawn(async move {
-                        let mut head = Vec::new();
-                        let mut buffer = [0u8; 1024];
-                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match stream.read(&mut buffer).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => head.extend_from_slice(&buffer[..n]),
-                            }
+                        if !read_request_head(&mut stream).await {
+                            return;
                         }
                         logins.lock().unwrap().push((index, Instant::now()));
                         tokio::time::sleep(Duration::from_millis(100)).await;
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                            .await;
+                        let _ = stream.write_all(REFUSAL).await;
                     });
                 }
             });
