@@ -73,7 +73,7 @@ async fn insecure_units_fail_every_check() {
     }
     let default = results
         .iter()
-        .find(|r| r.check == DEFAULT_CREDENTIAL)
+        .find(|r| r.check == DEFAULT_CREDENTIAL && r.unit.as_deref() == Some("unit-1"))
         .unwrap();
     for port_and_service in ["2222/ssh", "2323/telnet", "8080/http", "1883/mqtt"] {
         let finding = format!("admin/admin on unit-1 127.62.1.1:{port_and_service}");

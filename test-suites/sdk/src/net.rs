@@ -189,6 +189,16 @@ impl GuardedTcp {
 /// very port as source and connect the socket to itself (TCP simultaneous open);
 /// nothing listens there, so that is reported as a closed port.
 pub(crate) async fn probe_tcp(peer: SocketAddr, timeout: Duration) -> Result<(), NetError> {
+    match connect_only(peer, timeout).await {
+        // A refused SYN is ECONNREFUSED; a reset comes after the handshake completed, so
+        // something listens there, whether the reset lands before or after we look.
+        Err(NetError::Reset) => Ok(()),
+        outcome => outcome,
+    }
+}
+
+/// The connect of [`probe_tcp`], its outcome as the socket reports it.
+async fn connect_only(peer: SocketAddr, timeout: Duration) -> Result<(), NetError> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(
         Domain::for_address(peer),
