@@ -17,8 +17,8 @@
 # Run by hand, never in CI: `bench/defaults.sh`.
 set -euo pipefail
 
-ADDRESS=${ADDRESS:-127.63.0.1}
-TESTBED_BLOCK=${TESTBED_BLOCK:-63}
+ADDRESS=${ADDRESS:-127.231.0.1}
+TESTBED_BLOCK=${TESTBED_BLOCK:-232}
 RUNS=${RUNS:-5}
 CAMPAIGN_RUNS=${CAMPAIGN_RUNS:-$RUNS}
 repo=$(cd "$(dirname "$0")/.." && pwd)

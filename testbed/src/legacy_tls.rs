@@ -25,6 +25,22 @@ pub(crate) struct LegacyTlsServer {
     directory: PathBuf,
 }
 
+/// Have the kernel kill `command`'s process when the thread that starts it ends, so a
+/// device whose process is killed (SIGTERM, SIGKILL, a test that ends without dropping
+/// it) leaves no `openssl s_server` listening behind.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec, and calls only
+    // prctl, which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 const CA_CONFIG: &str = "[ca]\ndefault_ca = legacy\n[legacy]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\npolicy = anything\ncopy_extensions = none\n[anything]\ncommonName = supplied\n[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = legacy maintenance\n";
 
 async fn openssl(directory: &Path, arguments: &[&str]) -> io::Result<()> {
@@ -119,7 +135,8 @@ impl LegacyTlsServer {
         )
         .await?;
         let accept = SocketAddr::new(address, port);
-        let child = Command::new("openssl")
+        let mut command = Command::new("openssl");
+        command
             .args([
                 "s_server",
                 "-accept",
@@ -138,14 +155,14 @@ impl LegacyTlsServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| {
-                io::Error::new(
-                    error.kind(),
-                    format!("cannot run openssl s_server (package openssl): {error}"),
-                )
-            })?;
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let child = command.spawn().map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot run openssl s_server (package openssl): {error}"),
+            )
+        })?;
         let mut server = LegacyTlsServer { child, directory };
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {

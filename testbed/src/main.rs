@@ -91,8 +91,19 @@ async fn serve(arguments: Arguments) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("trust anchor written to {}", path.display());
     }
-    println!("Ctrl-C stops the device.");
-    let interrupted = tokio::signal::ctrl_c().await;
+    println!("Ctrl-C (or SIGTERM) stops the device.");
+    let interrupted = stop_requested().await;
     device.shutdown().await;
     interrupted.context("cannot wait for Ctrl-C")
+}
+
+/// Ctrl-C, or SIGTERM (how `kill` and service managers stop a program), so the device
+/// shuts its services down either way.
+async fn stop_requested() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }
