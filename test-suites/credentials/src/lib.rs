@@ -12,8 +12,10 @@
 //!    off when the device refuses connections, through [`window`], which narrows to
 //!    the connections the device holds at once;
 //! 5. `bruteforce`: the measurement of delay, lockout or rate limiting after N bad attempts;
-//! 6. `sessions`: web session cookies of one unit replayed on another, on the targets
-//!    `interfaces` derives from the profile's login interfaces;
+//! 6. `sessions`: web session cookies of one unit compared by digest with the others'
+//!    and replayed on a neighbouring unit, on the targets `interfaces` derives from the
+//!    profile's login interfaces; `across` holds the digest and the ring of neighbours
+//!    that keep every comparison across units linear in the number of units;
 //! 7. `suite`: the four checks and their evidence, each PASS with the proof of its
 //!    positive control: on every login interface the unit's declared credential opened
 //!    it and a random one was refused before any guessing (a random one that opens it
@@ -22,6 +24,7 @@
 //!
 //! The suite's section of the profile, `[credentials]`, is [`CredentialsOptions`].
 
+mod across;
 pub mod bruteforce;
 mod checks;
 pub mod database;

@@ -5,7 +5,11 @@
 //! their positive control (the declared credential opens it, a random one is refused)
 //! before any guessing, so a refusal of every default means something, a service that
 //! lets anyone in is found, and one that cannot be driven is named, never skipped.
+//! Units are compared with work that grows with their number, not with their pairs:
+//! secrets compared by digest or as sets, then each tried live on one neighbouring unit
+//! (see `across`).
 
+use crate::across::{neighbour, secret_digest};
 use crate::bruteforce;
 use crate::checks::{self, BRUTE_FORCE, DEFAULT_CREDENTIAL, EMPTY_PASSWORD, SHARED_ACROSS_UNITS};
 use crate::database::{self, Entry};
@@ -25,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The suite's version: bumped whenever a verdict rule changes.
-pub const SUITE_VERSION: &str = "0.2.0";
+pub const SUITE_VERSION: &str = "0.3.0";
 
 /// Usernames tried with an empty password.
 const EMPTY_PASSWORD_USERS: [&str; 4] = ["admin", "root", "user", "guest"];
@@ -97,7 +101,11 @@ impl Suite for CredentialsSuite {
         if comparing {
             ctx.started(SHARED_ACROSS_UNITS, None).await;
             attempts
-                .start(&ctx, 1, "declared credentials on every unit".to_owned())
+                .start(
+                    &ctx,
+                    1,
+                    "declared credentials: each on its own unit, compared by digest, then tried on a neighbouring unit".to_owned(),
+                )
                 .await;
             before = before_guessing(&ctx, &options).await;
         }
@@ -113,7 +121,13 @@ impl Suite for CredentialsSuite {
             .collect()
             .await;
         if comparing {
-            attempts.start(&ctx, 1, "comparing units".to_owned()).await;
+            attempts
+                .start(
+                    &ctx,
+                    1,
+                    "comparing units: logins found and sessions on a neighbouring unit".to_owned(),
+                )
+                .await;
             let result = compare_units(&ctx, &options, &per_unit, before).await;
             ctx.emit(result).await;
         }
@@ -235,6 +249,9 @@ struct UnitOutcome {
     /// Ports where a declared credential opened the interface and a random one was
     /// refused: a refusal there is a judgement.
     proven: BTreeSet<u16>,
+    /// Ports a declared credential of the unit opened (whether or not a random one was
+    /// refused there): where a login found on another unit is tried.
+    declared_opened: BTreeSet<u16>,
     /// Ports that judged a random password (refused or accepted it): password logins.
     password_logins: BTreeSet<u16>,
 }
@@ -723,6 +740,13 @@ async fn run_controls(
         if matches!(control.standing(), Standing::Proven { .. }) {
             outcome.proven.insert(target.port);
         }
+        if control
+            .declared
+            .iter()
+            .any(|(_, o)| *o == Outcome::Accepted)
+        {
+            outcome.declared_opened.insert(target.port);
+        }
         controls.push(control);
     }
     controls
@@ -1111,10 +1135,13 @@ fn measured_account(
 /// What the comparison learnt before guessing began.
 #[derive(Default)]
 struct BeforeGuessing {
-    /// Declared credentials of one unit accepted by another, with the exchanges.
+    /// Declared credentials identical for two units, or of one unit accepted by
+    /// another, with the exchanges.
     shared: Vec<String>,
     transcripts: Vec<Evidence>,
-    /// Declared credentials of one unit refused by another whose own declared
+    /// Declared credentials compared by digest, one per credential and interface.
+    digested: usize,
+    /// Declared credentials of one unit refused by its neighbour, whose own declared
     /// credential opened the same interface (a judged comparison), one line each.
     refused: Vec<String>,
     /// Comparisons that decided nothing, and why.
@@ -1125,15 +1152,74 @@ struct BeforeGuessing {
 
 /// Logins that must succeed for the comparison, done before guessing can lock a unit:
 /// each unit's declared credentials on its own interfaces (the control, and the web
-/// sessions they open, replayed on the others), then each declared credential on the
-/// same interface of every other unit.
+/// sessions they open, compared by digest and replayed on a neighbouring unit), then
+/// each declared credential on the same interface of its neighbouring unit. The declared
+/// credentials themselves are compared by digest first, without a login.
 async fn before_guessing(ctx: &RunContext, options: &CredentialsOptions) -> BeforeGuessing {
     let mut before = BeforeGuessing::default();
     let interfaces = login_interfaces(&ctx.profile);
+    compare_declared_digests(ctx, options, &interfaces, &mut before);
     let (opened, own_opened) = own_declared_logins(ctx, options, &interfaces, &mut before).await;
-    declared_on_other_units(ctx, options, &interfaces, &own_opened, &mut before).await;
+    declared_on_a_neighbour(ctx, options, &interfaces, &own_opened, &mut before).await;
     before.sessions.compare(ctx, options, &opened).await;
     before
+}
+
+/// The declared credentials of the profile's units, with each interface they are
+/// declared for.
+fn declared_per_interface<'a>(
+    ctx: &'a RunContext,
+    options: &'a CredentialsOptions,
+    interfaces: &'a [LoginInterface],
+) -> impl Iterator<Item = (&'a UnitCredential, &'a LoginInterface)> {
+    options
+        .unit_credentials
+        .iter()
+        .filter(|credential| ctx.units.iter().any(|u| u.id == credential.unit))
+        .flat_map(move |credential| {
+            interfaces
+                .iter()
+                .filter(move |i| declared_for_interface(interfaces, credential, i))
+                .map(move |interface| (credential, interface))
+        })
+}
+
+/// Two units declared with one username and password for one interface share it: found
+/// by comparing SHA-256 digests of the length-prefixed username and password, without a
+/// login.
+fn compare_declared_digests(
+    ctx: &RunContext,
+    options: &CredentialsOptions,
+    interfaces: &[LoginInterface],
+    before: &mut BeforeGuessing,
+) {
+    // (port, digest) -> the units declared with it, in profile order of declaration.
+    let mut declared_by: BTreeMap<(u16, String), (&UnitCredential, &LoginInterface, Vec<&str>)> =
+        BTreeMap::new();
+    for (credential, interface) in declared_per_interface(ctx, options, interfaces) {
+        before.digested += 1;
+        let digest = secret_digest(&[
+            credential.username.as_bytes(),
+            credential.password.as_bytes(),
+        ]);
+        let (_, _, units) = declared_by
+            .entry((interface.port, digest))
+            .or_insert_with(|| (credential, interface, Vec::new()));
+        if !units.contains(&credential.unit.as_str()) {
+            units.push(&credential.unit);
+        }
+    }
+    for (credential, interface, units) in declared_by.values() {
+        if units.len() >= 2 {
+            before.shared.push(format!(
+                "{} on port {}/{} is declared identical for {} (equal SHA-256 digests of username and password: shared without a login)",
+                credential.username,
+                interface.port,
+                interface.service,
+                units.join(" and ")
+            ));
+        }
+    }
 }
 
 /// Each unit's declared credentials on its own interfaces: the web sessions they open
@@ -1196,69 +1282,68 @@ async fn own_declared_logins(
     (opened, own_opened)
 }
 
-/// Each declared credential on the same interface of every other unit: accepted is a
-/// shared secret; refused is a judged comparison only where both units' own declared
-/// credentials opened the interface.
-async fn declared_on_other_units(
+/// Each declared credential on the same interface of one other unit, its neighbour in
+/// the ring: the next unit in profile order whose own declared credential opened that
+/// interface (else the next unit). Accepted is a shared secret (a device that takes any
+/// password among them); refused is a judged comparison only where both units' own
+/// declared credentials opened the interface.
+async fn declared_on_a_neighbour(
     ctx: &RunContext,
     options: &CredentialsOptions,
     interfaces: &[LoginInterface],
     own_opened: &BTreeSet<(String, u16)>,
     before: &mut BeforeGuessing,
 ) {
-    for credential in &options.unit_credentials {
+    for (credential, interface) in declared_per_interface(ctx, options, interfaces) {
+        let opened_on = |unit: &SampleUnit| own_opened.contains(&(unit.id.clone(), interface.port));
+        let Some(other) = neighbour(&ctx.units, &credential.unit, opened_on) else {
+            continue;
+        };
         let login = Login::new(&credential.username, &credential.password);
-        for other in ctx.units.iter().filter(|u| u.id != credential.unit) {
-            for interface in interfaces
-                .iter()
-                .filter(|i| declared_for_interface(interfaces, credential, i))
-            {
-                let target = target_for(options, other, interface);
-                let attempt = probe::attempt(ctx, &target, &login).await;
-                let owner_opened = own_opened.contains(&(credential.unit.clone(), interface.port));
-                let other_opened = own_opened.contains(&(other.id.clone(), interface.port));
-                match &attempt.outcome {
-                    Outcome::Accepted => {
-                        before.shared.push(format!(
-                            "the credential declared for {} ({}) is accepted by {} on {}",
-                            credential.unit,
-                            credential.username,
-                            other.id,
-                            target.label()
-                        ));
-                        before
-                            .transcripts
-                            .push(attempt.transcript.into_evidence(format!(
-                                "{} credential of {} on {}",
-                                target.protocol, credential.unit, other.id
-                            )));
-                    }
-                    Outcome::NoPasswordLogin(_) if !owner_opened => {}
-                    Outcome::Refused if owner_opened && other_opened => before.refused.push(format!(
-                        "the credential declared for {} was refused by {} on {}, whose own opened it",
-                        credential.unit,
-                        other.id,
-                        target.label()
-                    )),
-                    Outcome::Refused => before.not_judged.push(format!(
-                        "the credential declared for {} was refused by {} on {}, but {}",
-                        credential.unit,
-                        other.id,
-                        target.label(),
-                        if owner_opened {
-                            format!("no credential declared for {} opened it there, so the refusal proves nothing", other.id)
-                        } else {
-                            format!("it did not open {} itself, so the refusal proves nothing", credential.unit)
-                        }
-                    )),
-                    outcome => before.not_judged.push(format!(
-                        "the credential declared for {} on {}: {}",
-                        credential.unit,
-                        target.label(),
-                        outcome.describe()
-                    )),
-                }
+        let target = target_for(options, other, interface);
+        let attempt = probe::attempt(ctx, &target, &login).await;
+        let owner_opened = own_opened.contains(&(credential.unit.clone(), interface.port));
+        let other_opened = opened_on(other);
+        match &attempt.outcome {
+            Outcome::Accepted => {
+                before.shared.push(format!(
+                    "the credential declared for {} ({}) is accepted by {} on {}",
+                    credential.unit,
+                    credential.username,
+                    other.id,
+                    target.label()
+                ));
+                before
+                    .transcripts
+                    .push(attempt.transcript.into_evidence(format!(
+                        "{} credential of {} on {}",
+                        target.protocol, credential.unit, other.id
+                    )));
             }
+            Outcome::NoPasswordLogin(_) if !owner_opened => {}
+            Outcome::Refused if owner_opened && other_opened => before.refused.push(format!(
+                "the credential declared for {} was refused by {} on {}, whose own opened it",
+                credential.unit,
+                other.id,
+                target.label()
+            )),
+            Outcome::Refused => before.not_judged.push(format!(
+                "the credential declared for {} was refused by {} on {}, but {}",
+                credential.unit,
+                other.id,
+                target.label(),
+                if owner_opened {
+                    format!("no credential declared for {} opened it there, so the refusal proves nothing", other.id)
+                } else {
+                    format!("it did not open {} itself, so the refusal proves nothing", credential.unit)
+                }
+            )),
+            outcome => before.not_judged.push(format!(
+                "the credential declared for {} on {}: {}",
+                credential.unit,
+                target.label(),
+                outcome.describe()
+            )),
         }
     }
 }
@@ -1275,6 +1360,7 @@ async fn compare_units(
     let BeforeGuessing {
         shared,
         transcripts,
+        digested,
         refused,
         not_judged,
         sessions,
@@ -1284,6 +1370,7 @@ async fn compare_units(
         transcripts,
         not_judged,
         sessions,
+        declared_digested: digested,
         declared_refused: refused,
         accepted_by: BTreeMap::new(),
         guessed_refused: 0,
@@ -1306,14 +1393,16 @@ struct AcrossUnits<'a> {
     transcripts: Vec<Evidence>,
     /// Comparisons that decided nothing, and why.
     not_judged: Vec<String>,
-    /// Web sessions of one unit replayed on the others.
+    /// Web sessions of one unit compared by digest and replayed on a neighbouring unit.
     sessions: SessionComparison,
-    /// Declared credentials of one unit refused by another whose own opened the same
-    /// interface, one line each.
+    /// Declared credentials compared by digest, one per credential and interface.
+    declared_digested: usize,
+    /// Declared credentials of one unit refused by its neighbour, whose own opened the
+    /// same interface, one line each.
     declared_refused: Vec<String>,
     /// Each (port, login) found by guessing, and the units that accepted it.
     accepted_by: BTreeMap<(u16, Login), Vec<String>>,
-    /// Logins found by guessing on one unit and refused by another whose declared
+    /// Logins found by guessing on one unit and refused by its neighbour, whose declared
     /// credential opened the same port.
     guessed_refused: usize,
     /// Each SSH host key read, and where (`unit-1 port 22`).
@@ -1321,38 +1410,52 @@ struct AcrossUnits<'a> {
 }
 
 impl<'a> AcrossUnits<'a> {
-    /// Credentials found by guessing on one unit, tried on the same port of the others
-    /// (an answer from guessing there is reused); a login two units accepted is shared.
+    /// Credentials found by guessing on one unit: a login two units accepted is shared
+    /// (the sets of accepted logins compared, without a login); each is also tried on
+    /// the same port of the unit's neighbour in the ring (the next unit in profile order
+    /// whose declared credential opened that port), its answer from guessing there
+    /// reused when it met the login.
     async fn try_guessed_logins(
         &mut self,
         ctx: &RunContext,
         options: &CredentialsOptions,
         per_unit: &BTreeMap<String, UnitOutcome>,
     ) {
-        for (unit, outcome) in per_unit {
+        for unit in &ctx.units {
+            let Some(outcome) = per_unit.get(&unit.id) else {
+                continue;
+            };
             for ((port, login), label) in &outcome.accepted {
                 self.accepted_by
                     .entry((*port, login.clone()))
                     .or_default()
-                    .push(unit.clone());
-                for (other, other_outcome) in per_unit.iter().filter(|(id, _)| *id != unit) {
-                    if other_outcome.accepted.contains_key(&(*port, login.clone())) {
-                        continue;
-                    }
-                    let answer = match other_outcome.tried.get(&(*port, login.clone())) {
-                        Some(answer) => answer.clone(),
-                        None => {
-                            let Some(answer) = self
-                                .try_on_other(ctx, options, unit, other, *port, login)
-                                .await
-                            else {
-                                continue;
-                            };
-                            answer
-                        }
-                    };
-                    self.judge_guessed_login(login, label, other, other_outcome, *port, answer);
+                    .push(unit.id.clone());
+                let opened_port = |other: &SampleUnit| {
+                    per_unit
+                        .get(&other.id)
+                        .is_some_and(|o| o.declared_opened.contains(port))
+                };
+                let Some((other, other_outcome)) = neighbour(&ctx.units, &unit.id, opened_port)
+                    .and_then(|other| Some((other, per_unit.get(&other.id)?)))
+                else {
+                    continue;
+                };
+                if other_outcome.accepted.contains_key(&(*port, login.clone())) {
+                    continue;
                 }
+                let answer = match other_outcome.tried.get(&(*port, login.clone())) {
+                    Some(answer) => answer.clone(),
+                    None => {
+                        let Some(answer) = self
+                            .try_on_other(ctx, options, &unit.id, &other.id, *port, login)
+                            .await
+                        else {
+                            continue;
+                        };
+                        answer
+                    }
+                };
+                self.judge_guessed_login(login, label, &other.id, other_outcome, *port, answer);
             }
         }
         for ((port, login), units) in &self.accepted_by {
@@ -1490,7 +1593,8 @@ impl<'a> AcrossUnits<'a> {
         let credentials_compared = declared_refused.len() + guessed_refused;
         let table = Evidence::json("comparison across units", &self.table());
         let compared = format!(
-            "{keys_read} SSH host keys are all distinct, {} declared unit credentials were refused by the other units, {guessed_refused} credentials found by guessing were refused by the other units, and {}",
+            "{keys_read} SSH host keys are all distinct, {} declared credentials compared by digest (none identical), {} tried live on a neighbouring unit and refused, {guessed_refused} credentials found by guessing were refused by a neighbouring unit, and {}",
+            self.declared_digested,
             declared_refused.len(),
             sessions.summary()
         );
@@ -1556,13 +1660,19 @@ impl<'a> AcrossUnits<'a> {
                 "{keys_read} SSH host keys read, one per unit and port, all distinct"
             ));
         }
-        proof.extend(self.declared_refused.iter().cloned());
+        if !self.declared_refused.is_empty() {
+            proof.push(format!(
+                "{} declared credentials compared by digest, none identical; {} opened their own unit and were refused by a neighbouring unit whose own declared credential opened the same interface",
+                self.declared_digested,
+                self.declared_refused.len()
+            ));
+        }
         if self.guessed_refused > 0 {
-            proof.push(format!("{} credentials found by guessing were refused by other units whose declared credential opened the same port", self.guessed_refused));
+            proof.push(format!("{} credentials found by guessing were refused by a neighbouring unit whose declared credential opened the same port", self.guessed_refused));
         }
         if self.sessions.refused > 0 {
             proof.push(format!(
-                "{} session cookies opened their own unit and were refused by another",
+                "{} session cookies opened their own unit and were refused by a neighbouring unit",
                 self.sessions.refused
             ));
         }
@@ -1578,8 +1688,9 @@ impl<'a> AcrossUnits<'a> {
                 .map(|((port, l), units)| (format!("{port} {}", l.display()), units))
                 .collect(),
             ssh_host_keys: &self.keys_by,
-            declared_credentials_refused_by_other_units: &self.declared_refused,
-            found_credentials_refused_by_other_units: self.guessed_refused,
+            declared_credentials_compared_by_digest: self.declared_digested,
+            declared_credentials_refused_by_a_neighbour: &self.declared_refused,
+            found_credentials_refused_by_a_neighbour: self.guessed_refused,
             not_judged: &self.not_judged,
             web_sessions: &self.sessions.replays,
             web_sessions_summary: self.sessions.summary(),
@@ -1592,8 +1703,9 @@ impl<'a> AcrossUnits<'a> {
 struct Comparison<'a> {
     accepted_credentials: BTreeMap<String, &'a Vec<String>>,
     ssh_host_keys: &'a BTreeMap<&'a str, Vec<String>>,
-    declared_credentials_refused_by_other_units: &'a [String],
-    found_credentials_refused_by_other_units: usize,
+    declared_credentials_compared_by_digest: usize,
+    declared_credentials_refused_by_a_neighbour: &'a [String],
+    found_credentials_refused_by_a_neighbour: usize,
     not_judged: &'a [String],
     web_sessions: &'a [crate::sessions::Replay],
     web_sessions_summary: String,

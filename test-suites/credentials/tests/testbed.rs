@@ -158,11 +158,13 @@ async fn secure_units_pass_every_check() {
         "{}",
         shared.summary
     );
-    // Each declared credential was refused by the other unit, whose own opened it; the
+    // Each declared credential was compared by digest, on every interface it is declared
+    // for (`https` names the admin site and the update server), and refused by the other
+    // unit on the three that log in with a password, where the other's own opened it; the
     // session each opened on its own unit was refused by the other.
     assert!(
         shared.summary.contains(
-            "6 declared unit credentials were refused by the other units, 0 credentials found by guessing were refused by the other units, and 2 web session cookies presented to another unit were refused"
+            "8 declared credentials compared by digest (none identical), 6 tried live on a neighbouring unit and refused, 0 credentials found by guessing were refused by a neighbouring unit, and 2 web session cookies compared by digest (none identical), 2 replayed on a neighbouring unit and refused"
         ),
         "{}",
         shared.summary
@@ -256,7 +258,7 @@ async fn a_session_secret_per_unit_passes_uniqueness() {
     assert!(
         shared
             .summary
-            .contains("2 declared unit credentials were refused by the other units, 0 credentials found by guessing were refused by the other units, and 2 web session cookies presented to another unit were refused"),
+            .contains("4 declared credentials compared by digest (none identical), 2 tried live on a neighbouring unit and refused, 0 credentials found by guessing were refused by a neighbouring unit, and 2 web session cookies compared by digest (none identical), 2 replayed on a neighbouring unit and refused"),
         "{}",
         shared.summary
     );
