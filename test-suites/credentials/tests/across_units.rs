@@ -4,8 +4,9 @@
 //! them. Issue 16, item 4: the login attempts and session replays across units grow with
 //! the number of units (secrets compared by digest, then each tried live on one
 //! neighbouring unit), not with the number of pairs of units; two units declared with one
-//! password, or issuing one session cookie, are found by digest alone; a unit that lets
-//! any password in is still caught by the live try.
+//! password, or issuing one session cookie, are found by digest alone (a cookie only when
+//! it opens its own unit's page: a constant cookie that opens nothing is no session); a
+//! unit that lets any password in is still caught by the live try.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -39,6 +40,8 @@ struct Device {
     cookie: String,
     /// Whether any username and password logs in.
     accepts_any: bool,
+    /// Whether `/home` opens without any cookie (the cookie is no session).
+    home_is_open: bool,
 }
 
 impl Device {
@@ -49,6 +52,7 @@ impl Device {
             guessable: None,
             cookie: format!("c{index}Qx7Lm2Zp9"),
             accepts_any: false,
+            home_is_open: false,
         }
     }
 }
@@ -160,7 +164,7 @@ async fn serve(mut stream: TcpStream, index: usize, device: Device, ledger: Arc<
         if let Some(cookie) = &cookie {
             ledger.cookies.lock().unwrap().push((index, cookie.clone()));
         }
-        if cookie.as_deref() == Some(device.cookie.as_str()) {
+        if device.home_is_open || cookie.as_deref() == Some(device.cookie.as_str()) {
             response("200 OK", &[], "<html>welcome home</html>")
         } else {
             response("302 Found", &[("Location", "/")], "")
@@ -436,6 +440,29 @@ async fn a_unit_accepting_any_password_is_caught_by_the_live_try() {
         shared
             .summary
             .contains("the credential declared for unit-2 (admin) is accepted by unit-3"),
+        "{}",
+        shared.summary
+    );
+}
+
+/// Units 1 and 2 set one constant cookie at login, but their landing page opens without
+/// any cookie: the cookie is no session secret, and its digest proves nothing shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identical_cookie_that_opens_nothing_is_no_shared_session() {
+    let addresses = ["127.71.16.51", "127.71.16.52"];
+    let mut devices: Vec<Device> = (0..addresses.len()).map(Device::own).collect();
+    for device in &mut devices {
+        device.cookie = "lang1en".to_owned();
+        device.home_is_open = true;
+    }
+    start(&addresses, &devices).await;
+    let passwords: Vec<String> = devices.iter().map(|d| d.password.clone()).collect();
+    let results = run_units(&addresses, &passwords, &[]).await;
+    let shared = result(&results, SHARED_ACROSS_UNITS, None);
+    assert_eq!(shared.verdict, Verdict::Inconclusive, "{}", shared.summary);
+    assert!(
+        !shared.summary.contains("identical web session cookie")
+            && shared.summary.contains("no session is needed to open it"),
         "{}",
         shared.summary
     );
