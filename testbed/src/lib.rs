@@ -59,6 +59,7 @@ pub mod coap;
 mod config;
 mod device;
 pub mod fragile;
+pub mod fragile_broker;
 pub mod http;
 mod legacy_tls;
 mod limits;
