@@ -4,14 +4,15 @@
 //! and none of them should reach into another for it.
 
 use crate::exec::Settings;
-use crate::options::ProtofuzzOptions;
+use crate::options::{ProtofuzzOptions, MAX_PROTOFUZZ_PARALLEL_CASES};
 use std::time::Duration;
 
 /// The budget of one interface.
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub cases: u32,
-    /// Cases in flight at once, each on its own connection (or datagram).
+    /// Most cases in flight at once, each on its own connection (or datagram): the
+    /// ceiling of the adaptive window, or the window itself in fixed pacing.
     pub parallel_cases: u32,
     pub time: Duration,
     pub probe_every: u32,
@@ -30,7 +31,9 @@ pub fn settings(options: &ProtofuzzOptions) -> (Settings, Budget) {
     };
     let budget = Budget {
         cases: options.cases_per_protocol,
-        parallel_cases: options.parallel_cases.clamp(1, 64),
+        parallel_cases: options
+            .parallel_cases
+            .clamp(1, MAX_PROTOFUZZ_PARALLEL_CASES),
         time: Duration::from_secs(options.seconds_per_protocol.max(1)),
         probe_every: options.probe_every.max(1),
         recovery_wait: Duration::from_secs(options.recovery_wait_seconds),

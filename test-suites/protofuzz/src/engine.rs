@@ -1,6 +1,8 @@
 //! The fuzzing loop of one interface of one unit: budget, oracles, recovery, shrinking.
 //!
-//! Cases are sent in order from the seed. The fuzzed service is probed by the session
+//! Cases are sent in order from the seed, as many in flight at once as the adaptive
+//! window allows ([`crate::window`]: it grows while the device answers promptly and
+//! halves on signs of distress, under `parallel_cases`). The fuzzed service is probed by the session
 //! set-up of every case, and every watched service (the fuzzed one, every other
 //! declared one and the device's health endpoint, each that answered before fuzzing
 //! began) every `probe_every` cases, after a suspicious case (a session step unanswered,
@@ -27,11 +29,13 @@
 //! the cases could have reached.
 
 use crate::budget::Budget;
-use crate::exec::{generate, Case, CaseEnd, Exec, Protocol, Watched};
+use crate::exec::{generate, AnswerTiming, Case, CaseEnd, Exec, Protocol, Watched};
 use crate::reproducer::Reproducer;
+use crate::window::{CaseWindow, Settled, WindowDistress, WindowRecord};
 use futures::stream::{FuturesUnordered, StreamExt};
 use iotcert_suite::evidence::escape_bytes;
-use iotcert_suite::{Evidence, EvidenceKind, Transcript, Verdict};
+use iotcert_suite::pacer::PacingMode;
+use iotcert_suite::{Evidence, EvidenceKind, NetError, Transcript, Verdict};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -112,10 +116,12 @@ pub async fn fuzz_interface(
     // that answers anything and hangs up early makes them by timing alone).
     let well_formed = exec.well_formed_reaction(fuzzed.port, protocol).await;
     let run = send_cases(exec, fuzzed, protocol, &watch, budget, deadline, &mut times).await;
+    let window = window_evidence(fuzzed, &run.window);
     if !run.dead.is_empty() {
         let mut result =
             investigate(exec, fuzzed, &watch, run.dead, &run.log, budget, deadline).await;
         result.evidence.push(times.evidence(&run.log.ends));
+        result.evidence.push(window);
         return result;
     }
     let slow_at_end = recheck_if_slow_at_end(exec, fuzzed, &mut times).await;
@@ -129,6 +135,7 @@ pub async fn fuzz_interface(
         others_watched,
         started,
     );
+    summary.push_str(&format!("; {}", run.window.sentence()));
     if !unwatched.is_empty() {
         summary.push_str(&format!(
             "; not watched, as not answering before fuzzing: {}",
@@ -168,8 +175,14 @@ pub async fn fuzz_interface(
     let mut result = outcome(verdict, summary, sent);
     result.proof = proof;
     result.evidence.push(times.evidence(&run.log.ends));
+    result.evidence.push(window);
     result.evidence.push(history_evidence(&run.log.history));
     result
+}
+
+/// What the window of cases in flight did on `fuzzed`, as evidence.
+fn window_evidence(fuzzed: &Watched, record: &WindowRecord) -> Evidence {
+    Evidence::json(format!("cases in flight {fuzzed}"), record)
 }
 
 /// The fuzzed service's answer times to well-formed probes before the first case; `Err`
@@ -268,9 +281,12 @@ struct CaseRun {
     stopped_early: Option<Stop>,
     /// How long the fuzzed service took to answer the final probe, when it was seen to.
     final_answer: Option<Duration>,
+    /// What the window of cases in flight did.
+    window: WindowRecord,
 }
 
-/// Sends the budget's cases, `parallel_cases` in flight at once, and probes every
+/// Sends the budget's cases, as many in flight at once as the window allows (exactly
+/// `parallel_cases` in fixed pacing, adapting under it otherwise), and probes every
 /// watched service every `probe_every` cases, after a suspicious case and after the
 /// last; the run stops at the first probe that finds a service dead, when the time
 /// budget is used up, or when the suite must stop.
@@ -285,13 +301,18 @@ async fn send_cases(
 ) -> CaseRun {
     let mut log = CaseLog::default();
     let total = u64::from(budget.cases);
-    let window = budget.parallel_cases.max(1) as usize;
-    let send_case = |index: u64| {
+    let adaptive = exec.ctx.profile.pacing.mode == PacingMode::Adaptive;
+    let mut window = CaseWindow::new(adaptive, budget.parallel_cases);
+    let first_case = Instant::now();
+    let send_case = |index: u64, ticket| {
         let case = generate(protocol, index, &exec.settings);
         async move {
             let mut transcript = Transcript::new();
-            let end = exec.send(fuzzed.port, &case.wire(), &mut transcript).await;
-            (case, end)
+            let (end, timing) = exec
+                .send_timed(fuzzed.port, &case.wire(), &mut transcript)
+                .await;
+            let settled = how_it_settled(&end, timing);
+            (case, end, ticket, settled)
         }
     };
     let mut in_flight = FuturesUnordered::new();
@@ -308,22 +329,23 @@ async fn send_cases(
     report(0).await;
     let mut reported = Instant::now();
     let dead = loop {
-        while in_flight.len() < window && next < total && stopped_early.is_none() {
+        while window.has_room() && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
                 stopped_early = Some(Stop::Cut(stop_reason(exec)));
             } else if Instant::now() >= deadline {
                 stopped_early = Some(Stop::TimeBudgetUsed);
             } else {
-                in_flight.push(send_case(next));
+                in_flight.push(send_case(next, window.started()));
                 next += 1;
             }
         }
-        let Some((case, end)) = in_flight.next().await else {
+        let Some((case, end, ticket, settled)) = in_flight.next().await else {
             let (dead, took) = exec.check(watch, 0xfff0).await;
             times.observe(took);
             final_answer = took;
             break dead;
         };
+        window.settled(ticket, first_case.elapsed(), settled);
         let suspicious = end.is_suspicious(protocol)
             && (end != CaseEnd::Reset || log.since_probe.len() >= RESET_PROBE_GAP);
         log.record(case, end);
@@ -336,12 +358,16 @@ async fn send_cases(
             continue;
         }
         // Every case sent so far is settled before the device is judged.
-        while let Some((case, end)) = in_flight.next().await {
+        while let Some((case, end, ticket, settled)) = in_flight.next().await {
+            window.settled(ticket, first_case.elapsed(), settled);
             log.record(case, end);
         }
         // Nonces vary so a stale answer cannot pass for a fresh one.
         let (dead, took) = exec.check(watch, nonce(log.sent)).await;
         times.observe(took);
+        if took.is_some_and(|took| times.is_slow(took)) {
+            window.slow_probe(first_case.elapsed());
+        }
         if dead.is_empty() {
             log.since_probe.clear();
             continue;
@@ -354,6 +380,34 @@ async fn send_cases(
         dead,
         stopped_early,
         final_answer,
+        window: window.record(),
+    }
+}
+
+/// How a case settled, for the window: a connection the fuzzed port (which answered
+/// before fuzzing) refused, timed out or reset, and a well-formed session step left
+/// unanswered until the timeout, are distress; whatever the malformed message itself
+/// drew (an answer, a close, a reset, silence), and a session step closed or reset on
+/// (a broker of MQTT 3.1.1 closes on an MQTT 5 CONNECT), is the service's reaction;
+/// what the harness could not send says nothing.
+fn how_it_settled(end: &CaseEnd, timing: AnswerTiming) -> Settled {
+    match end {
+        CaseEnd::Unreachable(NetError::Refused) => {
+            Settled::Distress(WindowDistress::ConnectRefused)
+        }
+        CaseEnd::Unreachable(NetError::Timeout) => {
+            Settled::Distress(WindowDistress::ConnectTimedOut)
+        }
+        CaseEnd::Unreachable(NetError::Reset) => Settled::Distress(WindowDistress::ConnectReset),
+        CaseEnd::Unreachable(_) => Settled::Unjudged,
+        CaseEnd::SessionUnanswered if timing.session_timed_out => {
+            Settled::Distress(WindowDistress::SessionUnanswered)
+        }
+        CaseEnd::SessionUnanswered
+        | CaseEnd::Answered(_)
+        | CaseEnd::Closed
+        | CaseEnd::Reset
+        | CaseEnd::Silent => Settled::Reacted(timing.slowest),
     }
 }
 

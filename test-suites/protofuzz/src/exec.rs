@@ -241,6 +241,17 @@ impl CaseEnd {
     }
 }
 
+/// How the service's answers to one case came, for the window of cases in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnswerTiming {
+    /// The time its slowest answer took (a session step's or the final one's), when it
+    /// answered at all.
+    pub slowest: Option<Duration>,
+    /// Whether a session step was left unanswered until the timeout, rather than
+    /// closed or reset on.
+    pub session_timed_out: bool,
+}
+
 /// Whether a probe could be put to the service at all.
 enum Asked {
     /// The service gave a well-formed answer.
@@ -327,6 +338,34 @@ fn answered(protocol: Protocol, bytes: &[u8]) -> bool {
 impl Exec<'_> {
     /// Send one case to `port`, recording the exchange in `transcript`.
     pub async fn send(&self, port: u16, wire: &Wire, transcript: &mut Transcript) -> CaseEnd {
+        self.send_timed(port, wire, transcript).await.0
+    }
+
+    /// Send one case to `port` like [`Exec::send`]; with how it ended, how the
+    /// service's answers came.
+    pub async fn send_timed(
+        &self,
+        port: u16,
+        wire: &Wire,
+        transcript: &mut Transcript,
+    ) -> (CaseEnd, AnswerTiming) {
+        let mut timing = AnswerTiming::default();
+        let end = self.exchange(port, wire, transcript, &mut timing).await;
+        (end, timing)
+    }
+
+    /// The exchange of one case; `timing` keeps how the answers came.
+    async fn exchange(
+        &self,
+        port: u16,
+        wire: &Wire,
+        transcript: &mut Transcript,
+        timing: &mut AnswerTiming,
+    ) -> CaseEnd {
+        let mut answered_in = |took: Duration| {
+            self.clock.observe(took);
+            timing.slowest = Some(timing.slowest.map_or(took, |slowest| slowest.max(took)));
+        };
         let wait = self.clock.wait(self.settings.case_wait);
         if wire.protocol == Protocol::Coap {
             transcript.sent(&wire.message);
@@ -337,7 +376,7 @@ impl Exec<'_> {
                 .await
             {
                 Ok(Some(answer)) => {
-                    self.clock.observe(sent_at.elapsed());
+                    answered_in(sent_at.elapsed());
                     transcript.received(&answer);
                     CaseEnd::Answered(reaction(Protocol::Coap, &answer))
                 }
@@ -362,14 +401,15 @@ impl Exec<'_> {
             if stream.send(step, self.settings.timeout).await.is_err() {
                 return CaseEnd::SessionUnanswered;
             }
-            let (answer, _) = stream
+            let (answer, end) = stream
                 .recv_until(ANSWER_CAP, self.settings.timeout, mqtt::is_whole_packet)
                 .await;
             transcript.received(&answer);
             if answer.is_empty() {
+                timing.session_timed_out = end == ReadEnd::Timeout;
                 return CaseEnd::SessionUnanswered;
             }
-            self.clock.observe(sent_at.elapsed());
+            answered_in(sent_at.elapsed());
         }
         transcript.sent(&wire.message);
         if let Err(error) = stream.send(&wire.message, self.settings.case_wait).await {
@@ -391,7 +431,7 @@ impl Exec<'_> {
         transcript.received(&answer);
         match end {
             ReadEnd::Complete | ReadEnd::Cap => {
-                self.clock.observe(sent_at.elapsed());
+                answered_in(sent_at.elapsed());
                 CaseEnd::Answered(reaction(protocol, &answer))
             }
             ReadEnd::Error(NetError::Reset) => CaseEnd::Reset,

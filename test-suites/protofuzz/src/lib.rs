@@ -13,7 +13,8 @@
 //! 3. [`exec`]: cases and probes through the run context (scope guard, pacer, timeouts);
 //! 4. `budget`: the `[protofuzz]` section read once, as the settings of cases and
 //!    probes and each interface's budget; `engine`: the budget, periodic probes of every
-//!    declared service, recovery wait, culprit search and shrinking;
+//!    declared service, recovery wait, culprit search and shrinking; [`window`]: how
+//!    many cases are in flight at once, adapting to how the device copes;
 //! 5. [`reproducer`]: the JSON reproducer of a finding and [`replay`], for
 //!    `iotcert replay`.
 //!
@@ -31,6 +32,7 @@ mod options;
 pub mod reproducer;
 pub mod rng;
 mod suite;
+pub mod window;
 
 pub use budget::settings;
 pub use checks::{COAP, HTTP, MQTT, SUITE_VERSION};

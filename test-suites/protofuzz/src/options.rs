@@ -59,9 +59,11 @@ pub struct ProtofuzzOptions {
     /// at most [`iotcert_suite::profile::limits::MAX_DURATION_SECONDS`] (7 days).
     #[serde(default = "ProtofuzzOptions::default_seconds")]
     pub seconds_per_protocol: u64,
-    /// Cases in flight at once, each on its own connection (or datagram): 1 to
-    /// [`MAX_PROTOFUZZ_PARALLEL_CASES`] (64), and within the pacer's limits. More is faster against a device that answers
-    /// slowly or not at all; 1, the default, spares a fragile one.
+    /// Most cases in flight at once, each on its own connection (or datagram): 1 to
+    /// [`MAX_PROTOFUZZ_PARALLEL_CASES`] (64, the default), and within the pacer's
+    /// limits. A ceiling: the window of cases in flight starts at 4, grows while the
+    /// device answers promptly and halves at its first sign of distress
+    /// ([`crate::window`]); with `[pacing] mode = "fixed"` exactly this many.
     #[serde(default = "ProtofuzzOptions::default_parallel_cases")]
     pub parallel_cases: u32,
     /// Cases between two liveness probes of every declared service of the unit (the
@@ -127,7 +129,7 @@ impl ProtofuzzOptions {
         120
     }
     fn default_parallel_cases() -> u32 {
-        1
+        MAX_PROTOFUZZ_PARALLEL_CASES
     }
     fn default_probe_every() -> u32 {
         25
