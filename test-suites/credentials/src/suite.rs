@@ -220,18 +220,23 @@ fn planned_attempts(
     per_interface as u64 + brute_force
 }
 
-/// The default and well-known credentials tried on an interface of `protocol`.
+/// The default and well-known credentials tried on an interface of `protocol`: every
+/// default the profile declares, then at most `max_candidates` from the database.
 fn default_candidates(
     options: &CredentialsOptions,
     protocol: Protocol,
     database: &[Entry],
 ) -> Vec<Entry> {
-    let mut candidates: Vec<Entry> =
-        database::candidates(protocol, &declared_defaults(options, protocol), database)
-            .into_iter()
-            .filter(|e| !e.login.password.is_empty())
-            .collect();
-    candidates.truncate(options.max_candidates as usize);
+    let declared = declared_defaults(options, protocol);
+    let mut candidates: Vec<Entry> = database::candidates(protocol, &declared, database)
+        .into_iter()
+        .filter(|e| !e.login.password.is_empty())
+        .collect();
+    let from_profile = candidates
+        .iter()
+        .take_while(|e| declared.iter().any(|d| d.login == e.login))
+        .count();
+    candidates.truncate(from_profile.saturating_add(options.max_candidates as usize));
     candidates
 }
 
@@ -1714,6 +1719,7 @@ struct Comparison<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::DeclaredCredential;
     use iotcert_suite::PlanKey;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
@@ -1783,6 +1789,32 @@ mod tests {
             });
         }
         (port, logins)
+    }
+
+    /// `max_candidates` bounds the built-in database, as documented: every default
+    /// the profile declares is tried, however many there are.
+    #[test]
+    fn every_declared_default_is_tried_and_the_database_is_bounded() {
+        let declared: Vec<DeclaredCredential> = (0..300)
+            .map(|i| DeclaredCredential {
+                service: None,
+                username: Some("admin".to_owned()),
+                password: format!("declared-{i}"),
+            })
+            .collect();
+        let options = CredentialsOptions {
+            known_defaults: declared,
+            max_candidates: 7,
+            ..CredentialsOptions::default()
+        };
+        let database = database::built_in();
+        let candidates = default_candidates(&options, Protocol::Http, &database);
+        let from_profile = candidates
+            .iter()
+            .filter(|e| e.login.password.starts_with("declared-"))
+            .count();
+        assert_eq!(from_profile, 300);
+        assert_eq!(candidates.len(), 300 + 7);
     }
 
     /// Issue 16, item 4: units are tried side by side, so a campaign grows with its
