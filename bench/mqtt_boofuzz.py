@@ -2,7 +2,8 @@
 """boofuzz MQTT cases against a broker, comparable to iotcert's protofuzz MQTT cases:
 a new TCP connection per case, a valid CONNECT first (answered by a CONNACK), then a
 mutated PUBLISH (topic and payload fuzzed, lengths computed) followed by a PINGREQ,
-and the answer read as soon as it arrives. Prints `cases N seconds S`.
+and the answer read as soon as it arrives. Prints `cases N seconds S failures F`, F being
+the cases boofuzz recorded a failure for (its findings).
 
     mqtt_boofuzz.py HOST PORT CASES
 """
@@ -43,6 +44,7 @@ def main():
     started = time.monotonic()
     session.fuzz()
     elapsed = time.monotonic() - started
-    print(f"cases {session.total_mutant_index} seconds {elapsed:.3f}")
+    failures = len(session.monitor_results)
+    print(f"cases {session.total_mutant_index} seconds {elapsed:.3f} failures {failures}")
 
 main()
