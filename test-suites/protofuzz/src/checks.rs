@@ -7,7 +7,7 @@ use iotcert_suite::{CheckScope, CheckSpec, Modal};
 
 /// The suite's version: bumped whenever generators or verdict rules change (a seed
 /// replays the same cases only within one version).
-pub const SUITE_VERSION: &str = "0.4.0";
+pub const SUITE_VERSION: &str = "0.4.1";
 
 pub const MQTT: &str = "protofuzz.mqtt";
 pub const COAP: &str = "protofuzz.coap";

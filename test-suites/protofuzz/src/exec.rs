@@ -125,26 +125,45 @@ pub struct Settings {
     pub mqtt_password: Option<String>,
 }
 
+/// The MQTT client id of probes, sent when no case is in flight.
+const PROBE_CLIENT_ID: &str = "iotcert-fuzz";
+
+/// The MQTT client id of case `index`'s session: its own, since a broker closes a
+/// session when another connects with the same id (MQTT 3.1.1 3.1.4-2), which would
+/// let the cases in flight together close each other's sessions before their
+/// malformed packets reach the parser. At most 22 bytes for the budget's 10^9 cases.
+pub fn case_client_id(index: u64) -> String {
+    format!("{PROBE_CLIENT_ID}-{index}")
+}
+
 impl Settings {
     fn session_connect(&self) -> Node {
+        self.connect_as(PROBE_CLIENT_ID)
+    }
+
+    fn connect_as(&self, client_id: &str) -> Node {
         mqtt::connect(
-            "iotcert-fuzz",
+            client_id,
             self.mqtt_username.as_deref(),
             self.mqtt_password.as_deref(),
         )
     }
 
-    /// The packets that bring an MQTT connection into `session`, each answered.
-    fn mqtt_session(&self, session: mqtt::Session) -> Vec<Node> {
+    /// The packets that bring the MQTT connection of case `index` into `session`, each
+    /// answered.
+    fn mqtt_session(&self, session: mqtt::Session, index: u64) -> Vec<Node> {
+        let client_id = case_client_id(index);
         match session {
             mqtt::Session::Fresh => Vec::new(),
-            mqtt::Session::Connected => vec![self.session_connect()],
+            mqtt::Session::Connected => vec![self.connect_as(&client_id)],
             mqtt::Session::ConnectedV5 => vec![mqtt::connect_v5(
-                "iotcert-fuzz",
+                &client_id,
                 self.mqtt_username.as_deref(),
                 self.mqtt_password.as_deref(),
             )],
-            mqtt::Session::Subscribed => vec![self.session_connect(), mqtt::subscribe_state()],
+            mqtt::Session::Subscribed => {
+                vec![self.connect_as(&client_id), mqtt::subscribe_state()]
+            }
         }
     }
 }
@@ -155,7 +174,7 @@ pub fn generate(protocol: Protocol, index: u64, settings: &Settings) -> Case {
     let (kind, message, session) = match protocol {
         Protocol::Mqtt => {
             let (kind, message, session) = mqtt::generate(&mut rng);
-            (kind, message, settings.mqtt_session(session))
+            (kind, message, settings.mqtt_session(session, index))
         }
         Protocol::Coap => {
             let (kind, message) = coap::generate(&mut rng);
@@ -636,6 +655,36 @@ impl Exec<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cases_in_flight_together_connect_with_client_ids_of_their_own() {
+        let settings = Settings {
+            seed: 7,
+            timeout: Duration::from_secs(1),
+            case_wait: Duration::from_millis(250),
+            mqtt_username: None,
+            mqtt_password: None,
+        };
+        let mut ids = std::collections::BTreeSet::new();
+        let mut sessions = 0;
+        for index in 0..200 {
+            let case = generate(Protocol::Mqtt, index, &settings);
+            let Some(connect) = case.session.first() else {
+                continue;
+            };
+            sessions += 1;
+            let id = case_client_id(index);
+            let bytes = connect.encode();
+            assert!(
+                bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+                "case {index}: {bytes:02x?}"
+            );
+            ids.insert(id);
+        }
+        assert!(sessions > 100, "{sessions}");
+        assert_eq!(ids.len(), sessions);
+        assert!(case_client_id(999_999_999).len() <= 23);
+    }
 
     #[test]
     fn the_answer_wait_follows_the_device_within_its_bounds() {
