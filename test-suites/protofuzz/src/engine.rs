@@ -289,7 +289,11 @@ struct CaseRun {
 /// `parallel_cases` in fixed pacing, adapting under it otherwise), and probes every
 /// watched service every `probe_every` cases, after a suspicious case and after the
 /// last; the run stops at the first probe that finds a service dead, when the time
-/// budget is used up, or when the suite must stop.
+/// budget is used up, or when the suite must stop. A probe runs beside the cases in
+/// flight rather than after draining them (a drain every few cases kept the window
+/// from ever filling): an all-alive answer clears only the suspects that had settled
+/// before the probe began, so a crash is still replayed from every case that may have
+/// caused it.
 async fn send_cases(
     exec: &Exec<'_>,
     fuzzed: &Watched,
@@ -328,8 +332,18 @@ async fn send_cases(
     };
     report(0).await;
     let mut reported = Instant::now();
+    // At most one probe runs at a time, beside the cases in flight; a probe that finds
+    // every service alive clears the suspects that had settled before it began.
+    let mut probe: Option<RunningProbe<'_>> = None;
+    // A probe asked for while another ran: whether a suspicious case asked for it.
+    let mut probe_wanted: Option<bool> = None;
     let dead = loop {
-        while window.has_room() && next < total && stopped_early.is_none() {
+        // After a suspicious case no new case is sent until the probe has answered, so a
+        // crash leaves few suspects behind it (the cases still in flight).
+        let held = probe
+            .as_ref()
+            .is_some_and(|running| running.after_suspicion);
+        while !held && window.has_room() && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
                 stopped_early = Some(Stop::Cut(stop_reason(exec)));
             } else if Instant::now() >= deadline {
@@ -339,12 +353,55 @@ async fn send_cases(
                 next += 1;
             }
         }
-        let Some((case, end, ticket, settled)) = in_flight.next().await else {
-            let (dead, took) = exec.check(watch, 0xfff0).await;
-            times.observe(took);
-            final_answer = took;
-            break dead;
+        let event = match probe.as_mut() {
+            Some(running) if in_flight.is_empty() => Event::Probed((&mut running.check).await),
+            Some(running) => tokio::select! {
+                case = in_flight.next() => Event::Case(case),
+                found = &mut running.check => Event::Probed(found),
+            },
+            None => Event::Case(in_flight.next().await),
         };
+        let settled_case = match event {
+            Event::Probed((dead, took)) => {
+                let Some(finished) = probe.take() else {
+                    continue;
+                };
+                times.observe(took);
+                if finished.alone && took.is_some_and(|took| times.is_slow(took)) {
+                    window.slow_probe(first_case.elapsed());
+                }
+                if !dead.is_empty() {
+                    // Every case sent so far is settled: each is a suspect until replay.
+                    while let Some((case, end, ticket, settled)) = in_flight.next().await {
+                        window.settled(ticket, first_case.elapsed(), settled);
+                        log.record(case, end);
+                    }
+                    break dead;
+                }
+                let cleared = finished.covers.min(log.since_probe.len());
+                log.since_probe.drain(..cleared);
+                if let Some(after_suspicion) = probe_wanted.take() {
+                    probe = Some(RunningProbe::start(
+                        exec,
+                        watch,
+                        &log,
+                        in_flight.is_empty(),
+                        after_suspicion,
+                    ));
+                }
+                continue;
+            }
+            Event::Case(Some(settled_case)) => settled_case,
+            Event::Case(None) => {
+                // Nothing in flight, no probe running, nothing left to send: the final
+                // probe.
+                let (dead, took) = exec.check(watch, 0xfff0).await;
+                times.observe(took);
+                final_answer = took;
+                break dead;
+            }
+        };
+        let (case, end, ticket, settled) = settled_case;
         window.settled(ticket, first_case.elapsed(), settled);
         let suspicious = end.is_suspicious(protocol)
             && (end != CaseEnd::Reset || log.since_probe.len() >= RESET_PROBE_GAP);
@@ -354,25 +411,24 @@ async fn send_cases(
             reported = Instant::now();
         }
         let due = log.sent % u64::from(budget.probe_every.max(1)) == 0 || log.sent == total;
-        if !(suspicious || due) {
-            continue;
+        match probe.as_mut() {
+            Some(running) if suspicious => {
+                running.after_suspicion = true;
+                probe_wanted = Some(true);
+            }
+            Some(_) if due => probe_wanted = Some(probe_wanted.unwrap_or(false)),
+            Some(_) => {}
+            None if suspicious || due => {
+                probe = Some(RunningProbe::start(
+                    exec,
+                    watch,
+                    &log,
+                    in_flight.is_empty(),
+                    suspicious,
+                ));
+            }
+            None => {}
         }
-        // Every case sent so far is settled before the device is judged.
-        while let Some((case, end, ticket, settled)) = in_flight.next().await {
-            window.settled(ticket, first_case.elapsed(), settled);
-            log.record(case, end);
-        }
-        // Nonces vary so a stale answer cannot pass for a fresh one.
-        let (dead, took) = exec.check(watch, nonce(log.sent)).await;
-        times.observe(took);
-        if took.is_some_and(|took| times.is_slow(took)) {
-            window.slow_probe(first_case.elapsed());
-        }
-        if dead.is_empty() {
-            log.since_probe.clear();
-            continue;
-        }
-        break dead;
     };
     report(log.sent).await;
     CaseRun {
@@ -381,6 +437,50 @@ async fn send_cases(
         stopped_early,
         final_answer,
         window: window.record(),
+    }
+}
+
+/// What the loop of [`send_cases`] waits for next.
+enum Event<C> {
+    /// A case settled, or none is in flight (`None`).
+    Case(Option<C>),
+    /// The running probe ended.
+    Probed(ProbeFound),
+}
+
+/// What a probe of every watched service found: the services dead, and the fuzzed
+/// one's answer time.
+type ProbeFound = (Vec<(Watched, String)>, Option<Duration>);
+
+/// A probe of every watched service, running beside the cases in flight.
+struct RunningProbe<'a> {
+    check: futures::future::BoxFuture<'a, ProbeFound>,
+    /// Suspects settled before it began: the ones an all-alive answer clears. Cases
+    /// still in flight then may yet harm the device after it answered.
+    covers: usize,
+    /// Whether no case was in flight when it began, so its answer time is the
+    /// device's own and may be judged slow.
+    alone: bool,
+    /// Whether a suspicious case asked for it (or settled while it ran): no new case
+    /// is sent until it answers.
+    after_suspicion: bool,
+}
+
+impl<'a> RunningProbe<'a> {
+    fn start(
+        exec: &'a Exec<'a>,
+        watch: &'a [Watched],
+        log: &CaseLog,
+        alone: bool,
+        after_suspicion: bool,
+    ) -> Self {
+        // Nonces vary so a stale answer cannot pass for a fresh one.
+        RunningProbe {
+            check: Box::pin(exec.check(watch, nonce(log.sent))),
+            covers: log.since_probe.len(),
+            alone,
+            after_suspicion,
+        }
     }
 }
 

@@ -97,7 +97,7 @@ async fn insecure_device_planted_bugs_are_found_and_replay() {
     let results = run(profile.clone()).await;
 
     let mqtt = result(&results, MQTT);
-    assert_eq!(mqtt.verdict, Verdict::Fail);
+    assert_eq!(mqtt.verdict, Verdict::Fail, "{}", mqtt.summary);
     let mqtt_reproducer = reproducer(mqtt);
     // Shrunk to a PUBLISH whose topic is one byte over the planted 1,024-byte limit.
     let bytes = hex::decode(&mqtt_reproducer.message_hex).unwrap();
