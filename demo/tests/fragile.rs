@@ -64,18 +64,51 @@ address = "{}"
     )
 }
 
+/// Default campaigns run one after another, each on a fresh fragile device:
+/// `IOTCERT_FRAGILE_RUNS` of them (1 unless set; `bench/fragile.sh` asks for 20).
+fn default_campaign_runs() -> u8 {
+    std::env::var("IOTCERT_FRAGILE_RUNS")
+        .ok()
+        .map(|runs| {
+            runs.parse()
+                .expect("IOTCERT_FRAGILE_RUNS: a number from 1 to 200")
+        })
+        .filter(|runs| (1..=200).contains(runs))
+        .unwrap_or(1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_default_campaign_does_not_knock_over_a_fragile_device() {
-    let device = fragile(1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let report = common::campaign_report(&profile(&device, ""), dir.path()).await;
-    let health = device.health();
+    let runs = default_campaign_runs();
+    let mut deaths = Vec::new();
+    for run in 1..=runs {
+        let address = Ipv4Addr::new(127, 61, 100 + run % 100, 1);
+        let device = start_fragile(address, &PORTS, LIMITS)
+            .await
+            .unwrap_or_else(|e| panic!("the fragile device needs root for its raw socket: {e}"));
+        let started = std::time::Instant::now();
+        let dir = tempfile::tempdir().unwrap();
+        let report = common::campaign_report(&profile(&device, ""), dir.path()).await;
+        let health = device.health();
+        let pace = assert_pace_reported(&report);
+        eprintln!(
+            "run {run} of {runs}: {} in {:.1} s; {pace}; {health:?}",
+            if health.dead { "DEAD" } else { "alive" },
+            started.elapsed().as_secs_f64()
+        );
+        if health.dead {
+            deaths.push(run);
+        }
+    }
     assert!(
-        !health.dead,
-        "a default campaign knocked it over: {health:?}"
+        deaths.is_empty(),
+        "default campaigns knocked the fragile device over in runs {deaths:?} of {runs}"
     );
+}
 
-    // The sweep still saw every declared port open, and decided every port.
+/// The sweep saw every declared port open and decided every port, and the report says
+/// how the pace answered a device pressed to its limit; the pace's summary.
+fn assert_pace_reported(report: &iotcert::report::Report) -> String {
     let undeclared = report
         .results
         .iter()
@@ -86,8 +119,6 @@ async fn a_default_campaign_does_not_knock_over_a_fragile_device() {
         "{}",
         undeclared.summary
     );
-
-    // The device was pressed to its limit, and the report says how the pace answered.
     let [pace] = report.pacing.as_slice() else {
         panic!("one unit, one run: {:?}", report.pacing);
     };
@@ -96,7 +127,7 @@ async fn a_default_campaign_does_not_knock_over_a_fragile_device() {
     assert!(pace.pace.record.back_offs_total >= 1, "{}", pace.summary);
     assert!(!pace.pace.record.back_offs.is_empty(), "{}", pace.summary);
     assert!(pace.summary.contains("back-off"), "{}", pace.summary);
-    eprintln!("{}; {health:?}", pace.summary);
+    pace.summary.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

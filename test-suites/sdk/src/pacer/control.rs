@@ -114,7 +114,7 @@ pub const START_RATE: f64 = 2_000.0;
 pub const START_WINDOW: u32 = 16;
 /// The pace grows at most this often while it doubles (slow start), and at most
 /// [`AVOIDANCE_INTERVAL`] often once the unit showed distress.
-pub const GROWTH_INTERVAL: Duration = Duration::from_millis(10);
+pub const GROWTH_INTERVAL: Duration = Duration::from_millis(2);
 pub const AVOIDANCE_INTERVAL: Duration = Duration::from_millis(100);
 /// Never slower than this (or the ceiling when that is lower): a unit that stays in
 /// distress at one connection per tenth of a second is reported, not starved.

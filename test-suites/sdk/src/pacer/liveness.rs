@@ -1,12 +1,12 @@
 //! The liveness probe of an adaptive pacer: while suites are asking for connections to a
 //! unit, a bare TCP connect to one of its declared ports once per
-//! [`CONNECTIONS_PER_PROBE`] connections the pace allows, but every 10 ms at the most
+//! [`CONNECTIONS_PER_PROBE`] connections the pace allows, but every 2 ms at the most
 //! and every 250 ms at the least (so at 2,000/s every 10 ms, at 100/s every 200 ms: a
 //! twentieth of the traffic, or less). The fastest answer is the unit's usual; an answer far slower than that, or none where
 //! there was one before, is distress the pacer backs off on. A port sweep of closed
 //! ports cannot tell a fragile stack's refusals from closed ports; this probe can.
 //!
-//! Bounded: at most a hundred probes a second, only while connections were asked for in the
+//! Bounded: at most 500 probes a second, only while connections were asked for in the
 //! last second, each with its own timeout, and none once every handle on the pacer is
 //! gone.
 
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 /// One probe per this many connections the pace allows, within the bounds below.
 const CONNECTIONS_PER_PROBE: f64 = 20.0;
-const FASTEST_PROBING: Duration = Duration::from_millis(10);
+const FASTEST_PROBING: Duration = Duration::from_millis(2);
 const SLOWEST_PROBING: Duration = Duration::from_millis(250);
 /// No probe once the unit has not been asked for a connection this long.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
