@@ -1,65 +1,141 @@
 #!/usr/bin/env bash
 # Full TLS assessment of one endpoint (the panel's legacy server: TLS 1.0-1.3, every
-# OpenSSL suite at SECLEVEL 0, RSA-1024/SHA-1 certificate), median of RUNS runs each:
-# iotcert (tls-assess example), sslscan, testssl.sh (full default run). Run by hand:
-#   bench/tls-vs-peers.sh            RUNS=5 by default; TESTSSL_RUNS (default RUNS)
-# Without testssl.sh installed, its row says "not installed" and the other two run.
-# Wall time and CPU time (user + system, the tool and its children) are both reported:
-# testssl.sh is a bash script that forks openssl, dd and hexdump thousands of times, so on
-# a shared machine its wall time follows the load far more than the other two tools'.
-# testssl.sh runs with `--nodns none`: the target is an IP address, and without it
-# testssl.sh sends a PTR (rDNS) and a CAA query to the system resolver, off loopback; no
-# check of the endpoint is skipped. `--phone-out` stays off (its default), so no CRL or
-# OCSP server is contacted either: everything stays on loopback.
+# OpenSSL suite at SECLEVEL 0, RSA-1024/SHA-1 certificate), side by side in one run:
+# `iotcert run` (the whole process a user starts, the TLS suite with the profile's
+# defaults: no [pacing], the panel's CA as trust anchor) against sslscan, and
+# testssl.sh (full default run) when installed. Run by hand, never in CI:
+#   bench/tls-vs-peers.sh            RUNS=5 rounds; TESTSSL_RUNS=1 (0 skips it)
+#
+# Rounds alternate tool by tool, the order flipping every round. Every round compares
+# findings: the (version, suite) pairs iotcert's report accepted must equal sslscan's,
+# and a run that fails (an exit code other than 0, no report, a differing set) fails
+# the bench instead of counting. Wall and CPU time (user + system, the tool and its
+# children) are both reported: testssl.sh is a bash script that forks openssl, dd and
+# hexdump thousands of times, so its wall time follows the load. testssl.sh runs with
+# `--nodns none` (no PTR or CAA query off loopback; no check of the endpoint skipped)
+# and without `--phone-out`, so everything stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
 RUNS=${RUNS:-5}
-TESTSSL_RUNS=${TESTSSL_RUNS:-$RUNS}
+TESTSSL_RUNS=${TESTSSL_RUNS:-1}
 TESTSSL=$(command -v testssl.sh || command -v testssl || true)
 command -v sslscan >/dev/null || { echo "sslscan missing: apt-get install sslscan" >&2; exit 2; }
 [[ -n $TESTSSL ]] || echo "testssl.sh missing (apt-get install testssl.sh): measuring iotcert and sslscan only" >&2
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p iotcert-suite-tls --example tls-assess
-ASSESS=$CARGO_TARGET_DIR/release/examples/tls-assess
+cargo build --release -q -p iotcert
+IOTCERT=$CARGO_TARGET_DIR/release/iotcert
 
 # shellcheck source=bench/tls-panel.sh
 source bench/tls-panel.sh
 trap stop_panel EXIT
 target=$(address_of legacy)
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-measure() { # runs command... -> "wall-median cpu-median" in seconds
-  local runs=$1; shift
-  local times
-  times=$(mktemp)
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %U %S' -o "$times.run" "$@" > /dev/null 2>&1 || true
-    tail -n 1 "$times.run" >> "$times"
-  done
-  echo "$(awk '{print $1}' "$times" | median) $(awk '{print $2 + $3}' "$times" | median)"
-  rm -f "$times" "$times.run"
+cat >"$work/profile.toml" <<TOML
+[device]
+manufacturer = "Bench"
+model = "TLS panel"
+firmware_version = "1"
+
+[[units]]
+id = "unit-1"
+address = "$target"
+
+[[interfaces]]
+port = 4433
+transport = "tcp"
+service = "https"
+tls = true
+
+[campaign]
+suites = ["tls"]
+
+[tls]
+trust_anchors = ["$work/ca.pem"]
+TOML
+
+# timed NAME command...: runs it under /usr/bin/time; prints "wall cpu" in seconds and
+# fails the bench when it fails.
+timed() {
+  local name=$1; shift
+  if ! /usr/bin/time -f '%e %U %S' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"; then
+    echo "$name failed:" >&2; tail -n 20 "$work/$name.err" >&2; exit 1
+  fi
+  awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$work/$name.time"
 }
+
+# The (version, suite) pairs accepted, one "version suite" line each, sorted.
+iotcert_pairs() {
+  local campaign sha
+  read -r campaign sha < <(python3 - "$work/iotcert/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+items = [e for r in report["results"] if r["check"] == "tls.weak-cipher-suite"
+         for e in r.get("evidence", []) if e["label"] == "tls.weak-cipher-suite per port"]
+if len(items) != 1:
+    sys.exit("iotcert: no per-port evidence of tls.weak-cipher-suite in the report")
+print(report["campaign"]["id"], items[0]["sha256"])
+PY
+  )
+  IOTCERT_DATA_DIR="$work/iotcert/data" "$IOTCERT" --quiet evidence "$campaign" "$sha" |
+    python3 -c '
+import json, sys
+for port in json.load(sys.stdin):
+    for version, scan in port["scan"]["versions"].items():
+        if not scan["enumerated"]:
+            sys.exit(f"iotcert: the suites of version {version} were not enumerated")
+        for suite in scan["suites"]:
+            print(version, suite)' | sort
+}
+sslscan_pairs() {
+  python3 - "$work/sslscan.xml" <<'PY' | sort
+import re, sys
+versions = {"SSLv2": 2, "SSLv3": 768, "TLSv1.0": 769, "TLSv1.1": 770, "TLSv1.2": 771, "TLSv1.3": 772}
+text = open(sys.argv[1]).read()
+for match in re.finditer(r'<cipher status="[a-z]+" sslversion="([^"]+)"[^>]*? id="0x([0-9A-Fa-f]+)"', text):
+    print(versions[match.group(1)], int(match.group(2), 16))
+PY
+}
+
+run_iotcert() {
+  rm -rf "$work/iotcert"
+  timed iotcert env IOTCERT_DATA_DIR="$work/iotcert/data" "$IOTCERT" --quiet run "$work/profile.toml" \
+    --out "$work/iotcert" --fail-on never
+}
+run_sslscan() { timed sslscan sslscan --no-colour --show-certificate --xml="$work/sslscan.xml" "$target:4433"; }
+run_testssl() { timed testssl "$TESTSSL" --quiet --warnings off --color 0 --nodns none "$target:4433"; }
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {if (b > 0) printf f, a / b; else printf "n/a"}'; }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-read -r iotcert iotcert_cpu < <(measure "$RUNS" "$ASSESS" "$target" 4433 "$work/ca.pem")
-read -r sslscan sslscan_cpu < <(measure "$RUNS" sslscan --no-colour --show-certificate "$target:4433")
-testssl=0 testssl_cpu=0
-if [[ -n $TESTSSL ]]; then
-  read -r testssl testssl_cpu < <(measure "$TESTSSL_RUNS" "$TESTSSL" --quiet --warnings off --color 0 \
-    --nodns none "$target:4433")
-fi
+: >"$work/iotcert.times"; : >"$work/sslscan.times"; : >"$work/testssl.times"
+for round in $(seq "$RUNS"); do
+  tools=(iotcert sslscan)
+  if [[ -n $TESTSSL ]] && ((round <= TESTSSL_RUNS)); then tools+=(testssl); fi
+  if ((round % 2 == 0)); then tools=("${tools[@]:1}" "${tools[0]}"); fi
+  for tool in "${tools[@]}"; do "run_$tool" >>"$work/$tool.times"; done
+  iotcert_pairs >"$work/iotcert.pairs"
+  sslscan_pairs >"$work/sslscan.pairs"
+  if [[ ! -s $work/iotcert.pairs ]] || ! cmp -s "$work/iotcert.pairs" "$work/sslscan.pairs"; then
+    echo "round $round: accepted (version, suite) pairs differ:" >&2
+    diff "$work/iotcert.pairs" "$work/sslscan.pairs" >&2 || true
+    exit 1
+  fi
+  printf 'round %d (%s): iotcert %s s, sslscan %s s; %d accepted (version, suite) pairs, identical; load %s\n' \
+    "$round" "${tools[*]}" "$(tail -n1 "$work/iotcert.times" | cut -d' ' -f1)" \
+    "$(tail -n1 "$work/sslscan.times" | cut -d' ' -f1)" "$(wc -l <"$work/iotcert.pairs")" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
+done
+wall() { awk '{print $1}' "$work/$1.times" | median; }
+cpu() { awk '{print $2}' "$work/$1.times" | median; }
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-printf 'endpoint %s:4433, median of %s runs (testssl.sh: %s)\n' "$target" "$RUNS" "$TESTSSL_RUNS"
+printf '\nendpoint %s:4433, median of %s rounds (testssl.sh: %s)\n' "$target" "$RUNS" "$(wc -l <"$work/testssl.times")"
 printf 'load average (1, 5, 15 min) before: %s, after: %s\n' "$load_before" "$load_after"
-printf '              wall        CPU\n'
-printf '  iotcert    %8.2f s  %8.2f s\n' "$iotcert" "$iotcert_cpu"
-printf '  sslscan    %8.2f s  %8.2f s\n' "$sslscan" "$sslscan_cpu"
-if [[ -n $TESTSSL ]]; then
-  printf '  testssl.sh %8.2f s  %8.2f s\n' "$testssl" "$testssl_cpu"
-else
-  printf '  testssl.sh not installed\n'
+printf '                          wall        CPU\n'
+printf '  iotcert run (defaults) %8.2f s  %8.2f s\n' "$(wall iotcert)" "$(cpu iotcert)"
+printf '  sslscan                %8.2f s  %8.2f s\n' "$(wall sslscan)" "$(cpu sslscan)"
+if [[ -s $work/testssl.times ]]; then
+  printf '  testssl.sh             %8.2f s  %8.2f s\n' "$(wall testssl)" "$(cpu testssl)"
 fi
-printf '  iotcert / sslscan = %sx wall, %sx CPU; iotcert / testssl.sh = %sx wall\n' \
-  "$(ratio "$iotcert" "$sslscan" %.2f)" "$(ratio "$iotcert_cpu" "$sslscan_cpu" %.2f)" \
-  "$(ratio "$iotcert" "$testssl" %.3f)"
+printf '  iotcert / sslscan = %sx wall, %sx CPU\n' \
+  "$(ratio "$(wall iotcert)" "$(wall sslscan)" %.3f)" "$(ratio "$(cpu iotcert)" "$(cpu sslscan)" %.2f)"

@@ -48,8 +48,10 @@ pub struct CredentialsOptions {
     /// [`MAX_CREDENTIAL_CANDIDATES`] (1,000,000).
     #[serde(default = "CredentialsOptions::default_max_candidates")]
     pub max_candidates: u32,
-    /// Login attempts in flight at once per unit (always also bounded by the pacer):
-    /// 1 to [`iotcert_suite::profile::limits::MAX_CONNECTIONS`] (1,048,576).
+    /// Login attempts in flight at once per unit, 16 by default as hydra's tasks (always
+    /// also bounded by the pacer, whose adaptive window backs off on distress, and by
+    /// the connections the device is seen to hold): 1 to
+    /// [`iotcert_suite::profile::limits::MAX_CONNECTIONS`] (1,048,576).
     #[serde(default = "CredentialsOptions::default_concurrency")]
     pub concurrency: u32,
     /// Time allowed for one login attempt, in milliseconds: at most
@@ -72,7 +74,7 @@ impl CredentialsOptions {
         200
     }
     fn default_concurrency() -> u32 {
-        4
+        16
     }
     fn default_attempt_timeout() -> u64 {
         15_000
