@@ -103,7 +103,18 @@ run_iotcert() {
     --out "$work/iotcert" --fail-on never
 }
 run_sslscan() { timed sslscan sslscan --no-colour --show-certificate --xml="$work/sslscan.xml" "$target:4433"; }
-run_testssl() { timed testssl "$TESTSSL" --quiet --warnings off --color 0 --nodns none "$target:4433"; }
+# testssl.sh's exit code counts what it found wrong (245 and above are its own errors),
+# so a run is whole when its code is below 245 and it printed its "Done" line.
+run_testssl() {
+  local code=0
+  /usr/bin/time -f '%e %U %S' -o "$work/testssl.time" "$TESTSSL" --quiet --warnings off --color 0 \
+    --nodns none "$target:4433" >"$work/testssl.out" 2>"$work/testssl.err" || code=$?
+  if ((code >= 245)) || ! grep -q '^ Done ' "$work/testssl.out"; then
+    echo "testssl.sh failed (exit $code):" >&2; tail -n 20 "$work/testssl.out" "$work/testssl.err" >&2; exit 1
+  fi
+  # With a non-zero exit, time writes "Command exited with non-zero status N" first.
+  tail -n 1 "$work/testssl.time" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }'
+}
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {if (b > 0) printf f, a / b; else printf "n/a"}'; }

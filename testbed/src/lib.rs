@@ -32,7 +32,9 @@
 //! planted parser bugs in MQTT and CoAP. The port numbers are in [`port`].
 //!
 //! Beside these, [`fragile::start_fragile`] starts a device whose TCP stack breaks under
-//! too many new connections a second, to show what pace a scanner may use.
+//! too many new connections a second, to show what pace a scanner may use, and
+//! [`fragile_broker`] an MQTT broker that slows down with its sessions and dies above a
+//! number of them, to show how many cases a fuzzer may keep in flight.
 //!
 //! The devices are hosted inside test and harness processes that fuzz and brute-force
 //! them, so every read is bounded in bytes and time, concurrent connections are capped per
