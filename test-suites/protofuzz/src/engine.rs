@@ -289,11 +289,12 @@ struct CaseRun {
 /// `parallel_cases` in fixed pacing, adapting under it otherwise), and probes every
 /// watched service every `probe_every` cases, after a suspicious case and after the
 /// last; the run stops at the first probe that finds a service dead, when the time
-/// budget is used up, or when the suite must stop. A probe runs beside the cases in
-/// flight rather than after draining them (a drain every few cases kept the window
-/// from ever filling): an all-alive answer clears only the suspects that had settled
-/// before the probe began, so a crash is still replayed from every case that may have
-/// caused it.
+/// budget is used up, or when the suite must stop. A probe runs beside the cases still
+/// in flight rather than after draining them (a drain every few cases kept the window
+/// from ever filling), and no new case is sent until it answers: an all-alive answer
+/// clears only the suspects that had settled before the probe began, so a crash is
+/// still replayed from every case that may have caused it. (A death is not confirmed by
+/// a later probe: a watchdog restarts a crashed service within a second or two.)
 async fn send_cases(
     exec: &Exec<'_>,
     fuzzed: &Watched,
@@ -335,15 +336,13 @@ async fn send_cases(
     // At most one probe runs at a time, beside the cases in flight; a probe that finds
     // every service alive clears the suspects that had settled before it began.
     let mut probe: Option<RunningProbe<'_>> = None;
-    // A probe asked for while another ran: whether a suspicious case asked for it.
-    let mut probe_wanted: Option<bool> = None;
+    // A probe asked for while another ran.
+    let mut probe_wanted = false;
     let dead = loop {
-        // After a suspicious case no new case is sent until the probe has answered, so a
-        // crash leaves few suspects behind it (the cases still in flight).
-        let held = probe
-            .as_ref()
-            .is_some_and(|running| running.after_suspicion);
-        while !held && window.has_room() && next < total && stopped_early.is_none() {
+        // No new case is sent while a probe runs: the cases in flight settle beside it,
+        // so the device is not kept full while it is asked whether it lives, and the
+        // suspects stay bounded by `probe_every` and the window.
+        while probe.is_none() && window.has_room() && next < total && stopped_early.is_none() {
             if exec.ctx.should_stop() {
                 stopped_early = Some(Stop::Cut(stop_reason(exec)));
             } else if Instant::now() >= deadline {
@@ -370,6 +369,9 @@ async fn send_cases(
                 if finished.alone && took.is_some_and(|took| times.is_slow(took)) {
                     window.slow_probe(first_case.elapsed());
                 }
+                // No case was sent while the probe ran, so the cases in flight when it
+                // began had all but one probe attempt's time to settle and free the
+                // device (a full device turns a probe away): a death it saw stands.
                 if !dead.is_empty() {
                     // Every case sent so far is settled: each is a suspect until replay.
                     while let Some((case, end, ticket, settled)) = in_flight.next().await {
@@ -380,14 +382,8 @@ async fn send_cases(
                 }
                 let cleared = finished.covers.min(log.since_probe.len());
                 log.since_probe.drain(..cleared);
-                if let Some(after_suspicion) = probe_wanted.take() {
-                    probe = Some(RunningProbe::start(
-                        exec,
-                        watch,
-                        &log,
-                        in_flight.is_empty(),
-                        after_suspicion,
-                    ));
+                if std::mem::take(&mut probe_wanted) {
+                    probe = Some(RunningProbe::start(exec, watch, &log, in_flight.is_empty()));
                 }
                 continue;
             }
@@ -411,23 +407,12 @@ async fn send_cases(
             reported = Instant::now();
         }
         let due = log.sent % u64::from(budget.probe_every.max(1)) == 0 || log.sent == total;
-        match probe.as_mut() {
-            Some(running) if suspicious => {
-                running.after_suspicion = true;
-                probe_wanted = Some(true);
+        if suspicious || due {
+            if probe.is_some() {
+                probe_wanted = true;
+            } else {
+                probe = Some(RunningProbe::start(exec, watch, &log, in_flight.is_empty()));
             }
-            Some(_) if due => probe_wanted = Some(probe_wanted.unwrap_or(false)),
-            Some(_) => {}
-            None if suspicious || due => {
-                probe = Some(RunningProbe::start(
-                    exec,
-                    watch,
-                    &log,
-                    in_flight.is_empty(),
-                    suspicious,
-                ));
-            }
-            None => {}
         }
     };
     report(log.sent).await;
@@ -458,28 +443,18 @@ struct RunningProbe<'a> {
     /// Suspects settled before it began: the ones an all-alive answer clears. Cases
     /// still in flight then may yet harm the device after it answered.
     covers: usize,
-    /// Whether no case was in flight when it began, so its answer time is the
-    /// device's own and may be judged slow.
+    /// Whether no case was in flight when it began (none is sent while it runs), so
+    /// its answer time is the device's own and may be judged slow.
     alone: bool,
-    /// Whether a suspicious case asked for it (or settled while it ran): no new case
-    /// is sent until it answers.
-    after_suspicion: bool,
 }
 
 impl<'a> RunningProbe<'a> {
-    fn start(
-        exec: &'a Exec<'a>,
-        watch: &'a [Watched],
-        log: &CaseLog,
-        alone: bool,
-        after_suspicion: bool,
-    ) -> Self {
+    fn start(exec: &'a Exec<'a>, watch: &'a [Watched], log: &CaseLog, alone: bool) -> Self {
         // Nonces vary so a stale answer cannot pass for a fresh one.
         RunningProbe {
             check: Box::pin(exec.check(watch, nonce(log.sent))),
             covers: log.since_probe.len(),
             alone,
-            after_suspicion,
         }
     }
 }

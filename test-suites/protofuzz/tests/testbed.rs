@@ -106,7 +106,7 @@ async fn insecure_device_planted_bugs_are_found_and_replay() {
     assert_eq!(mqtt_reproducer.port, 1883);
 
     let coap = result(&results, COAP);
-    assert_eq!(coap.verdict, Verdict::Fail);
+    assert_eq!(coap.verdict, Verdict::Fail, "{}", coap.summary);
     let coap_reproducer = reproducer(coap);
     let datagram = hex::decode(&coap_reproducer.message_hex).unwrap();
     assert!(datagram.len() <= 16, "not shrunk: {datagram:02x?}");
