@@ -16,14 +16,15 @@
 )] // a panic in a test is a failed test
 
 mod common;
+mod http_fixture;
 
 use common::{credential, interface, profile, result, run};
+use http_fixture::{read_request, response};
 use iotcert_suite::profile::Authentication;
 use iotcert_suite::{CheckResult, Verdict};
 use iotcert_suite_credentials::{CredentialsOptions, DeclaredCredential, SHARED_ACROSS_UNITS};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// The port of every device's web login.
@@ -72,48 +73,6 @@ struct Ledger {
 }
 
 const LOGIN_FORM: &str = "<html><form method=\"post\" action=\"/login\"><input name=\"username\"><input type=\"password\" name=\"password\"></form></html>";
-
-/// The request head and its body, or `None` when the client left or sent too much.
-async fn read_request(stream: &mut TcpStream) -> Option<String> {
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 2048];
-    loop {
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                })
-                .unwrap_or(0);
-            if bytes.len() >= end + 4 + length {
-                return Some(text);
-            }
-        }
-        if bytes.len() > 16 * 1024 {
-            return None;
-        }
-        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await {
-            Ok(Ok(0) | Err(_)) | Err(_) => return None,
-            Ok(Ok(count)) => bytes.extend_from_slice(&chunk[..count]),
-        }
-    }
-}
-
-fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut text = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    text.into_bytes()
-}
 
 /// The value of `name` in a form body (`username=admin&password=...`).
 fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {

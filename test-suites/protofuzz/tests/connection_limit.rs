@@ -9,13 +9,15 @@
     clippy::panic
 )] // a panic in a test is a failed test
 
+mod http_head;
+
 use iotcert_suite::{run_alone, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, HTTP};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// Serves at most `limit` connections at once, each after `work`; closes the others at
@@ -39,19 +41,7 @@ async fn serve_at_most(
             open.fetch_add(1, Ordering::SeqCst);
             let open = Arc::clone(&open);
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                let _ = tokio::time::timeout(Duration::from_millis(300), async {
-                    while request.len() < 128 * 1024
-                        && !request.windows(4).any(|w| w == b"\r\n\r\n")
-                    {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(read) => request.extend_from_slice(&buffer[..read]),
-                        }
-                    }
-                })
-                .await;
+                let request = http_head::read_head(&mut stream, Duration::from_millis(300)).await;
                 tokio::time::sleep(work).await;
                 let status = if request.starts_with(b"GET / HTTP/1.1\r\n") {
                     "200 OK"

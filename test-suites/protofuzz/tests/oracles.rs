@@ -14,12 +14,14 @@
     clippy::cast_possible_truncation
 )] // a panic in a test is a failed test
 
+mod http_head;
+
 use iotcert_suite::{run_alone, CheckResult, EvidenceKind, Profile, Verdict};
 use iotcert_suite_protofuzz::{ProtofuzzSuite, Reproducer, HTTP};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// A line this long in a request is the poison of both servers.
@@ -43,20 +45,7 @@ async fn serve(address: &str, fault: Fault) -> SocketAddr {
         while let Ok((mut stream, _)) = listener.accept().await {
             let poisoned_at = Arc::clone(&poisoned_at);
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                let head_read = tokio::time::timeout(Duration::from_millis(500), async {
-                    while request.len() < 128 * 1024
-                        && !request.windows(4).any(|w| w == b"\r\n\r\n")
-                    {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(read) => request.extend_from_slice(&buffer[..read]),
-                        }
-                    }
-                })
-                .await;
-                let _ = head_read;
+                let request = http_head::read_head(&mut stream, Duration::from_millis(500)).await;
                 if request
                     .split(|&b| b == b'\n')
                     .any(|l| l.len() > POISON_LINE)
